@@ -1,0 +1,38 @@
+// Package api is gonova's compute API: the handlers behind nova-api, wired
+// into one chi router by NewRouter.
+//
+// # Why
+//
+// Operators and tools (python-novaclient, openstacksdk, gophercloud,
+// tempest) talk to nova's HTTP API and nothing else, so this package keeps
+// nova's wire contract where gonova serves a route at all: paths, status
+// codes, error bodies ({"itemNotFound": {"code": 404, "message": ...}}),
+// microversion-dependent fields and nova's own error wording. Handlers read
+// and write the shared stores (pkg/registry for services,
+// internal/computedb for compute nodes and instances), place new instances
+// with internal/scheduler, and hand work to computes through ComputeAPI (the
+// compute RPC client in production, a recording fake in tests).
+//
+// Served: the version documents (GET /, /v2.1), os-services (list, update
+// before and from 2.53, delete), os-hypervisors (list, detail, show),
+// flavors (nova's classic m1.* set, read-only), servers (create, list,
+// detail, show, delete; actions reboot and os-getConsoleOutput).
+//
+// Request bodies are validated as nova's JSON schemas validate them
+// (additionalProperties: false where nova has it, nova's formats and
+// enums), so bad input is a 4xx with nova's error body, never a 500.
+//
+// # Logging
+//
+// Every request is logged once by the access log (pkg/wsgi/middleware).
+// Handlers log at Info what changes state (service updated or deleted,
+// server created, deleted, rebooted), at Warn a boot that found no host or
+// a cast that failed, at Error unexpected store failures (through
+// fault.Write).
+//
+// # Metrics
+//
+// With Deps.Registerer set, the request metrics of pkg/wsgi/middleware
+// (gonova_http_requests_total, gonova_http_request_duration_seconds,
+// gonova_http_requests_in_flight), labelled by chi route pattern.
+package api

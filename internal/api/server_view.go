@@ -1,0 +1,219 @@
+package api
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gonova/gonova/internal/computedb"
+	"github.com/gonova/gonova/pkg/wsgi/microversion"
+)
+
+// nova's vm_states and task_states used by the API.
+const (
+	vmActive    = "active"
+	vmBuilding  = "building"
+	vmStopped   = "stopped"
+	vmPaused    = "paused"
+	vmSuspended = "suspended"
+	vmError     = "error"
+
+	taskScheduling   = "scheduling"
+	taskDeleting     = "deleting"
+	taskRebooting    = "rebooting"
+	taskRebootingHrd = "rebooting_hard"
+)
+
+// statusMap is nova's _STATE_MAP (api/openstack/common.py): vm_state, then
+// task_state ("" for the default) to the API status.
+var statusMap = map[string]map[string]string{
+	"active": {"": "ACTIVE", "rebooting": "REBOOT", "reboot_pending": "REBOOT", "reboot_started": "REBOOT",
+		"rebooting_hard": "HARD_REBOOT", "reboot_pending_hard": "HARD_REBOOT", "reboot_started_hard": "HARD_REBOOT",
+		"updating_password": "PASSWORD", "rebuilding": "REBUILD", "rebuild_block_device_mapping": "REBUILD",
+		"rebuild_spawning": "REBUILD", "migrating": "MIGRATING", "resize_prep": "RESIZE",
+		"resize_migrating": "RESIZE", "resize_migrated": "RESIZE", "resize_finish": "RESIZE"},
+	"building": {"": "BUILD"},
+	"stopped": {"": "SHUTOFF", "resize_prep": "RESIZE", "resize_migrating": "RESIZE", "resize_migrated": "RESIZE",
+		"resize_finish": "RESIZE", "rebuilding": "REBUILD", "rebuild_block_device_mapping": "REBUILD",
+		"rebuild_spawning": "REBUILD"},
+	"resized":           {"": "VERIFY_RESIZE", "resize_reverting": "REVERT_RESIZE"},
+	"paused":            {"": "PAUSED", "migrating": "MIGRATING"},
+	"suspended":         {"": "SUSPENDED"},
+	"rescued":           {"": "RESCUE"},
+	"error":             {"": "ERROR", "rebuilding": "REBUILD", "rebuild_block_device_mapping": "REBUILD", "rebuild_spawning": "REBUILD"},
+	"deleted":           {"": "DELETED"},
+	"soft-delete":       {"": "SOFT_DELETED"},
+	"shelved":           {"": "SHELVED"},
+	"shelved_offloaded": {"": "SHELVED_OFFLOADED"},
+}
+
+// serverStatus is nova's status_from_state.
+func serverStatus(vmState, taskState string) string {
+	m, ok := statusMap[vmState]
+	if !ok {
+		return "UNKNOWN"
+	}
+	if s, ok := m[taskState]; ok && taskState != "" {
+		return s
+	}
+	return m[""]
+}
+
+// progressStatuses are the statuses nova shows "progress" for.
+var progressStatuses = map[string]bool{"ACTIVE": true, "BUILD": true, "REBUILD": true, "RESIZE": true,
+	"VERIFY_RESIZE": true, "MIGRATING": true}
+
+// hostID is nova's generate_hostid: sha224 of project id + host, "" when
+// the instance has no host.
+func hostID(host, project string) string {
+	if host == "" {
+		return ""
+	}
+	sum := sha256.Sum224([]byte(project + host))
+	return hex.EncodeToString(sum[:])
+}
+
+func serverLinks(base, id string) []link {
+	return []link{
+		{Href: base + "/v2.1/servers/" + id, Rel: "self"},
+		{Href: base + "/servers/" + id, Rel: "bookmark"},
+	}
+}
+
+// serverBrief is a server as GET /servers lists it.
+type serverBrief struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Links []link `json:"links"`
+}
+
+func nullTime(t *time.Time, layout string) any {
+	if t == nil {
+		return nil
+	}
+	return t.UTC().Format(layout)
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// viewContext is what a detailed server view depends on besides the row.
+type viewContext struct {
+	base        string
+	version     microversion.Version
+	admin       bool              // may see OS-EXT-SRV-ATTR and host_status
+	hostStatus  map[string]string // host -> UP / DOWN / MAINTENANCE
+	flavorsByID flavorCatalog
+}
+
+// metadataView is never null: nova shows {} for a server without metadata.
+func metadataView(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+// serverDetail builds a server as GET /servers/{id} and /servers/detail show
+// it, with the fields gonova keeps.
+func serverDetail(vc viewContext, in computedb.Instance) map[string]any {
+	status := serverStatus(in.VMState, in.TaskState)
+	updated := in.CreatedAt
+	if in.UpdatedAt != nil {
+		updated = *in.UpdatedAt
+	}
+	m := map[string]any{
+		"id":        in.UUID,
+		"name":      in.DisplayName,
+		"status":    status,
+		"tenant_id": in.ProjectID,
+		"user_id":   in.UserID,
+		"metadata":  metadataView(in.Metadata),
+		"hostId":    hostID(in.Host, in.ProjectID),
+		"image": map[string]any{"id": in.ImageRef, "links": []link{
+			{Href: vc.base + "/images/" + in.ImageRef, Rel: "bookmark"}}},
+		"created":                              in.CreatedAt.UTC().Format(isoTimeLayout),
+		"updated":                              updated.UTC().Format(isoTimeLayout),
+		"addresses":                            map[string]any{},
+		"accessIPv4":                           "",
+		"accessIPv6":                           "",
+		"links":                                serverLinks(vc.base, in.UUID),
+		"OS-DCF:diskConfig":                    "MANUAL",
+		"OS-EXT-AZ:availability_zone":          "",
+		"config_drive":                         "",
+		"key_name":                             nil,
+		"security_groups":                      []map[string]string{{"name": "default"}},
+		"OS-EXT-STS:task_state":                nullString(in.TaskState),
+		"OS-EXT-STS:vm_state":                  in.VMState,
+		"OS-EXT-STS:power_state":               in.PowerState,
+		"os-extended-volumes:volumes_attached": []any{},
+		"OS-SRV-USG:launched_at":               nullTime(in.LaunchedAt, novaTimeLayout),
+		"OS-SRV-USG:terminated_at":             nullTime(in.TerminatedAt, novaTimeLayout),
+	}
+	if in.Host != "" {
+		m["OS-EXT-AZ:availability_zone"] = zoneCompute
+	}
+	// nova shows the fault of a server in ERROR (or DELETED) state.
+	if in.Fault != nil && (status == "ERROR" || status == "DELETED") {
+		m["fault"] = map[string]any{"code": in.Fault.Code, "message": in.Fault.Message,
+			"created": in.Fault.Created.UTC().Format(isoTimeLayout)}
+	}
+	if progressStatuses[status] {
+		m["progress"] = 0
+	}
+	if vc.version.AtLeast(2, 47) {
+		f, _ := vc.flavorsByID.get(in.FlavorID)
+		var swap int64
+		if f.Swap > 0 {
+			swap = f.Swap
+		}
+		m["flavor"] = map[string]any{"vcpus": in.VCPUs, "ram": in.MemoryMB, "disk": in.RootGB,
+			"ephemeral": f.Ephemeral, "swap": swap, "original_name": f.Name, "extra_specs": map[string]string{}}
+	} else {
+		m["flavor"] = map[string]any{"id": in.FlavorID, "links": []link{
+			{Href: vc.base + "/flavors/" + in.FlavorID, Rel: "bookmark"}}}
+	}
+	if vc.admin {
+		m["OS-EXT-SRV-ATTR:host"] = nullString(in.Host)
+		m["OS-EXT-SRV-ATTR:hypervisor_hostname"] = nullString(in.Node)
+		m["OS-EXT-SRV-ATTR:instance_name"] = fmt.Sprintf("instance-%08x", in.ID)
+	}
+	if vc.version.AtLeast(2, 9) {
+		m["locked"] = false
+	}
+	if vc.version.AtLeast(2, 16) && vc.admin {
+		hs := "UNKNOWN"
+		if in.Host != "" {
+			if s, ok := vc.hostStatus[in.Host]; ok {
+				hs = s
+			}
+		} else {
+			hs = ""
+		}
+		m["host_status"] = hs
+	}
+	if vc.version.AtLeast(2, 19) {
+		m["description"] = nil
+	}
+	if vc.version.AtLeast(2, 26) {
+		m["tags"] = []string{}
+	}
+	return m
+}
+
+// createdView is the 202 body of POST /servers.
+func createdView(r *http.Request, in computedb.Instance, adminPass, diskConfig string) map[string]any {
+	return map[string]any{"server": map[string]any{
+		"id":                in.UUID,
+		"links":             serverLinks(baseURL(r), in.UUID),
+		"adminPass":         adminPass,
+		"OS-DCF:diskConfig": diskConfig,
+		"security_groups":   []map[string]string{{"name": "default"}},
+	}}
+}

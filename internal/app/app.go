@@ -1,0 +1,381 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/gonova/gonova/internal/clock"
+	"github.com/gonova/gonova/internal/computedb"
+	"github.com/gonova/gonova/pkg/backdoor"
+	"github.com/gonova/gonova/pkg/config"
+	"github.com/gonova/gonova/pkg/db"
+	"github.com/gonova/gonova/pkg/gmr"
+	"github.com/gonova/gonova/pkg/launcher"
+	"github.com/gonova/gonova/pkg/logging"
+	"github.com/gonova/gonova/pkg/registry"
+	"github.com/gonova/gonova/pkg/registry/memstore"
+	"github.com/gonova/gonova/pkg/registry/pgstore"
+	"github.com/gonova/gonova/pkg/rpcsvc"
+	"github.com/gonova/gonova/pkg/service"
+	"github.com/gonova/gonova/pkg/service/periodic"
+	"github.com/gonova/gonova/pkg/service/servicegroup"
+)
+
+// Version is the service version written into services rows and reports.
+const Version = 1
+
+// Options say what a binary needs from App.
+type Options struct {
+	// Product names the binary in reports and logs (nova-compute).
+	Product string
+	// DefaultTransportURL is used when transport_url is unset; empty means
+	// transport_url is required (nova's behaviour for RPC services).
+	DefaultTransportURL string
+	// Output receives logs; nil means os.Stderr.
+	Output *os.File
+	// BindOnly builds no stores: the parent of multi-worker processes only
+	// binds listeners that its workers inherit; the workers do the work.
+	BindOnly bool
+}
+
+// App is the shared, configured runtime of a gonova process.
+type App struct {
+	Cfg       *config.Config
+	Log       *slog.Logger
+	Logging   logging.Setup
+	Metrics   *prometheus.Registry
+	Reporter  *gmr.Reporter
+	Services  registry.Store
+	Compute   computedb.Store
+	Transport *rpcsvc.Transport
+
+	product  string
+	pool     *pgxpool.Pool
+	ready    atomic.Bool
+	downTime time.Duration
+	onReady  []func()
+	cfgPtr   atomic.Pointer[config.Config]
+}
+
+// New parses args as nova.conf options and builds the logger, metrics and
+// stores. The transport is opened by OpenTransport, for binaries that need it.
+func New(ctx context.Context, args []string, o Options) (*App, error) {
+	cfg, rest, err := config.Parse(args)
+	if err != nil {
+		return nil, err
+	}
+	if len(rest) > 0 {
+		return nil, fmt.Errorf("unexpected arguments %q (flags: --config-file FILE, --config-dir DIR, --debug)", rest)
+	}
+	return NewFromConfig(ctx, cfg, o)
+}
+
+// NewFromConfig is New for an already parsed configuration.
+func NewFromConfig(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
+	format := logging.FormatText
+	if cfg.Default.UseJSON {
+		format = logging.FormatJSON
+	}
+	lopts := logging.Options{Format: format, Debug: cfg.Default.Debug, Level: slog.LevelInfo}
+	if o.Output != nil {
+		lopts.Output = o.Output
+	}
+	ls, err := logging.New(lopts)
+	if err != nil {
+		return nil, err
+	}
+	log := ls.Logger.With("service", o.Product)
+	slog.SetDefault(log)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	a := &App{Cfg: cfg, Log: log, Logging: ls, Metrics: reg, product: o.Product,
+		Reporter: gmr.New(gmr.Options{Product: o.Product})}
+	a.cfgPtr.Store(cfg)
+	a.Reporter.Register("Configuration", gmr.ConfigSection(a.settings))
+	for _, ig := range cfg.Ignored {
+		log.Info("configuration option belongs to another part of nova; ignored", "option", ig)
+	}
+	a.downTime = servicegroup.EffectiveServiceDownTime(cfg.Default.ServiceDownTime, cfg.Default.ReportInterval, log)
+
+	if !o.BindOnly {
+		if err := a.openStores(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Default.TransportURL == "" && o.DefaultTransportURL != "" {
+		cfg.Default.TransportURL = o.DefaultTransportURL
+	}
+	return a, nil
+}
+
+func (a *App) settings() []gmr.Setting {
+	c := a.cfgPtr.Load()
+	var out []gmr.Setting
+	for _, e := range c.Masked() {
+		g := e.Section
+		if g == "DEFAULT" {
+			g = ""
+		}
+		out = append(out, gmr.Setting{Group: g, Name: e.Option, Value: e.Value})
+	}
+	return out
+}
+
+func (a *App) openStores(ctx context.Context) error {
+	conn := a.Cfg.Database.Connection
+	if conn == "" || conn == "memory://" {
+		a.Log.Info("using the in-memory store ([database] connection is not set)")
+		a.Services = memstore.New(clock.Real)
+		a.Compute = computedb.NewMem()
+		return nil
+	}
+	pool, err := db.OpenWith(ctx, conn, db.Options{MaxPoolSize: a.Cfg.Database.MaxPoolSize, ApplicationName: a.product})
+	if err != nil {
+		return err
+	}
+	have, err := db.Version(ctx, pool)
+	if err != nil {
+		pool.Close()
+		return fmt.Errorf("reading the database schema version: %w", err)
+	}
+	want, err := db.LatestVersion()
+	if err != nil {
+		pool.Close()
+		return err
+	}
+	if have < want {
+		pool.Close()
+		return fmt.Errorf("the database schema is at version %d, this release needs %d: run `nova-manage db sync`", have, want)
+	}
+	a.pool = pool
+	a.Services = pgstore.New(pool)
+	a.Compute = computedb.NewPG(pool)
+	a.Log.Info("using Postgres", "connection", config.MaskURL(conn), "schema_version", have)
+	return nil
+}
+
+// OpenTransport opens the RPC transport named by transport_url.
+func (a *App) OpenTransport(ctx context.Context) error {
+	c := a.Cfg
+	if c.Default.TransportURL == "" {
+		return errors.New("[DEFAULT] transport_url is not set: RPC services need rabbit://user:pass@host:5672/ (or memory:// in one process)")
+	}
+	tr, err := rpcsvc.Open(ctx, rpcsvc.Options{
+		TransportURL:              c.Default.TransportURL,
+		ControlExchange:           c.Default.ControlExchange,
+		ResponseTimeout:           c.Default.RPCResponseTimeout,
+		ExecutorThreadPoolSize:    c.Default.ExecutorThreadPoolSize,
+		DurableQueues:             c.Rabbit.AmqpDurableQueues,
+		AutoDelete:                c.Rabbit.AmqpAutoDelete,
+		QuorumQueue:               c.Rabbit.RabbitQuorumQueue,
+		QosPrefetchCount:          c.Rabbit.RabbitQosPrefetchCount,
+		HeartbeatTimeoutThreshold: c.Rabbit.HeartbeatTimeoutThreshold,
+		TransientQueuesTTL:        c.Rabbit.RabbitTransientQueuesTTL,
+		Logger:                    a.Log,
+		Registerer:                a.Metrics,
+	})
+	if err != nil {
+		return err
+	}
+	a.Transport = tr
+	return nil
+}
+
+// ServiceOptions are the pkg/service options this configuration implies, for
+// an RPC service with manager m.
+func (a *App) ServiceOptions(binary string, m service.Manager) service.Options {
+	c := a.Cfg
+	popts := periodic.DefaultOptions()
+	popts.Enable = c.Default.PeriodicEnable
+	popts.FuzzyDelay = c.Default.PeriodicFuzzyDelay
+	popts.IntervalMax = c.Default.PeriodicIntervalMax
+	popts.RunExternal = c.Default.RunExternalPeriodicTasks
+	create := registry.CreateOptions{DisableNewServices: !c.Default.EnableNewServices}
+	return service.Options{
+		Host: c.Default.Host, Binary: binary, Manager: m, Version: Version,
+		Registry: a.Services, CreateOptions: create, Transport: a.Transport,
+		Join:                   a.JoinFunc(create),
+		Periodic:               popts,
+		ManagerShutdownTimeout: c.Gonova.ManagerShutdownTimeout,
+		Logger:                 a.Log, Registerer: a.Metrics,
+	}
+}
+
+// JoinFunc starts heartbeats for a service row with report_interval.
+func (a *App) JoinFunc(create registry.CreateOptions) service.JoinFunc {
+	return func(ctx context.Context, row registry.Service) (service.Membership, error) {
+		hb, err := servicegroup.Join(a.Services, row, servicegroup.Options{
+			ReportInterval: a.Cfg.Default.ReportInterval,
+			CreateOptions:  create,
+			Registerer:     a.Metrics,
+			Logger:         a.Log,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return membership{hb}, nil
+	}
+}
+
+type membership struct{ hb *servicegroup.Heartbeat }
+
+func (m membership) Stop(context.Context) error { m.hb.Stop(); return nil }
+
+// ServiceDownTime is service_down_time after nova's 2.5 x report_interval rule.
+func (a *App) ServiceDownTime() time.Duration { return a.downTime }
+
+// OnReady registers f to run once every service has started.
+func (a *App) OnReady(f func()) { a.onReady = append(a.onReady, f) }
+
+// Ready reports whether every service has started and shutdown has not begun.
+func (a *App) Ready() bool { return a.ready.Load() }
+
+// Run runs services under the launcher (a ProcessLauncher when workers > 1),
+// with the backdoor when backdoor_port is set and the readiness marker last,
+// then closes the transport and the database pool. It returns the exit code.
+func (a *App) Run(ctx context.Context, workers int, services ...launcher.Service) int {
+	if bp := a.Cfg.Default.BackdoorPort; bp != "" {
+		p, err := backdoor.ParsePort(bp)
+		if err != nil {
+			a.Log.Error("bad backdoor_port", "error", err)
+			return 1
+		}
+		services = append([]launcher.Service{backdoor.New(backdoor.Options{Port: p, Report: a.Reporter, Logger: a.Log})}, services...)
+	}
+	services = append(services, &readyMarker{ready: &a.ready, onReady: a.onReady})
+	l := launcher.New(launcher.Options{
+		Logger:                  a.Log,
+		GracefulShutdownTimeout: a.Cfg.Default.GracefulShutdownTimeout,
+		Reload:                  a.reload,
+		Reporter:                a.Reporter,
+		Workers:                 workers,
+	}, services...)
+	err := l.Run(ctx)
+	if err != nil {
+		a.Log.Error("stopped with an error", "error", err)
+	}
+	a.Close()
+	return launcher.ExitCode(err)
+}
+
+// reload is SIGHUP's configuration step: re-read the files and apply what can
+// change at run time (debug).
+func (a *App) reload(context.Context) error {
+	nc, err := a.cfgPtr.Load().Reload()
+	if err != nil {
+		return fmt.Errorf("reloading the configuration (keeping the old one): %w", err)
+	}
+	if a.Logging.Apply(slog.LevelInfo, nc.Default.Debug) {
+		a.Log.Info("log level changed by reload", "debug", nc.Default.Debug)
+	}
+	var changed []string
+	old := a.cfgPtr.Load().Masked()
+	for i, e := range nc.Masked() {
+		if old[i].Value != e.Value && e.Option != "debug" {
+			changed = append(changed, "["+e.Section+"] "+e.Option)
+		}
+	}
+	if len(changed) > 0 {
+		a.Log.Warn("options changed in the files take effect at the next restart", "options", strings.Join(changed, ", "))
+	}
+	a.cfgPtr.Store(nc)
+	return nil
+}
+
+// Close releases the transport and then the database pool, last.
+func (a *App) Close() {
+	if a.Transport != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := a.Transport.Close(ctx); err != nil {
+			a.Log.Warn("closing the RPC transport", "error", err)
+		}
+		cancel()
+		a.Transport = nil
+	}
+	if a.pool != nil {
+		a.pool.Close()
+		a.pool = nil
+	}
+}
+
+// readyMarker is started last and stopped first: readiness spans exactly the
+// time every other service runs.
+type readyMarker struct {
+	ready   *atomic.Bool
+	onReady []func()
+	done    chan struct{}
+}
+
+func (r *readyMarker) Name() string { return "readiness" }
+func (r *readyMarker) Start(context.Context) error {
+	r.done = make(chan struct{})
+	r.ready.Store(true)
+	for _, f := range r.onReady {
+		f()
+	}
+	return nil
+}
+func (r *readyMarker) Stop(context.Context) error {
+	r.ready.Store(false)
+	if r.done != nil {
+		select {
+		case <-r.done:
+		default:
+			close(r.done)
+		}
+	}
+	return nil
+}
+func (r *readyMarker) Wait(ctx context.Context) error {
+	select {
+	case <-r.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+func (r *readyMarker) Reset(context.Context) error { return nil }
+
+// Main is the body of an RPC binary's main: parse args as nova.conf options,
+// build the App, open the transport, let services build what the binary runs,
+// and run it under the launcher. It returns the exit code: 2 for a bad
+// configuration, 1 for a failure, 0 after a clean stop.
+//
+//	func main() {
+//		os.Exit(app.Main(os.Args[1:], app.Options{Product: "nova-compute"}, func(a *app.App) ([]launcher.Service, error) {
+//			svc, err := a.NewComputeService()
+//			return []launcher.Service{svc}, err
+//		}))
+//	}
+func Main(args []string, o Options, services func(a *App) ([]launcher.Service, error)) int {
+	ctx := context.Background()
+	a, err := New(ctx, args, o)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", o.Product, err)
+		return 2
+	}
+	if err := a.OpenTransport(ctx); err != nil {
+		a.Log.Error("opening the RPC transport", "error", err)
+		a.Close()
+		return 1
+	}
+	svcs, err := services(a)
+	if err != nil {
+		a.Log.Error("building the services", "error", err)
+		a.Close()
+		return 1
+	}
+	return a.Run(ctx, 1, svcs...)
+}

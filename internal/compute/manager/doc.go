@@ -1,0 +1,62 @@
+// Package manager is nova-compute's manager: nova's ComputeManager for one
+// host, over a virt.Driver and the computedb.Store. It implements
+// service.Manager, so pkg/service runs it like any other manager, and serves
+// the compute RPC API of package rpcapi.
+//
+// # Why
+//
+// The service framework (pkg/service) knows how to start, heartbeat, run
+// periodic tasks and stop; this package is the nova-specific work it
+// drives: building, rebooting and deleting instances, keeping the instances
+// rows of the host true to the hypervisor, and publishing the host's
+// resources in compute_nodes for the API and the scheduler. Keeping it apart
+// from the driver (which only knows guests) and from the store (which only
+// knows rows) puts nova's state machine — vm_state, task_state, power_state
+// and their compare-and-set transitions — in one place that can be tested
+// against the in-memory driver and store in milliseconds, and against
+// Postgres and a real transport without change.
+//
+// # Lifecycle
+//
+//   - InitHost: driver init_host, then nova's _init_instance over the
+//     host's instances (interrupted builds to error, interrupted deletes
+//     finished, stale task states cleared, power states refreshed).
+//   - PreStartHook: records the service row's id and runs
+//     update_available_resource once, so a new host can take work at once.
+//   - Endpoints: build_and_run_instance, terminate_instance,
+//     reboot_instance (casts), get_console_output, get_diagnostics (calls),
+//     on an Endpoint value so the lifecycle methods are not served.
+//   - PeriodicTasks: update_available_resource (ResourceSpacing, default
+//     60 s) and _sync_power_states (SyncPowerStateSpacing, default 600 s).
+//   - Shutdown: refuses new handler runs (retryably, so casts return to the
+//     queue), waits for running ones until its context ends, then cancels
+//     them and names them in its error. nova did not wait at all.
+//
+// A build or delete interrupted by a crash is repaired by the next InitHost;
+// one cancelled by Shutdown records vm_state error itself.
+//
+// # Logging
+//
+// log/slog, every record with "host"; handler records add "method",
+// "instance_uuid" and the caller's "request_id". Info: each spawn, reboot and
+// delete, and start-up repairs. Warn: power states that changed behind nova's
+// back, guests no row accounts for, shutdown deadlines passed. Error: failed
+// spawns (with the driver's reason; the instance goes to vm_state error),
+// failed reboots and destroys, resource updates that failed at start-up.
+// Debug: skipped instances and compute node writes.
+//
+// # Metrics
+//
+// Registered on Options.Registerer (none when nil):
+//   - gonova_compute_instances{vm_state}: instances on this host by
+//     vm_state at the last update_available_resource; nova's vm_states are
+//     created at zero, anything else counts as "other".
+//   - gonova_compute_builds_total{outcome}: build_and_run_instance handled,
+//     outcome success, failure (vm_state error), duplicate (already built or
+//     being built) or aborted (deleted before or during the build); all
+//     created at zero.
+//   - gonova_compute_driver_call_duration_seconds{call}: virt driver calls
+//     (spawn, destroy, reboot, get_info, ...).
+//
+// RPC-level counts and durations per method are pkg/rpcsvc's.
+package manager

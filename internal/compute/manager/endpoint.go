@@ -1,0 +1,434 @@
+package manager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gonova/gonova/internal/compute/rpcapi"
+	"github.com/gonova/gonova/internal/compute/virt"
+	"github.com/gonova/gonova/internal/computedb"
+	"github.com/gonova/gonova/pkg/rpcsvc"
+)
+
+// Endpoint is the compute RPC API (package rpcapi) as a ComputeManager serves
+// it: each exported method is served under its snake_case name at version
+// 6.0. It is a type of its own so that the manager's lifecycle methods
+// (InitHost, Shutdown, ...) are never reachable over RPC.
+//
+// Every handler reads the instance from the database by uuid, whatever the
+// message carried, and moves its task state with compare-and-set updates
+// (computedb.InstanceUpdate.ExpectTaskState), as nova's
+// instance.save(expected_task_state=...), so that a racing request loses
+// cleanly instead of overwriting.
+type Endpoint struct{ m *ComputeManager }
+
+// opLog is the logger of one handler run.
+func (m *ComputeManager) opLog(ctx context.Context, method, uuid string) *slog.Logger {
+	l := m.log.With("method", method, "instance_uuid", uuid)
+	if rc, ok := rpcsvc.ContextFrom(ctx); ok && rc.RequestID != "" {
+		l = l.With("request_id", rc.RequestID)
+	}
+	return l
+}
+
+// instanceName is nova's default instance_name_template, "instance-%08x" of
+// the row id.
+func instanceName(in computedb.Instance) string { return fmt.Sprintf("instance-%08x", in.ID) }
+
+// BuildAndRunInstance builds the instance: nova's build_and_run_instance,
+// without networks, volumes or rescheduling. The instance moves from vm_state
+// building to task_state spawning (claimed with a compare-and-set on the task
+// state the API left, so a duplicate cast does nothing), the driver spawns
+// it, and it becomes active and running with launched_at set. A driver
+// failure puts it in vm_state error and logs why. An instance deleted before
+// or during the build is left deleted (and destroyed on the hypervisor).
+//
+// Errors returned (and then logged by the RPC server) are only database
+// errors; those before the claim are retryable, so the cast is redelivered.
+func (e *Endpoint) BuildAndRunInstance(ctx context.Context, args rpcapi.BuildAndRunInstanceArgs) error {
+	m := e.m
+	id := args.Instance.UUID
+	ctx, end, err := m.work.begin(ctx, rpcapi.MethodBuildAndRunInstance, id)
+	if err != nil {
+		return err
+	}
+	defer end()
+	log := m.opLog(ctx, rpcapi.MethodBuildAndRunInstance, id)
+
+	inst, err := m.store.GetInstance(ctx, id)
+	if errors.Is(err, computedb.ErrNotFound) {
+		log.Info("Instance was deleted before its build started")
+		m.met.builds.WithLabelValues(buildAborted).Inc()
+		return nil
+	}
+	if err != nil {
+		return rpcsvc.Retryable(fmt.Errorf("build of %s: reading the instance: %w", id, err))
+	}
+	if inst.VMState != vmBuilding || !slices.Contains(buildTasks, inst.TaskState) {
+		m.skipBuild(log, inst)
+		return nil
+	}
+	node := args.Node
+	if node == "" {
+		node = inst.Node
+	}
+	if node == "" {
+		if node, err = m.nodeName(ctx); err != nil {
+			log.Warn("Cannot learn the node name; recording the host as the node", "error", err)
+			node = m.host
+		}
+	}
+	claimed, err := m.store.UpdateInstance(ctx, id, computedb.InstanceUpdate{
+		Host: &m.host, Node: &node, TaskState: ptr(taskSpawning), ExpectTaskState: ptr(inst.TaskState),
+	})
+	switch {
+	case errors.Is(err, computedb.ErrNotFound):
+		log.Info("Instance was deleted before its build started")
+		m.met.builds.WithLabelValues(buildAborted).Inc()
+		return nil
+	case errors.Is(err, computedb.ErrConflict):
+		if cur, gerr := m.store.GetInstance(ctx, id); gerr == nil {
+			m.skipBuild(log, cur)
+		} else {
+			log.Info("Instance was deleted before its build started")
+			m.met.builds.WithLabelValues(buildAborted).Inc()
+		}
+		return nil
+	case err != nil:
+		return rpcsvc.Retryable(fmt.Errorf("build of %s: claiming the instance: %w", id, err))
+	}
+
+	spec := virt.InstanceSpec{
+		UUID: id,
+		Name: instanceName(claimed),
+		Flavor: virt.Flavor{Name: claimed.FlavorID, VCPUs: claimed.VCPUs,
+			MemoryMB: int(claimed.MemoryMB), RootGB: int(claimed.RootGB)},
+		ImageRef: claimed.ImageRef,
+	}
+	log.Info("Spawning instance", "name", spec.Name, "node", node, "vcpus", spec.Flavor.VCPUs,
+		"memory_mb", spec.Flavor.MemoryMB, "root_gb", spec.Flavor.RootGB, "image_ref", spec.ImageRef)
+	start := time.Now()
+	err = m.driver.Spawn(ctx, spec)
+	m.met.observe(callSpawn, start)
+	if err != nil {
+		m.buildFailed(ctx, log, id, err)
+		return nil
+	}
+
+	power, perr := m.powerState(ctx, id)
+	if perr != nil {
+		log.Warn("Cannot read the power state of the spawned instance; recording running", "error", perr)
+		power = virt.Running
+	}
+	now := m.clock.Now().UTC()
+	wctx, cancel := writeCtx(ctx)
+	defer cancel()
+	_, err = m.store.UpdateInstance(wctx, id, computedb.InstanceUpdate{
+		VMState: ptr(vmActive), PowerState: ptr(int(power)), TaskState: ptr(taskNone),
+		LaunchedAt: &now, ExpectTaskState: ptr(taskSpawning),
+	})
+	switch {
+	case errors.Is(err, computedb.ErrNotFound), errors.Is(err, computedb.ErrConflict):
+		// Deleted while it spawned: the delete won; do not leave a guest
+		// behind that no row accounts for.
+		log.Info("Instance was deleted while it spawned; destroying it on the hypervisor")
+		m.destroy(wctx, log, id)
+		m.met.builds.WithLabelValues(buildAborted).Inc()
+		return nil
+	case err != nil:
+		// The guest runs but its row still says spawning; init_host moves
+		// such an instance to error at the next start.
+		m.met.builds.WithLabelValues(buildFailure).Inc()
+		return fmt.Errorf("build of %s: the instance runs but recording it failed: %w", id, err)
+	}
+	m.met.builds.WithLabelValues(buildSuccess).Inc()
+	log.Info("Instance spawned", "took", time.Since(start).Round(time.Millisecond), "power_state", power.String())
+	return nil
+}
+
+// skipBuild logs and counts a build request for an instance that is not
+// waiting to be built.
+func (m *ComputeManager) skipBuild(log *slog.Logger, inst computedb.Instance) {
+	if inst.TaskState == taskDeleting {
+		log.Info("Instance is being deleted; not building it")
+		m.met.builds.WithLabelValues(buildAborted).Inc()
+		return
+	}
+	log.Info("Instance is already built or being built; ignoring the duplicate request",
+		"vm_state", inst.VMState, "task_state", inst.TaskState)
+	m.met.builds.WithLabelValues(buildDuplicate).Inc()
+}
+
+// buildFailed records a failed spawn: vm_state error and no task, unless the
+// instance was deleted meanwhile (a terminate destroys a spawning guest, and
+// then Spawn fails).
+func (m *ComputeManager) buildFailed(ctx context.Context, log *slog.Logger, id string, cause error) {
+	wctx, cancel := writeCtx(ctx)
+	defer cancel()
+	if !errors.Is(cause, virt.ErrInstanceExists) && !errors.Is(cause, virt.ErrInstanceNotFound) {
+		// Release whatever a half-done spawn holds; a guest that already
+		// existed is not ours to remove.
+		m.destroy(wctx, log, id)
+	}
+	_, err := m.store.UpdateInstance(wctx, id, computedb.InstanceUpdate{
+		VMState: ptr(vmError), TaskState: ptr(taskNone), PowerState: ptr(int(virt.NoState)),
+		ExpectTaskState: ptr(taskSpawning),
+		Fault:           &computedb.Fault{Code: 500, Message: "Build of instance " + id + " aborted: " + cause.Error()},
+	})
+	switch {
+	case errors.Is(err, computedb.ErrNotFound), errors.Is(err, computedb.ErrConflict):
+		log.Info("Instance was deleted while it spawned", "spawn_error", cause)
+		m.met.builds.WithLabelValues(buildAborted).Inc()
+	case err != nil:
+		log.Error("Instance failed to spawn, and setting it to ERROR failed", "reason", cause, "error", err)
+		m.met.builds.WithLabelValues(buildFailure).Inc()
+	default:
+		log.Error("Instance failed to spawn; set to ERROR", "reason", cause)
+		m.met.builds.WithLabelValues(buildFailure).Inc()
+	}
+}
+
+// destroy removes a guest from the hypervisor; one it does not have is fine.
+func (m *ComputeManager) destroy(ctx context.Context, log *slog.Logger, id string) error {
+	start := time.Now()
+	err := m.driver.Destroy(ctx, id)
+	m.met.observe(callDestroy, start)
+	if err != nil && !errors.Is(err, virt.ErrInstanceNotFound) {
+		log.Error("Destroying the instance on the hypervisor failed", "error", err)
+		return err
+	}
+	return nil
+}
+
+// TerminateInstance deletes the instance: nova's terminate_instance. Task
+// state deleting (nova-api normally set it already), the driver destroys the
+// guest (one the hypervisor does not have is fine: deletes are retried), the
+// row is marked deleted with terminated_at and soft-deleted. An instance
+// already gone is no error. When the driver fails, the instance goes to
+// vm_state error and the error is returned.
+func (e *Endpoint) TerminateInstance(ctx context.Context, args rpcapi.TerminateInstanceArgs) error {
+	m := e.m
+	id := args.Instance.UUID
+	ctx, end, err := m.work.begin(ctx, rpcapi.MethodTerminateInstance, id)
+	if err != nil {
+		return err
+	}
+	defer end()
+	log := m.opLog(ctx, rpcapi.MethodTerminateInstance, id)
+
+	inst, err := m.store.GetInstance(ctx, id)
+	for attempt := 0; err == nil && inst.TaskState != taskDeleting; attempt++ {
+		if attempt == 3 {
+			return fmt.Errorf("terminate of %s: its task state kept changing (now %q)", id, inst.TaskState)
+		}
+		_, err = m.store.UpdateInstance(ctx, id, computedb.InstanceUpdate{
+			TaskState: ptr(taskDeleting), ExpectTaskState: ptr(inst.TaskState)})
+		if errors.Is(err, computedb.ErrConflict) {
+			inst, err = m.store.GetInstance(ctx, id)
+			continue
+		}
+		if err == nil {
+			inst.TaskState = taskDeleting
+		}
+	}
+	if errors.Is(err, computedb.ErrNotFound) {
+		log.Info("Instance already deleted; making sure the hypervisor has no guest left")
+		return m.destroy(ctx, log, id)
+	}
+	if err != nil {
+		return rpcsvc.Retryable(fmt.Errorf("terminate of %s: %w", id, err))
+	}
+
+	if err := m.destroy(ctx, log, id); err != nil {
+		wctx, cancel := writeCtx(ctx)
+		defer cancel()
+		if _, uerr := m.store.UpdateInstance(wctx, id, computedb.InstanceUpdate{
+			VMState: ptr(vmError), TaskState: ptr(taskNone),
+			Fault: &computedb.Fault{Code: 500, Message: "Terminating the instance failed: " + err.Error()}}); uerr != nil {
+			log.Error("Setting the instance to ERROR failed", "error", uerr)
+		}
+		return fmt.Errorf("terminate of %s: %w", id, err)
+	}
+	now := m.clock.Now().UTC()
+	wctx, cancel := writeCtx(ctx)
+	defer cancel()
+	_, err = m.store.UpdateInstance(wctx, id, computedb.InstanceUpdate{
+		VMState: ptr(vmDeleted), TaskState: ptr(taskNone), PowerState: ptr(int(virt.NoState)), TerminatedAt: &now})
+	if err != nil && !errors.Is(err, computedb.ErrNotFound) {
+		return fmt.Errorf("terminate of %s: the guest is destroyed but marking the row deleted failed: %w", id, err)
+	}
+	if err := m.store.DeleteInstance(wctx, id); err != nil && !errors.Is(err, computedb.ErrNotFound) {
+		return fmt.Errorf("terminate of %s: the guest is destroyed but deleting the row failed: %w", id, err)
+	}
+	log.Info("Instance destroyed and deleted")
+	return nil
+}
+
+// RebootInstance reboots the instance: nova's reboot_instance. The task
+// state becomes rebooting or rebooting_hard (compare-and-set from none or
+// from what nova-api set), the driver reboots, and the instance ends with
+// the driver's power state, vm_state active when it runs, and no task. A
+// driver failure clears the task too, and sets vm_state error when the guest
+// is not running after it; the error is returned.
+func (e *Endpoint) RebootInstance(ctx context.Context, args rpcapi.RebootInstanceArgs) error {
+	m := e.m
+	id := args.Instance.UUID
+	how := virt.RebootType(args.RebootType)
+	if how != virt.RebootSoft && how != virt.RebootHard {
+		return fmt.Errorf("reboot of %s: reboot type %q is neither SOFT nor HARD", id, args.RebootType)
+	}
+	ctx, end, err := m.work.begin(ctx, rpcapi.MethodRebootInstance, id)
+	if err != nil {
+		return err
+	}
+	defer end()
+	log := m.opLog(ctx, rpcapi.MethodRebootInstance, id).With("reboot_type", string(how))
+
+	inst, err := m.store.GetInstance(ctx, id)
+	if errors.Is(err, computedb.ErrNotFound) {
+		return &rpcapi.InstanceNotFoundError{UUID: id}
+	}
+	if err != nil {
+		return rpcsvc.Retryable(fmt.Errorf("reboot of %s: %w", id, err))
+	}
+	switch {
+	case inst.VMState == vmBuilding || inst.VMState == vmDeleted:
+		return &rpcapi.InstanceInvalidStateError{UUID: id, Attr: "vm_state", State: inst.VMState, Method: "reboot"}
+	case !slices.Contains(rebootTasks, inst.TaskState):
+		return &rpcapi.InstanceInvalidStateError{UUID: id, Attr: "task_state", State: inst.TaskState, Method: "reboot"}
+	}
+	task := taskRebooting
+	if how == virt.RebootHard {
+		task = taskRebootingHard
+	}
+	_, err = m.store.UpdateInstance(ctx, id, computedb.InstanceUpdate{TaskState: &task, ExpectTaskState: ptr(inst.TaskState)})
+	switch {
+	case errors.Is(err, computedb.ErrNotFound):
+		return &rpcapi.InstanceNotFoundError{UUID: id}
+	case errors.Is(err, computedb.ErrConflict):
+		cur, gerr := m.store.GetInstance(ctx, id)
+		if gerr != nil {
+			return &rpcapi.InstanceNotFoundError{UUID: id}
+		}
+		return &rpcapi.InstanceInvalidStateError{UUID: id, Attr: "task_state", State: cur.TaskState, Method: "reboot"}
+	case err != nil:
+		return rpcsvc.Retryable(fmt.Errorf("reboot of %s: %w", id, err))
+	}
+
+	start := time.Now()
+	rerr := m.driver.Reboot(ctx, id, how)
+	m.met.observe(callReboot, start)
+	wctx, cancel := writeCtx(ctx)
+	defer cancel()
+	power, perr := m.powerState(wctx, id)
+	if perr != nil {
+		log.Warn("Cannot read the power state after the reboot", "error", perr)
+	}
+	u := computedb.InstanceUpdate{TaskState: ptr(taskNone), ExpectTaskState: &task}
+	if perr == nil {
+		u.PowerState = ptr(int(power))
+		if power == virt.Running {
+			u.VMState = ptr(vmActive)
+		}
+	}
+	if rerr != nil && (perr != nil || power != virt.Running) {
+		u.VMState = ptr(vmError)
+	}
+	_, uerr := m.store.UpdateInstance(wctx, id, u)
+	switch {
+	case errors.Is(uerr, computedb.ErrNotFound), errors.Is(uerr, computedb.ErrConflict):
+		log.Info("Instance was deleted or changed during the reboot; leaving it as it is", "reboot_error", rerr)
+		return nil
+	case uerr != nil && rerr == nil:
+		return fmt.Errorf("reboot of %s: recording the result: %w", id, uerr)
+	}
+	if rerr != nil {
+		log.Error("Reboot failed", "error", rerr, "power_state", power.String())
+		return fmt.Errorf("reboot of %s: %w", id, rerr)
+	}
+	if power != virt.Running {
+		log.Warn("Instance is not running after the reboot", "power_state", power.String())
+		return nil
+	}
+	log.Info("Instance rebooted")
+	return nil
+}
+
+// GetConsoleOutput returns the instance's console log, the last TailLength
+// lines of it when TailLength is set (0: nothing), as nova's
+// get_console_output. A trailing newline does not count as a line (nova's
+// _tail_log counts the empty string after it, returning one line fewer).
+func (e *Endpoint) GetConsoleOutput(ctx context.Context, args rpcapi.GetConsoleOutputArgs) (string, error) {
+	m := e.m
+	id := args.Instance.UUID
+	ctx, end, err := m.work.begin(ctx, rpcapi.MethodGetConsoleOutput, id)
+	if err != nil {
+		return "", err
+	}
+	defer end()
+	start := time.Now()
+	out, err := m.driver.GetConsoleOutput(ctx, id)
+	m.met.observe(callGetConsoleOutput, start)
+	if err != nil {
+		return "", driverError(id, "get_console_output", err)
+	}
+	out = strings.ReplaceAll(out, "\x00", "")
+	if args.TailLength != nil {
+		out = tailLines(out, *args.TailLength)
+	}
+	return out, nil
+}
+
+// GetDiagnostics returns the instance's diagnostics from the driver.
+func (e *Endpoint) GetDiagnostics(ctx context.Context, args rpcapi.GetDiagnosticsArgs) (rpcapi.Diagnostics, error) {
+	m := e.m
+	id := args.Instance.UUID
+	ctx, end, err := m.work.begin(ctx, rpcapi.MethodGetDiagnostics, id)
+	if err != nil {
+		return rpcapi.Diagnostics{}, err
+	}
+	defer end()
+	start := time.Now()
+	d, err := m.driver.GetDiagnostics(ctx, id)
+	m.met.observe(callGetDiagnostics, start)
+	if err != nil {
+		return rpcapi.Diagnostics{}, driverError(id, "get_diagnostics", err)
+	}
+	return d, nil
+}
+
+// driverError maps the driver's typed errors to the ones that cross the wire
+// with nova's classes.
+func driverError(id, method string, err error) error {
+	var inv *virt.InvalidStateError
+	switch {
+	case errors.Is(err, virt.ErrInstanceNotFound):
+		return &rpcapi.InstanceNotFoundError{UUID: id}
+	case errors.As(err, &inv):
+		return &rpcapi.InstanceInvalidStateError{UUID: id, Attr: "power_state", State: inv.State.String(), Method: method}
+	}
+	return fmt.Errorf("%s of %s: %w", method, id, err)
+}
+
+// tailLines returns the last n lines of s (none when n <= 0), keeping a
+// trailing newline.
+func tailLines(s string, n int) string {
+	if n <= 0 {
+		return ""
+	}
+	body, nl := strings.CutSuffix(s, "\n")
+	lines := strings.Split(body, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	out := strings.Join(lines, "\n")
+	if nl {
+		out += "\n"
+	}
+	return out
+}

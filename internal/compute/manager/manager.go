@@ -1,0 +1,269 @@
+package manager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gonova/gonova/internal/clock"
+	"github.com/gonova/gonova/internal/compute/rpcapi"
+	"github.com/gonova/gonova/internal/compute/virt"
+	"github.com/gonova/gonova/internal/computedb"
+	"github.com/gonova/gonova/pkg/registry"
+	"github.com/gonova/gonova/pkg/rpcsvc"
+	"github.com/gonova/gonova/pkg/service"
+	"github.com/gonova/gonova/pkg/service/periodic"
+)
+
+// Defaults of the periodic task spacings: nova's
+// update_resources_interval (0, meaning the periodic default of 60 s) and
+// sync_power_state_interval (600 s).
+const (
+	DefaultResourceSpacing       = 60 * time.Second
+	DefaultSyncPowerStateSpacing = 600 * time.Second
+)
+
+// dbWriteTimeout bounds the database writes that record a failure after the
+// handler's own context has ended (a cancelled spawn must still leave its
+// instance in vm_state error, not building).
+const dbWriteTimeout = 10 * time.Second
+
+// Options configure a ComputeManager.
+type Options struct {
+	// Host is the compute host's name (the host option); required.
+	Host string
+	// Driver is the hypervisor; required.
+	Driver virt.Driver
+	// Store holds the compute_nodes and instances rows; required.
+	Store computedb.Store
+	// HostIP is the host's address as recorded in compute_nodes.host_ip
+	// (nova's my_ip); empty records none.
+	HostIP string
+	// ResourceSpacing is how often update_available_resource runs (nova's
+	// update_resources_interval): 0 means DefaultResourceSpacing, negative
+	// disables the periodic run (PreStartHook still runs it once).
+	ResourceSpacing time.Duration
+	// SyncPowerStateSpacing is how often _sync_power_states runs (nova's
+	// sync_power_state_interval): 0 means DefaultSyncPowerStateSpacing,
+	// negative disables it.
+	SyncPowerStateSpacing time.Duration
+	// Clock stamps launched_at and terminated_at; nil means clock.Real.
+	Clock clock.Clock
+	// Logger receives the manager's logs; nil means slog.Default().
+	Logger *slog.Logger
+	// Registerer receives the manager's metrics; nil registers nothing.
+	Registerer prometheus.Registerer
+}
+
+// ComputeManager is nova's ComputeManager for one host: it builds, reboots
+// and deletes instances through a virt.Driver, keeps the instances rows of
+// its host true to the hypervisor, and reports the host's resources in its
+// compute_nodes row. It implements service.Manager; its RPC methods are on
+// the value Endpoints returns.
+type ComputeManager struct {
+	service.BaseManager
+
+	host   string
+	driver virt.Driver
+	store  computedb.Store
+	clock  clock.Clock
+	log    *slog.Logger
+	met    *metrics
+	work   *inflight
+
+	hostIP          string
+	resourceSpacing time.Duration
+	syncSpacing     time.Duration
+
+	mu        sync.Mutex
+	serviceID int64
+	node      string // hypervisor_hostname, learnt from the driver
+}
+
+var _ service.Manager = (*ComputeManager)(nil)
+
+// New returns a manager for opts.Host. It registers its metrics on
+// opts.Registerer, so build one manager per registry.
+//
+//	m, err := manager.New(manager.Options{Host: cfg.Host, Driver: fake.New(fake.Options{}),
+//		Store: computedb.NewPG(pool), Registerer: prometheus.DefaultRegisterer})
+func New(opts Options) (*ComputeManager, error) {
+	switch {
+	case opts.Host == "":
+		return nil, errors.New("compute manager: no host")
+	case opts.Driver == nil:
+		return nil, errors.New("compute manager: no virt driver")
+	case opts.Store == nil:
+		return nil, errors.New("compute manager: no store")
+	}
+	if opts.ResourceSpacing == 0 {
+		opts.ResourceSpacing = DefaultResourceSpacing
+	}
+	if opts.SyncPowerStateSpacing == 0 {
+		opts.SyncPowerStateSpacing = DefaultSyncPowerStateSpacing
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	met, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	c := clock.OrReal(opts.Clock)
+	return &ComputeManager{
+		host:            opts.Host,
+		driver:          opts.Driver,
+		store:           opts.Store,
+		clock:           c,
+		log:             opts.Logger.With("host", opts.Host),
+		met:             met,
+		work:            newInflight(c),
+		hostIP:          opts.HostIP,
+		resourceSpacing: opts.ResourceSpacing,
+		syncSpacing:     opts.SyncPowerStateSpacing,
+	}, nil
+}
+
+// Register makes the compute manager the manager of topic "compute" for
+// service.NewManager; options builds the Options of a host (the binary fills
+// in its driver, store, logger and registerer there).
+//
+//	manager.Register(func(host string) (manager.Options, error) {
+//		return manager.Options{Host: host, Driver: drv, Store: store, Registerer: reg}, nil
+//	})
+func Register(options func(host string) (Options, error)) {
+	service.RegisterManager(rpcapi.Topic, func(host string) (service.Manager, error) {
+		opts, err := options(host)
+		if err != nil {
+			return nil, err
+		}
+		if opts.Host == "" {
+			opts.Host = host
+		}
+		return New(opts)
+	})
+}
+
+// Host returns the host the manager serves.
+func (m *ComputeManager) Host() string { return m.host }
+
+// InitHost prepares the driver and reconciles the instances the database puts
+// on this host with what a restart left behind (nova's init_host and
+// _init_instance): builds and deletes interrupted by the last stop are
+// finished, transitional task states cleared, power states refreshed.
+func (m *ComputeManager) InitHost(ctx context.Context) error {
+	start := time.Now()
+	err := m.driver.InitHost(ctx, m.host)
+	m.met.observe(callInitHost, start)
+	if err != nil {
+		return fmt.Errorf("compute manager: driver init_host: %w", err)
+	}
+	return m.initInstances(ctx)
+}
+
+// PreStartHook records the service row's id and runs update_available_resource
+// once, so that a new host appears in compute_nodes (and can be scheduled to)
+// before its first periodic run. A failure is logged, not returned, as nova
+// does: the periodic task retries.
+func (m *ComputeManager) PreStartHook(ctx context.Context, svc registry.Service) error {
+	m.mu.Lock()
+	m.serviceID = svc.ID
+	m.mu.Unlock()
+	if err := m.UpdateAvailableResource(ctx); err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		m.log.Error("Error updating resources at start-up; the periodic task will retry", "error", err)
+	}
+	return nil
+}
+
+// Shutdown waits for the RPC handlers still running until ctx ends. When it
+// ends first, the remaining handlers' contexts are cancelled (a cancelled
+// spawn leaves its instance in vm_state error) and the error names them.
+// Handlers that arrive after Shutdown began are refused with a retryable
+// error, so their casts go back to the queue.
+func (m *ComputeManager) Shutdown(ctx context.Context) error {
+	n := m.work.running()
+	m.log.Info("Compute manager shutting down", "in_flight", n)
+	if err := m.work.shutdown(ctx); err != nil {
+		m.log.Warn("Compute manager shutdown deadline passed with work in flight", "error", err)
+		return err
+	}
+	if n > 0 {
+		m.log.Info("In-flight compute operations finished")
+	}
+	return nil
+}
+
+// Endpoints serves the compute RPC API (rpcapi) at version 6.0, in no
+// namespace, as nova's ComputeManager target.
+func (m *ComputeManager) Endpoints() []rpcsvc.Endpoint {
+	return []rpcsvc.Endpoint{{Version: rpcapi.Version, Impl: &Endpoint{m: m}}}
+}
+
+// PeriodicTasks registers update_available_resource and _sync_power_states.
+func (m *ComputeManager) PeriodicTasks(ts *periodic.Tasks) {
+	ts.Add("update_available_resource", m.UpdateAvailableResource, periodic.Spacing(m.resourceSpacing))
+	ts.Add("_sync_power_states", m.SyncPowerStates, periodic.Spacing(m.syncSpacing))
+}
+
+// nodeName returns the hypervisor_hostname of this host's node, asking the
+// driver the first time.
+func (m *ComputeManager) nodeName(ctx context.Context) (string, error) {
+	m.mu.Lock()
+	node := m.node
+	m.mu.Unlock()
+	if node != "" {
+		return node, nil
+	}
+	res, err := m.getAvailableResource(ctx)
+	if err != nil {
+		return "", err
+	}
+	return res.HypervisorHostname, nil
+}
+
+func (m *ComputeManager) getAvailableResource(ctx context.Context) (virt.Resources, error) {
+	start := time.Now()
+	res, err := m.driver.GetAvailableResource(ctx)
+	m.met.observe(callGetAvailableRes, start)
+	if err != nil {
+		return res, fmt.Errorf("driver get_available_resource: %w", err)
+	}
+	if res.HypervisorHostname == "" {
+		res.HypervisorHostname = m.host
+	}
+	m.mu.Lock()
+	m.node = res.HypervisorHostname
+	m.mu.Unlock()
+	return res, nil
+}
+
+// powerState asks the driver for an instance's power state; an instance the
+// hypervisor does not have is NOSTATE, as nova's _get_power_state.
+func (m *ComputeManager) powerState(ctx context.Context, uuid string) (virt.PowerState, error) {
+	start := time.Now()
+	info, err := m.driver.GetInfo(ctx, uuid)
+	m.met.observe(callGetInfo, start)
+	switch {
+	case errors.Is(err, virt.ErrInstanceNotFound):
+		return virt.NoState, nil
+	case err != nil:
+		return virt.NoState, err
+	}
+	return info.State, nil
+}
+
+// writeCtx is a context for a database write that must happen even when ctx
+// has ended (recording a failure).
+func writeCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), dbWriteTimeout)
+}
+
+func ptr[T any](v T) *T { return &v }

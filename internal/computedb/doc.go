@@ -1,0 +1,18 @@
+// Package computedb keeps the compute side of nova's data: the compute_nodes
+// rows that nova-compute writes from its resource tracker (and nova-api shows
+// as os-hypervisors and schedules against), and the instances rows that both
+// sides read and write.
+//
+// Why a package of its own: the service registry (pkg/registry) is framework;
+// these tables are nova's domain, used by internal/compute and internal/api.
+//
+// Two stores pass one contract suite (contract_test.go): Postgres (pgx) for real
+// deployments and an in-memory store for the embedded default (`make run`) and
+// fast unit tests.
+//
+// # Concurrency
+//
+// UpdateInstance takes an optional expected task state, as nova's
+// instance.save(expected_task_state=...) does: an update that finds another task
+// state fails with ErrConflict, so a reboot racing a delete cannot overwrite it.
+package computedb

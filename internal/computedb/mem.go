@@ -1,0 +1,267 @@
+package computedb
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Mem is the in-memory Store of the embedded default. It keeps rows as Postgres
+// would (ids, soft delete, newest-first listing) so it passes the same contract.
+type Mem struct {
+	mu        sync.Mutex
+	now       func() time.Time
+	nextNode  int64
+	nextInst  int64
+	nodes     map[int64]*Node
+	instances map[string]*Instance // live ones, by uuid
+	deleted   map[string]bool      // uuids ever used, for conflict checks
+}
+
+// NewMem returns an empty in-memory Store.
+func NewMem() *Mem {
+	return &Mem{now: func() time.Time { return time.Now().UTC() }, nodes: map[int64]*Node{}, instances: map[string]*Instance{}, deleted: map[string]bool{}}
+}
+
+// UpsertNode implements Store.
+func (m *Mem) UpsertNode(_ context.Context, n Node) (Node, error) {
+	if n.Host == "" || n.HypervisorHostname == "" {
+		return Node{}, fmt.Errorf("computedb: node needs host and hypervisor_hostname")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	for _, cur := range m.nodes {
+		if cur.Host == n.Host && cur.HypervisorHostname == n.HypervisorHostname {
+			n.ID, n.UUID, n.CreatedAt = cur.ID, cur.UUID, cur.CreatedAt
+			if n.ServiceID == 0 {
+				n.ServiceID = cur.ServiceID
+			}
+			n.UpdatedAt = &now
+			*cur = n
+			return n, nil
+		}
+	}
+	m.nextNode++
+	n.ID, n.UUID, n.CreatedAt, n.UpdatedAt = m.nextNode, uuid.NewString(), now, nil
+	cp := n
+	m.nodes[n.ID] = &cp
+	return n, nil
+}
+
+// ListNodes implements Store.
+func (m *Mem) ListNodes(context.Context) ([]Node, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]Node, 0, len(m.nodes))
+	for _, n := range m.nodes {
+		out = append(out, *n)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// GetNode implements Store.
+func (m *Mem) GetNode(_ context.Context, id int64) (Node, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if n, ok := m.nodes[id]; ok {
+		return *n, nil
+	}
+	return Node{}, ErrNotFound
+}
+
+// CreateInstance implements Store.
+func (m *Mem) CreateInstance(_ context.Context, in Instance) (Instance, error) {
+	if in.UUID == "" {
+		in.UUID = uuid.NewString()
+	}
+	u, err := uuid.Parse(in.UUID)
+	if err != nil {
+		return Instance{}, fmt.Errorf("computedb: instance uuid %q: %w", in.UUID, err)
+	}
+	in.UUID = u.String()
+	if in.VMState == "" {
+		in.VMState = "building"
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.instances[in.UUID]; ok || m.deleted[in.UUID] {
+		return Instance{}, fmt.Errorf("%w: instance %s exists", ErrConflict, in.UUID)
+	}
+	m.nextInst++
+	in.ID, in.CreatedAt, in.UpdatedAt, in.TerminatedAt, in.Fault = m.nextInst, m.now(), nil, nil, nil
+	in.Metadata = copyMetadata(in.Metadata)
+	cp := in
+	m.instances[in.UUID] = &cp
+	return snapshot(&cp), nil
+}
+
+func (m *Mem) get(id string) (*Instance, error) {
+	u, err := uuid.Parse(id)
+	if err != nil {
+		return nil, ErrNotFound
+	}
+	in, ok := m.instances[u.String()]
+	if !ok {
+		return nil, ErrNotFound
+	}
+	return in, nil
+}
+
+// GetInstance implements Store.
+func (m *Mem) GetInstance(_ context.Context, id string) (Instance, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	in, err := m.get(id)
+	if err != nil {
+		return Instance{}, err
+	}
+	return snapshot(in), nil
+}
+
+// ListInstances implements Store.
+func (m *Mem) ListInstances(_ context.Context, f InstanceFilter) ([]Instance, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Instance
+	for _, in := range m.instances {
+		if (f.ProjectID == "" || in.ProjectID == f.ProjectID) && (f.Host == "" || in.Host == f.Host) {
+			out = append(out, snapshot(in))
+		}
+	}
+	newer := func(a, b Instance) bool {
+		if !a.CreatedAt.Equal(b.CreatedAt) {
+			return a.CreatedAt.After(b.CreatedAt)
+		}
+		return a.ID > b.ID
+	}
+	sort.Slice(out, func(i, j int) bool { return newer(out[i], out[j]) })
+	if f.Marker != "" {
+		mk, err := m.get(f.Marker)
+		if err != nil {
+			return nil, fmt.Errorf("marker %s: %w", f.Marker, err)
+		}
+		i := sort.Search(len(out), func(i int) bool { return !newer(out[i], *mk) || out[i].ID == mk.ID })
+		for i < len(out) && out[i].ID == mk.ID {
+			i++
+		}
+		out = out[i:]
+	}
+	if f.Limit > 0 && len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	return out, nil
+}
+
+// UpdateInstance implements Store.
+func (m *Mem) UpdateInstance(_ context.Context, id string, u InstanceUpdate) (Instance, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	in, err := m.get(id)
+	if err != nil {
+		return Instance{}, err
+	}
+	if u.ExpectTaskState != nil && in.TaskState != *u.ExpectTaskState {
+		return Instance{}, fmt.Errorf("%w: instance %s task state is %q, expected %q", ErrConflict, id, in.TaskState, *u.ExpectTaskState)
+	}
+	if u.Host != nil {
+		in.Host = *u.Host
+	}
+	if u.Node != nil {
+		in.Node = *u.Node
+	}
+	if u.VMState != nil {
+		in.VMState = *u.VMState
+	}
+	if u.TaskState != nil {
+		in.TaskState = *u.TaskState
+	}
+	if u.PowerState != nil {
+		in.PowerState = *u.PowerState
+	}
+	if u.LaunchedAt != nil {
+		t := u.LaunchedAt.UTC()
+		in.LaunchedAt = &t
+	}
+	if u.TerminatedAt != nil {
+		t := u.TerminatedAt.UTC()
+		in.TerminatedAt = &t
+	}
+	now := m.now()
+	if u.Fault != nil {
+		f := *u.Fault
+		if f.Created.IsZero() {
+			f.Created = now
+		}
+		in.Fault = &f
+	}
+	in.UpdatedAt = &now
+	return snapshot(in), nil
+}
+
+// copyMetadata returns a private copy (never nil) so callers cannot alias the
+// stored map.
+func copyMetadata(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// snapshot is a copy of a stored instance that shares no maps or pointers
+// with it.
+func snapshot(in *Instance) Instance {
+	out := *in
+	out.Metadata = copyMetadata(in.Metadata)
+	if in.Fault != nil {
+		f := *in.Fault
+		out.Fault = &f
+	}
+	return out
+}
+
+// DeleteNodesByHost implements Store.
+func (m *Mem) DeleteNodesByHost(_ context.Context, host string) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for id, node := range m.nodes {
+		if node.Host == host {
+			delete(m.nodes, id)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// DeleteInstance implements Store.
+func (m *Mem) DeleteInstance(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	in, err := m.get(id)
+	if err != nil {
+		return err
+	}
+	delete(m.instances, in.UUID)
+	m.deleted[in.UUID] = true
+	return nil
+}
+
+// CountInstancesByHost implements Store.
+func (m *Mem) CountInstancesByHost(_ context.Context, host string) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, in := range m.instances {
+		if in.Host == host {
+			n++
+		}
+	}
+	return n, nil
+}

@@ -1,0 +1,305 @@
+package computedb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// PG is the Postgres Store.
+type PG struct{ pool *pgxpool.Pool }
+
+// NewPG returns a Store on pool; the schema comes from the migrations package.
+func NewPG(pool *pgxpool.Pool) *PG { return &PG{pool: pool} }
+
+const nodeCols = `id, uuid::text, coalesce(service_id, 0), host, hypervisor_hostname, hypervisor_type,
+	hypervisor_version, host_ip, vcpus, vcpus_used, memory_mb, memory_mb_used, local_gb, local_gb_used,
+	free_ram_mb, free_disk_gb, running_vms, current_workload, disk_available_least, cpu_info, created_at, updated_at`
+
+func scanNode(row pgx.Row) (Node, error) {
+	var n Node
+	err := row.Scan(&n.ID, &n.UUID, &n.ServiceID, &n.Host, &n.HypervisorHostname, &n.HypervisorType,
+		&n.HypervisorVersion, &n.HostIP, &n.VCPUs, &n.VCPUsUsed, &n.MemoryMB, &n.MemoryMBUsed, &n.LocalGB, &n.LocalGBUsed,
+		&n.FreeRAMMB, &n.FreeDiskGB, &n.RunningVMs, &n.CurrentWorkload, &n.DiskAvailableLeast, &n.CPUInfo, &n.CreatedAt, &n.UpdatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return n, ErrNotFound
+	}
+	return n, err
+}
+
+// UpsertNode implements Store.
+func (p *PG) UpsertNode(ctx context.Context, n Node) (Node, error) {
+	if n.Host == "" || n.HypervisorHostname == "" {
+		return Node{}, fmt.Errorf("computedb: node needs host and hypervisor_hostname")
+	}
+	var serviceID any
+	if n.ServiceID != 0 {
+		serviceID = n.ServiceID
+	}
+	row := p.pool.QueryRow(ctx, `
+		INSERT INTO compute_nodes (uuid, service_id, host, hypervisor_hostname, hypervisor_type, hypervisor_version,
+			host_ip, vcpus, vcpus_used, memory_mb, memory_mb_used, local_gb, local_gb_used, free_ram_mb, free_disk_gb,
+			running_vms, current_workload, disk_available_least, cpu_info)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)
+		ON CONFLICT (host, hypervisor_hostname, deleted) DO UPDATE SET
+			service_id = coalesce(EXCLUDED.service_id, compute_nodes.service_id),
+			hypervisor_type = EXCLUDED.hypervisor_type, hypervisor_version = EXCLUDED.hypervisor_version,
+			host_ip = EXCLUDED.host_ip, vcpus = EXCLUDED.vcpus, vcpus_used = EXCLUDED.vcpus_used,
+			memory_mb = EXCLUDED.memory_mb, memory_mb_used = EXCLUDED.memory_mb_used,
+			local_gb = EXCLUDED.local_gb, local_gb_used = EXCLUDED.local_gb_used,
+			free_ram_mb = EXCLUDED.free_ram_mb, free_disk_gb = EXCLUDED.free_disk_gb,
+			running_vms = EXCLUDED.running_vms, current_workload = EXCLUDED.current_workload,
+			disk_available_least = EXCLUDED.disk_available_least, cpu_info = EXCLUDED.cpu_info,
+			updated_at = now()
+		RETURNING `+nodeCols,
+		uuid.NewString(), serviceID, n.Host, n.HypervisorHostname, n.HypervisorType, n.HypervisorVersion,
+		n.HostIP, n.VCPUs, n.VCPUsUsed, n.MemoryMB, n.MemoryMBUsed, n.LocalGB, n.LocalGBUsed, n.FreeRAMMB, n.FreeDiskGB,
+		n.RunningVMs, n.CurrentWorkload, n.DiskAvailableLeast, n.CPUInfo)
+	return scanNode(row)
+}
+
+// ListNodes implements Store.
+func (p *PG) ListNodes(ctx context.Context) ([]Node, error) {
+	rows, err := p.pool.Query(ctx, `SELECT `+nodeCols+` FROM compute_nodes WHERE deleted = 0 ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Node
+	for rows.Next() {
+		n, err := scanNode(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// GetNode implements Store.
+func (p *PG) GetNode(ctx context.Context, id int64) (Node, error) {
+	return scanNode(p.pool.QueryRow(ctx, `SELECT `+nodeCols+` FROM compute_nodes WHERE id = $1 AND deleted = 0`, id))
+}
+
+const instCols = `id, uuid::text, display_name, user_id, project_id, coalesce(host, ''), coalesce(node, ''),
+	vm_state, coalesce(task_state, ''), power_state, flavor_id, vcpus, memory_mb, root_gb, image_ref,
+	launched_at, terminated_at, created_at, updated_at, metadata, fault_code, fault_message, fault_created_at`
+
+func scanInstance(row pgx.Row) (Instance, error) { return newInstanceScanner().scan(row) }
+
+// instanceScanner holds one row's scan targets; a list reuses it for every
+// row instead of allocating a fresh set of heap-escaping targets per row.
+type instanceScanner struct {
+	in           Instance
+	faultCode    *int
+	faultMessage *string
+	faultCreated *time.Time
+	dest         []any
+}
+
+func newInstanceScanner() *instanceScanner {
+	sc := &instanceScanner{}
+	in := &sc.in
+	sc.dest = []any{&in.ID, &in.UUID, &in.DisplayName, &in.UserID, &in.ProjectID, &in.Host, &in.Node,
+		&in.VMState, &in.TaskState, &in.PowerState, &in.FlavorID, &in.VCPUs, &in.MemoryMB, &in.RootGB, &in.ImageRef,
+		&in.LaunchedAt, &in.TerminatedAt, &in.CreatedAt, &in.UpdatedAt, &in.Metadata, &sc.faultCode, &sc.faultMessage, &sc.faultCreated}
+	return sc
+}
+
+func (sc *instanceScanner) scan(row pgx.Row) (Instance, error) {
+	sc.in, sc.faultCode, sc.faultMessage, sc.faultCreated = Instance{}, nil, nil, nil
+	err := row.Scan(sc.dest...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Instance{}, ErrNotFound
+	}
+	if err != nil {
+		return Instance{}, err
+	}
+	in := sc.in
+	if in.Metadata == nil {
+		in.Metadata = map[string]string{}
+	}
+	if sc.faultCode != nil && sc.faultMessage != nil && sc.faultCreated != nil {
+		in.Fault = &Fault{Code: *sc.faultCode, Message: *sc.faultMessage, Created: *sc.faultCreated}
+	}
+	return in, nil
+}
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// CreateInstance implements Store.
+func (p *PG) CreateInstance(ctx context.Context, in Instance) (Instance, error) {
+	if in.UUID == "" {
+		in.UUID = uuid.NewString()
+	}
+	if _, err := uuid.Parse(in.UUID); err != nil {
+		return Instance{}, fmt.Errorf("computedb: instance uuid %q: %w", in.UUID, err)
+	}
+	if in.VMState == "" {
+		in.VMState = "building"
+	}
+	row := p.pool.QueryRow(ctx, `
+		INSERT INTO instances (uuid, display_name, user_id, project_id, host, node, vm_state, task_state, power_state,
+			flavor_id, vcpus, memory_mb, root_gb, image_ref, launched_at, metadata)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)
+		RETURNING `+instCols,
+		in.UUID, in.DisplayName, in.UserID, in.ProjectID, nullIfEmpty(in.Host), nullIfEmpty(in.Node), in.VMState,
+		nullIfEmpty(in.TaskState), in.PowerState, in.FlavorID, in.VCPUs, in.MemoryMB, in.RootGB, in.ImageRef, in.LaunchedAt,
+		metadataOrEmpty(in.Metadata))
+	out, err := scanInstance(row)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return Instance{}, fmt.Errorf("%w: instance %s exists", ErrConflict, in.UUID)
+	}
+	return out, err
+}
+
+// GetInstance implements Store.
+func (p *PG) GetInstance(ctx context.Context, id string) (Instance, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return Instance{}, ErrNotFound
+	}
+	return scanInstance(p.pool.QueryRow(ctx, `SELECT `+instCols+` FROM instances WHERE uuid = $1 AND deleted = 0`, id))
+}
+
+// ListInstances implements Store.
+func (p *PG) ListInstances(ctx context.Context, f InstanceFilter) ([]Instance, error) {
+	where := []string{"deleted = 0"}
+	var args []any
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	if f.ProjectID != "" {
+		where = append(where, "project_id = "+arg(f.ProjectID))
+	}
+	if f.Host != "" {
+		where = append(where, "host = "+arg(f.Host))
+	}
+	if f.Marker != "" {
+		m, err := p.GetInstance(ctx, f.Marker)
+		if err != nil {
+			return nil, fmt.Errorf("marker %s: %w", f.Marker, err)
+		}
+		where = append(where, fmt.Sprintf("(created_at, id) < (%s, %s)", arg(m.CreatedAt), arg(m.ID)))
+	}
+	q := `SELECT ` + instCols + ` FROM instances WHERE ` + strings.Join(where, " AND ") + ` ORDER BY created_at DESC, id DESC`
+	if f.Limit > 0 {
+		q += " LIMIT " + arg(f.Limit)
+	}
+	rows, err := p.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([]Instance, 0, min(max(f.Limit, 16), 1000)) // a page is usually full
+	sc := newInstanceScanner()
+	for rows.Next() {
+		in, err := sc.scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, in)
+	}
+	return out, rows.Err()
+}
+
+// UpdateInstance implements Store.
+func (p *PG) UpdateInstance(ctx context.Context, id string, u InstanceUpdate) (Instance, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return Instance{}, ErrNotFound
+	}
+	set := []string{"updated_at = now()"}
+	var args []any
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	if u.Host != nil {
+		set = append(set, "host = "+arg(nullIfEmpty(*u.Host)))
+	}
+	if u.Node != nil {
+		set = append(set, "node = "+arg(nullIfEmpty(*u.Node)))
+	}
+	if u.VMState != nil {
+		set = append(set, "vm_state = "+arg(*u.VMState))
+	}
+	if u.TaskState != nil {
+		set = append(set, "task_state = "+arg(nullIfEmpty(*u.TaskState)))
+	}
+	if u.PowerState != nil {
+		set = append(set, "power_state = "+arg(*u.PowerState))
+	}
+	if u.LaunchedAt != nil {
+		set = append(set, "launched_at = "+arg(*u.LaunchedAt))
+	}
+	if u.TerminatedAt != nil {
+		set = append(set, "terminated_at = "+arg(*u.TerminatedAt))
+	}
+	if u.Fault != nil {
+		created := any(nil)
+		if !u.Fault.Created.IsZero() {
+			created = u.Fault.Created
+		}
+		set = append(set, "fault_code = "+arg(u.Fault.Code), "fault_message = "+arg(u.Fault.Message),
+			"fault_created_at = coalesce("+arg(created)+"::timestamptz, now())")
+	}
+	where := "uuid = " + arg(id) + " AND deleted = 0"
+	if u.ExpectTaskState != nil {
+		where += " AND coalesce(task_state, '') = " + arg(*u.ExpectTaskState)
+	}
+	in, err := scanInstance(p.pool.QueryRow(ctx, `UPDATE instances SET `+strings.Join(set, ", ")+` WHERE `+where+` RETURNING `+instCols, args...))
+	if errors.Is(err, ErrNotFound) && u.ExpectTaskState != nil {
+		cur, gerr := p.GetInstance(ctx, id)
+		if gerr == nil {
+			return Instance{}, fmt.Errorf("%w: instance %s task state is %q, expected %q", ErrConflict, id, cur.TaskState, *u.ExpectTaskState)
+		}
+	}
+	return in, err
+}
+
+// DeleteInstance implements Store.
+func (p *PG) DeleteInstance(ctx context.Context, id string) error {
+	if _, err := uuid.Parse(id); err != nil {
+		return ErrNotFound
+	}
+	tag, err := p.pool.Exec(ctx, `UPDATE instances SET deleted = id, deleted_at = now(), vm_state = 'deleted',
+		task_state = NULL, terminated_at = coalesce(terminated_at, now()) WHERE uuid = $1 AND deleted = 0`, id)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// metadataOrEmpty stores a nil map as the empty object.
+func metadataOrEmpty(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+// DeleteNodesByHost implements Store.
+func (p *PG) DeleteNodesByHost(ctx context.Context, host string) (int, error) {
+	tag, err := p.pool.Exec(ctx, `UPDATE compute_nodes SET deleted = id, deleted_at = now() WHERE host = $1 AND deleted = 0`, host)
+	if err != nil {
+		return 0, err
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// CountInstancesByHost implements Store.
+func (p *PG) CountInstancesByHost(ctx context.Context, host string) (int, error) {
+	var n int
+	err := p.pool.QueryRow(ctx, `SELECT count(*) FROM instances WHERE host = $1 AND deleted = 0`, host).Scan(&n)
+	return n, err
+}

@@ -1,0 +1,123 @@
+package computedb
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound means no live row matched.
+var ErrNotFound = errors.New("computedb: not found")
+
+// ErrConflict means the row exists already, or its task state was not the one
+// the update expected.
+var ErrConflict = errors.New("computedb: conflict")
+
+// Node is one compute_nodes row: a hypervisor's capacity and usage.
+type Node struct {
+	ID                 int64
+	UUID               string
+	ServiceID          int64 // 0 when unknown
+	Host               string
+	HypervisorHostname string
+	HypervisorType     string
+	HypervisorVersion  int64
+	HostIP             string
+	VCPUs              int
+	VCPUsUsed          int
+	MemoryMB           int64
+	MemoryMBUsed       int64
+	LocalGB            int64
+	LocalGBUsed        int64
+	FreeRAMMB          int64
+	FreeDiskGB         int64
+	RunningVMs         int
+	CurrentWorkload    int
+	DiskAvailableLeast int64
+	CPUInfo            string
+	CreatedAt          time.Time
+	UpdatedAt          *time.Time
+}
+
+// Instance is one instances row.
+type Instance struct {
+	ID           int64
+	UUID         string
+	DisplayName  string
+	UserID       string
+	ProjectID    string
+	Host         string // empty until scheduled
+	Node         string
+	VMState      string // nova vm_states: building, active, stopped, error, deleted
+	TaskState    string // nova task_states; empty means none (NULL)
+	PowerState   int    // nova power_state codes
+	FlavorID     string
+	VCPUs        int
+	MemoryMB     int64
+	RootGB       int64
+	ImageRef     string
+	LaunchedAt   *time.Time
+	TerminatedAt *time.Time
+	CreatedAt    time.Time
+	UpdatedAt    *time.Time
+	// Metadata is the server's metadata (key/value strings); never nil on a
+	// stored row.
+	Metadata map[string]string
+	// Fault is why the instance went to ERROR, or nil.
+	Fault *Fault
+}
+
+// Fault is an instance's latest fault, as nova's servers API shows it.
+type Fault struct {
+	Code    int
+	Message string
+	Created time.Time
+}
+
+// InstanceUpdate changes the fields that are not nil.
+type InstanceUpdate struct {
+	Host         *string
+	Node         *string
+	VMState      *string
+	TaskState    *string // "" sets NULL
+	PowerState   *int
+	LaunchedAt   *time.Time
+	TerminatedAt *time.Time
+	// Fault records why the instance failed (its Created is set by the
+	// store when zero).
+	Fault *Fault
+	// ExpectTaskState, when not nil, makes the update conditional: it applies
+	// only while the row's task state equals it ("" meaning none).
+	ExpectTaskState *string
+}
+
+// InstanceFilter selects instances. Results are newest first (created_at, then
+// id, descending), as nova lists servers.
+type InstanceFilter struct {
+	ProjectID string // empty: every project
+	Host      string // empty: every host
+	Limit     int    // 0: no limit
+	Marker    string // uuid of the last instance of the previous page
+}
+
+// Store is the compute data store. Implementations are safe for concurrent use.
+type Store interface {
+	// UpsertNode writes the node of (Host, HypervisorHostname), creating it
+	// with a new UUID when it does not exist, and returns the stored row.
+	UpsertNode(ctx context.Context, n Node) (Node, error)
+	ListNodes(ctx context.Context) ([]Node, error)
+	GetNode(ctx context.Context, id int64) (Node, error)
+
+	// CreateInstance stores a new instance; an existing UUID is ErrConflict.
+	CreateInstance(ctx context.Context, in Instance) (Instance, error)
+	GetInstance(ctx context.Context, uuid string) (Instance, error)
+	ListInstances(ctx context.Context, f InstanceFilter) ([]Instance, error)
+	UpdateInstance(ctx context.Context, uuid string, u InstanceUpdate) (Instance, error)
+	// DeleteInstance soft-deletes: the row disappears from Get and List.
+	DeleteInstance(ctx context.Context, uuid string) error
+	// CountInstancesByHost counts live instances on host.
+	CountInstancesByHost(ctx context.Context, host string) (int, error)
+	// DeleteNodesByHost soft-deletes the compute nodes of host (when its
+	// compute service is deleted) and returns how many there were.
+	DeleteNodesByHost(ctx context.Context, host string) (int, error)
+}

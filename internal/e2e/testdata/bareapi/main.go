@@ -1,0 +1,149 @@
+// Command bareapi is the benchmarks' baseline: a bare pgx + net/http server
+// that answers the same two queries nova-api answers (the services list and
+// the servers list) with no framework around them. It also serves
+// /healthcheck, so the start-up benchmark can time a minimal Go service.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:0", "listen address")
+	dbURL := flag.String("db", "", "postgres URL; empty serves only /healthcheck")
+	flag.Parse()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthcheck", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "OK") })
+	if *dbURL != "" {
+		// The same pool size as nova-api's in the benchmark ([database] max_pool_size = 16).
+		cfg, err := pgxpool.ParseConfig(*dbURL)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		cfg.MaxConns = 16
+		pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		defer pool.Close()
+		mux.HandleFunc("GET /services", func(w http.ResponseWriter, r *http.Request) {
+			// The same columns and order as pgstore's List (which reads now() in the same batch).
+			rows, err := pool.Query(r.Context(), `SELECT id, uuid::text, host, "binary", coalesce(topic, ''), report_count, disabled,
+				coalesce(disabled_reason, ''), last_seen_up, forced_down, version, created_at, updated_at, deleted_at, deleted, now()
+				FROM services WHERE deleted = 0 ORDER BY id`)
+			if err != nil {
+				http.Error(w, err.Error(), 500)
+				return
+			}
+			defer rows.Close()
+			type svc struct {
+				ID             string     `json:"id"`
+				Binary         string     `json:"binary"`
+				Host           string     `json:"host"`
+				Status         string     `json:"status"`
+				State          string     `json:"state"`
+				DisabledReason *string    `json:"disabled_reason"`
+				ForcedDown     bool       `json:"forced_down"`
+				UpdatedAt      *time.Time `json:"updated_at"`
+			}
+			var out []svc
+			for rows.Next() {
+				var id, reports, deleted int64
+				var s svc
+				var disabled bool
+				var topic, reason string
+				var version int
+				var seen, deletedAt *time.Time
+				var created, now time.Time
+				if err := rows.Scan(&id, &s.ID, &s.Host, &s.Binary, &topic, &reports, &disabled, &reason, &seen, &s.ForcedDown,
+					&version, &created, &s.UpdatedAt, &deletedAt, &deleted, &now); err != nil {
+					http.Error(w, err.Error(), 500)
+					return
+				}
+				s.Status = "enabled"
+				if disabled {
+					s.Status = "disabled"
+				}
+				last := created
+				if seen != nil {
+					last = *seen
+				}
+				s.State = "down"
+				if !s.ForcedDown && now.Sub(last) <= 60*time.Second {
+					s.State = "up"
+				}
+				if reason != "" {
+					s.DisabledReason = &reason
+				}
+				out = append(out, s)
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(map[string]any{"services": out})
+		})
+		mux.HandleFunc("GET /servers", func(w http.ResponseWriter, r *http.Request) {
+			// The same columns and order as computedb's ListInstances.
+			rows, err := pool.Query(r.Context(), `SELECT id, uuid::text, display_name, user_id, project_id, coalesce(host, ''), coalesce(node, ''),
+				vm_state, coalesce(task_state, ''), power_state, flavor_id, vcpus, memory_mb, root_gb, image_ref,
+				launched_at, terminated_at, created_at, updated_at, metadata, fault_code, fault_message, fault_created_at
+				FROM instances WHERE deleted = 0 AND project_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1000`, "p1")
+			if err != nil {
+				http.Error(w, err.Error(), 500)
+				return
+			}
+			defer rows.Close()
+			type link struct{ Href, Rel string }
+			type srv struct {
+				ID    string `json:"id"`
+				Name  string `json:"name"`
+				Links []link `json:"links"`
+			}
+			var out []srv
+			for rows.Next() {
+				var s srv
+				var id int64
+				var user, project, host, node, vmState, taskState, flavor, image string
+				var power, vcpus int
+				var mem, root int64
+				var launched, terminated, updated, faultCreated *time.Time
+				var created time.Time
+				var metadata map[string]string
+				var faultCode *int
+				var faultMessage *string
+				if err := rows.Scan(&id, &s.ID, &s.Name, &user, &project, &host, &node, &vmState, &taskState, &power, &flavor,
+					&vcpus, &mem, &root, &image, &launched, &terminated, &created, &updated, &metadata, &faultCode, &faultMessage, &faultCreated); err != nil {
+					http.Error(w, err.Error(), 500)
+					return
+				}
+				s.Links = []link{{Href: "http://" + r.Host + "/v2.1/servers/" + s.ID, Rel: "self"}, {Href: "http://" + r.Host + "/servers/" + s.ID, Rel: "bookmark"}}
+				out = append(out, s)
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(map[string]any{"servers": out})
+		})
+	}
+	srv := &http.Server{Addr: *listen, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,111 @@
+package config
+
+import (
+	"os"
+	"runtime"
+	"time"
+)
+
+// Config is the whole typed configuration of a gonova process. Field comments
+// give the nova.conf section and option name.
+type Config struct {
+	Default    DefaultOptions
+	Database   DatabaseOptions
+	API        APIOptions
+	Rabbit     RabbitOptions
+	Middleware MiddlewareOptions
+	Gonova     GonovaOptions
+
+	// Sources lists, in the order they were read, the files that contributed.
+	Sources []string
+	// Ignored lists sections and options that belong to other parts of nova and
+	// that gonova accepted without using ("[keystone_authtoken]", "[DEFAULT] my_ip").
+	Ignored []string
+
+	args []string // command line this Config was parsed from, for Reload
+	env  func(string) string
+}
+
+// DefaultOptions are the options of the [DEFAULT] section.
+type DefaultOptions struct {
+	Host                     string        // host: this service's host name (default: the machine's hostname)
+	ReportInterval           time.Duration // report_interval: heartbeat period, seconds
+	ServiceDownTime          time.Duration // service_down_time: a service is down when its last heartbeat is older
+	PeriodicEnable           bool          // periodic_enable: run periodic tasks
+	PeriodicFuzzyDelay       time.Duration // periodic_fuzzy_delay: first periodic run after randint(0, this)
+	PeriodicIntervalMax      time.Duration // periodic_interval_max: longest idle between periodic checks
+	GracefulShutdownTimeout  time.Duration // graceful_shutdown_timeout: hard exit this long after SIGTERM; 0 waits forever
+	EnableNewServices        bool          // enable_new_services: new nova-compute rows start enabled
+	RunExternalPeriodicTasks bool          // run_external_periodic_tasks: run tasks marked external_process_ok
+	BackdoorPort             string        // backdoor_port: "", a port, 0, or start:end
+	TransportURL             string        // transport_url: rabbit://user:pass@host:port[,...]/vhost or memory://
+	ControlExchange          string        // control_exchange: the RPC topic exchange
+	RPCResponseTimeout       time.Duration // rpc_response_timeout: call timeout
+	ExecutorThreadPoolSize   int           // executor_thread_pool_size: concurrent handlers per RPC server
+	OsapiComputeListen       string        // osapi_compute_listen: API listen address
+	OsapiComputeListenPort   int           // osapi_compute_listen_port: API listen port
+	OsapiComputeWorkers      int           // osapi_compute_workers: API worker processes
+	Debug                    bool          // debug: log at debug level (mutable on SIGHUP)
+	UseJSON                  bool          // use_json: log as JSON instead of text
+	UpdateResourcesInterval  time.Duration // update_resources_interval: update_available_resource spacing; 0 = default (60 s)
+	SyncPowerStateInterval   time.Duration // sync_power_state_interval: _sync_power_states spacing; negative disables
+}
+
+// DatabaseOptions are the options of the [database] section.
+type DatabaseOptions struct {
+	Connection  string // connection: postgresql://user:pass@host/db, or empty/memory:// for the in-memory store
+	MaxPoolSize int    // max_pool_size: most connections to keep open
+}
+
+// APIOptions are the options of the [api] section.
+type APIOptions struct {
+	AuthStrategy string // auth_strategy: keystone or noauth2
+}
+
+// RabbitOptions are the options of the [oslo_messaging_rabbit] section. Queue
+// declarations must match what other services on the broker declared.
+type RabbitOptions struct {
+	AmqpDurableQueues         bool          // amqp_durable_queues
+	AmqpAutoDelete            bool          // amqp_auto_delete
+	RabbitQuorumQueue         bool          // rabbit_quorum_queue
+	RabbitQosPrefetchCount    int           // rabbit_qos_prefetch_count: 0 means executor_thread_pool_size
+	HeartbeatTimeoutThreshold time.Duration // heartbeat_timeout_threshold: AMQP heartbeat timeout
+	RabbitTransientQueuesTTL  time.Duration // rabbit_transient_queues_ttl: x-expires of reply and fanout queues
+	SSL                       bool          // ssl: connect with TLS
+}
+
+// MiddlewareOptions are the options of the [oslo_middleware] section.
+type MiddlewareOptions struct {
+	MaxRequestBodySize int64 // max_request_body_size: bytes
+}
+
+// GonovaOptions are gonova's own options, in the [gonova] section.
+type GonovaOptions struct {
+	MetricsListen          string        // metrics_listen: address of nova-compute's /metrics and /healthcheck listener; empty disables
+	ManagerShutdownTimeout time.Duration // manager_shutdown_timeout: how long a manager may finish in-flight work at stop
+}
+
+// Defaults returns the configuration with every option at its default.
+func Defaults() *Config {
+	c := &Config{}
+	for _, o := range options {
+		if err := o.set(c, o.def); err != nil {
+			panic("config: default of " + o.key() + ": " + err.Error())
+		}
+	}
+	if c.Default.Host == "" {
+		c.Default.Host = hostname()
+	}
+	if c.Default.OsapiComputeWorkers == 0 {
+		c.Default.OsapiComputeWorkers = runtime.NumCPU()
+	}
+	return c
+}
+
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "localhost"
+	}
+	return h
+}

@@ -1,0 +1,311 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func write(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func parse(t *testing.T, args []string, env map[string]string) (*Config, []string, error) {
+	t.Helper()
+	return ParseWith(args, ParseOptions{Env: func(k string) string { return env[k] }, DefaultFiles: []string{}})
+}
+
+func TestDefaultsMatchNova(t *testing.T) {
+	c, rest, err := parse(t, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rest) != 0 {
+		t.Fatalf("rest = %v", rest)
+	}
+	d := c.Default
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"report_interval", d.ReportInterval, 10 * time.Second},
+		{"service_down_time", d.ServiceDownTime, 60 * time.Second},
+		{"periodic_enable", d.PeriodicEnable, true},
+		{"periodic_fuzzy_delay", d.PeriodicFuzzyDelay, 60 * time.Second},
+		{"graceful_shutdown_timeout", d.GracefulShutdownTimeout, 180 * time.Second},
+		{"enable_new_services", d.EnableNewServices, true},
+		{"run_external_periodic_tasks", d.RunExternalPeriodicTasks, true},
+		{"control_exchange", d.ControlExchange, "nova"},
+		{"rpc_response_timeout", d.RPCResponseTimeout, 60 * time.Second},
+		{"executor_thread_pool_size", d.ExecutorThreadPoolSize, 64},
+		{"osapi_compute_listen", d.OsapiComputeListen, "0.0.0.0"},
+		{"osapi_compute_listen_port", d.OsapiComputeListenPort, 8774},
+		{"auth_strategy", c.API.AuthStrategy, "keystone"},
+		{"amqp_durable_queues", c.Rabbit.AmqpDurableQueues, false},
+		{"heartbeat_timeout_threshold", c.Rabbit.HeartbeatTimeoutThreshold, 60 * time.Second},
+		{"rabbit_transient_queues_ttl", c.Rabbit.RabbitTransientQueuesTTL, 1800 * time.Second},
+		{"max_request_body_size", c.Middleware.MaxRequestBodySize, int64(114688)},
+	}
+	for _, ch := range checks {
+		if ch.got != ch.want {
+			t.Errorf("%s = %v, want %v", ch.name, ch.got, ch.want)
+		}
+	}
+	if d.Host == "" {
+		t.Error("host defaults to the hostname, got empty")
+	}
+	if d.OsapiComputeWorkers < 1 {
+		t.Errorf("osapi_compute_workers = %d, want CPU count", d.OsapiComputeWorkers)
+	}
+}
+
+func TestLaterFilesWinAndConfigDirOrder(t *testing.T) {
+	dir := t.TempDir()
+	a := write(t, dir, "a.ini", "[DEFAULT]\nreport_interval = 5\nhost = alpha\n")
+	b := write(t, dir, "b.ini", "[DEFAULT]\nreport_interval = 7\n")
+	cd := filepath.Join(dir, "conf.d")
+	if err := os.Mkdir(cd, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	write(t, cd, "20-last.conf", "[DEFAULT]\nhost = gamma\n")
+	write(t, cd, "10-first.conf", "[DEFAULT]\nhost = beta\n[database]\nconnection = postgresql+psycopg2://nova:pw@db/nova\n")
+	write(t, cd, "ignored.txt", "[nonsense\n")
+
+	c, rest, err := parse(t, []string{"--config-file", a, "db", "--config-file=" + b, "--config-dir", cd, "sync"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Default.ReportInterval != 7*time.Second {
+		t.Errorf("report_interval = %v, want the later file's 7s", c.Default.ReportInterval)
+	}
+	if c.Default.Host != "gamma" {
+		t.Errorf("host = %q, want gamma (config-dir files in lexical order, after the files)", c.Default.Host)
+	}
+	if strings.Join(rest, " ") != "db sync" {
+		t.Errorf("rest = %v", rest)
+	}
+	if len(c.Sources) != 4 {
+		t.Errorf("sources = %v", c.Sources)
+	}
+	if got := NormalizeDatabaseURL(c.Database.Connection); got != "postgresql://nova:pw@db/nova" {
+		t.Errorf("normalized connection = %q", got)
+	}
+}
+
+func TestEnvironmentBeatsFilesAndFlagBeatsEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	f := write(t, dir, "nova.conf", "[DEFAULT]\nreport_interval = 5\ndebug = false\n[oslo_messaging_rabbit]\namqp_durable_queues = false\n")
+	env := map[string]string{
+		"OS_DEFAULT__REPORT_INTERVAL":                   "3",
+		"OS_DEFAULT__DEBUG":                             "false",
+		"OS_OSLO_MESSAGING_RABBIT__AMQP_DURABLE_QUEUES": "true",
+	}
+	c, _, err := parse(t, []string{"--config-file", f, "--debug"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Default.ReportInterval != 3*time.Second || !c.Rabbit.AmqpDurableQueues {
+		t.Errorf("environment did not override the file: %+v %+v", c.Default.ReportInterval, c.Rabbit.AmqpDurableQueues)
+	}
+	if !c.Default.Debug {
+		t.Error("--debug did not override the environment")
+	}
+}
+
+func TestWrongValuesNameFileSectionOptionAndProblem(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		body string
+		want []string
+	}{
+		{"[DEFAULT]\nreport_interval = -5\n", []string{"[DEFAULT] report_interval", `"-5"`, "at least 1"}},
+		{"[DEFAULT]\nreport_interval = ten\n", []string{"report_interval", "not a whole number"}},
+		{"[DEFAULT]\ntransport_url = kafka://h\n", []string{"transport_url", "unsupported scheme"}},
+		{"[DEFAULT]\ntransport_url = rabbit://u:secret@h:99999/\n", []string{"transport_url", "u:***@", "port"}},
+		{"[database]\nconnection = mysql+pymysql://nova:hunter2@db/nova\n", []string{"[database] connection", "nova:***@", "postgresql"}},
+		{"[DEFAULT]\nperiodic_enable = maybe\n", []string{"periodic_enable", "not a boolean"}},
+		{"[DEFAULT]\nreport_intervall = 5\n", []string{"[DEFAULT] report_intervall", "unknown option"}},
+		{"[DEFAULT]\nauth_strategy = noauth2\n", []string{"auth_strategy", "belongs in [api]"}},
+		{"[api]\nauth_strategy = none\n", []string{"auth_strategy", "keystone, noauth2"}},
+		{"[nonsense]\nx = 1\n", []string{"[nonsense]", "unknown section"}},
+		{"[DEFAULT]\nbackdoor_port = 9:3\n", []string{"backdoor_port", "start:end"}},
+		{"[gonova]\nmetrics_listen = nope\n", []string{"metrics_listen", "host:port"}},
+	}
+	for i, tc := range cases {
+		f := write(t, dir, "bad.conf", tc.body)
+		_, _, err := parse(t, []string{"--config-file", f}, nil)
+		if err == nil {
+			t.Errorf("case %d (%q): no error", i, tc.body)
+			continue
+		}
+		msg := err.Error()
+		if !strings.HasPrefix(msg, f+": ") {
+			t.Errorf("case %d: error %q does not start with the file name", i, msg)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(msg, w) {
+				t.Errorf("case %d: error %q lacks %q", i, msg, w)
+			}
+		}
+		if strings.Contains(msg, "secret") || strings.Contains(msg, "hunter2") {
+			t.Errorf("case %d: error %q leaks a password", i, msg)
+		}
+		var ce *Error
+		if !errors.As(err, &ce) {
+			t.Errorf("case %d: error is %T, want *config.Error", i, err)
+		}
+	}
+}
+
+func TestBadEnvironmentAndFlagsAreNamed(t *testing.T) {
+	_, _, err := parse(t, nil, map[string]string{"OS_DEFAULT__SERVICE_DOWN_TIME": "0"})
+	if err == nil || !strings.Contains(err.Error(), "environment OS_DEFAULT__SERVICE_DOWN_TIME: [DEFAULT] service_down_time") {
+		t.Errorf("env error = %v", err)
+	}
+	_, _, err = parse(t, []string{"--workers", "3"}, nil)
+	if err == nil || !errors.Is(err, ErrUnknown) || !strings.Contains(err.Error(), "--config-file") {
+		t.Errorf("unknown flag error = %v", err)
+	}
+	_, _, err = parse(t, []string{"--config-file", "/does/not/exist.conf"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "/does/not/exist.conf") {
+		t.Errorf("missing file error = %v", err)
+	}
+	_, _, err = parse(t, []string{"--config-file"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "needs a value") {
+		t.Errorf("missing value error = %v", err)
+	}
+}
+
+func TestOtherNovaSectionsAndOptionsAreIgnoredAndListed(t *testing.T) {
+	dir := t.TempDir()
+	f := write(t, dir, "nova.conf", "[DEFAULT]\nmy_ip = 10.0.0.5\ncompute_driver = libvirt.LibvirtDriver\n[keystone_authtoken]\nauth_url = http://keystone:5000\npassword = x\n")
+	c, _, err := parse(t, []string{"--config-file", f}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(c.Ignored, ";")
+	for _, w := range []string{"[DEFAULT] my_ip", "[DEFAULT] compute_driver", "[keystone_authtoken]"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("Ignored = %q lacks %q", got, w)
+		}
+	}
+}
+
+func TestMaskURL(t *testing.T) {
+	cases := map[string]string{
+		"rabbit://nova:s3cret@h1:5672,nova:other@h2:5672/vh": "rabbit://nova:***@h1:5672,nova:***@h2:5672/vh",
+		"postgresql://nova:pw@db:5432/nova?sslmode=disable":  "postgresql://nova:***@db:5432/nova?sslmode=disable",
+		"rabbit://guest@h/":        "rabbit://guest@h/",
+		"memory://":                "memory://",
+		"rabbit://:p@h/":           "rabbit://:***@h/",
+		"amqps://u:p%40ss@h:5671/": "amqps://u:***@h:5671/",
+	}
+	for in, want := range cases {
+		if got := MaskURL(in); got != want {
+			t.Errorf("MaskURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestStringMasksSecrets(t *testing.T) {
+	c, _, err := parse(t, nil, map[string]string{
+		"OS_DEFAULT__TRANSPORT_URL": "rabbit://nova:topsecret@mq:5672/",
+		"OS_DATABASE__CONNECTION":   "postgresql://nova:dbsecret@db/nova",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.String()
+	if strings.Contains(s, "topsecret") || strings.Contains(s, "dbsecret") {
+		t.Fatalf("String leaks a secret:\n%s", s)
+	}
+	if !strings.Contains(s, "transport_url = rabbit://nova:***@mq:5672/") || !strings.Contains(s, "[database]\nconnection = postgresql://nova:***@db/nova") {
+		t.Fatalf("String lacks masked URLs:\n%s", s)
+	}
+}
+
+func TestReloadRereadsFiles(t *testing.T) {
+	dir := t.TempDir()
+	f := write(t, dir, "nova.conf", "[DEFAULT]\ndebug = false\n")
+	c, _, err := parse(t, []string{"--config-file", f}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, dir, "nova.conf", "[DEFAULT]\ndebug = true\n")
+	nc, err := c.Reload()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !nc.Default.Debug || c.Default.Debug {
+		t.Fatalf("reload: new debug=%v old debug=%v", nc.Default.Debug, c.Default.Debug)
+	}
+	write(t, dir, "nova.conf", "[DEFAULT]\nreport_interval = 0\n")
+	if _, err := c.Reload(); err == nil {
+		t.Fatal("reload of a bad file succeeded")
+	}
+}
+
+func TestSampleParsesBackToDefaults(t *testing.T) {
+	var b strings.Builder
+	if err := WriteSample(&b); err != nil {
+		t.Fatal(err)
+	}
+	// Uncomment every option line: the result must parse and equal the defaults.
+	var lines []string
+	for _, l := range strings.Split(b.String(), "\n") {
+		if strings.HasPrefix(l, "#") && strings.Contains(l, " = ") && !strings.HasPrefix(l, "# ") {
+			l = strings.TrimPrefix(l, "#")
+		}
+		lines = append(lines, l)
+	}
+	dir := t.TempDir()
+	f := write(t, dir, "sample.conf", strings.Join(lines, "\n"))
+	c, _, err := parse(t, []string{"--config-file", f}, nil)
+	if err != nil {
+		t.Fatalf("sample does not parse: %v", err)
+	}
+	d := Defaults()
+	c.Default.Host, d.Default.Host = "", ""
+	c.Default.OsapiComputeWorkers, d.Default.OsapiComputeWorkers = 0, 0
+	if c.String() != d.String() {
+		t.Fatalf("sample values differ from defaults:\n%s\nvs\n%s", c.String(), d.String())
+	}
+	for _, o := range options {
+		if !strings.Contains(b.String(), "#"+o.name+" = ") {
+			t.Errorf("sample lacks %s", o.key())
+		}
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite deploy/nova.conf.sample")
+
+// The checked-in sample must be what WriteSample produces, so that a new option
+// cannot be added without documenting it for operators.
+func TestSampleFileInDeployIsCurrent(t *testing.T) {
+	const path = "../../deploy/nova.conf.sample"
+	var b strings.Builder
+	if err := WriteSample(&b); err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v: run `make sample-config`", err)
+	}
+	if string(want) != b.String() {
+		t.Fatal("deploy/nova.conf.sample is stale: run `make sample-config`")
+	}
+}

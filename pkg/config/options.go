@@ -1,0 +1,368 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gonova/gonova/pkg/gmr"
+)
+
+// option is one nova.conf option: where it lives, its default, its meaning, and
+// how it is stored into and read out of a Config.
+type option struct {
+	section string
+	name    string
+	def     string
+	help    string
+	secret  bool
+	set     func(c *Config, v string) error
+	get     func(c *Config) string
+}
+
+func (o option) key() string { return "[" + o.section + "] " + o.name }
+
+const (
+	secDefault    = "DEFAULT"
+	secDatabase   = "database"
+	secAPI        = "api"
+	secRabbit     = "oslo_messaging_rabbit"
+	secMiddleware = "oslo_middleware"
+	secGonova     = "gonova"
+)
+
+// options is the table that drives parsing, defaults, masking and the example
+// nova.conf. Durations are whole seconds in files, as in nova.
+var options = []option{
+	str(secDefault, "host", "", "Name of this node; part of the service's identity. Default: the machine's hostname.", func(c *Config) *string { return &c.Default.Host }, nil),
+	seconds(secDefault, "report_interval", "10", 1, "Seconds between heartbeats of a service into the services table.", func(c *Config) *time.Duration { return &c.Default.ReportInterval }),
+	seconds(secDefault, "service_down_time", "60", 1, "A service whose last heartbeat is older than this many seconds is down. If not above report_interval, int(2.5 x report_interval) is used.", func(c *Config) *time.Duration { return &c.Default.ServiceDownTime }),
+	boolean(secDefault, "periodic_enable", "true", "Run periodic tasks.", func(c *Config) *bool { return &c.Default.PeriodicEnable }),
+	seconds(secDefault, "periodic_fuzzy_delay", "60", 0, "First periodic run after a random delay of up to this many seconds; 0 disables the delay.", func(c *Config) *time.Duration { return &c.Default.PeriodicFuzzyDelay }),
+	seconds(secDefault, "periodic_interval_max", "60", 1, "Longest idle between two checks for due periodic tasks, seconds.", func(c *Config) *time.Duration { return &c.Default.PeriodicIntervalMax }),
+	seconds(secDefault, "graceful_shutdown_timeout", "180", 0, "After SIGTERM, exit hard when this many seconds pass; 0 waits forever.", func(c *Config) *time.Duration { return &c.Default.GracefulShutdownTimeout }),
+	boolean(secDefault, "enable_new_services", "true", "When false, a newly created nova-compute service row starts disabled.", func(c *Config) *bool { return &c.Default.EnableNewServices }),
+	boolean(secDefault, "run_external_periodic_tasks", "true", "When false, periodic tasks marked external_process_ok are skipped.", func(c *Config) *bool { return &c.Default.RunExternalPeriodicTasks }),
+	str(secDefault, "backdoor_port", "", "Localhost debug listener (pprof, report): a port, 0 for any, or start:end for the first free. Unset disables it.", func(c *Config) *string { return &c.Default.BackdoorPort }, validBackdoorPort),
+	secretURL(secDefault, "transport_url", "", "Messaging transport: rabbit://user:pass@host:5672[,user:pass@host2:5672]/vhost, or memory:// for the in-process transport.", func(c *Config) *string { return &c.Default.TransportURL }, validTransportURL),
+	str(secDefault, "control_exchange", "nova", "The topic exchange RPC messages go through.", func(c *Config) *string { return &c.Default.ControlExchange }, nonEmpty),
+	seconds(secDefault, "rpc_response_timeout", "60", 1, "Seconds to wait for the reply to an RPC call.", func(c *Config) *time.Duration { return &c.Default.RPCResponseTimeout }),
+	integer(secDefault, "executor_thread_pool_size", "64", 1, 100000, "Handlers an RPC server runs at once.", func(c *Config) *int { return &c.Default.ExecutorThreadPoolSize }),
+	str(secDefault, "osapi_compute_listen", "0.0.0.0", "Address the compute API listens on.", func(c *Config) *string { return &c.Default.OsapiComputeListen }, validHost),
+	integer(secDefault, "osapi_compute_listen_port", "8774", 0, 65535, "Port the compute API listens on.", func(c *Config) *int { return &c.Default.OsapiComputeListenPort }),
+	integer(secDefault, "osapi_compute_workers", "0", 0, 1024, "API worker processes; 0 means the number of CPUs, 1 runs in one process.", func(c *Config) *int { return &c.Default.OsapiComputeWorkers }),
+	boolean(secDefault, "debug", "false", "Log at debug level. Re-read on SIGHUP.", func(c *Config) *bool { return &c.Default.Debug }),
+	boolean(secDefault, "use_json", "false", "Log as JSON lines instead of text.", func(c *Config) *bool { return &c.Default.UseJSON }),
+	signedSeconds(secDefault, "update_resources_interval", "0", "Seconds between nova-compute's update_available_resource runs; 0 means the default periodic spacing (60 s), negative disables the periodic run (it still runs at start).", func(c *Config) *time.Duration { return &c.Default.UpdateResourcesInterval }),
+	signedSeconds(secDefault, "sync_power_state_interval", "600", "Seconds between nova-compute's _sync_power_states runs; negative disables them.", func(c *Config) *time.Duration { return &c.Default.SyncPowerStateInterval }),
+
+	secretURL(secDatabase, "connection", "", "Database URL: postgresql://user:pass@host:5432/nova. Empty or memory:// selects the in-memory store.", func(c *Config) *string { return &c.Database.Connection }, validDatabaseURL),
+	integer(secDatabase, "max_pool_size", "5", 1, 10000, "Most database connections a process keeps open.", func(c *Config) *int { return &c.Database.MaxPoolSize }),
+
+	str(secAPI, "auth_strategy", "keystone", "Authentication: keystone, or noauth2 (development: the token user:project is trusted).", func(c *Config) *string { return &c.API.AuthStrategy }, oneOf("keystone", "noauth2")),
+
+	boolean(secRabbit, "amqp_durable_queues", "false", "Declare durable queues and exchanges; must match the other services on the broker.", func(c *Config) *bool { return &c.Rabbit.AmqpDurableQueues }),
+	boolean(secRabbit, "amqp_auto_delete", "false", "Declare auto-delete queues and exchanges; must match the other services on the broker.", func(c *Config) *bool { return &c.Rabbit.AmqpAutoDelete }),
+	boolean(secRabbit, "rabbit_quorum_queue", "false", "Declare quorum queues (durable); must match the other services on the broker.", func(c *Config) *bool { return &c.Rabbit.RabbitQuorumQueue }),
+	integer(secRabbit, "rabbit_qos_prefetch_count", "0", 0, 65535, "Messages the broker hands a consumer before acks; 0 matches executor_thread_pool_size.", func(c *Config) *int { return &c.Rabbit.RabbitQosPrefetchCount }),
+	seconds(secRabbit, "heartbeat_timeout_threshold", "60", 0, "AMQP heartbeat timeout, seconds; 0 disables heartbeats.", func(c *Config) *time.Duration { return &c.Rabbit.HeartbeatTimeoutThreshold }),
+	seconds(secRabbit, "rabbit_transient_queues_ttl", "1800", 1, "x-expires of reply and fanout queues, seconds.", func(c *Config) *time.Duration { return &c.Rabbit.RabbitTransientQueuesTTL }),
+	boolean(secRabbit, "ssl", "false", "Connect to RabbitMQ over TLS.", func(c *Config) *bool { return &c.Rabbit.SSL }),
+
+	integer64(secMiddleware, "max_request_body_size", "114688", 1, 1<<40, "Largest request body the API accepts, bytes.", func(c *Config) *int64 { return &c.Middleware.MaxRequestBodySize }),
+
+	str(secGonova, "metrics_listen", "127.0.0.1:9774", "Address of nova-compute's own /metrics and /healthcheck listener; empty disables it.", func(c *Config) *string { return &c.Gonova.MetricsListen }, validListenOrEmpty),
+	seconds(secGonova, "manager_shutdown_timeout", "60", 0, "At stop, how long a manager may finish in-flight work before it is cut off, seconds.", func(c *Config) *time.Duration { return &c.Gonova.ManagerShutdownTimeout }),
+}
+
+// ignoredSections belong to other parts of nova: accepted, listed in Ignored.
+var ignoredSections = map[string]bool{
+	"keystone_authtoken": true, "placement": true, "neutron": true, "glance": true,
+	"cinder": true, "libvirt": true, "vnc": true, "spice": true, "serial_console": true,
+	"scheduler": true, "filter_scheduler": true, "conductor": true, "api_database": true,
+	"oslo_concurrency": true, "oslo_messaging_notifications": true, "notifications": true,
+	"oslo_policy": true, "cache": true, "upgrade_levels": true, "wsgi": true,
+	"keystone": true, "service_user": true, "cells": true, "workarounds": true,
+	"compute": true, "pci": true, "quota": true, "os_vif_ovs": true, "key_manager": true,
+	"barbican": true, "ironic": true, "metrics": true, "oslo_limit": true, "profiler": true,
+	"oslo_messaging_amqp": true, "oslo_messaging_kafka": true, "privsep": true, "mks": true,
+	"powervm": true, "hyperv": true, "vmware": true, "zvm": true, "healthcheck": true,
+	"cors": true, "devices": true, "ephemeral_storage_encryption": true, "image_cache": true,
+	"oslo_reports": true, "remote_debug": true, "guestfs": true, "rdp": true, "xenserver": true,
+}
+
+// ignoredDefaults are [DEFAULT] options of nova and oslo that gonova does not use.
+var ignoredDefaults = map[string]bool{
+	"my_ip": true, "compute_driver": true, "state_path": true, "instances_path": true,
+	"log_dir": true, "log_file": true, "use_syslog": true, "use_stderr": true,
+	"verbose": true, "log_config_append": true, "default_log_levels": true,
+	"logging_context_format_string": true, "rootwrap_config": true, "use_neutron": true,
+	"firewall_driver": true, "enabled_apis": true, "metadata_listen": true,
+	"metadata_listen_port": true, "metadata_workers": true, "cpu_allocation_ratio": true,
+	"ram_allocation_ratio": true, "disk_allocation_ratio": true, "allow_resize_to_same_host": true,
+	"reserved_host_memory_mb": true, "reserved_host_disk_mb": true, "instance_usage_audit": true,
+	"resume_guests_state_on_host_boot": true, "block_device_allocate_retries": true,
+	"heal_instance_info_cache_interval": true, "vif_plugging_timeout": true,
+	"vif_plugging_is_fatal": true, "initial_cpu_allocation_ratio": true,
+	"initial_ram_allocation_ratio": true, "initial_disk_allocation_ratio": true,
+	"rpc_conn_pool_size": true, "notification_format": true, "publish_errors": true,
+	"instance_name_template": true, "max_concurrent_builds": true, "config_drive_format": true,
+}
+
+// --- typed option constructors ---
+
+func str(sec, name, def, help string, field func(*Config) *string, check func(string) error) option {
+	return option{section: sec, name: name, def: def, help: help,
+		set: func(c *Config, v string) error {
+			if check != nil {
+				if err := check(v); err != nil {
+					return err
+				}
+			}
+			*field(c) = v
+			return nil
+		},
+		get: func(c *Config) string { return *field(c) },
+	}
+}
+
+func secretURL(sec, name, def, help string, field func(*Config) *string, check func(string) error) option {
+	o := str(sec, name, def, help, field, check)
+	o.secret = true
+	return o
+}
+
+func boolean(sec, name, def, help string, field func(*Config) *bool) option {
+	return option{section: sec, name: name, def: def, help: help,
+		set: func(c *Config, v string) error {
+			b, err := parseBool(v)
+			if err != nil {
+				return err
+			}
+			*field(c) = b
+			return nil
+		},
+		get: func(c *Config) string { return strconv.FormatBool(*field(c)) },
+	}
+}
+
+func integer(sec, name, def string, lo, hi int, help string, field func(*Config) *int) option {
+	return option{section: sec, name: name, def: def, help: help,
+		set: func(c *Config, v string) error {
+			n, err := parseInt(v, int64(lo), int64(hi))
+			if err != nil {
+				return err
+			}
+			*field(c) = int(n)
+			return nil
+		},
+		get: func(c *Config) string { return strconv.Itoa(*field(c)) },
+	}
+}
+
+func integer64(sec, name, def string, lo, hi int64, help string, field func(*Config) *int64) option {
+	return option{section: sec, name: name, def: def, help: help,
+		set: func(c *Config, v string) error {
+			n, err := parseInt(v, lo, hi)
+			if err != nil {
+				return err
+			}
+			*field(c) = n
+			return nil
+		},
+		get: func(c *Config) string { return strconv.FormatInt(*field(c), 10) },
+	}
+}
+
+// seconds is an integer number of seconds, as nova's interval options are.
+func seconds(sec, name, def string, lo int64, help string, field func(*Config) *time.Duration) option {
+	return option{section: sec, name: name, def: def, help: help,
+		set: func(c *Config, v string) error {
+			n, err := parseInt(v, lo, 1<<31)
+			if err != nil {
+				return err
+			}
+			*field(c) = time.Duration(n) * time.Second
+			return nil
+		},
+		get: func(c *Config) string { return strconv.FormatInt(int64(field(c).Seconds()), 10) },
+	}
+}
+
+// signedSeconds is a whole number of seconds that may be negative (nova's
+// periodic intervals: negative disables the task).
+func signedSeconds(sec, name, def, help string, field func(*Config) *time.Duration) option {
+	return option{section: sec, name: name, def: def, help: help,
+		set: func(c *Config, v string) error {
+			n, err := parseInt(v, -(1 << 31), 1<<31)
+			if err != nil {
+				return err
+			}
+			*field(c) = time.Duration(n) * time.Second
+			return nil
+		},
+		get: func(c *Config) string { return strconv.FormatInt(int64(field(c).Seconds()), 10) },
+	}
+}
+
+func parseBool(v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true", "1", "yes", "on":
+		return true, nil
+	case "false", "0", "no", "off":
+		return false, nil
+	}
+	return false, fmt.Errorf("not a boolean (use true or false)")
+}
+
+func parseInt(v string, lo, hi int64) (int64, error) {
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("not a whole number")
+	}
+	if n < lo {
+		return 0, fmt.Errorf("must be at least %d", lo)
+	}
+	if n > hi {
+		return 0, fmt.Errorf("must be at most %d", hi)
+	}
+	return n, nil
+}
+
+// --- validators ---
+
+func nonEmpty(v string) error {
+	if strings.TrimSpace(v) == "" {
+		return fmt.Errorf("must not be empty")
+	}
+	return nil
+}
+
+func oneOf(allowed ...string) func(string) error {
+	return func(v string) error {
+		for _, a := range allowed {
+			if v == a {
+				return nil
+			}
+		}
+		return fmt.Errorf("must be one of %s", strings.Join(allowed, ", "))
+	}
+}
+
+func validHost(v string) error {
+	if v == "" {
+		return fmt.Errorf("must not be empty")
+	}
+	if strings.ContainsAny(v, " /:") && net.ParseIP(v) == nil {
+		return fmt.Errorf("not a host name or IP address")
+	}
+	return nil
+}
+
+func validListenOrEmpty(v string) error {
+	if v == "" {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return fmt.Errorf("not host:port: %v", err)
+	}
+	_ = host
+	if _, err := parseInt(port, 0, 65535); err != nil {
+		return fmt.Errorf("port %q: %v", port, err)
+	}
+	return nil
+}
+
+// validBackdoorPort accepts "", a port, 0, or start:end as oslo.service does.
+func validBackdoorPort(v string) error {
+	if v == "" {
+		return nil
+	}
+	if lo, hi, ok := strings.Cut(v, ":"); ok {
+		a, err1 := parseInt(lo, 0, 65535)
+		b, err2 := parseInt(hi, 0, 65535)
+		if err1 != nil || err2 != nil || b < a {
+			return fmt.Errorf("a range must be start:end with 0 <= start <= end <= 65535")
+		}
+		return nil
+	}
+	if _, err := parseInt(v, 0, 65535); err != nil {
+		return fmt.Errorf("must be a port, 0, or start:end: %v", err)
+	}
+	return nil
+}
+
+// TransportSchemes are the transport_url schemes gonova understands.
+var TransportSchemes = []string{"rabbit", "amqp", "amqps", "memory"}
+
+func validTransportURL(v string) error {
+	if v == "" {
+		return nil
+	}
+	scheme, rest, ok := strings.Cut(v, "://")
+	if !ok {
+		return fmt.Errorf("not a URL: expected scheme://..., for example rabbit://guest:guest@127.0.0.1:5672/")
+	}
+	if err := oneOf(TransportSchemes...)(scheme); err != nil {
+		return fmt.Errorf("unsupported scheme %q: %v", scheme, err)
+	}
+	if scheme == "memory" {
+		return nil
+	}
+	hosts, _, _ := strings.Cut(rest, "/")
+	if hosts == "" {
+		return fmt.Errorf("no host in URL")
+	}
+	for _, h := range strings.Split(hosts, ",") {
+		if i := strings.LastIndex(h, "@"); i >= 0 {
+			h = h[i+1:]
+		}
+		if h == "" {
+			return fmt.Errorf("empty host in URL")
+		}
+		if _, port, err := net.SplitHostPort(h); err == nil {
+			if _, err := parseInt(port, 1, 65535); err != nil {
+				return fmt.Errorf("host %q: port %v", h, err)
+			}
+		}
+	}
+	return nil
+}
+
+func validDatabaseURL(v string) error {
+	if v == "" || v == "memory://" {
+		return nil
+	}
+	u, err := url.Parse(NormalizeDatabaseURL(v))
+	if err != nil {
+		return fmt.Errorf("not a URL: %v", err)
+	}
+	if u.Scheme != "postgresql" && u.Scheme != "postgres" {
+		return fmt.Errorf("unsupported scheme %q: gonova needs postgresql://user:pass@host:5432/dbname", u.Scheme)
+	}
+	if u.Host == "" && u.Query().Get("host") == "" {
+		return fmt.Errorf("no host in URL")
+	}
+	return nil
+}
+
+// NormalizeDatabaseURL turns SQLAlchemy-style URLs as nova writes them
+// (postgresql+psycopg2://...) into the plain postgresql:// form pgx takes.
+func NormalizeDatabaseURL(v string) string {
+	if scheme, rest, ok := strings.Cut(v, "://"); ok {
+		if base, _, hasDriver := strings.Cut(scheme, "+"); hasDriver {
+			return base + "://" + rest
+		}
+	}
+	return v
+}
+
+// MaskURL hides the passwords of every host in a URL, including oslo's
+// multi-host transport URLs: rabbit://u:secret@h1,u:secret@h2/ becomes
+// rabbit://u:***@h1,u:***@h2/. It is the report's masking, so that logs,
+// errors and reports agree.
+func MaskURL(v string) string { return gmr.MaskURL(v) }

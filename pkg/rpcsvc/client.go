@@ -1,0 +1,339 @@
+package rpcsvc
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+
+	"github.com/gonova/gonova/pkg/rpcsvc/internal/amqpdriver"
+	"github.com/gonova/gonova/pkg/rpcsvc/internal/driver"
+	"github.com/gonova/gonova/pkg/rpcsvc/wire"
+)
+
+// ClientConfig configures a Client.
+type ClientConfig struct {
+	// Target: Topic is required; Version is the default requested version.
+	Target Target
+	// VersionCap, when set, refuses (before sending) any version above it.
+	VersionCap string
+	// Timeout overrides rpc_response_timeout for calls.
+	Timeout time.Duration
+	// Serializer converts args and results; nil passes them through.
+	Serializer Serializer
+}
+
+// Client sends calls and casts to a target. It is cheap, immutable and safe
+// for concurrent use; Prepare derives variants.
+type Client struct {
+	t          *Transport
+	target     Target
+	versionCap string
+	timeout    time.Duration
+	ser        Serializer
+}
+
+// NewClient returns a client of t for cfg.Target.
+//
+//	cl, err := rpcsvc.NewClient(tr, rpcsvc.ClientConfig{Target: rpcsvc.Target{Topic: "compute", Version: "6.0"}, VersionCap: "6.2"})
+func NewClient(t *Transport, cfg ClientConfig) (*Client, error) {
+	if err := cfg.Target.validate(); err != nil {
+		return nil, err
+	}
+	for _, v := range []string{cfg.Target.Version, cfg.VersionCap} {
+		if v != "" {
+			if _, _, err := wire.ParseVersion(v); err != nil {
+				return nil, fmt.Errorf("rpcsvc: client for %s: %w", cfg.Target, err)
+			}
+		}
+	}
+	if cfg.Timeout < 0 {
+		return nil, fmt.Errorf("rpcsvc: client timeout must be positive, got %s", cfg.Timeout)
+	}
+	c := &Client{t: t, target: cfg.Target, versionCap: cfg.VersionCap, timeout: cfg.Timeout, ser: cfg.Serializer}
+	if c.timeout == 0 {
+		c.timeout = t.opts.ResponseTimeout
+	}
+	if c.ser == nil {
+		c.ser = NoOpSerializer{}
+	}
+	return c, nil
+}
+
+// CallOptions are the per-call overrides of Prepare; zero fields keep the
+// client's value. (As a zero Fanout keeps the client's, Prepare can turn
+// fanout on but not off.)
+type CallOptions struct {
+	Topic     string
+	Server    string
+	Namespace string
+	Version   string
+	Timeout   time.Duration
+	Fanout    bool
+}
+
+// Prepare returns a copy of c with o applied, as oslo's client.prepare().
+//
+//	cl.Prepare(rpcsvc.CallOptions{Server: "host1", Version: "6.1", Timeout: 5 * time.Second}).Call(ctx, "ping", args, &out)
+func (c *Client) Prepare(o CallOptions) *Client {
+	n := *c
+	if o.Topic != "" {
+		n.target.Topic = o.Topic
+	}
+	if o.Server != "" {
+		n.target.Server = o.Server
+	}
+	if o.Namespace != "" {
+		n.target.Namespace = o.Namespace
+	}
+	if o.Version != "" {
+		n.target.Version = o.Version
+	}
+	if o.Timeout > 0 {
+		n.timeout = o.Timeout
+	}
+	if o.Fanout {
+		n.target.Fanout = true
+	}
+	return &n
+}
+
+// Target is the client's current target.
+func (c *Client) Target() Target { return c.target }
+
+// CanSendVersion reports whether v (or, if empty, the target's version) is at
+// most the version cap.
+func (c *Client) CanSendVersion(v string) bool {
+	if v == "" {
+		v = c.target.Version
+	}
+	if c.versionCap == "" {
+		return true
+	}
+	cm, cn, err := wire.ParseVersion(c.versionCap)
+	if err != nil {
+		return false
+	}
+	if v == "" {
+		v = "1.0"
+	}
+	vm, vn, err := wire.ParseVersion(v)
+	if err != nil {
+		return false
+	}
+	return vm < cm || (vm == cm && vn <= cn)
+}
+
+func (c *Client) checkVersion() error {
+	if !c.CanSendVersion("") {
+		return fmt.Errorf("%w: requested %s, cap %s", ErrVersionCap, c.target.Version, c.versionCap)
+	}
+	if c.target.Version != "" {
+		if _, _, err := wire.ParseVersion(c.target.Version); err != nil {
+			return fmt.Errorf("rpcsvc: %w", err)
+		}
+	}
+	return nil
+}
+
+func (c *Client) request(ctx context.Context, method string, args any) (*wire.Request, error) {
+	if method == "" {
+		return nil, errors.New("rpcsvc: empty method name")
+	}
+	rc, _ := ContextFrom(ctx)
+	req := &wire.Request{
+		Method:    method,
+		Namespace: c.target.Namespace,
+		Version:   c.target.Version,
+		UniqueID:  hexUUID(),
+		Context:   rc.toWire(ctx),
+	}
+	if args != nil {
+		v, err := c.ser.SerializeEntity(ctx, args)
+		if err != nil {
+			return nil, fmt.Errorf("rpcsvc: serializing args of %q: %w", method, err)
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("rpcsvc: encoding args of %q: %w", method, err)
+		}
+		if t := bytes.TrimSpace(b); len(t) == 0 || t[0] != '{' {
+			return nil, fmt.Errorf("rpcsvc: args of %q must encode as a JSON object (a struct or map), got %s", method, clipBody(b))
+		}
+		req.Args = b
+	}
+	return req, nil
+}
+
+func (c *Client) destination() driver.Publishing {
+	ex := c.target.exchange(c.t.opts.ControlExchange)
+	switch {
+	case c.target.Fanout:
+		return driver.Publishing{Exchange: fanoutExchange(c.target.Topic), ExchangeKind: driver.Fanout, RoutingKey: c.target.Topic}
+	case c.target.Server != "":
+		return driver.Publishing{Exchange: ex, ExchangeKind: driver.Topic, RoutingKey: c.target.Topic + "." + c.target.Server}
+	default:
+		return driver.Publishing{Exchange: ex, ExchangeKind: driver.Topic, RoutingKey: c.target.Topic}
+	}
+}
+
+// Cast sends method(args) without waiting for a result. It returns once the
+// broker confirmed the message, retrying across reconnects until ctx ends (or,
+// when ctx has no deadline, for the client's timeout).
+//
+//	err := cl.Prepare(rpcsvc.CallOptions{Fanout: true}).Cast(ctx, "update_cache", CacheArgs{Key: "k"})
+func (c *Client) Cast(ctx context.Context, method string, args any) error {
+	if err := c.checkVersion(); err != nil {
+		return err
+	}
+	req, err := c.request(ctx, method, args)
+	if err != nil {
+		return err
+	}
+	body, err := wire.EncodeRequest(req)
+	if err != nil {
+		return err
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
+	p := c.destination()
+	p.Body = body
+	if err := c.t.publish(ctx, p); err != nil {
+		return fmt.Errorf("rpcsvc: cast %q to %s: %w", method, c.target, err)
+	}
+	return nil
+}
+
+// Call sends method(args) and waits for the result, decoded into result (a
+// pointer, or nil to discard it). A handler's error comes back as
+// *RemoteError; no reply within the timeout is a *TimeoutError; a broker
+// connection lost while waiting is ErrConnectionLost.
+//
+//	var out PingResult
+//	err := cl.Call(ctx, "ping", PingArgs{Arg: "x"}, &out)
+func (c *Client) Call(ctx context.Context, method string, args any, result any) (err error) {
+	if c.target.Fanout {
+		return fmt.Errorf("rpcsvc: call %q: a call cannot be fanout", method)
+	}
+	if err := c.checkVersion(); err != nil {
+		return err
+	}
+	start := time.Now()
+	defer func() { c.t.metrics.callDur.WithLabelValues(method).Observe(time.Since(start).Seconds()) }()
+
+	replyQ, err := c.t.ensureReplyQueue(ctx)
+	if err != nil {
+		return err
+	}
+	req, err := c.request(ctx, method, args)
+	if err != nil {
+		return err
+	}
+	req.MsgID = hexUUID()
+	req.ReplyQ = replyQ
+	secs := c.timeout.Seconds()
+	var n json.Number
+	if secs == math.Trunc(secs) {
+		n = json.Number(strconv.FormatInt(int64(secs), 10))
+	} else {
+		n = json.Number(strconv.FormatFloat(secs, 'f', -1, 64))
+	}
+	req.Timeout = &n
+	body, err := wire.EncodeRequest(req)
+	if err != nil {
+		return err
+	}
+
+	waitCtx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	ch := c.t.addPending(req.MsgID)
+	defer c.t.removePending(req.MsgID)
+
+	p := c.destination()
+	p.Body = body
+	p.Expiration = c.timeout
+	if err := c.t.publish(waitCtx, p); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			return &TimeoutError{Method: method, Target: c.target, Timeout: c.timeout, MsgID: req.MsgID}
+		}
+		return fmt.Errorf("rpcsvc: call %q to %s: %w", method, c.target, err)
+	}
+	select {
+	case out := <-ch:
+		if out.err != nil {
+			return fmt.Errorf("rpcsvc: call %q to %s (msg_id %s): %w", method, c.target, req.MsgID, out.err)
+		}
+		if out.reply.Failure != nil {
+			return remoteErrorOf(out.reply.Failure)
+		}
+		if result == nil || len(out.reply.Result) == 0 {
+			return nil
+		}
+		raw, err := c.ser.DeserializeEntity(ctx, out.reply.Result)
+		if err != nil {
+			return fmt.Errorf("rpcsvc: deserializing the result of %q: %w", method, err)
+		}
+		if err := json.Unmarshal(raw, result); err != nil {
+			return fmt.Errorf("rpcsvc: decoding the result of %q into %T: %w", method, result, err)
+		}
+		return nil
+	case <-waitCtx.Done():
+		if ctx.Err() != nil {
+			return fmt.Errorf("rpcsvc: call %q to %s: %w", method, c.target, ctx.Err())
+		}
+		return &TimeoutError{Method: method, Target: c.target, Timeout: c.timeout, MsgID: req.MsgID}
+	}
+}
+
+// publish sends p, retrying connection failures with backoff until ctx ends.
+func (t *Transport) publish(ctx context.Context, p driver.Publishing) error {
+	return t.retry(ctx, "publish to "+p.Exchange+"/"+p.RoutingKey, func() error { return t.drv.Publish(ctx, p) })
+}
+
+// retry runs op until it succeeds, fails permanently, or ctx ends.
+func (t *Transport) retry(ctx context.Context, what string, op func() error) error {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = 50 * time.Millisecond
+	b.MaxInterval = time.Second
+	b.MaxElapsedTime = 0
+	for attempt := 1; ; attempt++ {
+		err := op()
+		if err == nil {
+			return nil
+		}
+		if !retryablePublish(err) || ctx.Err() != nil {
+			if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+				return fmt.Errorf("%w (after %d attempts; last: %v)", ctx.Err(), attempt, err)
+			}
+			return err
+		}
+		wait := b.NextBackOff()
+		t.log.Debug("rpcsvc: retrying", "what", what, "attempt", attempt, "error", err)
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return fmt.Errorf("%w (after %d attempts; last: %v)", ctx.Err(), attempt, err)
+		case <-timer.C:
+		}
+	}
+}
+
+func retryablePublish(err error) bool {
+	switch {
+	case errors.Is(err, driver.ErrClosed), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return false
+	case amqpdriver.IsPermanent(err):
+		return false
+	}
+	return true
+}

@@ -1,0 +1,530 @@
+// Package amqpdriver is rpcsvc's RabbitMQ driver on amqp091-go: a supervised
+// connection that reconnects with backoff across failover hosts, a pool of
+// confirm-mode channels for publishing, and consumers that re-declare their
+// topology and resume after every reconnect. See package rpcsvc's doc for why
+// this is not watermill-amqp.
+package amqpdriver
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/gonova/gonova/pkg/rpcsvc/internal/driver"
+)
+
+// Config is the driver's share of rpcsvc.Options.
+type Config struct {
+	URL              URL
+	DurableQueues    bool          // amqp_durable_queues
+	AutoDelete       bool          // amqp_auto_delete
+	QuorumQueue      bool          // rabbit_quorum_queue
+	TransientTTL     time.Duration // rabbit_transient_queues_ttl
+	Heartbeat        time.Duration // heartbeat_timeout_threshold / 2
+	PublishChannels  int
+	ReconnectMax     time.Duration
+	ConnectionName   string
+	Logger           *slog.Logger
+	Metrics          driver.Metrics
+	ReturnedMessages func(exchange, routingKey string, body []byte) // mandatory returns
+}
+
+// Driver is a supervised RabbitMQ connection. It implements driver.Driver.
+type Driver struct {
+	cfg Config
+	log *slog.Logger
+
+	mu        sync.Mutex
+	conn      *amqp.Connection
+	gen       uint64
+	connected chan struct{} // closed while connected
+	declared  map[string]bool
+	idle      []*pubChannel
+	open      int
+	freed     chan struct{} // signalled when a channel is returned
+
+	closing   chan struct{}
+	ctx       context.Context // cancelled by Close
+	cancel    context.CancelFunc
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+}
+
+type pubChannel struct {
+	ch  *amqp.Channel
+	gen uint64
+}
+
+// Open dials the first reachable host and starts the supervisor. It fails
+// when no host answers before ctx ends.
+func Open(ctx context.Context, cfg Config) (*Driver, error) {
+	if len(cfg.URL.Hosts) == 0 {
+		return nil, errors.New("amqpdriver: no host")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.PublishChannels < 1 {
+		cfg.PublishChannels = 8
+	}
+	if cfg.ReconnectMax <= 0 {
+		cfg.ReconnectMax = 5 * time.Second
+	}
+	d := &Driver{
+		cfg:       cfg,
+		log:       cfg.Logger,
+		connected: make(chan struct{}),
+		freed:     make(chan struct{}, 1),
+		closing:   make(chan struct{}),
+	}
+	d.ctx, d.cancel = context.WithCancel(context.Background())
+	conn, err := d.dialAny(ctx)
+	if err != nil {
+		d.cancel()
+		return nil, err
+	}
+	d.setConn(conn)
+	d.wg.Add(1)
+	go d.supervise(conn)
+	return d, nil
+}
+
+func (d *Driver) dialAny(ctx context.Context) (*amqp.Connection, error) {
+	var errs []error
+	for _, h := range d.cfg.URL.Hosts {
+		conn, err := d.dial(ctx, h)
+		if err == nil {
+			return conn, nil
+		}
+		errs = append(errs, fmt.Errorf("%s:%d: %w", h.Host, h.Port, err))
+	}
+	return nil, fmt.Errorf("amqpdriver: no broker answered: %w", errors.Join(errs...))
+}
+
+func (d *Driver) dial(ctx context.Context, h Host) (*amqp.Connection, error) {
+	uri := amqp.URI{Scheme: "amqp", Host: h.Host, Port: h.Port, Username: h.User, Password: h.Password, Vhost: d.cfg.URL.Vhost}
+	cfg := amqp.Config{
+		Heartbeat:  d.cfg.Heartbeat,
+		Locale:     "en_US",
+		Properties: amqp.Table{"connection_name": d.cfg.ConnectionName, "product": "gonova"},
+		Dial: func(network, addr string) (net.Conn, error) {
+			var dl net.Dialer
+			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			c, err := dl.DialContext(dctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			// The AMQP handshake must not hang on a silent peer either.
+			if err := c.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
+				_ = c.Close()
+				return nil, err
+			}
+			return c, nil
+		},
+	}
+	if d.cfg.URL.TLS {
+		uri.Scheme = "amqps"
+		cfg.TLSClientConfig = &tls.Config{ServerName: h.Host, MinVersion: tls.VersionTLS12}
+	}
+	return amqp.DialConfig(uri.String(), cfg)
+}
+
+func (d *Driver) setConn(conn *amqp.Connection) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.conn = conn
+	d.gen++
+	d.declared = map[string]bool{}
+	d.idle = nil
+	d.open = 0
+	close(d.connected)
+}
+
+func (d *Driver) clearConn() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.conn = nil
+	d.connected = make(chan struct{})
+}
+
+// supervise waits for the connection to die and reconnects with backoff.
+func (d *Driver) supervise(conn *amqp.Connection) {
+	defer d.wg.Done()
+	for {
+		closed := conn.NotifyClose(make(chan *amqp.Error, 1))
+		select {
+		case <-d.closing:
+			return
+		case err := <-closed:
+			d.clearConn()
+			d.log.Warn("rpcsvc: lost the broker connection, reconnecting", "error", err)
+		}
+		b := backoff.NewExponentialBackOff()
+		b.InitialInterval = 100 * time.Millisecond
+		b.MaxInterval = d.cfg.ReconnectMax
+		b.MaxElapsedTime = 0
+		for {
+			c, err := d.dialAny(d.ctx)
+			if err == nil {
+				conn = c
+				d.setConn(conn)
+				if d.cfg.Metrics != nil {
+					d.cfg.Metrics.Reconnected()
+				}
+				d.log.Info("rpcsvc: reconnected to the broker")
+				break
+			}
+			wait := b.NextBackOff()
+			d.log.Warn("rpcsvc: reconnect failed, retrying", "error", err, "retry_in", wait)
+			t := time.NewTimer(wait)
+			select {
+			case <-d.closing:
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+	}
+}
+
+// current returns the live connection, or nil and the channel closed at the
+// next connect.
+func (d *Driver) current() (*amqp.Connection, uint64, <-chan struct{}) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.conn, d.gen, d.connected
+}
+
+// waitConnected blocks until connected (or ctx / close).
+func (d *Driver) waitConnected(ctx context.Context) (*amqp.Connection, uint64, error) {
+	for {
+		conn, gen, connected := d.current()
+		if conn != nil && !conn.IsClosed() {
+			return conn, gen, nil
+		}
+		select {
+		case <-connected:
+		case <-d.closing:
+			return nil, 0, driver.ErrClosed
+		case <-ctx.Done():
+			return nil, 0, ctx.Err()
+		}
+	}
+}
+
+func (d *Driver) isClosing() bool {
+	select {
+	case <-d.closing:
+		return true
+	default:
+		return false
+	}
+}
+
+// Close stops the supervisor and every consumer and closes the connection.
+func (d *Driver) Close() error {
+	var err error
+	d.closeOnce.Do(func() {
+		close(d.closing)
+		d.cancel()
+		d.mu.Lock()
+		conn := d.conn
+		d.mu.Unlock()
+		if conn != nil {
+			err = conn.Close()
+			if errors.Is(err, amqp.ErrClosed) {
+				err = nil
+			}
+		}
+		d.wg.Wait()
+	})
+	return err
+}
+
+// --- publishing ---
+
+func (d *Driver) getChannel(ctx context.Context) (*pubChannel, error) {
+	for {
+		if d.isClosing() {
+			return nil, driver.ErrClosed
+		}
+		d.mu.Lock()
+		conn, gen := d.conn, d.gen
+		if conn == nil || conn.IsClosed() {
+			d.mu.Unlock()
+			return nil, driver.ErrNotConnected
+		}
+		for len(d.idle) > 0 {
+			pc := d.idle[len(d.idle)-1]
+			d.idle = d.idle[:len(d.idle)-1]
+			if pc.gen == gen && !pc.ch.IsClosed() {
+				d.mu.Unlock()
+				return pc, nil
+			}
+			d.open--
+		}
+		if d.open < d.cfg.PublishChannels {
+			d.open++
+			d.mu.Unlock()
+			pc, err := d.newPubChannel(conn, gen)
+			if err != nil {
+				d.mu.Lock()
+				if d.gen == gen {
+					d.open--
+				}
+				d.mu.Unlock()
+				return nil, fmt.Errorf("%w: opening a channel: %v", driver.ErrNotConnected, err)
+			}
+			return pc, nil
+		}
+		d.mu.Unlock()
+		select {
+		case <-d.freed:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-d.closing:
+			return nil, driver.ErrClosed
+		}
+	}
+}
+
+func (d *Driver) newPubChannel(conn *amqp.Connection, gen uint64) (*pubChannel, error) {
+	ch, err := conn.Channel()
+	if err != nil {
+		return nil, err
+	}
+	if err := ch.Confirm(false); err != nil {
+		_ = ch.Close()
+		return nil, err
+	}
+	returns := ch.NotifyReturn(make(chan amqp.Return, 16))
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		for r := range returns { // closed when the channel closes
+			if d.cfg.ReturnedMessages != nil {
+				d.cfg.ReturnedMessages(r.Exchange, r.RoutingKey, r.Body)
+			} else {
+				d.log.Warn("rpcsvc: the broker returned an unroutable message", "exchange", r.Exchange, "routing_key", r.RoutingKey, "reply", r.ReplyText)
+			}
+		}
+	}()
+	return &pubChannel{ch: ch, gen: gen}, nil
+}
+
+func (d *Driver) putChannel(pc *pubChannel) {
+	d.mu.Lock()
+	if pc.gen == d.gen && !pc.ch.IsClosed() {
+		d.idle = append(d.idle, pc)
+	} else if pc.gen == d.gen {
+		d.open--
+	}
+	d.mu.Unlock()
+	select {
+	case d.freed <- struct{}{}:
+	default:
+	}
+}
+
+// discardChannel forgets a channel the broker closed (a declare failed).
+func (d *Driver) discardChannel(pc *pubChannel) {
+	_ = pc.ch.Close()
+	d.putChannel(pc) // counts it out, as it is closed
+}
+
+// Publish implements driver.Driver.
+func (d *Driver) Publish(ctx context.Context, p driver.Publishing) error {
+	pc, err := d.getChannel(ctx)
+	if err != nil {
+		return err
+	}
+	if p.Exchange != "" {
+		if err := d.declareExchange(pc, p.Exchange, p.ExchangeKind); err != nil {
+			d.discardChannel(pc)
+			return err
+		}
+	}
+	msg := amqp.Publishing{
+		ContentType:     "application/json",
+		ContentEncoding: "utf-8",
+		DeliveryMode:    amqp.Persistent,
+		Body:            p.Body,
+		Timestamp:       time.Now(),
+	}
+	if p.Expiration > 0 {
+		msg.Expiration = fmt.Sprint(p.Expiration.Milliseconds())
+	}
+	dc, err := pc.ch.PublishWithDeferredConfirmWithContext(ctx, p.Exchange, p.RoutingKey, p.Mandatory, false, msg)
+	// Confirms are awaited off the channel so that other publishers can use it.
+	d.putChannel(pc)
+	if err != nil {
+		return fmt.Errorf("%w: publish: %v", driver.ErrNotConnected, err)
+	}
+	acked, err := dc.WaitContext(ctx)
+	if err != nil {
+		return err
+	}
+	if !acked {
+		return fmt.Errorf("%w: the broker did not confirm the message to %q/%q (nack or connection lost)", driver.ErrNotConnected, p.Exchange, p.RoutingKey)
+	}
+	return nil
+}
+
+func (d *Driver) declareExchange(pc *pubChannel, name string, kind driver.ExchangeKind) error {
+	d.mu.Lock()
+	done := pc.gen == d.gen && d.declared[name]
+	d.mu.Unlock()
+	if done {
+		return nil
+	}
+	if err := declareExchange(pc.ch, d.cfg, name, kind); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	if pc.gen == d.gen {
+		d.declared[name] = true
+	}
+	d.mu.Unlock()
+	return nil
+}
+
+// DeadLetter implements driver.Driver.
+func (d *Driver) DeadLetter(ctx context.Context, queue string, body []byte, reason string) error {
+	pc, err := d.getChannel(ctx)
+	if err != nil {
+		return err
+	}
+	dlq := driver.DLQName(queue)
+	if _, err := pc.ch.QueueDeclare(dlq, true, false, false, false, nil); err != nil {
+		d.discardChannel(pc)
+		return fmt.Errorf("declaring dead-letter queue %q: %w", dlq, explain(err, dlq))
+	}
+	msg := amqp.Publishing{
+		ContentType:     "application/json",
+		ContentEncoding: "utf-8",
+		DeliveryMode:    amqp.Persistent,
+		Body:            body,
+		Timestamp:       time.Now(),
+		Headers:         amqp.Table{"x-gonova-dead-letter-reason": reason, "x-gonova-original-queue": queue},
+	}
+	dc, err := pc.ch.PublishWithDeferredConfirmWithContext(ctx, "", dlq, false, false, msg)
+	d.putChannel(pc)
+	if err != nil {
+		return fmt.Errorf("%w: dead-letter publish: %v", driver.ErrNotConnected, err)
+	}
+	acked, err := dc.WaitContext(ctx)
+	if err != nil {
+		return err
+	}
+	if !acked {
+		return fmt.Errorf("%w: the broker did not confirm the dead letter to %q", driver.ErrNotConnected, dlq)
+	}
+	return nil
+}
+
+// --- topology ---
+
+func declareExchange(ch *amqp.Channel, cfg Config, name string, kind driver.ExchangeKind) error {
+	var err error
+	switch kind {
+	case driver.Fanout:
+		err = ch.ExchangeDeclare(name, amqp.ExchangeFanout, false, true, false, false, nil)
+	default:
+		err = ch.ExchangeDeclare(name, amqp.ExchangeTopic, cfg.DurableQueues || cfg.QuorumQueue, cfg.AutoDelete, false, false, nil)
+	}
+	if err != nil {
+		return fmt.Errorf("declaring exchange %q: %w", name, explain(err, name))
+	}
+	return nil
+}
+
+func declareQueue(ch *amqp.Channel, cfg Config, q driver.Queue) error {
+	var err error
+	ttl := amqp.Table{"x-expires": int32(cfg.TransientTTL.Milliseconds())}
+	switch q.Kind {
+	case driver.Shared:
+		var args amqp.Table
+		durable := cfg.DurableQueues
+		if cfg.QuorumQueue {
+			args = amqp.Table{"x-queue-type": "quorum"}
+			durable = true
+		}
+		_, err = ch.QueueDeclare(q.Name, durable, cfg.AutoDelete, false, false, args)
+	case driver.Transient, driver.Reply:
+		_, err = ch.QueueDeclare(q.Name, false, false, false, false, ttl)
+	}
+	if err != nil {
+		return fmt.Errorf("declaring queue %q: %w", q.Name, explain(err, q.Name))
+	}
+	if q.Kind == driver.Reply {
+		return nil
+	}
+	if err := declareExchange(ch, cfg, q.Exchange, q.ExchangeKind); err != nil {
+		return err
+	}
+	key := q.Name
+	if q.ExchangeKind == driver.Fanout {
+		key = strings.TrimSuffix(q.Exchange, "_fanout")
+	}
+	if err := ch.QueueBind(q.Name, key, q.Exchange, false, nil); err != nil {
+		return fmt.Errorf("binding queue %q to %q: %w", q.Name, q.Exchange, explain(err, q.Name))
+	}
+	return nil
+}
+
+// PreconditionError is a declaration the broker refused because the entity
+// exists with other arguments; Option names the oslo option to align.
+type PreconditionError struct {
+	Entity string
+	Option string
+	Err    *amqp.Error
+}
+
+func (e *PreconditionError) Error() string {
+	return fmt.Sprintf("the broker already has %q declared differently (%s): align %s with the services that declared it", e.Entity, e.Err.Reason, e.Option)
+}
+
+func (e *PreconditionError) Unwrap() error { return e.Err }
+
+// explain turns PRECONDITION_FAILED into an error naming the option to align.
+func explain(err error, entity string) error {
+	var ae *amqp.Error
+	if !errors.As(err, &ae) || ae.Code != amqp.PreconditionFailed {
+		return err
+	}
+	r := ae.Reason
+	opt := "amqp_durable_queues, rabbit_quorum_queue and amqp_auto_delete"
+	switch {
+	case strings.Contains(r, "'x-queue-type'"):
+		opt = "rabbit_quorum_queue"
+	case strings.Contains(r, "'durable'"):
+		opt = "amqp_durable_queues (or rabbit_quorum_queue)"
+	case strings.Contains(r, "'auto_delete'"):
+		opt = "amqp_auto_delete"
+	case strings.Contains(r, "'x-expires'"):
+		opt = "rabbit_transient_queues_ttl"
+	case strings.Contains(r, "'type'"):
+		opt = "the exchange type (another program declared it)"
+	}
+	return &PreconditionError{Entity: entity, Option: opt, Err: ae}
+}
+
+// IsPermanent reports whether retrying err cannot help.
+func IsPermanent(err error) bool {
+	var pe *PreconditionError
+	if errors.As(err, &pe) {
+		return true
+	}
+	var ae *amqp.Error
+	return errors.As(err, &ae) && (ae.Code == amqp.AccessRefused || ae.Code == amqp.NotAllowed)
+}

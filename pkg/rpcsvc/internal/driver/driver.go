@@ -1,0 +1,127 @@
+// Package driver is the seam between rpcsvc's RPC semantics and a message
+// broker: the few operations that rpcsvc needs (declare and consume queues,
+// publish with confirmation, dead-letter) and nothing of oslo's message format.
+// amqpdriver implements it on RabbitMQ, memdriver in process.
+//
+// Both implementations pass the same contract tests in package rpcsvc.
+package driver
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ExchangeKind is the AMQP exchange type.
+type ExchangeKind int
+
+const (
+	// Topic is the control exchange: routing key = queue name.
+	Topic ExchangeKind = iota
+	// Fanout delivers to every bound queue.
+	Fanout
+	// Default is the nameless direct exchange every queue is bound to by name.
+	Default
+)
+
+// QueueKind selects the declaration arguments of a queue.
+type QueueKind int
+
+const (
+	// Shared is `<topic>` or `<topic>.<host>`: durable per
+	// amqp_durable_queues / rabbit_quorum_queue, auto-delete per amqp_auto_delete.
+	Shared QueueKind = iota
+	// Transient is a fanout queue `<topic>_fanout_<uuid>`: non-durable with
+	// x-expires = rabbit_transient_queues_ttl.
+	Transient
+	// Reply is `reply_<uuid>`: non-durable, x-expires, bound only to the default
+	// exchange.
+	Reply
+)
+
+// Queue is a queue to declare and consume, with its one binding.
+type Queue struct {
+	Name string
+	Kind QueueKind
+	// Exchange and ExchangeKind are the exchange the queue is bound to, with
+	// the routing key equal to Name (Fanout ignores the key). Unused for Reply.
+	Exchange     string
+	ExchangeKind ExchangeKind
+}
+
+// Publishing is one message to send.
+type Publishing struct {
+	Exchange     string // "" is the default exchange
+	ExchangeKind ExchangeKind
+	RoutingKey   string
+	Body         []byte
+	// Expiration, when positive, is sent as the AMQP expiration (ms).
+	Expiration time.Duration
+	// Mandatory asks the broker to return the message if no queue takes it.
+	Mandatory bool
+}
+
+// Delivery is one received message. Exactly one of Ack or Nack must be called.
+type Delivery struct {
+	Queue       string
+	Body        []byte
+	Redelivered bool
+	Ack         func() error
+	Nack        func(requeue bool) error
+}
+
+// ConsumeSpec describes a consumer.
+type ConsumeSpec struct {
+	Queues []Queue
+	// Prefetch bounds unacknowledged deliveries handed to Handle at once.
+	Prefetch int
+	// Handle receives every delivery, possibly from several goroutines at
+	// once (one per queue). It must not block for long: with at most Prefetch
+	// deliveries outstanding, a buffered channel of that size never blocks.
+	Handle func(Delivery)
+	// Interrupted, if set, is called when the consumer loses its connection
+	// (deliveries not yet acked are lost to this consumer); consuming resumes
+	// by itself once the driver reconnects.
+	Interrupted func(error)
+	// Resumed, if set, is called each time consuming (re)starts after an
+	// interruption.
+	Resumed func()
+}
+
+// Consumer is a running consumer.
+type Consumer interface {
+	// Cancel stops new deliveries. Deliveries already handed out may still be
+	// acked or nacked. It is idempotent.
+	Cancel(ctx context.Context) error
+	// Close releases the consumer; unacked deliveries return to their queue.
+	Close() error
+}
+
+// Driver is a broker connection.
+type Driver interface {
+	// Publish sends p and returns once the broker confirmed it, or an error.
+	Publish(ctx context.Context, p Publishing) error
+	// Consume declares spec.Queues (and their exchanges and bindings) and
+	// starts consuming. It returns once the queues are declared and consumed.
+	Consume(ctx context.Context, spec ConsumeSpec) (Consumer, error)
+	// DeadLetter stores body in the gonova dead-letter queue of queue
+	// (`<queue>.dlq`) with the reason, and returns once confirmed.
+	DeadLetter(ctx context.Context, queue string, body []byte, reason string) error
+	// Close closes the connection; consumers stop.
+	Close() error
+}
+
+// ErrClosed is returned by operations on a closed driver.
+var ErrClosed = errors.New("rpcsvc: transport closed")
+
+// ErrNotConnected is returned by Publish while the connection is down; the
+// caller may retry.
+var ErrNotConnected = errors.New("rpcsvc: not connected to the broker")
+
+// DLQName is the gonova dead-letter queue of queue.
+func DLQName(queue string) string { return queue + ".dlq" }
+
+// Metrics is how a driver reports reconnections.
+type Metrics interface {
+	Reconnected()
+}

@@ -1,0 +1,296 @@
+package interop
+
+import (
+	"context"
+	"os/exec"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gonova/gonova/internal/amqpbaseline"
+	"github.com/gonova/gonova/internal/testenv"
+	"github.com/gonova/gonova/pkg/rpcsvc"
+)
+
+// Benchmarks: run them all in one go, with a fixed count so that every row
+// does the same amount of work (the Python rows start a subprocess per run):
+//
+//	go test ./pkg/rpcsvc/interop/ -run '^$' -bench . -benchtime 5000x
+//
+// Every gonova and Python row first measures, untimed, the raw amqp091-go
+// equivalent of its work with the same count (internal/amqpbaseline), right
+// before its own run on the same broker, and reports its ratio to it: the
+// machine is shared, so only a baseline taken next to the measurement is
+// comparable. The floor: gonova's casts/s at least 0.5x the raw rate
+// (ratio_vs_raw >= 0.5), its call p50 at most 2x the raw round trip
+// (p50_vs_raw <= 2).
+
+// benchBodySize is about the size of a gonova bench_cast message: the
+// envelope, _unique_id and a flattened empty context.
+const benchBodySize = 400
+
+// rawCasts measures raw publish+consume with acks of n messages, untimed.
+func rawCasts(b *testing.B, n int, opts amqpbaseline.ThroughputOptions) float64 {
+	b.Helper()
+	b.StopTimer()
+	defer b.StartTimer()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	opts.URL, opts.Messages, opts.BodySize = testenv.RabbitURL(), n, benchBodySize
+	r, err := amqpbaseline.Throughput(ctx, opts)
+	if err != nil {
+		b.Fatalf("raw amqp091-go baseline: %v", err)
+	}
+	return r.PerSecond()
+}
+
+// rawRoundTrips measures n raw request-reply round trips, untimed.
+func rawRoundTrips(b *testing.B, n int) amqpbaseline.Latencies {
+	b.Helper()
+	b.StopTimer()
+	defer b.StartTimer()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	rr, err := amqpbaseline.NewRequestReply(ctx, testenv.RabbitURL(), testenv.UniqueName("gonova_interop_rr_"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rr.Close()
+	lat, err := rr.RoundTrips(ctx, n, 50, benchBodySize)
+	if err != nil {
+		b.Fatalf("raw amqp091-go baseline: %v", err)
+	}
+	return lat
+}
+
+func reportCasts(b *testing.B, perS, rawPerS, rawConfirmPerS float64) {
+	b.ReportMetric(perS, "casts/s")
+	b.ReportMetric(rawPerS, "raw_casts/s")
+	b.ReportMetric(perS/rawPerS, "ratio_vs_raw")
+	if rawConfirmPerS > 0 {
+		b.ReportMetric(perS/rawConfirmPerS, "ratio_vs_raw_confirm")
+	}
+}
+
+func reportCalls(b *testing.B, p50, p99 time.Duration, raw amqpbaseline.Latencies) {
+	b.ReportMetric(amqpbaseline.Millis(p50), "p50_ms")
+	b.ReportMetric(amqpbaseline.Millis(p99), "p99_ms")
+	b.ReportMetric(amqpbaseline.Millis(raw.Quantile(0.5)), "raw_p50_ms")
+	b.ReportMetric(amqpbaseline.Millis(raw.Quantile(0.99)), "raw_p99_ms")
+	b.ReportMetric(float64(p50)/float64(raw.Quantile(0.5)), "p50_vs_raw")
+	b.ReportMetric(float64(p99)/float64(raw.Quantile(0.99)), "p99_vs_raw")
+}
+
+// BenchmarkCast: casts handled per second by one server.
+//
+//   - gonova/senders=N: N goroutines of one Go client cast b.N messages (each
+//     Cast waits for the broker's confirm); the rate runs from the first cast
+//     sent to the last one handled. Raw: publish+consume with acks, without
+//     and with pipelined confirms.
+//   - gonova/drain: b.N casts are queued first, then a fresh server is
+//     started; the rate runs from Start to the last one handled: the server
+//     alone. Raw: the same prefilled queue consumed with acks.
+//   - python_*: pyclient.py's sequential casts, measured the same way as
+//     senders=1.
+func BenchmarkCast(b *testing.B) {
+	topic := testenv.UniqueName("bench_cast_")
+	srvTr := openTransport(b, optsForTests())
+	ep := startGoServer(b, srvTr, topic, "gohost1")
+	cliTr := openTransport(b, optsForTests())
+	cl := newClient(b, cliTr, topic).Prepare(rpcsvc.CallOptions{Server: "gohost1"})
+
+	castAll := func(ctx context.Context, cl *rpcsvc.Client, n, senders int) error {
+		var wg sync.WaitGroup
+		errs := make(chan error, senders)
+		for s := range senders {
+			wg.Go(func() {
+				for i := s; i < n; i += senders {
+					if err := cl.Cast(ctx, "bench_cast", benchCastArgs{I: i}); err != nil {
+						errs <- err
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		return <-errs
+	}
+
+	gonova := func(senders int) func(b *testing.B) {
+		return func(b *testing.B) {
+			raw := rawCasts(b, b.N, amqpbaseline.ThroughputOptions{})
+			rawConfirm := rawCasts(b, b.N, amqpbaseline.ThroughputOptions{Confirms: true})
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			if _, err := ep.BenchReset(ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			start := time.Now()
+			if err := castAll(ctx, cl, b.N, senders); err != nil {
+				b.Fatal(err)
+			}
+			if n, err := ep.waitCount(ctx, b.N); err != nil {
+				b.Fatalf("server handled %d of %d casts: %v", n, b.N, err)
+			}
+			elapsed := time.Since(start)
+			b.StopTimer()
+			reportCasts(b, float64(b.N)/elapsed.Seconds(), raw, rawConfirm)
+		}
+	}
+	b.Run("gonova/senders=1", gonova(1))
+	b.Run("gonova/senders=16", gonova(16))
+	b.Run("gonova/senders=64", gonova(64))
+
+	b.Run("gonova/drain", func(b *testing.B) {
+		raw := rawCasts(b, b.N, amqpbaseline.ThroughputOptions{Prefill: true})
+		b.StopTimer()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		// A server that declares the queues, then stops: casts queue up.
+		drainTopic := testenv.UniqueName("bench_drain_")
+		tr := openTransport(b, optsForTests())
+		target := rpcsvc.Target{Topic: drainTopic, Server: "gohostd"}
+		newSrv := func(ep *goEndpoint) *rpcsvc.Server {
+			srv, err := rpcsvc.NewServer(tr, rpcsvc.ServerConfig{Target: target, Endpoints: []rpcsvc.Endpoint{{Version: "1.3", Impl: ep}}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			return srv
+		}
+		first := newSrv(newGoEndpoint("gohostd"))
+		if err := first.Start(ctx); err != nil {
+			b.Fatal(err)
+		}
+		if err := first.Stop(ctx); err != nil {
+			b.Fatal(err)
+		}
+		dcl := newClient(b, cliTr, drainTopic).Prepare(rpcsvc.CallOptions{Server: "gohostd"})
+		if err := castAll(ctx, dcl, b.N, 16); err != nil {
+			b.Fatal(err)
+		}
+		dep := newGoEndpoint("gohostd")
+		srv := newSrv(dep)
+		b.StartTimer()
+		start := time.Now()
+		if err := srv.Start(ctx); err != nil {
+			b.Fatal(err)
+		}
+		n, err := dep.waitCount(ctx, b.N)
+		elapsed := time.Since(start)
+		b.StopTimer()
+		if stopErr := srv.Stop(ctx); stopErr != nil {
+			b.Error(stopErr)
+		}
+		if err != nil {
+			b.Fatalf("server handled %d of %d casts: %v", n, b.N, err)
+		}
+		reportCasts(b, float64(b.N)/elapsed.Seconds(), raw, 0)
+	})
+
+	if !pythonAvailable(b) {
+		return
+	}
+	pyTopic := testenv.UniqueName("bench_py_")
+	startPyServer(b, testExchange, pyTopic, "pyhost1")
+	pyRow := func(topic, server string) func(b *testing.B) {
+		return func(b *testing.B) {
+			raw := rawCasts(b, b.N, amqpbaseline.ThroughputOptions{})
+			rawConfirm := rawCasts(b, b.N, amqpbaseline.ThroughputOptions{Confirms: true})
+			var r pyBenchResult
+			pyClient(b, testExchange, topic, "bench", &r, "--server", server,
+				"--calls", "10", "--warmup", "10", "--casts", strconv.Itoa(b.N), "--timeout", "300")
+			if err := r.check(); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(1e9/r.CastsPerS, "ns/op") // the subprocess's start-up is not the cast rate
+			reportCasts(b, r.CastsPerS, raw, rawConfirm)
+		}
+	}
+	b.Run("python_oslo", pyRow(pyTopic, "pyhost1"))
+	b.Run("python_client_to_gonova", pyRow(topic, "gohost1"))
+}
+
+// BenchmarkCall: b.N sequential calls of add(a, b); latency percentiles beside
+// b.N raw request-reply round trips.
+func BenchmarkCall(b *testing.B) {
+	topic := testenv.UniqueName("bench_call_")
+	srvTr := openTransport(b, optsForTests())
+	startGoServer(b, srvTr, topic, "gohost1")
+	cliTr := openTransport(b, optsForTests())
+	cl := newClient(b, cliTr, topic).Prepare(rpcsvc.CallOptions{Server: "gohost1"})
+
+	goCalls := func(cl *rpcsvc.Client) func(b *testing.B) {
+		return func(b *testing.B) {
+			raw := rawRoundTrips(b, b.N)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			var sum int
+			// Warm up: the reply queue is declared on the first call.
+			for i := range 50 {
+				if err := cl.Call(ctx, "add", addArgs{A: i, B: 1}, &sum); err != nil {
+					b.Fatal(err)
+				}
+			}
+			lat := make(amqpbaseline.Latencies, 0, b.N)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				start := time.Now()
+				if err := cl.Call(ctx, "add", addArgs{A: i, B: 1}, &sum); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(start))
+				if sum != i+1 {
+					b.Fatalf("add(%d, 1) = %d", i, sum)
+				}
+			}
+			b.StopTimer()
+			reportCalls(b, lat.Quantile(0.5), lat.Quantile(0.99), raw)
+		}
+	}
+	b.Run("gonova", goCalls(cl))
+
+	if !pythonAvailable(b) {
+		return
+	}
+	pyTopic := testenv.UniqueName("bench_py_")
+	startPyServer(b, testExchange, pyTopic, "pyhost1")
+	b.Run("gonova_client_to_python", goCalls(newClient(b, cliTr, pyTopic).Prepare(rpcsvc.CallOptions{Server: "pyhost1"})))
+	pyRow := func(topic, server string) func(b *testing.B) {
+		return func(b *testing.B) {
+			raw := rawRoundTrips(b, b.N)
+			var r pyBenchResult
+			pyClient(b, testExchange, topic, "bench", &r, "--server", server,
+				"--calls", strconv.Itoa(b.N), "--casts", "10", "--timeout", "300")
+			if err := r.check(); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(1e9/r.CallsPerS, "ns/op")
+			reportCalls(b, msDuration(r.CallP50Ms), msDuration(r.CallP99Ms), raw)
+		}
+	}
+	b.Run("python_oslo", pyRow(pyTopic, "pyhost1"))
+	b.Run("python_client_to_gonova", pyRow(topic, "gohost1"))
+}
+
+func msDuration(ms float64) time.Duration { return time.Duration(ms * float64(time.Millisecond)) }
+
+// pythonAvailable reports whether Debian's python3 can import
+// oslo_messaging. Without it the Python rows are left out with a log line
+// (the other rows stand); in CI its absence fails the benchmark.
+func pythonAvailable(b *testing.B) bool {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, testenv.PythonPath, "-c", "import oslo_messaging").CombinedOutput()
+	if err == nil {
+		return true
+	}
+	if testenv.InCI() {
+		b.Fatalf("python3-oslo.messaging is required in CI: %v: %s", err, out)
+	}
+	b.Logf("Python rows left out: python3-oslo.messaging not available (%v)", err)
+	return false
+}

@@ -1,0 +1,116 @@
+package rpcsvc
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Options configure a Transport. Field comments name the oslo option each one
+// carries, so the caller can fill them from nova.conf; zero values take oslo's
+// defaults (control_exchange takes nova's).
+type Options struct {
+	// TransportURL is transport_url (DEFAULT): rabbit://, amqp://, amqps:// or
+	// memory://.
+	TransportURL string
+	// ControlExchange is control_exchange (DEFAULT), default "nova".
+	ControlExchange string
+	// ResponseTimeout is rpc_response_timeout (DEFAULT), default 60s.
+	ResponseTimeout time.Duration
+	// ExecutorThreadPoolSize is executor_thread_pool_size (DEFAULT), default 64:
+	// handlers run at once per server.
+	ExecutorThreadPoolSize int
+	// DurableQueues is amqp_durable_queues (oslo_messaging_rabbit).
+	DurableQueues bool
+	// AutoDelete is amqp_auto_delete (oslo_messaging_rabbit).
+	AutoDelete bool
+	// QuorumQueue is rabbit_quorum_queue (oslo_messaging_rabbit).
+	QuorumQueue bool
+	// QosPrefetchCount is rabbit_qos_prefetch_count (oslo_messaging_rabbit);
+	// 0 means ExecutorThreadPoolSize.
+	QosPrefetchCount int
+	// HeartbeatTimeoutThreshold is heartbeat_timeout_threshold
+	// (oslo_messaging_rabbit), default 60s; AMQP heartbeats every half of it.
+	HeartbeatTimeoutThreshold time.Duration
+	// TransientQueuesTTL is rabbit_transient_queues_ttl (oslo_messaging_rabbit),
+	// default 1800s: x-expires of fanout and reply queues.
+	TransientQueuesTTL time.Duration
+
+	// MaxDeliveryAttempts (gonova) is how many times a cast whose handler
+	// panics or returns a Retryable error is tried before it is dead-lettered.
+	// Default 5.
+	MaxDeliveryAttempts int
+	// DedupCacheSize (gonova) bounds the _unique_id cache per server.
+	// Default 8192.
+	DedupCacheSize int
+	// PublishChannels (gonova) is the size of the confirm-mode channel pool
+	// used for publishing. Default 8.
+	PublishChannels int
+	// ReconnectMaxInterval (gonova) caps the reconnect backoff. Default 5s.
+	ReconnectMaxInterval time.Duration
+
+	// Logger receives the transport's logs; nil uses slog.Default().
+	Logger *slog.Logger
+	// Registerer receives the metrics; nil registers nothing.
+	Registerer prometheus.Registerer
+}
+
+func (o Options) withDefaults() (Options, error) {
+	if o.TransportURL == "" {
+		return o, fmt.Errorf("rpcsvc: transport_url is not set")
+	}
+	if o.ControlExchange == "" {
+		o.ControlExchange = "nova"
+	}
+	if o.ResponseTimeout == 0 {
+		o.ResponseTimeout = 60 * time.Second
+	}
+	if o.ExecutorThreadPoolSize == 0 {
+		o.ExecutorThreadPoolSize = 64
+	}
+	if o.HeartbeatTimeoutThreshold == 0 {
+		o.HeartbeatTimeoutThreshold = 60 * time.Second
+	}
+	if o.TransientQueuesTTL == 0 {
+		o.TransientQueuesTTL = 1800 * time.Second
+	}
+	if o.MaxDeliveryAttempts == 0 {
+		o.MaxDeliveryAttempts = 5
+	}
+	if o.DedupCacheSize == 0 {
+		o.DedupCacheSize = 8192
+	}
+	if o.PublishChannels == 0 {
+		o.PublishChannels = 8
+	}
+	if o.ReconnectMaxInterval == 0 {
+		o.ReconnectMaxInterval = 5 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	switch {
+	case o.ResponseTimeout < 0:
+		return o, fmt.Errorf("rpcsvc: rpc_response_timeout must be positive, got %s", o.ResponseTimeout)
+	case o.ExecutorThreadPoolSize < 0:
+		return o, fmt.Errorf("rpcsvc: executor_thread_pool_size must be positive, got %d", o.ExecutorThreadPoolSize)
+	case o.QosPrefetchCount < 0:
+		return o, fmt.Errorf("rpcsvc: rabbit_qos_prefetch_count must not be negative, got %d", o.QosPrefetchCount)
+	case o.TransientQueuesTTL < time.Second:
+		return o, fmt.Errorf("rpcsvc: rabbit_transient_queues_ttl must be at least 1s, got %s", o.TransientQueuesTTL)
+	case o.MaxDeliveryAttempts < 1:
+		return o, fmt.Errorf("rpcsvc: MaxDeliveryAttempts must be at least 1, got %d", o.MaxDeliveryAttempts)
+	case o.DedupCacheSize < 1 || o.PublishChannels < 1:
+		return o, fmt.Errorf("rpcsvc: DedupCacheSize and PublishChannels must be positive")
+	}
+	return o, nil
+}
+
+func (o Options) prefetch() int {
+	if o.QosPrefetchCount > 0 {
+		return o.QosPrefetchCount
+	}
+	return o.ExecutorThreadPoolSize
+}

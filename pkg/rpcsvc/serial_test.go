@@ -1,0 +1,183 @@
+package rpcsvc
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/gonova/gonova/internal/testenv"
+)
+
+// rabbitctl runs rabbitmqctl with a deadline.
+func rabbitctl(t *testing.T, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "rabbitmqctl", args...).CombinedOutput(); err != nil {
+		t.Fatalf("rabbitmqctl %v: %v\n%s", args, err, out)
+	}
+}
+
+// TestSerialBrokerRestart restarts the shared broker (stop_app / start_app):
+// servers resume consuming and clients resume publishing without a new
+// Transport, a call in flight fails with a clear error, and the broker is left
+// running. It runs only with GONOVA_SERIAL_FAULTS=1 (make test-serial), alone.
+func TestSerialBrokerRestart(t *testing.T) {
+	if os.Getenv("GONOVA_SERIAL_FAULTS") != "1" {
+		t.Skip("restarts the shared broker: set GONOVA_SERIAL_FAULTS=1 (make test-serial)")
+	}
+	testenv.RequireRabbit(t)
+	if _, err := exec.LookPath("rabbitmqctl"); err != nil {
+		t.Skip("rabbitmqctl not found")
+	}
+	restarted := false
+	t.Cleanup(func() {
+		if !restarted {
+			rabbitctl(t, "start_app")
+		}
+		rabbitctl(t, "await_startup")
+	})
+	e := &env{kind: "rabbit", url: testenv.RabbitURL(), exchange: testenv.UniqueName("rpcsvc_x_"), topic: testenv.UniqueName("rpcsvc_t_")}
+	e.reg = nil
+	t.Cleanup(func() { cleanupBroker(t, e) })
+	tr := e.open(t, func(o *Options) { o.Registerer = nil })
+	rec := newRecorder()
+	e.server(t, tr, "host1", &testEndpoint{rec: rec})
+	cl := e.client(t, tr, ClientConfig{Timeout: 60 * time.Second})
+	ctx := bg(t)
+	if err := cl.Cast(ctx, "record", RecordArgs{N: 1}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the cast before the restart", func() bool { return rec.count(1) == 1 })
+
+	inflight := make(chan error, 1)
+	go func() { inflight <- cl.Call(context.Background(), "sleep", SleepArgs{Millis: 5000}, nil) }()
+	time.Sleep(300 * time.Millisecond)
+
+	rabbitctl(t, "stop_app")
+	select {
+	case err := <-inflight:
+		if !errors.Is(err, ErrConnectionLost) {
+			t.Errorf("call in flight during the restart: %v, want ErrConnectionLost", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("a call in flight hung while the broker was down")
+	}
+	rabbitctl(t, "start_app")
+	restarted = true
+	rabbitctl(t, "await_startup")
+	waitFor(t, 60*time.Second, "the broker port", func() bool {
+		c, err := net.DialTimeout("tcp", "127.0.0.1:5672", time.Second)
+		if err == nil {
+			_ = c.Close()
+		}
+		return err == nil
+	})
+
+	// Transient queues died with the broker: a cast is routable again once
+	// the server has re-declared its queue (as with oslo, a cast to a topic
+	// without a queue is dropped by the broker).
+	waitFor(t, 60*time.Second, "the server to re-declare its queue", func() bool {
+		conn, err := amqp.Dial(testenv.RabbitURL())
+		if err != nil {
+			return false
+		}
+		defer conn.Close()
+		ch, err := conn.Channel()
+		if err != nil {
+			return false
+		}
+		defer ch.Close()
+		_, err = ch.QueueDeclarePassive(e.topic, false, false, false, false, nil)
+		return err == nil
+	})
+	castCtx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := cl.Cast(castCtx, "record", RecordArgs{N: 2}); err != nil {
+		t.Fatalf("cast after the restart: %v", err)
+	}
+	waitFor(t, 60*time.Second, "the cast after the restart", func() bool { return rec.count(2) == 1 })
+	var out EchoArgs
+	if err := cl.Prepare(CallOptions{Timeout: 10 * time.Second}).Call(castCtx, "echo", EchoArgs{Value: 3}, &out); err != nil || out.Value != 3 {
+		t.Fatalf("call after the restart: %v", err)
+	}
+}
+
+// TestSerialBrokerRestartDuringCastStream restarts the shared broker while a
+// client casts a numbered stream: with durable queues (amqp_durable_queues),
+// every cast that Cast reported as sent (confirmed by the broker) is handled
+// exactly once, whether it was published before, during or after the
+// restart. Casts issued while the broker is down wait and go through once it
+// is back. Runs only with GONOVA_SERIAL_FAULTS=1, alone.
+func TestSerialBrokerRestartDuringCastStream(t *testing.T) {
+	if os.Getenv("GONOVA_SERIAL_FAULTS") != "1" {
+		t.Skip("restarts the shared broker: set GONOVA_SERIAL_FAULTS=1 (make test-serial)")
+	}
+	testenv.RequireRabbit(t)
+	if _, err := exec.LookPath("rabbitmqctl"); err != nil {
+		t.Skip("rabbitmqctl not found")
+	}
+	t.Cleanup(func() {
+		rabbitctl(t, "start_app")
+		rabbitctl(t, "await_startup")
+	})
+	e := &env{kind: "rabbit", url: testenv.RabbitURL(), exchange: testenv.UniqueName("rpcsvc_x_"), topic: testenv.UniqueName("rpcsvc_t_")}
+	t.Cleanup(func() { cleanupBroker(t, e) })
+	tr := e.open(t, func(o *Options) { o.Registerer = nil; o.DurableQueues = true })
+	rec := newRecorder()
+	e.server(t, tr, "host1", &testEndpoint{rec: rec})
+	cl := e.client(t, tr, ClientConfig{Timeout: 60 * time.Second})
+
+	const total = 300
+	sent := make([]bool, total)
+	stream := make(chan struct{})
+	restartAt := make(chan struct{})
+	go func() {
+		defer close(stream)
+		for i := 0; i < total; i++ {
+			if i == total/3 {
+				close(restartAt)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			err := cl.Cast(ctx, "record", RecordArgs{N: i})
+			cancel()
+			sent[i] = err == nil
+			if err != nil {
+				t.Logf("cast %d: %v", i, err)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	<-restartAt
+	rabbitctl(t, "stop_app")
+	time.Sleep(time.Second)
+	rabbitctl(t, "start_app")
+	rabbitctl(t, "await_startup")
+	<-stream
+
+	for i, ok := range sent {
+		if !ok {
+			t.Errorf("cast %d was not sent: a broker restart must delay casts, not fail them", i)
+		}
+	}
+	waitFor(t, 60*time.Second, "every sent cast to be handled", func() bool {
+		for i, ok := range sent {
+			if ok && rec.count(i) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	time.Sleep(500 * time.Millisecond) // let any duplicate show itself
+	for i := range sent {
+		if n := rec.count(i); n > 1 {
+			t.Errorf("cast %d handled %d times", i, n)
+		}
+	}
+}

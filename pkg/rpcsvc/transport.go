@@ -1,0 +1,190 @@
+package rpcsvc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/google/uuid"
+
+	"github.com/gonova/gonova/pkg/rpcsvc/internal/amqpdriver"
+	"github.com/gonova/gonova/pkg/rpcsvc/internal/driver"
+	"github.com/gonova/gonova/pkg/rpcsvc/internal/memdriver"
+	"github.com/gonova/gonova/pkg/rpcsvc/wire"
+)
+
+// Transport is a connection to the message bus, shared by the clients and
+// servers of a process. It owns the process's reply queue.
+type Transport struct {
+	opts    Options
+	drv     driver.Driver
+	log     *slog.Logger
+	metrics *metrics
+
+	replyMu       sync.Mutex
+	replyQ        string
+	replyConsumer driver.Consumer
+	pending       map[string]chan replyOutcome
+
+	closeOnce sync.Once
+}
+
+type replyOutcome struct {
+	reply *wire.Reply
+	err   error
+}
+
+// Open connects to the bus named by opts.TransportURL. For rabbit:// it
+// returns once connected (trying each host in turn) or fails when ctx ends.
+//
+//	tr, err := rpcsvc.Open(ctx, rpcsvc.Options{TransportURL: "memory://test"})
+func Open(ctx context.Context, opts Options) (*Transport, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("rpcsvc: registering metrics: %w", err)
+	}
+	t := &Transport{opts: opts, log: opts.Logger, metrics: m, pending: map[string]chan replyOutcome{}}
+	switch {
+	case strings.HasPrefix(opts.TransportURL, "memory://"):
+		name, err := memdriver.ParseName(opts.TransportURL)
+		if err != nil {
+			return nil, err
+		}
+		t.drv = memdriver.Open(name)
+	default:
+		u, err := amqpdriver.ParseURL(opts.TransportURL)
+		if err != nil {
+			return nil, fmt.Errorf("rpcsvc: %w", err)
+		}
+		d, err := amqpdriver.Open(ctx, amqpdriver.Config{
+			URL:             u,
+			DurableQueues:   opts.DurableQueues,
+			AutoDelete:      opts.AutoDelete,
+			QuorumQueue:     opts.QuorumQueue,
+			TransientTTL:    opts.TransientQueuesTTL,
+			Heartbeat:       opts.HeartbeatTimeoutThreshold / 2,
+			PublishChannels: opts.PublishChannels,
+			ReconnectMax:    opts.ReconnectMaxInterval,
+			ConnectionName:  filepath.Base(os.Args[0]),
+			Logger:          opts.Logger,
+			Metrics:         m,
+			ReturnedMessages: func(exchange, key string, _ []byte) {
+				opts.Logger.Warn("rpcsvc: a reply found no queue (the caller is gone) and was dropped", "exchange", exchange, "reply_queue", key)
+			},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("rpcsvc: %w", err)
+		}
+		t.drv = d
+	}
+	return t, nil
+}
+
+// Close closes the reply queue's consumer and the connection. Calls still
+// waiting fail with ErrConnectionLost. Stop servers before closing their
+// transport.
+func (t *Transport) Close(ctx context.Context) error {
+	var err error
+	t.closeOnce.Do(func() {
+		t.replyMu.Lock()
+		rc := t.replyConsumer
+		t.replyConsumer = nil
+		t.replyMu.Unlock()
+		if rc != nil {
+			err = errors.Join(rc.Cancel(ctx), rc.Close())
+		}
+		t.failPending(driver.ErrClosed)
+		err = errors.Join(err, t.drv.Close())
+	})
+	return err
+}
+
+// ensureReplyQueue declares and consumes the process's reply queue once.
+func (t *Transport) ensureReplyQueue(ctx context.Context) (string, error) {
+	t.replyMu.Lock()
+	defer t.replyMu.Unlock()
+	if t.replyConsumer != nil {
+		return t.replyQ, nil
+	}
+	if t.replyQ == "" {
+		t.replyQ = "reply_" + hexUUID()
+	}
+	c, err := t.drv.Consume(ctx, driver.ConsumeSpec{
+		Queues:      []driver.Queue{{Name: t.replyQ, Kind: driver.Reply}},
+		Prefetch:    max(t.opts.prefetch(), 64),
+		Handle:      t.onReply,
+		Interrupted: func(error) { t.failPending(ErrConnectionLost) },
+	})
+	if err != nil {
+		return "", fmt.Errorf("rpcsvc: reply queue %s: %w", t.replyQ, err)
+	}
+	t.replyConsumer = c
+	return t.replyQ, nil
+}
+
+func (t *Transport) onReply(d driver.Delivery) {
+	defer func() { _ = d.Ack() }()
+	r, err := wire.DecodeReply(d.Body)
+	if err != nil {
+		t.log.Warn("rpcsvc: dropped an undecodable reply", "queue", d.Queue, "error", err, "body", clipBody(d.Body))
+		return
+	}
+	if r.IsKeepAlive() {
+		// Accepted, extends nothing: the caller's timeout stands, as in oslo.
+		t.log.Debug("rpcsvc: keep-alive reply", "msg_id", r.MsgID)
+		return
+	}
+	t.replyMu.Lock()
+	ch, ok := t.pending[r.MsgID]
+	delete(t.pending, r.MsgID)
+	t.replyMu.Unlock()
+	if !ok {
+		t.log.Debug("rpcsvc: reply for an unknown or finished call dropped", "msg_id", r.MsgID)
+		return
+	}
+	ch <- replyOutcome{reply: r}
+}
+
+func (t *Transport) addPending(msgID string) chan replyOutcome {
+	ch := make(chan replyOutcome, 1)
+	t.replyMu.Lock()
+	t.pending[msgID] = ch
+	t.replyMu.Unlock()
+	return ch
+}
+
+func (t *Transport) removePending(msgID string) {
+	t.replyMu.Lock()
+	delete(t.pending, msgID)
+	t.replyMu.Unlock()
+}
+
+func (t *Transport) failPending(err error) {
+	t.replyMu.Lock()
+	defer t.replyMu.Unlock()
+	for id, ch := range t.pending {
+		ch <- replyOutcome{err: err}
+		delete(t.pending, id)
+	}
+}
+
+func hexUUID() string {
+	u := uuid.New()
+	return strings.ReplaceAll(u.String(), "-", "")
+}
+
+func clipBody(b []byte) string {
+	if len(b) > 200 {
+		return string(b[:200]) + "..."
+	}
+	return string(b)
+}

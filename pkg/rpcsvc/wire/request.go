@@ -1,0 +1,234 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"sort"
+	"strings"
+)
+
+// ContextPrefix prefixes each request-context key at the top level of a
+// request, as oslo's pack_context does.
+const ContextPrefix = "_context_"
+
+// Request is one RPC request (a call or a cast) as oslo.messaging lays it out
+// inside the envelope.
+type Request struct {
+	// Method is the endpoint method to run. Required.
+	Method string
+	// Args is the JSON object of keyword arguments; nil encodes as {}.
+	Args json.RawMessage
+	// Namespace and Version select the endpoint; empty means none and "1.0".
+	Namespace string
+	Version   string
+	// UniqueID (`_unique_id`, uuid hex) identifies the message for duplicate
+	// detection. oslo sets it on every message.
+	UniqueID string
+	// MsgID (`_msg_id`) and ReplyQ (`_reply_q`) are set on calls only.
+	MsgID  string
+	ReplyQ string
+	// Timeout is `_timeout` on calls: nil when absent or null, else the number
+	// as sent (an integer or a float; see TimeoutSeconds).
+	Timeout *json.Number
+	// Context is the request context, one entry per `_context_<key>`.
+	Context map[string]json.RawMessage
+}
+
+// IsCall reports whether the request expects a reply.
+func (r *Request) IsCall() bool { return r.MsgID != "" }
+
+// TimeoutSeconds returns `_timeout` in seconds, and whether it was sent as an
+// integer (oslo sends keep-alive replies only for integer timeouts). ok is false
+// when no usable timeout was sent.
+func (r *Request) TimeoutSeconds() (secs float64, integer, ok bool) {
+	if r.Timeout == nil {
+		return 0, false, false
+	}
+	f, err := r.Timeout.Float64()
+	if err != nil || f <= 0 {
+		return 0, false, false
+	}
+	s := r.Timeout.String()
+	return f, !strings.ContainsAny(s, ".eE"), true
+}
+
+// reserved keys of a request, never part of the context or args.
+const (
+	keyMethod    = "method"
+	keyArgs      = "args"
+	keyNamespace = "namespace"
+	keyVersion   = "version"
+	keyUniqueID  = "_unique_id"
+	keyMsgID     = "_msg_id"
+	keyReplyQ    = "_reply_q"
+	keyTimeout   = "_timeout"
+)
+
+// EncodeRequest returns the AMQP body of r: the request inside the 2.0
+// envelope.
+func EncodeRequest(r *Request) ([]byte, error) {
+	if r.Method == "" {
+		return nil, malformed("request has no method")
+	}
+	m := make(map[string]any, 8+len(r.Context))
+	for k, v := range r.Context {
+		if v == nil {
+			v = json.RawMessage("null")
+		}
+		m[ContextPrefix+k] = v
+	}
+	m[keyMethod] = r.Method
+	args := r.Args
+	if len(bytes.TrimSpace(args)) == 0 {
+		args = json.RawMessage("{}")
+	}
+	if !isJSONObject(args) {
+		return nil, malformed("args of %q is not a JSON object: %s", r.Method, clip(args))
+	}
+	m[keyArgs] = args
+	if r.Namespace != "" {
+		m[keyNamespace] = r.Namespace
+	}
+	if r.Version != "" {
+		m[keyVersion] = r.Version
+	}
+	if r.UniqueID != "" {
+		m[keyUniqueID] = r.UniqueID
+	}
+	if r.MsgID != "" {
+		if r.ReplyQ == "" {
+			return nil, malformed("call %q has _msg_id but no _reply_q", r.Method)
+		}
+		m[keyMsgID] = r.MsgID
+		m[keyReplyQ] = r.ReplyQ
+		if r.Timeout != nil {
+			m[keyTimeout] = *r.Timeout
+		} else {
+			m[keyTimeout] = nil
+		}
+	}
+	inner, err := marshal(m)
+	if err != nil {
+		return nil, malformed("request %q: %v", r.Method, err)
+	}
+	return Wrap(inner)
+}
+
+// DecodeRequest parses an AMQP body (2.0 envelope or legacy 1.0) into a
+// Request. Errors wrap ErrMalformed and name the offending key.
+func DecodeRequest(body []byte) (*Request, error) {
+	m, _, err := Unwrap(body)
+	if err != nil {
+		return nil, err
+	}
+	return requestFromMap(m)
+}
+
+func requestFromMap(m map[string]json.RawMessage) (*Request, error) {
+	r := &Request{}
+	var err error
+	raw, ok := m[keyMethod]
+	if !ok {
+		return nil, malformed("request has no %q key", keyMethod)
+	}
+	if err := json.Unmarshal(raw, &r.Method); err != nil || r.Method == "" {
+		return nil, malformed("request %q must be a non-empty string, got %s", keyMethod, clip(raw))
+	}
+	if raw, ok := m[keyArgs]; ok && !isNull(raw) {
+		if !isJSONObject(raw) {
+			return nil, malformed("request %q of %q must be a JSON object, got %s", keyArgs, r.Method, clip(raw))
+		}
+		r.Args = compact(raw)
+	} else {
+		r.Args = json.RawMessage("{}")
+	}
+	if r.Namespace, err = optString(m, keyNamespace); err != nil {
+		return nil, err
+	}
+	if r.Version, err = optString(m, keyVersion); err != nil {
+		return nil, err
+	}
+	if r.Version != "" {
+		if _, _, verr := ParseVersion(r.Version); verr != nil {
+			return nil, malformed("request %q: %v", keyVersion, verr)
+		}
+	}
+	if r.UniqueID, err = optString(m, keyUniqueID); err != nil {
+		return nil, err
+	}
+	if r.MsgID, err = optString(m, keyMsgID); err != nil {
+		return nil, err
+	}
+	if r.ReplyQ, err = optString(m, keyReplyQ); err != nil {
+		return nil, err
+	}
+	if r.MsgID != "" && r.ReplyQ == "" {
+		return nil, malformed("call %q has %q but no %q", r.Method, keyMsgID, keyReplyQ)
+	}
+	if r.MsgID == "" {
+		r.ReplyQ = "" // a cast: oslo ignores a stray _reply_q
+	}
+	if raw, ok := m[keyTimeout]; ok && !isNull(raw) && r.MsgID != "" {
+		if t := bytes.TrimSpace(raw); len(t) == 0 || (t[0] != '-' && (t[0] < '0' || t[0] > '9')) {
+			return nil, malformed("request %q must be a number or null, got %s", keyTimeout, clip(raw))
+		}
+		var n json.Number
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		if err := dec.Decode(&n); err != nil {
+			return nil, malformed("request %q must be a number or null, got %s", keyTimeout, clip(raw))
+		}
+		r.Timeout = &n
+	}
+	for k, v := range m {
+		if name, ok := strings.CutPrefix(k, ContextPrefix); ok {
+			if r.Context == nil {
+				r.Context = make(map[string]json.RawMessage)
+			}
+			r.Context[name] = compact(v)
+		}
+	}
+	return r, nil
+}
+
+// ContextKeys returns the request-context keys in sorted order (for logs and
+// deterministic tests).
+func (r *Request) ContextKeys() []string {
+	keys := make([]string, 0, len(r.Context))
+	for k := range r.Context {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func optString(m map[string]json.RawMessage, key string) (string, error) {
+	raw, ok := m[key]
+	if !ok || isNull(raw) {
+		return "", nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", malformed("%q must be a string or null, got %s", key, clip(raw))
+	}
+	return s, nil
+}
+
+func isNull(raw json.RawMessage) bool {
+	return string(bytes.TrimSpace(raw)) == "null"
+}
+
+func isJSONObject(raw json.RawMessage) bool {
+	t := bytes.TrimSpace(raw)
+	return len(t) >= 2 && t[0] == '{' && json.Valid(t)
+}
+
+// compact returns raw without insignificant whitespace, so that a decoded
+// request compares equal to itself after a round trip.
+func compact(raw json.RawMessage) json.RawMessage {
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return append(json.RawMessage(nil), bytes.TrimSpace(raw)...)
+	}
+	return b.Bytes()
+}

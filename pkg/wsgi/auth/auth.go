@@ -1,0 +1,123 @@
+package auth
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/gonova/gonova/pkg/wsgi/fault"
+	"github.com/gonova/gonova/pkg/wsgi/middleware"
+)
+
+// Context describes the caller of one request: nova's RequestContext, as far
+// as the API layer needs it.
+type Context struct {
+	UserID    string
+	ProjectID string
+	Roles     []string
+	IsAdmin   bool
+	// RequestID and GlobalRequestID come from the request-id middleware; RPC
+	// clients copy them into messages so computes log the same ids.
+	RequestID       string
+	GlobalRequestID string
+	// RemoteAddress is the client's IP address.
+	RemoteAddress string
+}
+
+// HasRole reports whether the caller has role (compared without regard to
+// case, as oslo.policy's role check does).
+func (c *Context) HasRole(role string) bool {
+	return slices.ContainsFunc(c.Roles, func(r string) bool { return strings.EqualFold(r, role) })
+}
+
+// Authenticator finds the caller of a request. It returns a *fault.Error
+// (usually 401) when the request is not authenticated; any other error is
+// treated as a failure of the authenticator itself (500).
+type Authenticator interface {
+	Authenticate(r *http.Request) (*Context, error)
+}
+
+// AuthenticatorFunc adapts a function to Authenticator.
+type AuthenticatorFunc func(r *http.Request) (*Context, error)
+
+// Authenticate calls f(r).
+func (f AuthenticatorFunc) Authenticate(r *http.Request) (*Context, error) { return f(r) }
+
+// MessageUnauthorized is the 401 message, keystonemiddleware's wording.
+const MessageUnauthorized = "The request you have made requires authentication."
+
+// ErrUnauthorized is the fault for a request without valid credentials.
+func ErrUnauthorized() *fault.Error {
+	return fault.New(http.StatusUnauthorized, MessageUnauthorized)
+}
+
+type contextKey struct{}
+
+// NewContext returns ctx carrying the caller c.
+func NewContext(ctx context.Context, c *Context) context.Context {
+	return context.WithValue(ctx, contextKey{}, c)
+}
+
+// FromContext returns the caller stored by the middleware.
+//
+//	caller, ok := auth.FromContext(r.Context())
+//	if !ok { ... } // the route is not behind auth.Middleware
+func FromContext(ctx context.Context) (*Context, bool) {
+	c, ok := ctx.Value(contextKey{}).(*Context)
+	return c, ok && c != nil
+}
+
+// Middleware authenticates each request with a. A refused request gets the
+// authenticator's fault (401 unauthorized) and never reaches next. The
+// caller's Context gets the request ids and remote address when the
+// authenticator left them empty.
+//
+//	r.Use(auth.Middleware(auth.NoAuth{}))
+func Middleware(a Authenticator) func(http.Handler) http.Handler {
+	return MiddlewareWithLogger(a, nil)
+}
+
+// MiddlewareWithLogger is Middleware logging refusals to logger instead of
+// slog.Default().
+func MiddlewareWithLogger(a Authenticator, logger *slog.Logger) func(http.Handler) http.Handler {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx := r.Context()
+			c, err := a.Authenticate(r)
+			if err == nil && c == nil {
+				err = ErrUnauthorized()
+			}
+			if err != nil {
+				if fe, expected := fault.From(err); expected {
+					logger.InfoContext(ctx, "request not authenticated",
+						"reason", fe.Message, "request_id", middleware.RequestIDFromContext(ctx))
+				}
+				fault.Write(w, r, err)
+				return
+			}
+			if c.RequestID == "" {
+				c.RequestID = middleware.RequestIDFromContext(ctx)
+			}
+			if c.GlobalRequestID == "" {
+				c.GlobalRequestID = middleware.GlobalRequestIDFromContext(ctx)
+			}
+			if c.RemoteAddress == "" {
+				c.RemoteAddress = remoteIP(r.RemoteAddr)
+			}
+			next.ServeHTTP(w, r.WithContext(NewContext(ctx, c)))
+		})
+	}
+}
+
+func remoteIP(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
+}

@@ -1,0 +1,43 @@
+// Package middleware holds the HTTP middleware every gonova service puts in
+// front of its handlers: request ids, an access log, Prometheus metrics and
+// panic recovery. Authentication (package auth), policy (package policy) and
+// microversion negotiation (package microversion) live in their own packages
+// because handlers import their context accessors.
+//
+// # Why
+//
+// nova builds the same chain from paste filters (api-paste.ini): request_id,
+// faultwrap, request_log, sizelimit, authtoken, keystonecontext. Each filter
+// here is one file with one test, shaped func(http.Handler) http.Handler, so a
+// service can use it with chi's Use or with bare net/http.
+//
+// The usual order, outermost first:
+//
+//	r := chi.NewRouter()
+//	r.Use(middleware.RequestID)            // ids first: everything below logs them
+//	r.Use(middleware.AccessLog(logger))    // sees the final status, even of a panic
+//	r.Use(metrics.Handler)                 // likewise; reads the chi route pattern
+//	r.Use(middleware.Recoverer(logger))    // turns a panic into a 500 computeFault
+//	r.Use(mv.Handler)                      // microversion headers on every response
+//	// then auth.Middleware(...) on the routes that need a token.
+//
+// # Logging
+//
+// AccessLog writes one INFO record a request ("request served", ERROR for a
+// 5xx) with method, route, path, status, bytes, duration_seconds, request_id,
+// global_request_id (when given) and microversion (when negotiated). Recoverer
+// writes one ERROR record a panic with the panic value and stack; the client
+// never sees either.
+//
+// # Metrics
+//
+// NewMetrics registers, on the Registerer it is given:
+//
+//	gonova_http_requests_total{route,method,code}        counter
+//	gonova_http_request_duration_seconds{route,method}   histogram
+//	gonova_http_requests_in_flight                       gauge
+//
+// route is chi's route pattern read after the handler ran (for example
+// "/v2.1/os-services/{service_id}"), or "<unmatched>" when no route matched,
+// so that labels never carry raw paths or ids.
+package middleware
