@@ -6,6 +6,7 @@ package deploy
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/gonova/gonova/internal/testenv"
 )
 
 func readYAML(t *testing.T, path string, v any) {
@@ -98,13 +101,49 @@ func TestAlertRulesLoadAndCoverTheRequiredCases(t *testing.T) {
 	}
 	checkMetricsExist(t, "prometheus/alerts.yml", exprs)
 
-	if promtool, err := exec.LookPath("promtool"); err == nil {
-		out, err := exec.Command(promtool, "check", "rules", "prometheus/alerts.yml").CombinedOutput()
-		if err != nil {
-			t.Fatalf("promtool check rules: %v\n%s", err, out)
+}
+
+// TestPromtool runs Prometheus's own checks: the rules and the config parse,
+// every alert fires on the series it is meant for and stays quiet on the
+// others (alerts_test.yml), and every dashboard query is valid PromQL.
+func TestPromtool(t *testing.T) {
+	promtool := testenv.RequirePromtool(t)
+	run := func(t *testing.T, dir string, args ...string) {
+		t.Helper()
+		cmd := exec.Command(promtool, args...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}
+	t.Run("check rules", func(t *testing.T) { run(t, "prometheus", "check", "rules", "alerts.yml") })
+	t.Run("test rules", func(t *testing.T) { run(t, "prometheus", "test", "rules", "alerts_test.yml") })
+	// --syntax-only: the rule file path is where compose mounts it.
+	t.Run("check config", func(t *testing.T) { run(t, "prometheus", "check", "config", "--syntax-only", "prometheus.yml") })
+	t.Run("dashboard queries", func(t *testing.T) {
+		// promtool has no PromQL check of its own: each dashboard query
+		// becomes a recording rule, which check rules parses.
+		var rules strings.Builder
+		rules.WriteString("groups:\n  - name: dashboard\n    rules:\n")
+		for i, e := range dashboardExprs(t) {
+			e = grafanaVars.Replace(e)
+			q, err := json.Marshal(e) // a JSON string is a YAML string
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&rules, "      - record: dashboard_query_%d\n        expr: %s\n", i, q)
+		}
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "dashboard_rules.yml"), []byte(rules.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		run(t, dir, "check", "rules", "dashboard_rules.yml")
+	})
 }
+
+// grafanaVars replaces Grafana's template variables with values Prometheus
+// accepts, so the queries can be parsed as PromQL.
+var grafanaVars = strings.NewReplacer("$__rate_interval", "5m", "$__interval", "1m", "$__range", "1h")
 
 func TestPrometheusScrapesEveryService(t *testing.T) {
 	var p struct {
@@ -124,6 +163,12 @@ func TestPrometheusScrapesEveryService(t *testing.T) {
 }
 
 func TestGrafanaDashboardQueriesKnownMetrics(t *testing.T) {
+	checkMetricsExist(t, "grafana/dashboards/gonova.json", dashboardExprs(t))
+}
+
+// dashboardExprs returns every panel's queries; a panel without one fails t.
+func dashboardExprs(t *testing.T) []string {
+	t.Helper()
 	b, err := os.ReadFile("grafana/dashboards/gonova.json")
 	if err != nil {
 		t.Fatal(err)
@@ -148,7 +193,7 @@ func TestGrafanaDashboardQueriesKnownMetrics(t *testing.T) {
 			exprs = append(exprs, tg.Expr)
 		}
 	}
-	checkMetricsExist(t, "grafana/dashboards/gonova.json", exprs)
+	return exprs
 }
 
 func TestSystemdUnits(t *testing.T) {

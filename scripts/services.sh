@@ -2,7 +2,10 @@
 # Make sure the real parts gonova's tests use answer on loopback:
 #   PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth on loopback),
 #   RabbitMQ on 127.0.0.1:5672 (guest/guest),
-#   Debian's python3-oslo.messaging under /usr/bin/python3 (the RPC interop peer).
+#   Debian's python3-oslo.messaging under /usr/bin/python3 (the RPC interop peer),
+#   promtool (checks and unit-tests deploy/prometheus): the one on PATH, or the
+#   binary alone taken from Debian's prometheus package into .tools/bin (the
+#   package itself would install and start a Prometheus server).
 # Uses what already answers; starts what is installed but stopped; on Debian as
 # root installs what is missing with apt-get. Otherwise it says exactly what to
 # start. Idempotent, and quick when everything already runs.
@@ -130,6 +133,41 @@ ensure_python_oslo() {
   log "python3-oslo.messaging installed"
 }
 
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PROMTOOL_LOCAL=$ROOT/.tools/bin/promtool
+
+ensure_promtool() {
+  if command -v promtool >/dev/null; then
+    log "promtool on PATH: $(command -v promtool)"
+    return
+  fi
+  if [ -x "$PROMTOOL_LOCAL" ] && "$PROMTOOL_LOCAL" --version >/dev/null 2>&1; then
+    log "promtool at $PROMTOOL_LOCAL"
+    return
+  fi
+  is_debian || die "promtool is missing: install Prometheus's promtool on PATH (deploy/ tests run it)"
+  local tmp
+  tmp=$(mktemp -d)
+  # shellcheck disable=SC2064
+  trap "rm -rf '$tmp'; trap - RETURN" RETURN
+  # apt-get download needs current package lists; refresh them once if the
+  # first try fails (a fresh machine has none).
+  if ! (cd "$tmp" && apt-get download -qq prometheus >/dev/null 2>&1); then
+    if is_root && [ -z "$apt_updated" ]; then
+      log "apt-get update"
+      apt-get update -qq >/dev/null
+      apt_updated=1
+    fi
+    (cd "$tmp" && apt-get download -qq prometheus >/dev/null 2>&1) ||
+      die "promtool is missing and Debian's prometheus package could not be downloaded: install promtool on PATH"
+  fi
+  dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/x"
+  mkdir -p "$(dirname "$PROMTOOL_LOCAL")"
+  install -m 0755 "$tmp/x/usr/bin/promtool" "$PROMTOOL_LOCAL"
+  "$PROMTOOL_LOCAL" --version >/dev/null || die "the promtool taken from Debian's prometheus package does not run"
+  log "promtool taken from Debian's prometheus package into $PROMTOOL_LOCAL"
+}
+
 ensure_tools() {
   # psql / pg_isready help this script; the tests themselves only need TCP.
   if ! command -v psql >/dev/null; then apt_install postgresql-client || true; fi
@@ -139,3 +177,4 @@ ensure_tools
 ensure_postgres
 ensure_rabbit
 ensure_python_oslo
+ensure_promtool

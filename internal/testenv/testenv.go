@@ -13,10 +13,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"net"
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -118,4 +120,48 @@ func hostPort(raw, defPort string) string {
 		return net.JoinHostPort(u.Hostname(), defPort)
 	}
 	return u.Host
+}
+
+// RequirePromtool returns the path of Prometheus's promtool: $PROMTOOL, the
+// one on PATH, or the one scripts/services.sh takes from Debian's prometheus
+// package into .tools/bin at the repository root. It skips (or, in CI, fails)
+// the test when there is none.
+func RequirePromtool(t testing.TB) string {
+	t.Helper()
+	candidates := []string{os.Getenv("PROMTOOL")}
+	if p, err := exec.LookPath("promtool"); err == nil {
+		candidates = append(candidates, p)
+	}
+	if root, err := repoRoot(); err == nil {
+		candidates = append(candidates, filepath.Join(root, ".tools", "bin", "promtool"))
+	}
+	for _, c := range candidates {
+		if c == "" {
+			continue
+		}
+		if fi, err := os.Stat(c); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+			return c
+		}
+	}
+	missing(t, "promtool", "run scripts/services.sh (it takes promtool from Debian's prometheus package), or set PROMTOOL")
+	return ""
+}
+
+// repoRoot is the nearest directory above the working directory that holds
+// go.mod (tests run in their package's directory).
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory")
+		}
+		dir = parent
+	}
 }
