@@ -56,8 +56,8 @@ func Unwrap(body []byte) (msg map[string]json.RawMessage, legacy bool, err error
 	if !hasVer || !hasMsg {
 		return top, true, nil
 	}
-	var ver string
-	if err := json.Unmarshal(rawVer, &ver); err != nil {
+	ver, err := decodeString(rawVer)
+	if err != nil {
 		return nil, false, malformed("%q is not a string: %s", VersionKey, clip(rawVer))
 	}
 	if !compatibleEnvelope(ver) {
