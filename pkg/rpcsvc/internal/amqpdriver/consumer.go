@@ -20,6 +20,7 @@ type consumer struct {
 
 	mu        sync.Mutex
 	ch        *amqp.Channel
+	acker     *acker // settles ch's deliveries in batches
 	tags      []string
 	cancelled bool
 
@@ -47,11 +48,10 @@ func (d *Driver) Consume(ctx context.Context, spec driver.ConsumeSpec) (driver.C
 	return c, nil
 }
 
-// start opens a channel, declares the topology and starts consuming every
-// queue. deliveries is closed when the channel dies.
 type delivery struct {
 	queue string
 	dl    amqp.Delivery
+	acker *acker
 }
 
 // start opens a channel, declares and consumes every queue. Each queue's
@@ -77,6 +77,12 @@ func (c *consumer) start(conn *amqp.Connection) (<-chan struct{}, error) {
 		}
 	}
 	ended := make(chan struct{})
+	ak := newAcker(ch)
+	fail = func(err error) (<-chan struct{}, error) {
+		ak.Abandon()
+		_ = ch.Close()
+		return nil, err
+	}
 	var tags []string
 	var fwd sync.WaitGroup
 	for _, q := range c.spec.Queues {
@@ -90,13 +96,13 @@ func (c *consumer) start(conn *amqp.Connection) (<-chan struct{}, error) {
 		go func(queue string) {
 			defer fwd.Done()
 			for dl := range dels {
-				c.handle(delivery{queue, dl})
+				c.handle(delivery{queue, dl, ak})
 			}
 		}(q.Name)
 	}
 	go func() { fwd.Wait(); close(ended) }()
 	c.mu.Lock()
-	c.ch, c.tags = ch, tags
+	c.ch, c.acker, c.tags = ch, ak, tags
 	c.mu.Unlock()
 	return ended, nil
 }
@@ -110,7 +116,16 @@ func (c *consumer) run(ended <-chan struct{}) {
 		c.mu.Lock()
 		cancelled := c.cancelled
 		c.mu.Unlock()
-		if cancelled || c.d.isClosing() {
+		if cancelled {
+			return // Close sends the acks still pending
+		}
+		// The channel is gone (or the driver is closing it): what was not
+		// acked comes back on the next one.
+		c.mu.Lock()
+		old := c.acker
+		c.mu.Unlock()
+		old.Abandon()
+		if c.d.isClosing() {
 			return
 		}
 		if c.spec.Interrupted != nil {
@@ -160,13 +175,13 @@ func (c *consumer) restart() (<-chan struct{}, error) {
 }
 
 func (c *consumer) handle(d delivery) {
-	dl := d.dl
+	dl, ak := d.dl, d.acker
 	c.spec.Handle(driver.Delivery{
 		Queue:       d.queue,
 		Body:        dl.Body,
 		Redelivered: dl.Redelivered,
-		Ack:         func() error { return dl.Ack(false) },
-		Nack:        func(requeue bool) error { return dl.Nack(false, requeue) },
+		Ack:         func() error { return ak.Ack(dl.DeliveryTag) },
+		Nack:        func(requeue bool) error { return ak.Nack(dl.DeliveryTag, requeue) },
 	})
 }
 
@@ -202,13 +217,20 @@ func (c *consumer) Cancel(ctx context.Context) error {
 func (c *consumer) Close() error {
 	c.mu.Lock()
 	c.cancelled = true
-	ch := c.ch
+	ch, ak := c.ch, c.acker
 	c.mu.Unlock()
 	c.once.Do(func() { close(c.stop) })
 	var err error
-	if ch != nil {
-		if err = ch.Close(); errors.Is(err, amqp.ErrClosed) {
+	if ak != nil {
+		// Acks still pending go out before the channel closes (closing
+		// would requeue those messages).
+		if err = ak.Close(); errors.Is(err, amqp.ErrClosed) {
 			err = nil
+		}
+	}
+	if ch != nil {
+		if cerr := ch.Close(); cerr != nil && !errors.Is(cerr, amqp.ErrClosed) && err == nil {
+			err = cerr
 		}
 	}
 	<-c.done
