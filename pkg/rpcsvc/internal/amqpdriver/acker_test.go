@@ -258,7 +258,7 @@ func TestAckerIgnoresASecondSettleOfATag(t *testing.T) {
 	a, now := stepAcker(b)
 	a.apply(acks(1), false)
 	a.apply([]settlement{{tag: 1, ack: true}, {tag: 1, requeue: true}}, false) // below next
-	a.apply(acks(3, 3), false)                                                  // held twice
+	a.apply(acks(3, 3), false)                                                 // held twice
 	*now = now.Add(ackHold)
 	a.apply([]settlement{{tag: 3, requeue: true}}, false) // sent alone, then again
 	a.apply(acks(2), true)
