@@ -108,8 +108,10 @@ func (a *acker) Close() error {
 	return a.err
 }
 
-// Abandon stops without sending anything more: the channel is gone.
-func (a *acker) Abandon() {
+// Abandon stops without sending anything more: the channel is gone. It
+// returns the error a send met before, if any (for the log; a later Close
+// returns nil).
+func (a *acker) Abandon() error {
 	a.mu.Lock()
 	if !a.closed {
 		a.closed = true
@@ -118,6 +120,9 @@ func (a *acker) Abandon() {
 	}
 	a.mu.Unlock()
 	<-a.done
+	err := a.err
+	a.err = nil
+	return err
 }
 
 func (a *acker) run() {

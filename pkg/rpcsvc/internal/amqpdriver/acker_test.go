@@ -247,7 +247,7 @@ func TestAckerGoroutineSendsAtOnceAndCloseFlushes(t *testing.T) {
 	}
 
 	ab := newAcker(newFakeBroker(1))
-	ab.Abandon()
+	_ = ab.Abandon()
 	if err := ab.Nack(1, true); !errors.Is(err, errAckerClosed) {
 		t.Fatalf("Nack after Abandon: %v", err)
 	}

@@ -48,6 +48,7 @@ func (d *Driver) Consume(ctx context.Context, spec driver.ConsumeSpec) (driver.C
 	return c, nil
 }
 
+// delivery is one message with the acker of the channel it came on.
 type delivery struct {
 	queue string
 	dl    amqp.Delivery
@@ -79,7 +80,7 @@ func (c *consumer) start(conn *amqp.Connection) (<-chan struct{}, error) {
 	ended := make(chan struct{})
 	ak := newAcker(ch)
 	fail = func(err error) (<-chan struct{}, error) {
-		ak.Abandon()
+		_ = ak.Abandon()
 		_ = ch.Close()
 		return nil, err
 	}
@@ -124,7 +125,9 @@ func (c *consumer) run(ended <-chan struct{}) {
 		c.mu.Lock()
 		old := c.acker
 		c.mu.Unlock()
-		old.Abandon()
+		if err := old.Abandon(); err != nil && !errors.Is(err, amqp.ErrClosed) {
+			c.d.log.Warn("rpcsvc: acknowledgements failed before the channel closed; the broker redelivers those messages", "error", err)
+		}
 		if c.d.isClosing() {
 			return
 		}
