@@ -261,7 +261,7 @@ func isJSONObject(raw json.RawMessage) bool {
 // is when it holds no whitespace at all (Go peers; Python's json.dumps puts
 // spaces after ',' and ':').
 func compact(raw json.RawMessage) json.RawMessage {
-	if bytes.IndexAny(raw, " \t\r\n") < 0 {
+	if !bytes.ContainsAny(raw, " \t\r\n") {
 		return raw
 	}
 	var b bytes.Buffer
