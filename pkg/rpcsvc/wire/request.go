@@ -216,9 +216,9 @@ func optString(m map[string]json.RawMessage, key string) (string, error) {
 }
 
 // decodeString decodes a JSON string value. Most strings on the wire (method
-// names, ids, versions) have no escapes: those are taken as they are, without
-// a pass of encoding/json, which decoding showed up in the RPC server's
-// profile. raw must come from a decoded document (so it is valid JSON).
+// names, ids, versions) have no escapes and are taken as they are: a pass of
+// encoding/json for each showed in the RPC server's profile. raw must come
+// from a decoded document (so it is valid JSON).
 func decodeString(raw json.RawMessage) (string, error) {
 	if n := len(raw); n >= 2 && raw[0] == '"' && raw[n-1] == '"' && plainString(raw[1:n-1]) {
 		return string(raw[1 : n-1]), nil

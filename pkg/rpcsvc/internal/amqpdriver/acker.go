@@ -38,9 +38,8 @@ const ackHold = 2 * time.Millisecond
 // the broker redelivers what was not acked, and the server's duplicate
 // suppression drops what it already handled.
 type acker struct {
-	ch   ackSender
-	hold time.Duration
-	now  func() time.Time
+	ch  ackSender
+	now func() time.Time // the clock behind ackHold (tests step it)
 
 	mu      sync.Mutex
 	pending []settlement
@@ -64,7 +63,7 @@ type settlement struct {
 
 func newAcker(ch ackSender) *acker {
 	a := &acker{
-		ch: ch, hold: ackHold, now: time.Now,
+		ch: ch, now: time.Now,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 		next: 1, acked: map[uint64]time.Time{}, sent: map[uint64]bool{},
 	}
@@ -189,7 +188,7 @@ func (a *acker) apply(batch []settlement, final bool) time.Duration {
 	// Acks above the gap: sent one by one once held long enough.
 	var wait time.Duration
 	for tag, at := range a.acked {
-		left := a.hold - now.Sub(at)
+		left := ackHold - now.Sub(at)
 		if final || left <= 0 {
 			a.send(func() error { return a.ch.Ack(tag, false) })
 			delete(a.acked, tag)

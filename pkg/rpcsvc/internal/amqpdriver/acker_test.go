@@ -77,7 +77,7 @@ func (b *fakeBroker) settle(tag uint64, multiple bool, outcome string) error {
 // the test moves (no goroutine).
 func stepAcker(ch ackSender) (*acker, *time.Time) {
 	now := time.Unix(1000, 0)
-	a := &acker{ch: ch, hold: ackHold, now: func() time.Time { return now },
+	a := &acker{ch: ch, now: func() time.Time { return now },
 		next: 1, acked: map[uint64]time.Time{}, sent: map[uint64]bool{}}
 	return a, &now
 }
