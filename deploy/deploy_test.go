@@ -100,7 +100,6 @@ func TestAlertRulesLoadAndCoverTheRequiredCases(t *testing.T) {
 		}
 	}
 	checkMetricsExist(t, "prometheus/alerts.yml", exprs)
-
 }
 
 // TestPromtool runs Prometheus's own checks: the rules and the config parse,

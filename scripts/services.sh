@@ -34,13 +34,17 @@ is_root() { [ "$(id -u)" = 0 ]; }
 is_debian() { [ -f /etc/debian_version ] && command -v apt-get >/dev/null; }
 
 apt_updated=
-apt_install() {
-  is_root && is_debian || return 1
+apt_update_once() {
   if [ -z "$apt_updated" ]; then
     log "apt-get update"
     apt-get update -qq >/dev/null
     apt_updated=1
   fi
+}
+
+apt_install() {
+  is_root && is_debian || return 1
+  apt_update_once
   log "apt-get install $*"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
@@ -153,11 +157,7 @@ ensure_promtool() {
   # apt-get download needs current package lists; refresh them once if the
   # first try fails (a fresh machine has none).
   if ! (cd "$tmp" && apt-get download -qq prometheus >/dev/null 2>&1); then
-    if is_root && [ -z "$apt_updated" ]; then
-      log "apt-get update"
-      apt-get update -qq >/dev/null
-      apt_updated=1
-    fi
+    if is_root; then apt_update_once; fi
     (cd "$tmp" && apt-get download -qq prometheus >/dev/null 2>&1) ||
       die "promtool is missing and Debian's prometheus package could not be downloaded: install promtool on PATH"
   fi
