@@ -11,7 +11,7 @@ STATICCHECK_VERSION := v0.8.2
 TEST_FLAGS ?= -race -count=1 -timeout 12m -p 2
 BENCH_FLAGS ?= -run '^$$' -bench . -benchmem -count=1 -timeout 30m
 
-.PHONY: all build run test test-unit test-serial services bench lint fuzz sample-config clean
+.PHONY: all build run test test-unit test-example test-serial services bench lint fuzz sample-config clean
 
 all: build
 
@@ -31,7 +31,14 @@ services:
 # The parallel pass, then the fault tests that stop a shared server, alone.
 test: services lint
 	$(GO) test $(TEST_FLAGS) ./...
+	$(MAKE) --no-print-directory test-example
 	$(MAKE) --no-print-directory test-serial
+
+# examples/greeter is a module of its own, as an outside user's would be: it
+# must build, vet and pass its tests importing only pkg/.
+EXAMPLE := examples/greeter
+test-example:
+	cd $(EXAMPLE) && $(GO) vet ./... && $(GO) test $(TEST_FLAGS) ./...
 
 test-unit:
 	$(GO) test -short -count=1 ./...

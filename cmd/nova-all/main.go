@@ -10,12 +10,13 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/gonova/gonova/internal/app"
+	"github.com/gonova/gonova/internal/nova"
+	"github.com/gonova/gonova/pkg/app"
 	"github.com/gonova/gonova/pkg/launcher"
 )
 
 func main() {
-	os.Exit(app.Main(os.Args[1:], app.Options{Product: "nova-all", DefaultTransportURL: "memory://nova-all"}, func(a *app.App) ([]launcher.Service, error) {
+	os.Exit(nova.Main(os.Args[1:], allOptions(), func(a *nova.App) ([]launcher.Service, error) {
 		computeSvc, err := a.NewComputeService()
 		if err != nil {
 			return nil, err
@@ -38,4 +39,11 @@ func main() {
 		// Compute first: the API must find an up compute when it starts taking requests.
 		return []launcher.Service{computeSvc, apiSvc}, nil
 	}))
+}
+
+// allOptions runs on memory:// when transport_url is unset.
+func allOptions() app.Options {
+	o := nova.Options("nova-all")
+	o.DefaultTransportURL = "memory://nova-all"
+	return o
 }

@@ -13,7 +13,8 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/gonova/gonova/internal/app"
+	"github.com/gonova/gonova/internal/nova"
+	"github.com/gonova/gonova/pkg/app"
 	"github.com/gonova/gonova/pkg/config"
 	"github.com/gonova/gonova/pkg/launcher"
 )
@@ -25,19 +26,22 @@ func run(args []string) int {
 	cfg, rest, err := config.Parse(args)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "nova-api:", err)
-		return 2
+		return app.ExitConfig
 	}
 	if len(rest) > 0 {
 		fmt.Fprintf(os.Stderr, "nova-api: unexpected arguments %q\n", rest)
-		return 2
+		return app.ExitConfig
 	}
 	workers := cfg.Default.OsapiComputeWorkers
 	parent := workers > 1 && !launcher.IsWorker()
-	a, err := app.NewFromConfig(ctx, cfg, app.Options{Product: "nova-api", BindOnly: parent})
+	o := nova.Options("nova-api")
+	o.BindOnly = parent
+	rt, err := app.NewFromConfig(ctx, cfg, o)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "nova-api:", err)
-		return 1
+		return app.ExitCode(err)
 	}
+	a := nova.Wrap(rt)
 	if parent {
 		l, err := a.NewAPIListener()
 		if err != nil {
@@ -49,7 +53,7 @@ func run(args []string) int {
 	if err := a.OpenTransport(ctx); err != nil {
 		a.Log.Error("opening the RPC transport", "error", err)
 		a.Close()
-		return 1
+		return app.ExitCode(err)
 	}
 	compute, err := a.ComputeClient()
 	if err != nil {
@@ -61,7 +65,7 @@ func run(args []string) int {
 	if err != nil {
 		a.Log.Error("building the API service", "error", err)
 		a.Close()
-		return 1
+		return app.ExitCode(err)
 	}
 	return a.Run(ctx, workers, svc)
 }

@@ -13,20 +13,24 @@ package main
 import (
 	"os"
 
-	"github.com/gonova/gonova/internal/app"
+	"github.com/gonova/gonova/internal/nova"
 	"github.com/gonova/gonova/pkg/launcher"
 )
 
 func main() {
-	os.Exit(app.Main(os.Args[1:], app.Options{Product: "nova-compute"}, func(a *app.App) ([]launcher.Service, error) {
+	os.Exit(nova.Main(os.Args[1:], nova.Options("nova-compute"), func(a *nova.App) ([]launcher.Service, error) {
 		svc, err := a.NewComputeService()
 		if err != nil {
 			return nil, err
 		}
 		var services []launcher.Service
 		if addr := a.Cfg.Gonova.MetricsListen; addr != "" {
+			health, err := a.NewHealthService(addr)
+			if err != nil {
+				return nil, err
+			}
 			// First started, last stopped: probes answer throughout.
-			services = append(services, a.NewHealthServer(addr))
+			services = append(services, health)
 		}
 		return append(services, svc), nil
 	}))

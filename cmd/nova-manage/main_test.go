@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gonova/gonova/internal/pgtest"
+	"github.com/gonova/gonova/pkg/pgtest"
 	"github.com/gonova/gonova/pkg/db"
 )
 

@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gonova/gonova/internal/app"
+	"github.com/gonova/gonova/pkg/app"
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/rpcsvc"
 	"github.com/gonova/gonova/pkg/service"

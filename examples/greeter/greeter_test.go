@@ -10,7 +10,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/gonova/gonova/internal/app"
+	"github.com/gonova/gonova/pkg/app"
 	"github.com/gonova/gonova/pkg/config"
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/rpcsvc"

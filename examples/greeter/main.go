@@ -6,7 +6,7 @@
 // It runs on the embedded default (memory:// transport, in-memory store) or,
 // with transport_url and [database] connection set, on RabbitMQ and Postgres:
 //
-//	go run ./examples/greeter --config-file greeter.conf
+//	cd examples/greeter && go run . --config-file greeter.conf
 //
 // Any oslo.messaging client can call it: target topic "greeter", server = host,
 // method "greet", args {"name": "..."}.
@@ -15,16 +15,15 @@ package main
 import (
 	"os"
 
-	"github.com/gonova/gonova/internal/app"
-	"github.com/gonova/gonova/pkg/launcher"
+	"github.com/gonova/gonova/pkg/app"
 )
 
 func main() {
-	os.Exit(app.Main(os.Args[1:], app.Options{Product: "greeter", DefaultTransportURL: "memory://greeter"}, func(a *app.App) ([]launcher.Service, error) {
+	os.Exit(app.Main(os.Args[1:], app.Options{Product: "greeter", DefaultTransportURL: "memory://greeter"}, func(a *app.App) ([]app.Service, error) {
 		svc, err := newService(a)
 		if err != nil {
 			return nil, err
 		}
-		return []launcher.Service{svc}, nil
+		return []app.Service{svc}, nil
 	}))
 }

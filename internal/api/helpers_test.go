@@ -17,9 +17,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/gonova/gonova/internal/clock/clocktest"
+	"github.com/gonova/gonova/pkg/clock/clocktest"
 	"github.com/gonova/gonova/internal/computedb"
-	"github.com/gonova/gonova/internal/pgtest"
+	"github.com/gonova/gonova/pkg/pgtest"
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/registry/memstore"
 	"github.com/gonova/gonova/pkg/registry/pgstore"

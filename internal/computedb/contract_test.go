@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gonova/gonova/internal/pgtest"
+	"github.com/gonova/gonova/pkg/pgtest"
 	"github.com/google/uuid"
 )
 

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gonova/gonova/internal/pgtest"
+	"github.com/gonova/gonova/pkg/pgtest"
 )
 
 // startupToReady starts a process and returns how long it took until its

@@ -16,8 +16,8 @@ import (
 
 	"github.com/gonova/gonova/internal/compute/rpcapi"
 	"github.com/gonova/gonova/internal/computedb"
-	"github.com/gonova/gonova/internal/pgtest"
-	"github.com/gonova/gonova/internal/testenv"
+	"github.com/gonova/gonova/pkg/pgtest"
+	"github.com/gonova/gonova/pkg/testenv"
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/registry/pgstore"
 	"github.com/gonova/gonova/pkg/rpcsvc"

@@ -11,9 +11,9 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/gonova/gonova/internal/clock/clocktest"
+	"github.com/gonova/gonova/pkg/clock/clocktest"
 	"github.com/gonova/gonova/internal/computedb"
-	"github.com/gonova/gonova/internal/pgtest"
+	"github.com/gonova/gonova/pkg/pgtest"
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/registry/memstore"
 	"github.com/gonova/gonova/pkg/registry/pgstore"

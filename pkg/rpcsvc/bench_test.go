@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gonova/gonova/internal/testenv"
+	"github.com/gonova/gonova/pkg/testenv"
 )
 
 type counter struct{ n atomic.Int64 }

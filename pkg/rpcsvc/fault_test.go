@@ -12,8 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/gonova/gonova/internal/tcpproxy"
-	"github.com/gonova/gonova/internal/testenv"
+	"github.com/gonova/gonova/pkg/tcpproxy"
+	"github.com/gonova/gonova/pkg/testenv"
 )
 
 // rabbitEnv is an env on the real broker, reached through a fault proxy.

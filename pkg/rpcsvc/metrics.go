@@ -3,7 +3,7 @@ package rpcsvc
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/gonova/gonova/internal/promreg"
+	"github.com/gonova/gonova/pkg/internal/promreg"
 )
 
 // Outcomes of gonova_rpc_messages_handled_total.

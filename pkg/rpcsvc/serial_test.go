@@ -11,7 +11,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/gonova/gonova/internal/testenv"
+	"github.com/gonova/gonova/pkg/testenv"
 )
 
 // rabbitctl runs rabbitmqctl with a deadline.

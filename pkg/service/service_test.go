@@ -10,7 +10,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/gonova/gonova/internal/clock"
+	"github.com/gonova/gonova/pkg/clock"
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/registry/memstore"
 	"github.com/gonova/gonova/pkg/rpcsvc"

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gonova/gonova/internal/clock"
+	"github.com/gonova/gonova/pkg/clock"
 	"github.com/gonova/gonova/pkg/rpcsvc"
 )
 

@@ -10,7 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/gonova/gonova/internal/clock"
+	"github.com/gonova/gonova/pkg/clock"
 	"github.com/gonova/gonova/internal/compute/rpcapi"
 	"github.com/gonova/gonova/internal/compute/virt"
 	"github.com/gonova/gonova/internal/computedb"

@@ -13,7 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/gonova/gonova/internal/clock/clocktest"
+	"github.com/gonova/gonova/pkg/clock/clocktest"
 	"github.com/gonova/gonova/internal/compute/rpcapi"
 	"github.com/gonova/gonova/internal/compute/virt"
 	"github.com/gonova/gonova/internal/compute/virt/fake"

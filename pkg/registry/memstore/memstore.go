@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/gonova/gonova/internal/clock"
+	"github.com/gonova/gonova/pkg/clock"
 	"github.com/gonova/gonova/pkg/registry"
 )
 

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gonova/gonova/internal/clock/clocktest"
+	"github.com/gonova/gonova/pkg/clock/clocktest"
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/registry/memstore"
 	"github.com/gonova/gonova/pkg/registry/registrytest"

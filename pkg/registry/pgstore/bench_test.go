@@ -9,7 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/gonova/gonova/internal/pgtest"
+	"github.com/gonova/gonova/pkg/pgtest"
 	"github.com/gonova/gonova/pkg/db"
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/registry/pgstore"

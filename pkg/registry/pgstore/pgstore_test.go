@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gonova/gonova/internal/pgtest"
+	"github.com/gonova/gonova/pkg/pgtest"
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/registry/pgstore"
 	"github.com/gonova/gonova/pkg/registry/registrytest"

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gonova/gonova/internal/amqpbaseline"
-	"github.com/gonova/gonova/internal/testenv"
+	"github.com/gonova/gonova/pkg/internal/amqpbaseline"
+	"github.com/gonova/gonova/pkg/testenv"
 	"github.com/gonova/gonova/pkg/rpcsvc"
 )
 
@@ -19,7 +19,7 @@ import (
 //	go test ./pkg/rpcsvc/interop/ -run '^$' -bench . -benchtime 5000x
 //
 // Every gonova and Python row first measures, untimed, the raw amqp091-go
-// equivalent of its work with the same count (internal/amqpbaseline), right
+// equivalent of its work with the same count (pkg/internal/amqpbaseline), right
 // before its own run on the same broker, and reports its ratio to it: the
 // machine is shared, so only a baseline taken next to the measurement is
 // comparable. The floor: gonova's casts/s at least 0.5x the raw rate

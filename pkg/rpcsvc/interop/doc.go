@@ -13,7 +13,7 @@
 // context (`_context_*`).
 //
 // The benchmarks put gonova's cast throughput and call latency beside a raw
-// amqp091-go client doing the same minimum work (internal/amqpbaseline) and
+// amqp091-go client doing the same minimum work (pkg/internal/amqpbaseline) and
 // beside Python oslo.messaging talking to itself, all measured in the same
 // run on the same broker, and report the ratios. The package has no non-test
 // code: it is a test suite, kept apart from pkg/rpcsvc so that its Python

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gonova/gonova/internal/testenv"
+	"github.com/gonova/gonova/pkg/testenv"
 	"github.com/gonova/gonova/pkg/rpcsvc"
 )
 

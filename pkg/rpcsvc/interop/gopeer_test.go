@@ -11,7 +11,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/gonova/gonova/internal/testenv"
+	"github.com/gonova/gonova/pkg/testenv"
 	"github.com/gonova/gonova/pkg/rpcsvc"
 )
 

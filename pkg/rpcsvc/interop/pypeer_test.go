@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gonova/gonova/internal/testenv"
+	"github.com/gonova/gonova/pkg/testenv"
 )
 
 // pythonURL is the broker URL in oslo's spelling (rabbit://).

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gonova/gonova/internal/testenv"
+	"github.com/gonova/gonova/pkg/testenv"
 )
 
 // A Python oslo.messaging client calls a Go server.

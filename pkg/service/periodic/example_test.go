@@ -9,7 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/gonova/gonova/internal/clock/clocktest"
+	"github.com/gonova/gonova/pkg/clock/clocktest"
 	"github.com/gonova/gonova/pkg/service/periodic"
 )
 

@@ -3,7 +3,7 @@ package periodic
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/gonova/gonova/internal/promreg"
+	"github.com/gonova/gonova/pkg/internal/promreg"
 )
 
 // Outcome label values of gonova_periodic_task_runs_total.

@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/gonova/gonova/internal/clock"
+	"github.com/gonova/gonova/pkg/clock"
 )
 
 // DefaultIntervalMax is the default of periodic_interval_max.

@@ -3,7 +3,7 @@ package servicegroup
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/gonova/gonova/internal/promreg"
+	"github.com/gonova/gonova/pkg/internal/promreg"
 )
 
 // Outcome label values of gonova_servicegroup_reports_total.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/gonova/gonova/internal/clock"
+	"github.com/gonova/gonova/pkg/clock"
 	"github.com/gonova/gonova/pkg/registry"
 )
 

@@ -11,8 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/gonova/gonova/internal/pgtest"
-	"github.com/gonova/gonova/internal/testenv"
+	"github.com/gonova/gonova/pkg/pgtest"
+	"github.com/gonova/gonova/pkg/testenv"
 	"github.com/gonova/gonova/pkg/db"
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/registry/pgstore"

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gonova/gonova/internal/testenv"
+	"github.com/gonova/gonova/pkg/testenv"
 )
 
 // TestSerialPostgresRestart restarts the shared PostgreSQL server under a

@@ -12,7 +12,7 @@ import (
 	"github.com/gonova/gonova/internal/api"
 	"github.com/gonova/gonova/internal/compute/rpcapi"
 	"github.com/gonova/gonova/internal/computedb"
-	"github.com/gonova/gonova/internal/testenv"
+	"github.com/gonova/gonova/pkg/testenv"
 	"github.com/gonova/gonova/pkg/rpcsvc"
 )
 

@@ -13,7 +13,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/gonova/gonova/internal/clock/clocktest"
+	"github.com/gonova/gonova/pkg/clock/clocktest"
 	"github.com/gonova/gonova/internal/compute/virt"
 )
 

@@ -12,8 +12,8 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"go.uber.org/goleak"
 
-	"github.com/gonova/gonova/internal/amqpbaseline"
-	"github.com/gonova/gonova/internal/testenv"
+	"github.com/gonova/gonova/pkg/internal/amqpbaseline"
+	"github.com/gonova/gonova/pkg/testenv"
 )
 
 func TestMain(m *testing.M) {

@@ -14,8 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/gonova/gonova/internal/clock"
-	"github.com/gonova/gonova/internal/computedb"
+	"github.com/gonova/gonova/pkg/clock"
 	"github.com/gonova/gonova/pkg/backdoor"
 	"github.com/gonova/gonova/pkg/config"
 	"github.com/gonova/gonova/pkg/db"
@@ -31,8 +30,9 @@ import (
 	"github.com/gonova/gonova/pkg/service/servicegroup"
 )
 
-// Version is the service version written into services rows and reports.
-const Version = 1
+// DefaultVersion is the service version recorded in services rows when
+// Options.Version is zero.
+const DefaultVersion = 1
 
 // Options say what a binary needs from App.
 type Options struct {
@@ -46,6 +46,9 @@ type Options struct {
 	// BindOnly builds no stores: the parent of multi-worker processes only
 	// binds listeners that its workers inherit; the workers do the work.
 	BindOnly bool
+	// Version is the service version recorded in this process's services
+	// rows (nova's SERVICE_VERSION). Zero means DefaultVersion.
+	Version int
 }
 
 // App is the shared, configured runtime of a gonova process.
@@ -56,10 +59,10 @@ type App struct {
 	Metrics   *prometheus.Registry
 	Reporter  *gmr.Reporter
 	Services  registry.Store
-	Compute   computedb.Store
 	Transport *rpcsvc.Transport
 
 	product  string
+	version  int
 	pool     *pgxpool.Pool
 	ready    atomic.Bool
 	downTime time.Duration
@@ -69,13 +72,14 @@ type App struct {
 
 // New parses args as nova.conf options and builds the logger, metrics and
 // stores. The transport is opened by OpenTransport, for binaries that need it.
+// Its errors carry the exit code of their cause (ExitCode).
 func New(ctx context.Context, args []string, o Options) (*App, error) {
 	cfg, rest, err := config.Parse(args)
 	if err != nil {
-		return nil, err
+		return nil, &Error{Code: ExitConfig, Err: err}
 	}
 	if len(rest) > 0 {
-		return nil, fmt.Errorf("unexpected arguments %q (flags: --config-file FILE, --config-dir DIR, --debug)", rest)
+		return nil, &Error{Code: ExitConfig, Err: fmt.Errorf("unexpected arguments %q (flags: --config-file FILE, --config-dir DIR, --debug)", rest)}
 	}
 	return NewFromConfig(ctx, cfg, o)
 }
@@ -92,7 +96,7 @@ func NewFromConfig(ctx context.Context, cfg *config.Config, o Options) (*App, er
 	}
 	ls, err := logging.New(lopts)
 	if err != nil {
-		return nil, err
+		return nil, &Error{Code: ExitConfig, Err: err}
 	}
 	log := ls.Logger.With("service", o.Product)
 	slog.SetDefault(log)
@@ -100,8 +104,11 @@ func NewFromConfig(ctx context.Context, cfg *config.Config, o Options) (*App, er
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	a := &App{Cfg: cfg, Log: log, Logging: ls, Metrics: reg, product: o.Product,
+	a := &App{Cfg: cfg, Log: log, Logging: ls, Metrics: reg, product: o.Product, version: o.Version,
 		Reporter: gmr.New(gmr.Options{Product: o.Product})}
+	if a.version == 0 {
+		a.version = DefaultVersion
+	}
 	a.cfgPtr.Store(cfg)
 	a.Reporter.Register("Configuration", gmr.ConfigSection(a.settings))
 	for _, ig := range cfg.Ignored {
@@ -111,7 +118,7 @@ func NewFromConfig(ctx context.Context, cfg *config.Config, o Options) (*App, er
 
 	if !o.BindOnly {
 		if err := a.openStores(ctx); err != nil {
-			return nil, err
+			return nil, &Error{Code: ExitDatabase, Err: err}
 		}
 	}
 	if cfg.Default.TransportURL == "" && o.DefaultTransportURL != "" {
@@ -138,7 +145,6 @@ func (a *App) openStores(ctx context.Context) error {
 	if conn == "" || conn == "memory://" {
 		a.Log.Info("using the in-memory store ([database] connection is not set)")
 		a.Services = memstore.New(clock.Real)
-		a.Compute = computedb.NewMem()
 		return nil
 	}
 	pool, err := db.OpenWith(ctx, conn, db.Options{MaxPoolSize: a.Cfg.Database.MaxPoolSize, ApplicationName: a.product})
@@ -161,7 +167,6 @@ func (a *App) openStores(ctx context.Context) error {
 	}
 	a.pool = pool
 	a.Services = pgstore.New(pool)
-	a.Compute = computedb.NewPG(pool)
 	a.Log.Info("using Postgres", "connection", config.MaskURL(conn), "schema_version", have)
 	return nil
 }
@@ -170,7 +175,7 @@ func (a *App) openStores(ctx context.Context) error {
 func (a *App) OpenTransport(ctx context.Context) error {
 	c := a.Cfg
 	if c.Default.TransportURL == "" {
-		return errors.New("[DEFAULT] transport_url is not set: RPC services need rabbit://user:pass@host:5672/ (or memory:// in one process)")
+		return &Error{Code: ExitConfig, Err: errors.New("[DEFAULT] transport_url is not set: RPC services need rabbit://user:pass@host:5672/ (or memory:// in one process)")}
 	}
 	tr, err := rpcsvc.Open(ctx, rpcsvc.Options{
 		TransportURL:              c.Default.TransportURL,
@@ -187,7 +192,7 @@ func (a *App) OpenTransport(ctx context.Context) error {
 		Registerer:                a.Metrics,
 	})
 	if err != nil {
-		return err
+		return &Error{Code: ExitTransport, Err: err}
 	}
 	a.Transport = tr
 	return nil
@@ -204,7 +209,7 @@ func (a *App) ServiceOptions(binary string, m service.Manager) service.Options {
 	popts.RunExternal = c.Default.RunExternalPeriodicTasks
 	create := registry.CreateOptions{DisableNewServices: !c.Default.EnableNewServices}
 	return service.Options{
-		Host: c.Default.Host, Binary: binary, Manager: m, Version: Version,
+		Host: c.Default.Host, Binary: binary, Manager: m, Version: a.version,
 		Registry: a.Services, CreateOptions: create, Transport: a.Transport,
 		Join:                   a.JoinFunc(create),
 		Periodic:               popts,
@@ -236,6 +241,17 @@ func (m membership) Stop(context.Context) error { m.hb.Stop(); return nil }
 // ServiceDownTime is service_down_time after nova's 2.5 x report_interval rule.
 func (a *App) ServiceDownTime() time.Duration { return a.downTime }
 
+// Pool is the Postgres pool behind the stores, or nil on the in-memory store.
+// A service keeps its own tables on it (nova's compute_nodes and instances),
+// so one process holds one pool, which App closes last.
+func (a *App) Pool() *pgxpool.Pool { return a.pool }
+
+// Version is the service version this process records in its rows.
+func (a *App) Version() int { return a.version }
+
+// Product is the binary's name given in Options.
+func (a *App) Product() string { return a.product }
+
 // OnReady registers f to run once every service has started.
 func (a *App) OnReady(f func()) { a.onReady = append(a.onReady, f) }
 
@@ -250,7 +266,7 @@ func (a *App) Run(ctx context.Context, workers int, services ...launcher.Service
 		p, err := backdoor.ParsePort(bp)
 		if err != nil {
 			a.Log.Error("bad backdoor_port", "error", err)
-			return 1
+			return ExitConfig
 		}
 		services = append([]launcher.Service{backdoor.New(backdoor.Options{Port: p, Report: a.Reporter, Logger: a.Log})}, services...)
 	}
@@ -267,7 +283,7 @@ func (a *App) Run(ctx context.Context, workers int, services ...launcher.Service
 		a.Log.Error("stopped with an error", "error", err)
 	}
 	a.Close()
-	return launcher.ExitCode(err)
+	return ExitCode(err)
 }
 
 // reload is SIGHUP's configuration step: re-read the files and apply what can
@@ -349,33 +365,26 @@ func (r *readyMarker) Wait(ctx context.Context) error {
 func (r *readyMarker) Reset(context.Context) error { return nil }
 
 // Main is the body of an RPC binary's main: parse args as nova.conf options,
-// build the App, open the transport, let services build what the binary runs,
-// and run it under the launcher. It returns the exit code: 2 for a bad
-// configuration, 1 for a failure, 0 after a clean stop.
-//
-//	func main() {
-//		os.Exit(app.Main(os.Args[1:], app.Options{Product: "nova-compute"}, func(a *app.App) ([]launcher.Service, error) {
-//			svc, err := a.NewComputeService()
-//			return []launcher.Service{svc}, err
-//		}))
-//	}
-func Main(args []string, o Options, services func(a *App) ([]launcher.Service, error)) int {
+// build the App, open the transport, let build make the services the binary
+// runs, and run them under the launcher. It returns the process's exit code,
+// which says what failed (see ExitOK and the codes after it).
+func Main(args []string, o Options, build func(a *App) ([]launcher.Service, error)) int {
 	ctx := context.Background()
 	a, err := New(ctx, args, o)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", o.Product, err)
-		return 2
+		return ExitCode(err)
 	}
 	if err := a.OpenTransport(ctx); err != nil {
 		a.Log.Error("opening the RPC transport", "error", err)
 		a.Close()
-		return 1
+		return ExitCode(err)
 	}
-	svcs, err := services(a)
+	svcs, err := build(a)
 	if err != nil {
 		a.Log.Error("building the services", "error", err)
 		a.Close()
-		return 1
+		return ExitCode(err)
 	}
 	return a.Run(ctx, 1, svcs...)
 }

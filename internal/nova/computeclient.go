@@ -1,4 +1,4 @@
-package app
+package nova
 
 import (
 	"github.com/gonova/gonova/internal/api"

@@ -1,4 +1,4 @@
-package app
+package nova
 
 import (
 	"github.com/gonova/gonova/internal/compute/manager"
@@ -6,8 +6,6 @@ import (
 	"github.com/gonova/gonova/pkg/service"
 )
 
-// ComputeBinary is nova-compute's binary name (its topic is "compute").
-const ComputeBinary = "nova-compute"
 
 // NewComputeService builds nova-compute: the compute manager over the fake
 // virt driver (its host capacity nova's fake host's), run as an RPC Service on

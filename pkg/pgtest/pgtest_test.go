@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/gonova/gonova/internal/pgtest"
+	"github.com/gonova/gonova/pkg/pgtest"
 	"github.com/gonova/gonova/pkg/db"
 )
 

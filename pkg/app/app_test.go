@@ -13,8 +13,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/gonova/gonova/internal/computedb"
-	"github.com/gonova/gonova/internal/pgtest"
+	"github.com/gonova/gonova/pkg/pgtest"
 	"github.com/gonova/gonova/pkg/config"
 	"github.com/gonova/gonova/pkg/db"
 	"github.com/gonova/gonova/pkg/registry/memstore"
@@ -50,8 +49,8 @@ func TestEmbeddedDefaultUsesMemoryStores(t *testing.T) {
 	if _, ok := a.Services.(*memstore.Store); !ok {
 		t.Fatalf("Services is %T, want the in-memory store", a.Services)
 	}
-	if _, ok := a.Compute.(*computedb.Mem); !ok {
-		t.Fatalf("Compute is %T, want the in-memory store", a.Compute)
+	if a.Pool() != nil {
+		t.Fatal("the in-memory store has a Postgres pool")
 	}
 	if err := a.OpenTransport(context.Background()); err == nil || !strings.Contains(err.Error(), "transport_url") {
 		t.Fatalf("OpenTransport without transport_url: %v", err)
@@ -149,5 +148,38 @@ func TestReloadChangesDebugAndKeepsOldConfigOnError(t *testing.T) {
 	}
 	if !a.cfgPtr.Load().Default.Debug {
 		t.Fatal("a failed reload replaced the configuration")
+	}
+}
+
+// Main's exit code names what failed.
+func TestMainExitCodesNameTheCause(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		f := filepath.Join(dir, name)
+		if err := os.WriteFile(f, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	noServices := func(*App) ([]Service, error) { t.Fatal("services built after a start-up failure"); return nil, nil }
+	cases := []struct {
+		name string
+		conf string
+		want int
+	}{
+		{"bad value", "[DEFAULT]\nreport_interval = -5\n", ExitConfig},
+		{"unknown option", "[DEFAULT]\nno_such_option = 1\n", ExitConfig},
+		{"database down", "[database]\nconnection = postgresql://nova@127.0.0.1:1/nova?connect_timeout=2\n", ExitDatabase},
+		{"no transport_url", "", ExitConfig},
+		{"broker down", "[DEFAULT]\ntransport_url = rabbit://guest:guest@127.0.0.1:1/\n", ExitTransport},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := write(strings.ReplaceAll(c.name, " ", "_")+".conf", c.conf)
+			o := Options{Product: "test", Output: quiet()}
+			if got := Main([]string{"--config-file", f}, o, noServices); got != c.want {
+				t.Fatalf("exit code %d, want %d", got, c.want)
+			}
+		})
 	}
 }

@@ -1,4 +1,4 @@
-package app
+package nova
 
 import (
 	"context"
@@ -8,14 +8,13 @@ import (
 	"net/http"
 
 	"github.com/gonova/gonova/internal/api"
+	"github.com/gonova/gonova/pkg/app"
 	"github.com/gonova/gonova/pkg/launcher"
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/wsgi"
 	"github.com/gonova/gonova/pkg/wsgi/auth"
 )
 
-// APIBinary is the binary name nova records for its API service rows.
-const APIBinary = "nova-osapi_compute"
 
 // NewAPIService builds the compute API's WSGIService: the router on
 // osapi_compute_listen:osapi_compute_listen_port with /healthcheck and
@@ -28,7 +27,7 @@ func (a *App) NewAPIService(compute api.ComputeAPI) (*wsgi.Service, error) {
 	case "noauth2":
 		authn = auth.NoAuth{}
 	default:
-		return nil, fmt.Errorf("[api] auth_strategy = %q is not supported yet: gonova validates no Keystone tokens; set auth_strategy = noauth2 (development) or put a validating proxy in front", c.API.AuthStrategy)
+		return nil, &app.Error{Code: app.ExitConfig, Err: fmt.Errorf("[api] auth_strategy = %q is not supported yet: gonova validates no Keystone tokens; set auth_strategy = noauth2 (development) or put a validating proxy in front", c.API.AuthStrategy)}
 	}
 	router, err := api.NewRouter(api.Deps{
 		Services:        a.Services,
@@ -93,13 +92,13 @@ func portOrFree(p int) int {
 // WSGIService does; it never heartbeats, and os-services hides it.
 func (a *App) recordAPIRow(ctx context.Context) error {
 	row, created, err := registry.FindOrCreate(ctx, a.Services, registry.NewService{
-		Host: a.Cfg.Default.Host, Binary: APIBinary, Version: Version,
+		Host: a.Cfg.Default.Host, Binary: APIBinary, Version: a.Version(),
 	}, registry.CreateOptions{})
 	if err != nil {
 		return fmt.Errorf("recording the %s service row: %w", APIBinary, err)
 	}
-	if row.Version != Version {
-		v := Version
+	if row.Version != a.Version() {
+		v := a.Version()
 		if _, err := a.Services.Update(ctx, row.ID, registry.Update{Version: &v}); err != nil && !errors.Is(err, registry.ErrNotFound) {
 			return err
 		}

@@ -24,7 +24,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gonova/gonova/internal/clock"
+	"github.com/gonova/gonova/pkg/clock"
 )
 
 // Epoch is a fixed, recognisable start time for fakes (New(Epoch)).

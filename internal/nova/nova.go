@@ -1,0 +1,50 @@
+package nova
+
+import (
+	"github.com/gonova/gonova/internal/computedb"
+	"github.com/gonova/gonova/pkg/app"
+	"github.com/gonova/gonova/pkg/launcher"
+	"github.com/gonova/gonova/pkg/registry"
+)
+
+// ServiceVersion is the service version nova's binaries record in their
+// services rows (nova's SERVICE_VERSION).
+const ServiceVersion = 1
+
+// Binary names nova records in its services rows.
+const (
+	APIBinary     = registry.BinaryAPI
+	ComputeBinary = registry.BinaryCompute
+)
+
+// App is the framework's runtime plus nova's own store: the compute_nodes and
+// instances tables, on the runtime's Postgres pool or in memory beside the
+// in-memory services store.
+type App struct {
+	*app.App
+	Compute computedb.Store
+}
+
+// Options are the runtime options of a nova binary named product.
+func Options(product string) app.Options {
+	return app.Options{Product: product, Version: ServiceVersion}
+}
+
+// Wrap adds nova's store to a runtime built with Options. A runtime built
+// BindOnly (the parent of API workers) gets no store.
+func Wrap(a *app.App) *App {
+	n := &App{App: a}
+	switch {
+	case a.Services == nil:
+	case a.Pool() != nil:
+		n.Compute = computedb.NewPG(a.Pool())
+	default:
+		n.Compute = computedb.NewMem()
+	}
+	return n
+}
+
+// Main is app.Main for a nova binary: build receives nova's App.
+func Main(args []string, o app.Options, build func(n *App) ([]launcher.Service, error)) int {
+	return app.Main(args, o, func(a *app.App) ([]launcher.Service, error) { return build(Wrap(a)) })
+}
