@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gonova/gonova/pkg/pgtest"
 	"github.com/gonova/gonova/pkg/db"
+	"github.com/gonova/gonova/pkg/pgtest"
 )
 
 func writeConf(t *testing.T, connection string) string {

@@ -17,10 +17,10 @@ import (
 	"github.com/gonova/gonova/internal/compute/rpcapi"
 	"github.com/gonova/gonova/internal/computedb"
 	"github.com/gonova/gonova/pkg/pgtest"
-	"github.com/gonova/gonova/pkg/testenv"
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/registry/pgstore"
 	"github.com/gonova/gonova/pkg/rpcsvc"
+	"github.com/gonova/gonova/pkg/testenv"
 )
 
 // deployment is one test's Postgres database and RabbitMQ control exchange.

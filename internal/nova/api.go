@@ -15,7 +15,6 @@ import (
 	"github.com/gonova/gonova/pkg/wsgi/auth"
 )
 
-
 // NewAPIService builds the compute API's WSGIService: the router on
 // osapi_compute_listen:osapi_compute_listen_port with /healthcheck and
 // /metrics beside it, and the API's own services row (binary

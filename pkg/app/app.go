@@ -14,8 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/gonova/gonova/pkg/clock"
 	"github.com/gonova/gonova/pkg/backdoor"
+	"github.com/gonova/gonova/pkg/clock"
 	"github.com/gonova/gonova/pkg/config"
 	"github.com/gonova/gonova/pkg/db"
 	"github.com/gonova/gonova/pkg/gmr"

@@ -13,9 +13,9 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/gonova/gonova/pkg/pgtest"
 	"github.com/gonova/gonova/pkg/config"
 	"github.com/gonova/gonova/pkg/db"
+	"github.com/gonova/gonova/pkg/pgtest"
 	"github.com/gonova/gonova/pkg/registry/memstore"
 	"github.com/gonova/gonova/pkg/registry/pgstore"
 )

@@ -29,8 +29,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/gonova/gonova/pkg/testenv"
 	"github.com/gonova/gonova/pkg/db"
+	"github.com/gonova/gonova/pkg/testenv"
 )
 
 // setupTimeout bounds creating, migrating and dropping one database.

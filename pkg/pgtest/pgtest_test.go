@@ -4,8 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"github.com/gonova/gonova/pkg/pgtest"
 	"github.com/gonova/gonova/pkg/db"
+	"github.com/gonova/gonova/pkg/pgtest"
 )
 
 // A database from NewDatabase is migrated and dropped when its test ends.

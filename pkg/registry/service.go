@@ -66,9 +66,9 @@ func (n NewService) Validate() error {
 	if strings.TrimSpace(n.Binary) == "" {
 		return fmt.Errorf("%w: binary is empty", ErrInvalid)
 	}
-	for name, v := range map[string]string{"host": n.Host, "binary": n.Binary, "topic": n.Topic, "disabled_reason": n.DisabledReason} {
-		if len(v) > MaxFieldLength {
-			return fmt.Errorf("%w: %s is %d bytes long, at most %d allowed", ErrInvalid, name, len(v), MaxFieldLength)
+	for _, f := range []struct{ name, v string }{{"host", n.Host}, {"binary", n.Binary}, {"topic", n.Topic}, {"disabled_reason", n.DisabledReason}} {
+		if err := CheckText(f.name, f.v); err != nil {
+			return err
 		}
 	}
 	if n.Version < 0 {
@@ -119,8 +119,10 @@ func (u Update) Validate() error {
 	if u.IsEmpty() {
 		return fmt.Errorf("%w: the update changes nothing", ErrInvalid)
 	}
-	if u.DisabledReason != nil && len(*u.DisabledReason) > MaxFieldLength {
-		return fmt.Errorf("%w: disabled_reason is %d bytes long, at most %d allowed", ErrInvalid, len(*u.DisabledReason), MaxFieldLength)
+	if u.DisabledReason != nil {
+		if err := CheckText("disabled_reason", *u.DisabledReason); err != nil {
+			return err
+		}
 	}
 	if u.Version != nil && *u.Version < 0 {
 		return fmt.Errorf("%w: version %d is negative", ErrInvalid, *u.Version)

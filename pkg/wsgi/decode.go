@@ -132,6 +132,13 @@ func decodeBytes(data []byte, v any, strict bool) error {
 			return &fault.Error{Code: http.StatusBadRequest, Message: MsgMalformedBody,
 				Err: errors.New("data after the JSON value")}
 		}
+		// A NUL can only arrive escaped; most bodies skip the walk.
+		if bytes.Contains(data, []byte(`\u0000`)) {
+			if field, found := findNUL(reflect.ValueOf(v), ""); found {
+				return fault.Newf(http.StatusBadRequest,
+					"Invalid input for field/attribute %s. Value contains a NUL character, which is not allowed.", field)
+			}
+		}
 		return nil
 	}
 	var (
@@ -158,6 +165,58 @@ func decodeBytes(data []byte, v any, strict bool) error {
 			Message: fmt.Sprintf("Additional properties are not allowed (%s was unexpected)", PyRepr(name))}
 	}
 	return &fault.Error{Code: http.StatusBadRequest, Message: "Invalid input: " + err.Error(), Err: err}
+}
+
+// findNUL returns the name of the first field (or map key) below v whose
+// string holds a NUL character: Postgres's text and jsonb refuse it, so the
+// request is refused here, for every body, instead of failing in a store.
+func findNUL(v reflect.Value, name string) (string, bool) {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return "", false
+		}
+		return findNUL(v.Elem(), name)
+	case reflect.String:
+		return name, strings.IndexByte(v.String(), 0) >= 0
+	case reflect.Struct:
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			fname := f.Name
+			if tag, _, _ := strings.Cut(f.Tag.Get("json"), ","); tag != "" && tag != "-" {
+				fname = tag
+			}
+			if got, ok := findNUL(v.Field(i), fname); ok {
+				return got, true
+			}
+		}
+	case reflect.Map:
+		it := v.MapRange()
+		for it.Next() {
+			k := it.Key()
+			if k.Kind() == reflect.String && strings.IndexByte(k.String(), 0) >= 0 {
+				return name, true
+			}
+			kname := name
+			if k.Kind() == reflect.String {
+				kname = k.String()
+			}
+			if got, ok := findNUL(it.Value(), kname); ok {
+				return got, true
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			if got, ok := findNUL(v.Index(i), name); ok {
+				return got, true
+			}
+		}
+	}
+	return "", false
 }
 
 // typeFault words a type mismatch as nova's schema validation does.

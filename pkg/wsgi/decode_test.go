@@ -182,3 +182,36 @@ func TestDecodeJSONNoBody(t *testing.T) {
 		t.Errorf("nil body: %v", err)
 	}
 }
+
+// A NUL inside any string of a body (a value or a key, at any depth) is a
+// 400 naming the field: Postgres's text and jsonb refuse it.
+func TestDecodeJSONRefusesNUL(t *testing.T) {
+	type server struct {
+		Name     string            `json:"name"`
+		Metadata map[string]string `json:"metadata"`
+	}
+	type body struct {
+		Server server `json:"server"`
+	}
+	cases := []struct{ body, field string }{
+		{`{"server": {"name": "a\u0000b"}}`, "name"},
+		{`{"server": {"name": "ok", "metadata": {"k": "v\u0000"}}}`, "k"},
+		{`{"server": {"name": "ok", "metadata": {"k\u0000": "v"}}}`, "metadata"},
+	}
+	for _, c := range cases {
+		var b body
+		err := decodeBytes([]byte(c.body), &b, true)
+		var fe *fault.Error
+		if !errors.As(err, &fe) || fe.Code != http.StatusBadRequest || !strings.Contains(fe.Message, "field/attribute "+c.field+".") || !strings.Contains(fe.Message, "NUL") {
+			t.Errorf("%s: %v, want a 400 naming %s", c.body, err, c.field)
+		}
+	}
+	var any map[string]any
+	if err := decodeBytes([]byte(`{"a": ["x", {"b": "\u0000"}]}`), &any, false); err == nil {
+		t.Error("a NUL in a nested generic value was accepted")
+	}
+	var ok body
+	if err := decodeBytes([]byte(`{"server": {"name": "back\\u0000slash"}}`), &ok, true); err != nil {
+		t.Errorf("an escaped backslash before u0000 is not a NUL: %v", err)
+	}
+}

@@ -23,7 +23,9 @@ type RouterOptions struct {
 }
 
 // NewRouter returns a chi router with gonova's standard chain, outermost
-// first: request id, access log, metrics, panic recovery, microversion. Its
+// first: request id, access log, metrics, panic recovery, input checks
+// (middleware.Inputs: a path or query string no store could take is a 400),
+// microversion. Its
 // 404 and 405 answers are nova faults. Authentication and policy are left to
 // the caller, because some routes (the version documents) are public:
 //
@@ -43,7 +45,7 @@ func NewRouter(o RouterOptions) *chi.Mux {
 	if o.Metrics != nil {
 		r.Use(o.Metrics.Handler)
 	}
-	r.Use(middleware.Recoverer(logger))
+	r.Use(middleware.Recoverer(logger), middleware.Inputs)
 	if o.Microversion != nil {
 		r.Use(o.Microversion.Handler)
 	}

@@ -10,10 +10,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/gonova/gonova/pkg/clock"
 	"github.com/gonova/gonova/internal/compute/rpcapi"
 	"github.com/gonova/gonova/internal/compute/virt"
 	"github.com/gonova/gonova/internal/computedb"
+	"github.com/gonova/gonova/pkg/clock"
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/rpcsvc"
 	"github.com/gonova/gonova/pkg/service"

@@ -7,15 +7,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gonova/gonova/pkg/clock/clocktest"
 	"github.com/gonova/gonova/internal/compute/rpcapi"
 	"github.com/gonova/gonova/internal/compute/virt"
 	"github.com/gonova/gonova/internal/compute/virt/fake"
 	"github.com/gonova/gonova/internal/computedb"
+	"github.com/gonova/gonova/pkg/clock/clocktest"
 	"github.com/gonova/gonova/pkg/pgtest"
-	"github.com/gonova/gonova/pkg/testenv"
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/rpcsvc"
+	"github.com/gonova/gonova/pkg/testenv"
 )
 
 // compute is one nova-compute as pkg/service would run it: a manager whose

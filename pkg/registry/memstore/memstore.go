@@ -87,6 +87,9 @@ func (s *Store) GetByUUID(ctx context.Context, id string) (registry.Service, err
 
 // GetByHostBinary implements registry.Store.
 func (s *Store) GetByHostBinary(ctx context.Context, host, binary string) (registry.Service, error) {
+	if err := (registry.Filter{Host: host, Binary: binary}).Validate(); err != nil {
+		return registry.Service{}, err
+	}
 	return s.find(ctx, fmt.Sprintf("service %s on %s", binary, host), func(r *registry.Service) bool {
 		return !r.IsDeleted() && r.Host == host && r.Binary == binary
 	})
@@ -109,6 +112,9 @@ func (s *Store) find(ctx context.Context, what string, match func(*registry.Serv
 // List implements registry.Store.
 func (s *Store) List(ctx context.Context, f registry.Filter) ([]registry.Service, time.Time, error) {
 	if err := ctx.Err(); err != nil {
+		return nil, time.Time{}, err
+	}
+	if err := f.Validate(); err != nil {
 		return nil, time.Time{}, err
 	}
 	s.mu.Lock()

@@ -9,8 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/gonova/gonova/pkg/pgtest"
 	"github.com/gonova/gonova/pkg/db"
+	"github.com/gonova/gonova/pkg/pgtest"
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/registry/pgstore"
 	"github.com/gonova/gonova/pkg/service/servicegroup"

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/gonova/gonova/pkg/db"
 	"github.com/gonova/gonova/pkg/registry"
 )
 
@@ -52,7 +53,7 @@ func (s *Store) Create(ctx context.Context, n registry.NewService) (registry.Ser
 		if errors.As(err, &pgErr) && pgErr.Code == "23505" {
 			return registry.Service{}, duplicate(pgErr.ConstraintName, n)
 		}
-		return registry.Service{}, fmt.Errorf("pgstore: creating service %s on %s: %w", n.Binary, n.Host, err)
+		return registry.Service{}, fail("creating a service", err)
 	}
 	return svc, nil
 }
@@ -70,6 +71,9 @@ func duplicate(constraint string, n registry.NewService) error {
 
 // Get implements registry.Store.
 func (s *Store) Get(ctx context.Context, id int64) (registry.Service, error) {
+	if !registry.ValidID(id) {
+		return registry.Service{}, fmt.Errorf("%w: service %d", registry.ErrNotFound, id)
+	}
 	return s.one(ctx, fmt.Sprintf("service %d", id), `SELECT `+columns+` FROM services WHERE id = $1`, id)
 }
 
@@ -84,6 +88,9 @@ func (s *Store) GetByUUID(ctx context.Context, id string) (registry.Service, err
 
 // GetByHostBinary implements registry.Store.
 func (s *Store) GetByHostBinary(ctx context.Context, host, binary string) (registry.Service, error) {
+	if err := (registry.Filter{Host: host, Binary: binary}).Validate(); err != nil {
+		return registry.Service{}, err
+	}
 	return s.one(ctx, fmt.Sprintf("service %s on %s", binary, host),
 		`SELECT `+columns+` FROM services WHERE host = $1 AND "binary" = $2 AND deleted = 0`, host, binary)
 }
@@ -94,7 +101,7 @@ func (s *Store) one(ctx context.Context, what, sql string, args ...any) (registr
 		return registry.Service{}, fmt.Errorf("%w: %s", registry.ErrNotFound, what)
 	}
 	if err != nil {
-		return registry.Service{}, fmt.Errorf("pgstore: reading %s: %w", what, err)
+		return registry.Service{}, fail("reading "+what, err)
 	}
 	return svc, nil
 }
@@ -102,6 +109,9 @@ func (s *Store) one(ctx context.Context, what, sql string, args ...any) (registr
 // List implements registry.Store. The rows and the database clock are read in
 // one round trip (a pipelined batch).
 func (s *Store) List(ctx context.Context, f registry.Filter) ([]registry.Service, time.Time, error) {
+	if err := f.Validate(); err != nil {
+		return nil, time.Time{}, err
+	}
 	b := &pgx.Batch{}
 	var now time.Time
 	b.Queue(`SELECT now()`).QueryRow(func(r pgx.Row) error { return r.Scan(&now) })
@@ -120,7 +130,7 @@ func (s *Store) List(ctx context.Context, f registry.Filter) ([]registry.Service
 		return rows.Err()
 	})
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
-		return nil, time.Time{}, fmt.Errorf("pgstore: listing services: %w", err)
+		return nil, time.Time{}, fail("listing services", err)
 	}
 	return out, now.UTC(), nil
 }
@@ -129,6 +139,9 @@ func (s *Store) List(ctx context.Context, f registry.Filter) ([]registry.Service
 func (s *Store) Update(ctx context.Context, id int64, u registry.Update) (registry.Service, error) {
 	if err := u.Validate(); err != nil {
 		return registry.Service{}, err
+	}
+	if !registry.ValidID(id) {
+		return registry.Service{}, fmt.Errorf("%w: service %d", registry.ErrNotFound, id)
 	}
 	var reason pgtype.Text
 	if u.DisabledReason != nil {
@@ -147,10 +160,13 @@ func (s *Store) Update(ctx context.Context, id int64, u registry.Update) (regist
 
 // Delete implements registry.Store.
 func (s *Store) Delete(ctx context.Context, id int64) error {
+	if !registry.ValidID(id) {
+		return fmt.Errorf("%w: service %d", registry.ErrNotFound, id)
+	}
 	tag, err := s.pool.Exec(ctx,
 		`UPDATE services SET deleted = id, deleted_at = now() WHERE id = $1 AND deleted = 0`, id)
 	if err != nil {
-		return fmt.Errorf("pgstore: deleting service %d: %w", id, err)
+		return fail(fmt.Sprintf("deleting service %d", id), err)
 	}
 	if tag.RowsAffected() == 0 {
 		return fmt.Errorf("%w: service %d", registry.ErrNotFound, id)
@@ -161,6 +177,9 @@ func (s *Store) Delete(ctx context.Context, id int64) error {
 // Report implements registry.Store. updated_at moves with last_seen_up, as
 // nova's save() of the heartbeat does.
 func (s *Store) Report(ctx context.Context, id int64) (registry.Heartbeat, error) {
+	if !registry.ValidID(id) {
+		return registry.Heartbeat{}, fmt.Errorf("%w: service %d", registry.ErrNotFound, id)
+	}
 	var hb registry.Heartbeat
 	err := s.pool.QueryRow(ctx, `UPDATE services
 		SET report_count = report_count + 1, last_seen_up = now(), updated_at = now()
@@ -170,7 +189,7 @@ func (s *Store) Report(ctx context.Context, id int64) (registry.Heartbeat, error
 		return registry.Heartbeat{}, fmt.Errorf("%w: service %d", registry.ErrNotFound, id)
 	}
 	if err != nil {
-		return registry.Heartbeat{}, fmt.Errorf("pgstore: reporting service %d: %w", id, err)
+		return registry.Heartbeat{}, fail(fmt.Sprintf("reporting service %d", id), err)
 	}
 	hb.LastSeenUp = hb.LastSeenUp.UTC()
 	return hb, nil
@@ -180,9 +199,18 @@ func (s *Store) Report(ctx context.Context, id int64) (registry.Heartbeat, error
 func (s *Store) Now(ctx context.Context) (time.Time, error) {
 	var now time.Time
 	if err := s.pool.QueryRow(ctx, `SELECT now()`).Scan(&now); err != nil {
-		return time.Time{}, fmt.Errorf("pgstore: reading the database clock: %w", err)
+		return time.Time{}, fail("reading the database clock", err)
 	}
 	return now.UTC(), nil
+}
+
+// fail wraps a database error: an outage is marked db.ErrUnavailable, a value
+// Postgres refused (the validation's safety net) is registry.ErrInvalid.
+func fail(what string, err error) error {
+	if db.IsInvalidInput(err) {
+		return fmt.Errorf("%w: %s: the database refused a value", registry.ErrInvalid, what)
+	}
+	return fmt.Errorf("pgstore: %s: %w", what, db.Classify(err))
 }
 
 func scanRow(r pgx.Row) (registry.Service, error) { return newRowScanner().scan(r) }

@@ -42,6 +42,7 @@ func RunContract(t *testing.T, newStore func(t *testing.T) registry.Store) {
 		{"CreateGivenUUID", testCreateGivenUUID},
 		{"Duplicates", testDuplicates},
 		{"InvalidInput", testInvalidInput},
+		{"WhatPostgresRefuses", testWhatPostgresRefuses},
 		{"NotFound", testNotFound},
 		{"List", testList},
 		{"Update", testUpdate},
@@ -199,6 +200,54 @@ func testInvalidInput(t *testing.T, s registry.Store) {
 	}
 	if _, err := s.GetByUUID(ctx, "42"); !errors.Is(err, registry.ErrInvalid) {
 		t.Errorf("GetByUUID(\"42\") = %v, want ErrInvalid", err)
+	}
+}
+
+// Both stores refuse exactly what a varchar(255) column refuses (invalid
+// UTF-8, NUL, more than 255 characters) and accept what it accepts (255
+// two-byte characters), and ids beyond the integer column are simply not
+// found.
+func testWhatPostgresRefuses(t *testing.T, s registry.Store) {
+	ctx := ctxT(t)
+	bad := []struct{ what, v string }{
+		{"invalid UTF-8", "host\xff"},
+		{"a NUL", "ho\x00st"},
+		{"256 characters", strings.Repeat("h", 256)},
+		{"256 two-byte characters", strings.Repeat("é", 256)},
+	}
+	for _, b := range bad {
+		if _, err := s.Create(ctx, registry.NewService{Host: b.v, Binary: "nova-compute", Topic: "compute"}); !errors.Is(err, registry.ErrInvalid) || !strings.Contains(err.Error(), "host") {
+			t.Errorf("Create with a host of %s = %v, want ErrInvalid naming host", b.what, err)
+		}
+		if _, _, err := s.List(ctx, registry.Filter{Host: b.v}); !errors.Is(err, registry.ErrInvalid) {
+			t.Errorf("List with a host filter of %s = %v, want ErrInvalid", b.what, err)
+		}
+		if _, err := s.GetByHostBinary(ctx, b.v, "nova-compute"); !errors.Is(err, registry.ErrInvalid) {
+			t.Errorf("GetByHostBinary with a host of %s = %v, want ErrInvalid", b.what, err)
+		}
+	}
+	long := strings.Repeat("é", registry.MaxFieldLength)
+	svc := mustCreate(t, s, registry.NewService{Host: long, Binary: "nova-compute", Topic: "compute"})
+	if svc.Host != long {
+		t.Errorf("a host of 255 two-byte characters came back as %d bytes", len(svc.Host))
+	}
+	reason := "ok\xff"
+	if _, err := s.Update(ctx, svc.ID, registry.Update{DisabledReason: &reason}); !errors.Is(err, registry.ErrInvalid) {
+		t.Errorf("Update with a reason that is not UTF-8 = %v, want ErrInvalid", err)
+	}
+	const beyond = int64(registry.MaxID) + 1
+	if _, err := s.Get(ctx, beyond); !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("Get(%d) = %v, want ErrNotFound", beyond, err)
+	}
+	if err := s.Delete(ctx, beyond); !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("Delete(%d) = %v, want ErrNotFound", beyond, err)
+	}
+	disabled := true
+	if _, err := s.Update(ctx, beyond, registry.Update{Disabled: &disabled}); !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("Update(%d) = %v, want ErrNotFound", beyond, err)
+	}
+	if _, err := s.Report(ctx, -1); !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("Report(-1) = %v, want ErrNotFound", err)
 	}
 }
 

@@ -11,12 +11,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/gonova/gonova/pkg/pgtest"
-	"github.com/gonova/gonova/pkg/testenv"
 	"github.com/gonova/gonova/pkg/db"
+	"github.com/gonova/gonova/pkg/pgtest"
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/registry/pgstore"
 	"github.com/gonova/gonova/pkg/service/servicegroup"
+	"github.com/gonova/gonova/pkg/testenv"
 )
 
 // pgFixture is a heartbeat on a real Postgres database of its own, with the

@@ -2,11 +2,14 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gonova/gonova/pkg/wsgi/fault"
 	"github.com/gonova/gonova/pkg/wsgi/middleware"
@@ -93,10 +96,19 @@ func MiddlewareWithLogger(a Authenticator, logger *slog.Logger) func(http.Handle
 			if err == nil && c == nil {
 				err = ErrUnauthorized()
 			}
+			if err == nil {
+				if reason := c.invalid(); reason != "" {
+					err = &fault.Error{Code: http.StatusUnauthorized, Message: MessageUnauthorized, Err: errors.New(reason)}
+				}
+			}
 			if err != nil {
 				if fe, expected := fault.From(err); expected {
+					reason := fe.Message
+					if fe.Err != nil {
+						reason = fe.Err.Error()
+					}
 					logger.InfoContext(ctx, "request not authenticated",
-						"reason", fe.Message, "request_id", middleware.RequestIDFromContext(ctx))
+						"reason", reason, "request_id", middleware.RequestIDFromContext(ctx))
 				}
 				fault.Write(w, r, err)
 				return
@@ -113,6 +125,40 @@ func MiddlewareWithLogger(a Authenticator, logger *slog.Logger) func(http.Handle
 			next.ServeHTTP(w, r.WithContext(NewContext(ctx, c)))
 		})
 	}
+}
+
+// MaxIDLength is the longest user, project or role name a Context may carry:
+// the varchar(255) columns they are stored in (instances.user_id, ...).
+const MaxIDLength = 255
+
+// invalid says why c cannot be used (an identity no store could record:
+// longer than MaxIDLength, not UTF-8, or holding a control character), or
+// "" when it can. Whatever the authenticator, such a caller is refused with
+// 401 before any handler runs; the reason names the field, never its value.
+func (c *Context) invalid() string {
+	check := func(field, v string) string {
+		switch {
+		case !utf8.ValidString(v):
+			return "the token's " + field + " is not valid UTF-8"
+		case utf8.RuneCountInString(v) > MaxIDLength:
+			return "the token's " + field + " is longer than 255 characters"
+		case strings.ContainsFunc(v, unicode.IsControl):
+			return "the token's " + field + " contains a control character"
+		}
+		return ""
+	}
+	if r := check("user", c.UserID); r != "" {
+		return r
+	}
+	if r := check("project", c.ProjectID); r != "" {
+		return r
+	}
+	for _, role := range c.Roles {
+		if r := check("role", role); r != "" {
+			return r
+		}
+	}
+	return ""
 }
 
 func remoteIP(addr string) string {

@@ -105,3 +105,34 @@ func TestMiddlewareAuthenticatorFailure(t *testing.T) {
 		t.Errorf("nil context: %d", w.Code)
 	}
 }
+
+// An identity no store could record is refused before any handler, whatever
+// the authenticator.
+func TestMiddlewareRefusesIdentitiesNoStoreCanRecord(t *testing.T) {
+	h := Middleware(NoAuth{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("handler reached with token %q", r.Header.Get(HeaderAuthToken))
+	}))
+	for _, token := range []string{
+		"alice:\xff",
+		"\xff:proj",
+		strings.Repeat("u", 256) + ":p",
+		"u:" + strings.Repeat("p", 256),
+		"u:p\x01",
+	} {
+		rr := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, "/v2.1/servers", nil)
+		req.Header.Set(HeaderAuthToken, token)
+		h.ServeHTTP(rr, req)
+		if rr.Code != http.StatusUnauthorized {
+			t.Errorf("token of %d bytes: %d, want 401", len(token), rr.Code)
+		}
+	}
+	ok := Middleware(NoAuth{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	rr := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "/v2.1/servers", nil)
+	req.Header.Set(HeaderAuthToken, strings.Repeat("é", 255)+":demo")
+	ok.ServeHTTP(rr, req)
+	if rr.Code != http.StatusOK {
+		t.Errorf("a 255-character user: %d, want 200", rr.Code)
+	}
+}

@@ -139,10 +139,35 @@ func logger(ctx context.Context) *slog.Logger {
 	return slog.Default()
 }
 
+// UnavailableMessage is the message of a 503 for a backend that is down:
+// webob's explanation for HTTPServiceUnavailable.
+const UnavailableMessage = "The server is currently unavailable. Please try again at a later time."
+
+// unavailable is the contract of errors caused by a backend being down (for
+// example pkg/db's ErrUnavailable): Write answers them 503, not 500. Any
+// package can mark its errors so without importing this one.
+type unavailable interface{ ServiceUnavailable() bool }
+
+// IsUnavailable reports whether err, or an error it wraps, says a backend
+// is down.
+func IsUnavailable(err error) bool {
+	var u unavailable
+	return errors.As(err, &u) && u.ServiceUnavailable()
+}
+
 // From converts any error into the *Error that Write would send: a *Error
 // found with errors.As is returned as is (a code outside 400..599 becomes
-// 500); anything else becomes a 500 computeFault with GenericMessage.
+// 500); an error that says a backend is down (IsUnavailable) becomes a 503
+// serviceUnavailable; anything else becomes a 500 computeFault with
+// GenericMessage.
 func From(err error) (fe *Error, expected bool) {
+	if IsUnavailable(err) {
+		var inner *Error
+		if errors.As(err, &inner) && inner != nil && inner.Code == http.StatusServiceUnavailable {
+			return inner, true
+		}
+		return &Error{Code: http.StatusServiceUnavailable, Message: UnavailableMessage, Err: err}, true
+	}
 	if errors.As(err, &fe) && fe != nil {
 		if fe.Code < 400 || fe.Code > 599 {
 			return &Error{Code: http.StatusInternalServerError, Message: fe.Message, Err: fe.Err}, true
@@ -167,7 +192,9 @@ func From(err error) (fe *Error, expected bool) {
 func Write(w http.ResponseWriter, r *http.Request, err error) {
 	fe, expected := From(err)
 	ctx := r.Context()
-	if expected {
+	if fe.Code == http.StatusServiceUnavailable && IsUnavailable(err) {
+		outages.observe(ctx, logger(ctx), err)
+	} else if expected {
 		logger(ctx).DebugContext(ctx, "returning fault to user",
 			"code", fe.Code, "message", fe.Message)
 	} else {

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestName(t *testing.T) {
@@ -110,5 +111,41 @@ func TestParseRejects(t *testing.T) {
 		if _, err := Parse([]byte(in)); err == nil {
 			t.Errorf("Parse(%s) succeeded", in)
 		}
+	}
+}
+
+type downErr struct{}
+
+func (downErr) Error() string            { return "db: connection refused" }
+func (downErr) ServiceUnavailable() bool { return true }
+
+// A backend that is down is a 503 with nova's body, never a 500, and the
+// outage is logged once, not per request.
+func TestUnavailableIs503AndLoggedOncePerOutage(t *testing.T) {
+	var logs bytes.Buffer
+	l := slog.New(slog.NewTextHandler(&logs, nil))
+	now := time.Unix(1000, 0)
+	saved := outages
+	outages = &outageLog{now: func() time.Time { return now }}
+	defer func() { outages = saved }()
+	for i := 0; i < 5; i++ {
+		rr := httptest.NewRecorder()
+		r := httptest.NewRequest(http.MethodGet, "/v2.1/servers", nil)
+		Write(rr, r.WithContext(WithLogger(r.Context(), l)), fmt.Errorf("listing: %w", downErr{}))
+		b, err := Parse(rr.Body.Bytes())
+		if rr.Code != http.StatusServiceUnavailable || err != nil || b.Name != "serviceUnavailable" || b.Message != UnavailableMessage {
+			t.Fatalf("answer %d %s", rr.Code, rr.Body)
+		}
+		now = now.Add(time.Second)
+	}
+	if n := strings.Count(logs.String(), "unavailable"); n != 1 {
+		t.Fatalf("%d log lines for one outage:\n%s", n, logs.String())
+	}
+	now = now.Add(time.Minute) // a new outage
+	rr := httptest.NewRecorder()
+	r := httptest.NewRequest(http.MethodGet, "/v2.1/servers", nil)
+	Write(rr, r.WithContext(WithLogger(r.Context(), l)), downErr{})
+	if n := strings.Count(logs.String(), "logged once per outage"); n != 2 || !strings.Contains(logs.String(), "requests_answered_503_in_previous_outage=4") {
+		t.Fatalf("the second outage was not logged with the first one's count:\n%s", logs.String())
 	}
 }

@@ -12,8 +12,8 @@ import (
 	"github.com/gonova/gonova/internal/api"
 	"github.com/gonova/gonova/internal/compute/rpcapi"
 	"github.com/gonova/gonova/internal/computedb"
-	"github.com/gonova/gonova/pkg/testenv"
 	"github.com/gonova/gonova/pkg/rpcsvc"
+	"github.com/gonova/gonova/pkg/testenv"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

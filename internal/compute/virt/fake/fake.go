@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gonova/gonova/pkg/clock"
 	"github.com/gonova/gonova/internal/compute/virt"
+	"github.com/gonova/gonova/pkg/clock"
 )
 
 // Defaults of Options, nova's fake host: big enough never to be the limit
