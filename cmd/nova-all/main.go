@@ -29,6 +29,10 @@ func main() {
 		if err != nil {
 			return nil, err
 		}
+		metrics, err := a.NewAPIMetricsService()
+		if err != nil {
+			return nil, err
+		}
 		// Once everything has started, say where the API is and what to try.
 		a.OnReady(func() {
 			addr := apiSvc.Addr().String()
@@ -36,8 +40,13 @@ func main() {
 				"Try:\n  curl -s -H 'X-Auth-Token: admin:admin' -H 'OpenStack-API-Version: compute 2.53' http://%s/v2.1/os-services\n"+
 				"Stop with Ctrl-C.\n\n", addr, addr)
 		})
-		// Compute first: the API must find an up compute when it starts taking requests.
-		return []launcher.Service{computeSvc, apiSvc}, nil
+		// Metrics first (stopped last), then compute: the API must find an up
+		// compute when it starts taking requests.
+		var services []launcher.Service
+		if metrics != nil {
+			services = append(services, metrics)
+		}
+		return append(services, computeSvc, apiSvc), nil
 	}))
 }
 

@@ -46,9 +46,18 @@ func run(args []string) int {
 		l, err := a.NewAPIListener()
 		if err != nil {
 			a.Log.Error("building the API listener", "error", err)
-			return 1
+			return app.ExitCode(err)
 		}
-		return a.Run(ctx, workers, l)
+		listeners := []app.Service{l}
+		m, err := a.NewAPIMetricsService()
+		if err != nil {
+			a.Log.Error("building the metrics listener", "error", err)
+			return app.ExitCode(err)
+		}
+		if m != nil {
+			listeners = append(listeners, m)
+		}
+		return a.Run(ctx, workers, listeners...)
 	}
 	if err := a.OpenTransport(ctx); err != nil {
 		a.Log.Error("opening the RPC transport", "error", err)
@@ -67,5 +76,15 @@ func run(args []string) int {
 		a.Close()
 		return app.ExitCode(err)
 	}
-	return a.Run(ctx, workers, svc)
+	var services []app.Service
+	m, err := a.NewAPIMetricsService()
+	if err != nil {
+		a.Log.Error("building the metrics listener", "error", err)
+		a.Close()
+		return app.ExitCode(err)
+	}
+	if m != nil {
+		services = append(services, m) // first started, last stopped: probes answer throughout
+	}
+	return a.Run(ctx, workers, append(services, svc)...)
 }

@@ -88,6 +88,16 @@ func (s *syncBuffer) String() string {
 func writeConf(t testing.TB, name string, sections map[string]map[string]string) string {
 	t.Helper()
 	var b strings.Builder
+	// Each process gets its own free port for nova-api's metrics listener
+	// unless the test chose one: the default 127.0.0.1:9775 would be fought
+	// over by tests running at once.
+	if _, set := sections["gonova"]["api_metrics_listen"]; !set {
+		g := map[string]string{"api_metrics_listen": "127.0.0.1:0"}
+		for k, v := range sections["gonova"] {
+			g[k] = v
+		}
+		sections["gonova"] = g
+	}
 	for _, sec := range []string{"DEFAULT", "api", "database", "oslo_messaging_rabbit", "gonova"} {
 		opts, ok := sections[sec]
 		if !ok {

@@ -16,9 +16,10 @@ import (
 )
 
 // NewAPIService builds the compute API's WSGIService: the router on
-// osapi_compute_listen:osapi_compute_listen_port with /healthcheck and
-// /metrics beside it, and the API's own services row (binary
-// nova-osapi_compute, no topic, no heartbeats) recorded once it listens.
+// osapi_compute_listen:osapi_compute_listen_port with /healthcheck beside it
+// (its detail for admins only: the port is public), and the API's own
+// services row (binary nova-osapi_compute, no topic, no heartbeats) recorded
+// once it listens. /metrics is served by NewAPIMetricsService, off this port.
 func (a *App) NewAPIService(compute api.ComputeAPI) (*wsgi.Service, error) {
 	c := a.Cfg
 	var authn auth.Authenticator
@@ -42,10 +43,8 @@ func (a *App) NewAPIService(compute api.ComputeAPI) (*wsgi.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	health := a.HealthHandler()
 	mux := http.NewServeMux()
-	mux.Handle("/healthcheck", health)
-	mux.Handle("/metrics", health)
+	mux.Handle("/healthcheck", a.Healthcheck(adminCaller(authn)))
 	mux.Handle("/", router)
 
 	return wsgi.New(wsgi.Options{
@@ -60,6 +59,30 @@ func (a *App) NewAPIService(compute api.ComputeAPI) (*wsgi.Service, error) {
 		OnStarted: a.recordAPIRow,
 		Logger:    a.Log,
 	})
+}
+
+// NewAPIMetricsService is nova-api's own listener on [gonova]
+// api_metrics_listen (loopback by default) for /metrics and the detailed
+// /healthcheck, or nil when the option is empty. API workers share its socket
+// (the parent binds it), so workers never fight over the port.
+func (a *App) NewAPIMetricsService() (*wsgi.Service, error) {
+	addr := a.Cfg.Gonova.APIMetricsListen
+	if addr == "" {
+		return nil, nil
+	}
+	return a.NewSharedHealthService("osapi_compute_metrics", addr)
+}
+
+// adminCaller reports whether a request's token authenticates an admin: who
+// may see which health checks failed on the public port.
+func adminCaller(authn auth.Authenticator) func(*http.Request) bool {
+	return func(r *http.Request) bool {
+		if r.Header.Get(auth.HeaderAuthToken) == "" {
+			return false
+		}
+		c, err := authn.Authenticate(r)
+		return err == nil && c != nil && (c.IsAdmin || c.HasRole("admin"))
+	}
 }
 
 // NewAPIListener is the API's WSGIService in the parent of API workers: it

@@ -2,8 +2,11 @@ package nova
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -65,5 +68,70 @@ func TestKeystoneIsRefusedAsABadConfiguration(t *testing.T) {
 	_, err := n.NewAPIService(nil)
 	if err == nil || app.ExitCode(err) != app.ExitConfig {
 		t.Fatalf("auth_strategy = keystone: %v (exit code %d), want a configuration error", err, app.ExitCode(err))
+	}
+}
+
+// The public API port serves /healthcheck with its detail for admins only,
+// and no /metrics; those are on api_metrics_listen, a listener of its own.
+func TestAPIPortHidesMetricsAndHealthDetail(t *testing.T) {
+	ctx := context.Background()
+	n := Wrap(runtime(t, "[DEFAULT]\nosapi_compute_listen = 127.0.0.1\nosapi_compute_listen_port = 0\ntransport_url = memory://nova-exposure-test\n[api]\nauth_strategy = noauth2\n[gonova]\napi_metrics_listen = 127.0.0.1:0\n"))
+	if err := n.OpenTransport(ctx); err != nil {
+		t.Fatal(err)
+	}
+	client, err := n.ComputeClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := n.NewAPIService(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, err := n.NewAPIMetricsService()
+	if err != nil || metrics == nil {
+		t.Fatalf("NewAPIMetricsService = %v, %v", metrics, err)
+	}
+	for _, s := range []interface{ Start(context.Context) error }{metrics, api} {
+		if err := s.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer func() {
+		_ = api.Stop(ctx)
+		_ = metrics.Stop(ctx)
+	}()
+	get := func(base, path, token string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, "http://"+base+path, nil)
+		if token != "" {
+			req.Header.Set("X-Auth-Token", token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	pub, priv := api.Addr().String(), metrics.Addr().String()
+	// Not ready yet (no readiness marker ran): anonymous callers see a bare 503.
+	if code, body := get(pub, "/healthcheck", ""); code != http.StatusServiceUnavailable || body != "" {
+		t.Errorf("anonymous /healthcheck on the API port: %d %q, want a bare 503", code, body)
+	}
+	if code, body := get(pub, "/healthcheck", "demo:demo"); code != http.StatusServiceUnavailable || body != "" {
+		t.Errorf("non-admin /healthcheck on the API port: %d %q, want a bare 503", code, body)
+	}
+	if code, body := get(pub, "/healthcheck", "admin:admin"); code != http.StatusServiceUnavailable || !strings.Contains(body, "[-]started failed") {
+		t.Errorf("admin /healthcheck on the API port: %d %q, want the failed check named", code, body)
+	}
+	if code, _ := get(pub, "/metrics", ""); code != http.StatusNotFound {
+		t.Errorf("/metrics on the public API port: %d, want 404", code)
+	}
+	if code, body := get(priv, "/metrics", ""); code != http.StatusOK || !strings.Contains(body, "go_goroutines") {
+		t.Errorf("/metrics on api_metrics_listen: %d", code)
+	}
+	if code, body := get(priv, "/healthcheck", ""); code != http.StatusServiceUnavailable || !strings.Contains(body, "[-]started failed") {
+		t.Errorf("/healthcheck on api_metrics_listen: %d %q, want the detail", code, body)
 	}
 }

@@ -9,31 +9,51 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/gonova/gonova/pkg/launcher"
 	"github.com/gonova/gonova/pkg/wsgi"
 )
 
 // HealthHandler serves GET /healthcheck (200 "OK" while ready, 503 otherwise,
-// as oslo.middleware's healthcheck answers) and GET /metrics.
+// as oslo.middleware's healthcheck answers, with the failed checks named) and
+// GET /metrics: what a listener of its own on loopback serves.
 func (a *App) HealthHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Metrics, promhttp.HandlerOpts{Registry: a.Metrics}))
-	mux.HandleFunc("GET /healthcheck", a.healthcheck)
-	mux.HandleFunc("HEAD /healthcheck", a.healthcheck)
+	check := a.Healthcheck(nil)
+	mux.Handle("GET /healthcheck", check)
+	mux.Handle("HEAD /healthcheck", check)
 	return mux
 }
 
-func (a *App) healthcheck(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	if !a.Ready() {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintln(w, "[-]started failed: start-up has not finished, or shutdown has begun")
-		return
-	}
-	if r.URL.Query().Has("verbose") {
-		fmt.Fprintln(w, "[+]started ok")
-	}
-	fmt.Fprint(w, "OK")
+// Healthcheck is /healthcheck alone, for a public port. detail decides who
+// may see which checks failed ([-]name failed: why) and the ?verbose list;
+// others get only "OK" or a bare 503, so an anonymous client learns nothing
+// about the service's insides. A nil detail shows it to everyone (for a
+// loopback listener).
+//
+//	mux.Handle("/healthcheck", a.Healthcheck(isAdmin))
+func (a *App) Healthcheck(detail func(*http.Request) bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		show := detail == nil || detail(r)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		if !a.Ready() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			if show {
+				fmt.Fprintln(w, "[-]started failed: start-up has not finished, or shutdown has begun")
+			}
+			return
+		}
+		if show && r.URL.Query().Has("verbose") {
+			fmt.Fprintln(w, "[+]started ok")
+		}
+		fmt.Fprint(w, "OK")
+	})
 }
 
 // NewHealthService is a small listener of its own on addr (nova-compute's
@@ -42,6 +62,20 @@ func (a *App) healthcheck(w http.ResponseWriter, r *http.Request) {
 // and a service that lists it first has it stopped last, so probes answer
 // throughout. Port 0 binds any free port (see Addr).
 func (a *App) NewHealthService(addr string) (*wsgi.Service, error) {
+	return a.newHealthService("health", addr, nil)
+}
+
+// NewSharedHealthService is NewHealthService for a service run by several
+// worker processes: the listener is named (launcher.Listen), so the parent
+// binds it once and every worker inherits the socket instead of failing to
+// bind it. A parent calls it too, and only binds.
+func (a *App) NewSharedHealthService(name, addr string) (*wsgi.Service, error) {
+	return a.newHealthService(name, addr, func(network, address string) (net.Listener, error) {
+		return launcher.Listen(name, network, address)
+	})
+}
+
+func (a *App) newHealthService(name, addr string, listen func(network, addr string) (net.Listener, error)) (*wsgi.Service, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, &Error{Code: ExitConfig, Err: fmt.Errorf("[gonova] metrics_listen = %q: want host:port: %w", addr, err)}
@@ -54,13 +88,14 @@ func (a *App) NewHealthService(addr string) (*wsgi.Service, error) {
 		p = -1 // wsgi: any free port
 	}
 	return wsgi.New(wsgi.Options{
-		Name:              "health",
+		Name:              name,
 		Host:              host,
 		Port:              p,
 		Handler:           a.HealthHandler(),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      30 * time.Second,
+		Listen:            listen,
 		Logger:            a.Log,
 	})
 }

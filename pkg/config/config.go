@@ -82,6 +82,7 @@ type MiddlewareOptions struct {
 // GonovaOptions are gonova's own options, in the [gonova] section.
 type GonovaOptions struct {
 	MetricsListen          string        // metrics_listen: address of nova-compute's /metrics and /healthcheck listener; empty disables
+	APIMetricsListen       string        // api_metrics_listen: address of nova-api's /metrics and detailed /healthcheck listener; empty disables
 	ManagerShutdownTimeout time.Duration // manager_shutdown_timeout: how long a manager may finish in-flight work at stop
 }
 

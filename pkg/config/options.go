@@ -75,6 +75,7 @@ var options = []option{
 	integer64(secMiddleware, "max_request_body_size", "114688", 1, 1<<40, "Largest request body the API accepts, bytes.", func(c *Config) *int64 { return &c.Middleware.MaxRequestBodySize }),
 
 	str(secGonova, "metrics_listen", "127.0.0.1:9774", "Address of nova-compute's own /metrics and /healthcheck listener; empty disables it.", func(c *Config) *string { return &c.Gonova.MetricsListen }, validListenOrEmpty),
+	str(secGonova, "api_metrics_listen", "127.0.0.1:9775", "Address of nova-api's /metrics and detailed /healthcheck listener, kept off the public API port (loopback by default); empty disables it. API workers share it.", func(c *Config) *string { return &c.Gonova.APIMetricsListen }, validListenOrEmpty),
 	seconds(secGonova, "manager_shutdown_timeout", "60", 0, "At stop, how long a manager may finish in-flight work before it is cut off, seconds.", func(c *Config) *time.Duration { return &c.Gonova.ManagerShutdownTimeout }),
 }
 
