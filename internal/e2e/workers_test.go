@@ -69,3 +69,60 @@ func TestAPIWorkersShareOnePort(t *testing.T) {
 		}
 	}
 }
+
+// backdoor_port = N with 2 API workers: one worker gets the port, the other
+// runs on without a backdoor; no worker dies and is respawned. With a range
+// of two ports, each worker gets one.
+func TestAPIWorkersWithBackdoorDoNotCrashLoop(t *testing.T) {
+	d := newDeployment(t)
+	for _, c := range []struct {
+		name    string
+		ports   func(first int) string
+		serving int
+	}{
+		{"one port", func(p int) string { return strconv.Itoa(p) }, 1},
+		{"a range", func(p int) string { return fmt.Sprintf("%d:%d", p, p+1) }, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			addr := freeAddr(t)
+			host, port := splitHostPort(t, addr)
+			_, bport := splitHostPort(t, freeAddr(t))
+			first, _ := strconv.Atoi(bport)
+			api := start(t, "nova-api", "nova-api", writeConf(t, "api.conf", map[string]map[string]string{
+				"DEFAULT": {"host": "api-host", "transport_url": "memory://workers-backdoor", "osapi_compute_listen": host,
+					"osapi_compute_listen_port": port, "osapi_compute_workers": "2", "graceful_shutdown_timeout": "20",
+					"backdoor_port": c.ports(first)},
+				"api":      {"auth_strategy": "noauth2"},
+				"database": {"connection": d.dbURL},
+			}))
+			waitHealthy(t, api, "http://"+addr, 30*time.Second)
+			var workers []int
+			eventually(t, 15*time.Second, "two worker processes", func() error {
+				if workers = childPIDs(api.cmd.Process.Pid); len(workers) != 2 {
+					return fmt.Errorf("children %v", workers)
+				}
+				return nil
+			})
+			// Long enough for a crash loop to show: a dying worker is respawned
+			// within about a second.
+			time.Sleep(3 * time.Second)
+			if now := childPIDs(api.cmd.Process.Pid); fmt.Sprint(now) != fmt.Sprint(workers) {
+				t.Fatalf("workers changed from %v to %v: a worker died\n%s", workers, now, tail(api.out.String(), 40))
+			}
+			serving := 0
+			for p := first; p <= first+1; p++ {
+				resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", p))
+				if err == nil {
+					resp.Body.Close()
+					serving++
+				}
+			}
+			if serving != c.serving {
+				t.Errorf("%d backdoors answer, want %d", serving, c.serving)
+			}
+			if code := api.stop(t, 40*time.Second); code != 0 {
+				t.Fatalf("nova-api parent exited %d after SIGTERM", code)
+			}
+		})
+	}
+}

@@ -268,7 +268,14 @@ func (a *App) Run(ctx context.Context, workers int, services ...launcher.Service
 			a.Log.Error("bad backdoor_port", "error", err)
 			return ExitConfig
 		}
-		services = append([]launcher.Service{backdoor.New(backdoor.Options{Port: p, Report: a.Reporter, Logger: a.Log})}, services...)
+		// With workers, each worker opens its own backdoor (the first free
+		// port of a range); one that finds the port taken by a sibling runs
+		// on without it instead of crash-looping. The supervising parent
+		// opens none: it would hold the single port its workers want.
+		if workers <= 1 || launcher.IsWorker() {
+			bd := backdoor.New(backdoor.Options{Port: p, Report: a.Reporter, Logger: a.Log, Optional: launcher.IsWorker()})
+			services = append([]launcher.Service{bd}, services...)
+		}
 	}
 	services = append(services, &readyMarker{ready: &a.ready, onReady: a.onReady})
 	l := launcher.New(launcher.Options{

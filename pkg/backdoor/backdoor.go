@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -20,6 +21,13 @@ type Options struct {
 	Report http.Handler
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// Optional makes a port already in use a warning instead of a start-up
+	// failure: the server then runs without a listener until stopped. Worker
+	// processes of one service set it, so that a worker which finds the
+	// port (or every port of the range) taken by a sibling runs on instead
+	// of dying and being respawned for ever. Give a range with a port per
+	// worker (backdoor_port = start:end) for a backdoor in each.
+	Optional bool
 }
 
 // Server is the backdoor debug endpoint. Start binds and serves; Stop shuts
@@ -37,6 +45,9 @@ type Server struct {
 	addr *net.TCPAddr
 	done chan struct{}
 	err  error
+
+	idle     bool // Optional and the port was taken: nothing to serve
+	idleOnce sync.Once
 }
 
 // New returns a Server that has not bound yet.
@@ -76,6 +87,14 @@ func (s *Server) Name() string { return "backdoor" }
 func (s *Server) Start(context.Context) error {
 	l, err := Listen(s.opts.Port)
 	if err != nil {
+		if s.opts.Optional && errors.Is(err, syscall.EADDRINUSE) {
+			s.opts.Logger.Warn("backdoor_port taken by another process of this service; this one runs without a backdoor (give start:end with a port per worker)",
+				"backdoor_port", s.opts.Port.String())
+			s.mu.Lock()
+			s.idle = true
+			s.mu.Unlock()
+			return nil
+		}
 		return err
 	}
 	s.mu.Lock()
@@ -100,6 +119,13 @@ func (s *Server) Start(context.Context) error {
 // Stop stops accepting and waits for open requests (a CPU profile may take
 // its full duration) until ctx ends, then closes the rest.
 func (s *Server) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	idle := s.idle
+	s.mu.Unlock()
+	if idle {
+		s.idleOnce.Do(func() { close(s.done) })
+		return nil
+	}
 	err := s.srv.Shutdown(ctx)
 	if err != nil {
 		s.srv.Close()

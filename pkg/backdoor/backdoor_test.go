@@ -108,3 +108,33 @@ func TestServerServesReportAndPprof(t *testing.T) {
 		t.Fatal("still serving after Stop")
 	}
 }
+
+// A worker whose sibling holds the port runs on without a backdoor when the
+// server is Optional, and fails start-up otherwise.
+func TestOptionalServerRunsOnWhenThePortIsTaken(t *testing.T) {
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	port := held.Addr().(*net.TCPAddr).Port
+	ctx := context.Background()
+	if err := New(Options{Port: Port{port, port}}).Start(ctx); err == nil {
+		t.Fatal("a required backdoor started on a taken port")
+	}
+	s := New(Options{Port: Port{port, port}, Optional: true})
+	if err := s.Start(ctx); err != nil {
+		t.Fatalf("an optional backdoor failed on a taken port: %v", err)
+	}
+	if s.Port() != 0 {
+		t.Fatalf("Port() = %d without a listener", s.Port())
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- s.Wait(ctx) }()
+	if err := s.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-waited; err != nil {
+		t.Fatalf("Wait after Stop: %v", err)
+	}
+}
