@@ -2,9 +2,6 @@ package service
 
 import (
 	"context"
-	"fmt"
-	"sort"
-	"sync"
 
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/rpcsvc"
@@ -52,42 +49,3 @@ func (BaseManager) Reset(context.Context) error                          { retur
 func (BaseManager) Shutdown(context.Context) error                       { return nil }
 func (BaseManager) Endpoints() []rpcsvc.Endpoint                         { return nil }
 func (BaseManager) PeriodicTasks(*periodic.Tasks)                        {}
-
-// ManagerFactory builds the manager of a topic for a host.
-type ManagerFactory func(host string) (Manager, error)
-
-var (
-	managersMu sync.RWMutex
-	managers   = map[string]ManagerFactory{}
-)
-
-// RegisterManager makes f the manager of topic, as nova's <topic>_manager
-// option names a class. Binaries register their managers in init or main.
-func RegisterManager(topic string, f ManagerFactory) {
-	managersMu.Lock()
-	defer managersMu.Unlock()
-	managers[topic] = f
-}
-
-// NewManager builds the registered manager of topic.
-func NewManager(topic, host string) (Manager, error) {
-	managersMu.RLock()
-	f, ok := managers[topic]
-	managersMu.RUnlock()
-	if !ok {
-		return nil, fmt.Errorf("service: no manager registered for topic %q (registered: %v)", topic, RegisteredTopics())
-	}
-	return f(host)
-}
-
-// RegisteredTopics lists the topics with a registered manager, sorted.
-func RegisteredTopics() []string {
-	managersMu.RLock()
-	defer managersMu.RUnlock()
-	out := make([]string, 0, len(managers))
-	for t := range managers {
-		out = append(out, t)
-	}
-	sort.Strings(out)
-	return out
-}

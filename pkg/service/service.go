@@ -36,7 +36,8 @@ type Options struct {
 	Binary string
 	// Topic is the RPC topic; default: Binary without its "nova-" prefix.
 	Topic string
-	// Manager serves the topic; default: the manager registered for Topic.
+	// Manager serves the topic. Required: build it in main and pass it here
+	// (nova names a class in <topic>_manager; Go passes the value).
 	Manager Manager
 	// Version is the service version recorded in the services row.
 	Version int
@@ -77,7 +78,10 @@ type Service struct {
 	server   *rpcsvc.Server
 	member   Membership
 	runner   *periodic.Runner
-	undo     []undoStep // what Start did, for Stop and for rollback
+	// What Start brought up, each with how to undo it; a zero undoStep is a
+	// step that did not run or was undone already. Rollback and Stop take
+	// them in reverse start order, except that Stop takes rpc first.
+	undoRPC, undoHeartbeats, undoPeriodic undoStep
 	done     chan struct{}
 	stopErr  error
 	stopOnce sync.Once
@@ -93,6 +97,7 @@ const (
 	stateStopped
 )
 
+// undoStep undoes one start step; name is for the logs.
 type undoStep struct {
 	name string
 	fn   func(ctx context.Context) error
@@ -120,11 +125,7 @@ func Create(o Options) (*Service, error) {
 		return nil, errors.New("service: Options.Registry is required (the services table)")
 	}
 	if o.Manager == nil {
-		m, err := NewManager(o.Topic, o.Host)
-		if err != nil {
-			return nil, err
-		}
-		o.Manager = m
+		return nil, fmt.Errorf("service: Options.Manager is required (the manager serving topic %q)", o.Topic)
 	}
 	return &Service{
 		opts: o,
@@ -164,7 +165,7 @@ func (s *Service) Start(ctx context.Context) (err error) {
 			// Roll back with a fresh deadline: ctx may be the cancelled one.
 			rbCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout(s.opts))
 			defer cancel()
-			if rerr := s.runUndo(rbCtx); rerr != nil {
+			if rerr := s.rollback(rbCtx); rerr != nil {
 				s.log.Error("rolling back a failed start", "error", rerr)
 			}
 			s.mu.Lock()
@@ -292,7 +293,7 @@ func (s *Service) startRPC(ctx context.Context) error {
 	s.mu.Lock()
 	s.server = srv
 	s.mu.Unlock()
-	s.pushUndo("stop the RPC server", srv.Stop)
+	s.setUndo(&s.undoRPC, undoStep{name: "stop the RPC server", fn: srv.Stop})
 	return nil
 }
 
@@ -304,7 +305,7 @@ func (s *Service) join(ctx context.Context) error {
 	s.mu.Lock()
 	s.member = m
 	s.mu.Unlock()
-	s.pushUndo("stop heartbeats", m.Stop)
+	s.setUndo(&s.undoHeartbeats, undoStep{name: "stop heartbeats", fn: m.Stop})
 	return nil
 }
 
@@ -334,30 +335,47 @@ func (s *Service) startPeriodic(ctx context.Context) error {
 	s.mu.Lock()
 	s.runner = r
 	s.mu.Unlock()
-	s.pushUndo("stop periodic tasks", r.Stop)
+	s.setUndo(&s.undoPeriodic, undoStep{name: "stop periodic tasks", fn: r.Stop})
 	return nil
 }
 
-func (s *Service) pushUndo(name string, fn func(ctx context.Context) error) {
+// setUndo records how to undo a start step that has succeeded.
+func (s *Service) setUndo(slot *undoStep, u undoStep) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.undo = append(s.undo, undoStep{name: name, fn: fn})
+	*slot = u
 }
 
-// runUndo runs the undo steps in reverse, each once, and joins their errors.
-func (s *Service) runUndo(ctx context.Context) error {
+// takeUndo returns the undo steps of slots in that order, skipping those
+// that did not run, and clears them so that each runs once.
+func (s *Service) takeUndo(slots ...*undoStep) []undoStep {
 	s.mu.Lock()
-	steps := s.undo
-	s.undo = nil
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	var steps []undoStep
+	for _, slot := range slots {
+		if slot.fn != nil {
+			steps = append(steps, *slot)
+		}
+		*slot = undoStep{}
+	}
+	return steps
+}
+
+// runUndo runs steps in order, logging each, and joins their errors.
+func (s *Service) runUndo(ctx context.Context, steps []undoStep) error {
 	var errs []error
-	for i := len(steps) - 1; i >= 0; i-- {
-		s.log.Info("stop step", "step", steps[i].name)
-		if err := steps[i].fn(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", steps[i].name, err))
+	for _, u := range steps {
+		s.log.Info("stop step", "step", u.name)
+		if err := u.fn(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", u.name, err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// rollback undoes every step Start did, in reverse start order.
+func (s *Service) rollback(ctx context.Context) error {
+	return s.runUndo(ctx, s.takeUndo(&s.undoPeriodic, &s.undoHeartbeats, &s.undoRPC))
 }
 
 // Stop stops the service gracefully (see the package doc): RPC consumption
@@ -376,15 +394,12 @@ func (s *Service) Stop(ctx context.Context) error {
 	s.log.Info("stopping service")
 
 	// Undo in this order: RPC server, then the manager, then periodic tasks and
-	// heartbeats. The RPC server was pushed before both, so take it out first.
+	// heartbeats. The RPC server started before both, so it goes out of the
+	// reverse order.
 	var errs []error
-	s.mu.Lock()
-	srv := s.server
-	s.mu.Unlock()
-	if srv != nil {
-		s.removeUndo("stop the RPC server")
-		if err := srv.Stop(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("stop the RPC server: %w", err))
+	for _, u := range s.takeUndo(&s.undoRPC) {
+		if err := u.fn(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", u.name, err))
 		}
 	}
 	mctx, cancel := ctx, context.CancelFunc(func() {})
@@ -395,7 +410,7 @@ func (s *Service) Stop(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("manager shutdown: %w", err))
 	}
 	cancel()
-	if err := s.runUndo(ctx); err != nil {
+	if err := s.runUndo(ctx, s.takeUndo(&s.undoPeriodic, &s.undoHeartbeats)); err != nil {
 		errs = append(errs, err)
 	}
 
@@ -406,17 +421,6 @@ func (s *Service) Stop(ctx context.Context) error {
 	s.stopOnce.Do(func() { close(s.done) })
 	s.log.Info("service stopped", "error", s.stopErr)
 	return s.stopErr
-}
-
-func (s *Service) removeUndo(name string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, u := range s.undo {
-		if u.name == name {
-			s.undo = append(s.undo[:i], s.undo[i+1:]...)
-			return
-		}
-	}
 }
 
 // Wait blocks until the service has stopped (or its start failed), or until

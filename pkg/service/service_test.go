@@ -111,18 +111,18 @@ func newTestService(t *testing.T, m *recordingManager, store registry.Store, rec
 }
 
 func TestCreateDefaults(t *testing.T) {
-	RegisterManager("testtopic", func(host string) (Manager, error) { return &BaseManager{}, nil })
-	svc, err := Create(Options{Binary: "nova-testtopic", Registry: memstore.New(clock.Real)})
+	svc, err := Create(Options{Binary: "nova-testtopic", Manager: &BaseManager{}, Registry: memstore.New(clock.Real)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if svc.Topic() != "testtopic" || svc.Host() == "" {
 		t.Fatalf("topic %q host %q", svc.Topic(), svc.Host())
 	}
-	if _, err := Create(Options{Binary: "nova-nothing", Registry: memstore.New(clock.Real)}); err == nil || !strings.Contains(err.Error(), `"nothing"`) {
-		t.Fatalf("unknown topic error = %v", err)
+	if _, err := Create(Options{Binary: "nova-nothing", Registry: memstore.New(clock.Real)}); err == nil ||
+		!strings.Contains(err.Error(), `"nothing"`) || !strings.Contains(err.Error(), "Options.Manager is required") {
+		t.Fatalf("no manager error = %v", err)
 	}
-	if _, err := Create(Options{Binary: "nova-testtopic"}); err == nil {
+	if _, err := Create(Options{Binary: "nova-testtopic", Manager: &BaseManager{}}); err == nil {
 		t.Fatal("Create without a registry succeeded")
 	}
 }

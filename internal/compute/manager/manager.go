@@ -129,26 +129,6 @@ func New(opts Options) (*ComputeManager, error) {
 	}, nil
 }
 
-// Register makes the compute manager the manager of topic "compute" for
-// service.NewManager; options builds the Options of a host (the binary fills
-// in its driver, store, logger and registerer there).
-//
-//	manager.Register(func(host string) (manager.Options, error) {
-//		return manager.Options{Host: host, Driver: drv, Store: store, Registerer: reg}, nil
-//	})
-func Register(options func(host string) (Options, error)) {
-	service.RegisterManager(rpcapi.Topic, func(host string) (service.Manager, error) {
-		opts, err := options(host)
-		if err != nil {
-			return nil, err
-		}
-		if opts.Host == "" {
-			opts.Host = host
-		}
-		return New(opts)
-	})
-}
-
 // Host returns the host the manager serves.
 func (m *ComputeManager) Host() string { return m.host }
 

@@ -655,7 +655,7 @@ func TestTerminateDuringBuild(t *testing.T) {
 	}
 }
 
-func TestPeriodicTasksAndRegister(t *testing.T) {
+func TestPeriodicTasksAndEndpoints(t *testing.T) {
 	h := newHarness(t, fake.Options{})
 	var ts periodic.Tasks
 	h.m.PeriodicTasks(&ts)
@@ -664,16 +664,13 @@ func TestPeriodicTasksAndRegister(t *testing.T) {
 	}
 
 	drv, store := fake.New(fake.Options{Logger: quiet}), computedb.NewMem()
-	Register(func(string) (Options, error) {
-		return Options{Driver: drv, Store: store, Logger: quiet}, nil
-	})
-	mgr, err := service.NewManager(rpcapi.Topic, "compute-9")
+	cm, err := New(Options{Host: "compute-9", Driver: drv, Store: store, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cm, ok := mgr.(*ComputeManager)
-	if !ok || cm.Host() != "compute-9" {
-		t.Fatalf("registered manager = %T %v", mgr, mgr)
+	var _ service.Manager = cm // what service.Options.Manager takes
+	if cm.Host() != "compute-9" {
+		t.Fatalf("manager host = %q", cm.Host())
 	}
 	eps := cm.Endpoints()
 	if len(eps) != 1 || eps[0].Version != "6.0" || eps[0].Namespace != "" {
