@@ -78,13 +78,14 @@ type Service struct {
 	server   *rpcsvc.Server
 	member   Membership
 	runner   *periodic.Runner
-	// What Start brought up, each with how to undo it; a zero undoStep is a
-	// step that did not run or was undone already. Rollback and Stop take
-	// them in reverse start order, except that Stop takes rpc first.
-	undoRPC, undoHeartbeats, undoPeriodic undoStep
 	done     chan struct{}
 	stopErr  error
 	stopOnce sync.Once
+
+	// What Start brought up, each with how to undo it; a zero undoStep is a
+	// step that did not run or was undone already. Rollback takes them in
+	// reverse start order; Stop takes undoRPC first, then the others.
+	undoRPC, undoHeartbeats, undoPeriodic undoStep
 }
 
 type state int
