@@ -28,7 +28,7 @@ func Example() {
 
 	opts := periodic.DefaultOptions()
 	opts.Clock = clk
-	opts.Jitter = periodic.NoJitter
+	opts.Jitter = periodic.NoDelay
 	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	runner, err := tasks.Setup(prometheus.NewRegistry(), opts)
 	if err != nil {

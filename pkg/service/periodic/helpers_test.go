@@ -92,7 +92,7 @@ func newHarness(t *testing.T) *harness {
 	h.opts = DefaultOptions()
 	h.opts.Clock = h.clk
 	h.opts.Logger = slog.New(h.logs)
-	h.opts.Jitter = NoJitter
+	h.opts.Jitter = NoDelay
 	return h
 }
 

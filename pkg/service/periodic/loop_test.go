@@ -136,7 +136,7 @@ func TestRunEndsWhenContextEnds(t *testing.T) {
 	r := h.setup(&ts)
 	errc := make(chan error, 1)
 	go func() { errc <- r.Run(ctx) }()
-	expectNextTimer(t, h, DefaultIntervalMax) // NoJitter: no initial delay, then idle
+	expectNextTimer(t, h, DefaultIntervalMax) // NoDelay: no initial delay, then idle
 	cancel()
 	if err := recv(t, errc, "Run to return"); err != nil {
 		t.Fatalf("Run = %v, want nil", err)

@@ -40,7 +40,7 @@ type Options struct {
 	Logger *slog.Logger
 	// Jitter returns a random duration in [0, max]. It draws the fuzzy initial
 	// delay and the 0-5 % spread added to each task's next due time. nil means
-	// UniformJitter; tests pass NoJitter or a fixed function.
+	// UniformJitter; tests pass NoDelay or a fixed function.
 	Jitter func(max time.Duration) time.Duration
 }
 
@@ -65,8 +65,9 @@ func UniformJitter(max time.Duration) time.Duration {
 	return rand.N(max + 1)
 }
 
-// NoJitter always returns 0: no initial delay and no spread, for tests.
-func NoJitter(time.Duration) time.Duration { return 0 }
+// NoDelay always returns 0, whatever max is: no fuzzy initial delay and
+// no spread of due times, for tests and examples.
+func NoDelay(time.Duration) time.Duration { return 0 }
 
 func (o Options) withDefaults() Options {
 	o.Clock = clock.OrReal(o.Clock)

@@ -478,7 +478,7 @@ func TestUniformJitterBounds(t *testing.T) {
 			t.Fatalf("UniformJitter(3s) = %v, out of [0, 3s]", d)
 		}
 	}
-	if NoJitter(time.Hour) != 0 {
-		t.Fatal("NoJitter is not 0")
+	if NoDelay(time.Hour) != 0 {
+		t.Fatal("NoDelay is not 0")
 	}
 }

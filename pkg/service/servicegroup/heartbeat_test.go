@@ -42,7 +42,7 @@ func newFixture(t *testing.T, mod func(*servicegroup.Options)) *fixture {
 	log, logs := newLogger(t)
 	reg := prometheus.NewPedanticRegistry()
 	opts := servicegroup.Options{
-		ReportInterval: 10 * time.Second, Registerer: reg, Clock: fc, Jitter: servicegroup.NoJitter, Logger: log,
+		ReportInterval: 10 * time.Second, Registerer: reg, Clock: fc, Jitter: servicegroup.ExactInterval, Logger: log,
 	}
 	if mod != nil {
 		mod(&opts)
@@ -138,8 +138,8 @@ func TestDefaultJitterStaysNearInterval(t *testing.T) {
 	if len(seen) < 100 {
 		t.Errorf("DefaultJitter gave only %d distinct values in 1000 draws", len(seen))
 	}
-	if servicegroup.DefaultJitter(0) != 0 || servicegroup.NoJitter(time.Second) != time.Second {
-		t.Error("DefaultJitter(0) or NoJitter wrong")
+	if servicegroup.DefaultJitter(0) != 0 || servicegroup.ExactInterval(time.Second) != time.Second {
+		t.Error("DefaultJitter(0) or ExactInterval wrong")
 	}
 }
 

@@ -46,7 +46,7 @@ type Options struct {
 	// nil means clock.Real.
 	Clock clock.Clock
 	// Jitter returns the period to wait before the next report given
-	// ReportInterval; nil means DefaultJitter. Tests pass NoJitter.
+	// ReportInterval; nil means DefaultJitter. Tests pass ExactInterval.
 	Jitter func(interval time.Duration) time.Duration
 	// Logger receives the heartbeat's logs; nil means slog.Default().
 	Logger *slog.Logger
@@ -63,8 +63,9 @@ func DefaultJitter(interval time.Duration) time.Duration {
 	return interval - spread/2 + rand.N(spread+1)
 }
 
-// NoJitter returns interval unchanged.
-func NoJitter(interval time.Duration) time.Duration { return interval }
+// ExactInterval returns interval unchanged: reports exactly every
+// ReportInterval, for tests.
+func ExactInterval(interval time.Duration) time.Duration { return interval }
 
 func (o Options) withDefaults() (Options, error) {
 	if o.Registerer == nil {

@@ -69,7 +69,7 @@ func newPGFixture(t *testing.T, interval time.Duration) *pgFixture {
 	log, logs := newLogger(t)
 	reg := prometheus.NewPedanticRegistry()
 	hb, err := servicegroup.Join(store, svc, servicegroup.Options{
-		ReportInterval: interval, InitialDelay: -1, Registerer: reg, Jitter: servicegroup.NoJitter, Logger: log,
+		ReportInterval: interval, InitialDelay: -1, Registerer: reg, Jitter: servicegroup.ExactInterval, Logger: log,
 	})
 	if err != nil {
 		t.Fatal(err)
