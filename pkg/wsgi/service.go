@@ -293,34 +293,38 @@ func (s *Service) halt(ctx context.Context, force bool) error {
 // Wait blocks until the service has stopped serving and every handler has
 // returned, or until ctx ends. It returns at once for a Service that was never
 // started. Its error is the serve loop's, if it failed other than by Stop.
+// Wait starts no goroutine: a Wait given up by its ctx leaves nothing behind.
 func (s *Service) Wait(ctx context.Context) error {
-	stopped := make(chan struct{})
-	go func() {
-		s.waitStopped()
-		close(stopped)
-	}()
-	select {
-	case <-stopped:
-		return s.Err()
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := s.waitStopped(ctx); err != nil {
+		return err
 	}
+	return s.Err()
 }
 
-func (s *Service) waitStopped() {
+// waitStopped waits for the serve loop to exit, for Stop to finish when it
+// was a Stop, and for the handlers still running; it gives up when ctx ends.
+func (s *Service) waitStopped(ctx context.Context) error {
 	s.mu.Lock()
 	done, stopping, stopDone := s.done, s.stopping, s.stopDone
 	s.mu.Unlock()
 	if done == nil {
-		return
+		return nil
 	}
-	<-done
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	select {
 	case <-stopping:
-		<-stopDone
+		select {
+		case <-stopDone:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	default: // the serve loop failed by itself
 	}
-	s.handlers.wait()
+	return s.handlers.wait(ctx)
 }
 
 // Err returns the serve loop's error, if it failed other than by Stop.
@@ -372,14 +376,19 @@ func (a *activeCount) done() {
 	a.mu.Unlock()
 }
 
-func (a *activeCount) wait() {
+// wait returns once no handler runs, or ctx.Err() when ctx ends first.
+func (a *activeCount) wait(ctx context.Context) error {
 	for {
 		a.mu.Lock()
 		ch := a.zero
 		a.mu.Unlock()
 		if ch == nil {
-			return
+			return nil
 		}
-		<-ch
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/gonova/gonova/pkg/wsgi/fault"
 )
 
@@ -401,4 +403,63 @@ func TestBindBeforeStart(t *testing.T) {
 		t.Fatalf("port %s still held after Stop: %v", a2, err)
 	}
 	l.Close()
+}
+
+// A Wait given up by its context must not leave a goroutine behind, in every
+// stage it can wait in: while serving, and after Stop while a handler that
+// ignores its context still runs. The launcher calls Wait once per service,
+// but a caller polling with short contexts would otherwise leak one per call.
+func TestWaitWithCancelledContextsLeavesNoGoroutine(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	s := newTestService(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-release // ignores its context: keeps running after Stop gave up
+	}), nil)
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	waitMany := func(stage string) {
+		t.Helper()
+		ignore := goleak.IgnoreCurrent()
+		for range 1000 {
+			if err := s.Wait(cancelled); !errors.Is(err, context.Canceled) {
+				t.Fatalf("%s: Wait(cancelled) = %v, want context.Canceled", stage, err)
+			}
+		}
+		for range 3 {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
+			err := s.Wait(ctx)
+			cancel()
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("%s: Wait(short deadline) = %v, want context.DeadlineExceeded", stage, err)
+			}
+		}
+		goleak.VerifyNone(t, ignore)
+	}
+
+	waitMany("serving")
+
+	clientErr := make(chan error, 1)
+	go func() {
+		resp, err := client().Get("http://" + s.Addr().String() + "/")
+		if err == nil {
+			resp.Body.Close()
+		}
+		clientErr <- err
+	}()
+	<-entered
+	ctx, cancelStop := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancelStop()
+	if err := s.Stop(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Stop = %v, want DeadlineExceeded", err)
+	}
+	waitMany("stopped, a handler still running")
+
+	close(release)
+	if err := s.Wait(context.Background()); err != nil {
+		t.Fatalf("Wait once the handler returned = %v", err)
+	}
+	<-clientErr
 }
