@@ -23,8 +23,10 @@ import (
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/registry/memstore"
 	"github.com/gonova/gonova/pkg/registry/pgstore"
+	"github.com/gonova/gonova/pkg/wsgi"
 	"github.com/gonova/gonova/pkg/wsgi/auth"
 	"github.com/gonova/gonova/pkg/wsgi/fault"
+	"github.com/gonova/gonova/pkg/wsgi/middleware"
 )
 
 // call is one ComputeAPI call the fake saw.
@@ -124,7 +126,9 @@ func newEnv(t *testing.T, b backend, mod ...func(*Deps)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.handler = h
+	// Served by wsgi.Service, the router's bodies are capped there; here it
+	// is called directly, so cap them the same way.
+	e.handler = middleware.MaxRequestBody(wsgi.DefaultMaxRequestBodySize)(h)
 	return e
 }
 

@@ -53,9 +53,6 @@ type Deps struct {
 	Logger *slog.Logger
 	// Registerer, when set, gets the HTTP request metrics.
 	Registerer prometheus.Registerer
-	// MaxBody caps request bodies ([oslo_middleware]
-	// max_request_body_size). Default 114688; negative: no cap.
-	MaxBody int64
 	// MaxMicroversion is the highest microversion served. Default
 	// microversion.DefaultMax (2.53).
 	MaxMicroversion microversion.Version
@@ -77,7 +74,6 @@ type handlers struct {
 	log        *slog.Logger
 	enf        *policy.Enforcer
 	flavors    flavorCatalog
-	maxBody    int64
 	rpcTimeout time.Duration
 	maxLimit   int
 	minV, maxV microversion.Version
@@ -137,9 +133,6 @@ func NewRouter(d Deps) (http.Handler, error) {
 	if d.ServiceDownTime <= 0 {
 		d.ServiceDownTime = DefaultServiceDownTime
 	}
-	if d.MaxBody == 0 {
-		d.MaxBody = wsgi.DefaultMaxRequestBodySize
-	}
 	if d.MaxMicroversion.IsNull() {
 		d.MaxMicroversion = microversion.DefaultMax
 	}
@@ -168,12 +161,12 @@ func NewRouter(d Deps) (http.Handler, error) {
 	h := &handlers{
 		services: d.Services, compute: d.Compute, rpc: d.ComputeAPI, sched: d.Scheduler,
 		downTime: d.ServiceDownTime, log: d.Logger, enf: policy.NewWithLogger(rules, d.Logger),
-		flavors: newFlavorCatalog(d.Flavors), maxBody: d.MaxBody, rpcTimeout: d.RPCTimeout,
+		flavors: newFlavorCatalog(d.Flavors), rpcTimeout: d.RPCTimeout,
 		maxLimit: d.MaxLimit, minV: mv.Min(), maxV: mv.Max(),
 	}
 
 	r := wsgi.NewRouter(wsgi.RouterOptions{Logger: d.Logger, Metrics: metrics})
-	r.Use(h.capBody, faultLogger(d.Logger))
+	r.Use(faultLogger(d.Logger))
 	r.Get("/", h.versions)
 	r.Get("/v2.1", h.version)
 	r.Get("/v2.1/", h.version)
@@ -199,17 +192,6 @@ func NewRouter(d Deps) (http.Handler, error) {
 		r.Post("/v2.1/servers/{id}/action", h.serverAction)
 	})
 	return r, nil
-}
-
-// capBody caps request bodies at maxBody; DecodeJSON turns the overflow into
-// nova's 413.
-func (h *handlers) capBody(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if h.maxBody > 0 && r.Body != nil && r.Body != http.NoBody {
-			r.Body = http.MaxBytesReader(w, r.Body, h.maxBody)
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 // faultLogger makes fault.Write log to logger.

@@ -25,7 +25,7 @@ import (
 // decodeObject reads a JSON object body.
 func (h *handlers) decodeObject(r *http.Request) (map[string]any, error) {
 	var m map[string]any
-	if err := wsgi.DecodeJSON(r, &m, wsgi.DecodeOptions{MaxBytes: h.maxBody}); err != nil {
+	if err := wsgi.DecodeJSON(r, &m, wsgi.DecodeOptions{}); err != nil {
 		return nil, err
 	}
 	return m, nil

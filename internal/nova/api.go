@@ -37,7 +37,6 @@ func (a *App) NewAPIService(compute api.ComputeAPI) (*wsgi.Service, error) {
 		Auth:            authn,
 		Logger:          a.Log,
 		Registerer:      a.Metrics,
-		MaxBody:         c.Middleware.MaxRequestBodySize,
 		RPCTimeout:      c.Default.RPCResponseTimeout,
 	})
 	if err != nil {

@@ -34,8 +34,8 @@ type DecodeOptions struct {
 	// relax it per object).
 	Strict bool
 	// MaxBytes caps the body when > 0. Bodies served by a Service are
-	// already capped by Options.MaxRequestBodySize; this is for other
-	// servers and for routes that want a lower cap.
+	// already capped by Options.MaxRequestBodySize, and an overflow of that
+	// cap is the same 413; MaxBytes is for routes that want a lower cap.
 	MaxBytes int64
 }
 

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/gonova/gonova/pkg/wsgi/middleware"
 )
 
 // Defaults of Options. nova has no request timeouts of its own (eventlet had
@@ -56,6 +58,8 @@ type Options struct {
 	MaxHeaderBytes int
 	// MaxRequestBodySize caps request bodies: [oslo_middleware]
 	// max_request_body_size. Default 114688 bytes; negative means no cap.
+	// This is the only place the cap is configured: handlers and routers
+	// served here do not cap bodies again (see middleware.MaxRequestBody).
 	MaxRequestBodySize int64
 	// OnStarted runs after the listener is bound and serving, before Start
 	// returns; an error undoes the start. nova-api records its service row
@@ -232,15 +236,13 @@ func (s *Service) serve(srv *http.Server, l net.Listener, done chan struct{}) {
 	}
 }
 
-// wrap counts running handlers (for Wait) and caps request bodies.
+// wrap counts running handlers (for Wait) and caps request bodies: the one
+// place [oslo_middleware] max_request_body_size applies.
 func (s *Service) wrap(h http.Handler) http.Handler {
-	limit := s.opts.MaxRequestBodySize
+	h = middleware.MaxRequestBody(s.opts.MaxRequestBodySize)(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.handlers.add()
 		defer s.handlers.done()
-		if limit > 0 && r.Body != nil && r.Body != http.NoBody {
-			r.Body = http.MaxBytesReader(w, r.Body, limit)
-		}
 		h.ServeHTTP(w, r)
 	})
 }

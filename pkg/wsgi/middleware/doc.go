@@ -1,6 +1,6 @@
 // Package middleware holds the HTTP middleware every gonova service puts in
-// front of its handlers: request ids, an access log, Prometheus metrics and
-// panic recovery. Authentication (package auth), policy (package policy) and
+// front of its handlers: request ids, an access log, Prometheus metrics,
+// panic recovery and the request body cap. Authentication (package auth), policy (package policy) and
 // microversion negotiation (package microversion) live in their own packages
 // because handlers import their context accessors.
 //
@@ -20,6 +20,9 @@
 //	r.Use(middleware.Recoverer(logger))    // turns a panic into a 500 computeFault
 //	r.Use(mv.Handler)                      // microversion headers on every response
 //	// then auth.Middleware(...) on the routes that need a token.
+//
+// MaxRequestBody (oslo's sizelimit) is not in that chain: wsgi.Service
+// applies it once, outside the router, from Options.MaxRequestBodySize.
 //
 // # Logging
 //
