@@ -79,6 +79,11 @@ type procEvent struct {
 
 // Run starts the workers and supervises them until a stop signal or ctx's
 // end, then stops them. See Launcher.
+//
+// It has three phases: start (bind the sockets the workers inherit), then
+// supervise (spawn the workers, re-spawn dead ones, pass SIGHUP on) until a
+// stop cause (a stop signal or ctx), then shut down (SIGTERM to every worker,
+// under a deadline; SIGKILL to those left).
 func (p *ProcessLauncher) Run(ctx context.Context) error {
 	if !p.ran.CompareAndSwap(false, true) {
 		return errors.New("launcher: Run called twice")
@@ -93,10 +98,8 @@ func (p *ProcessLauncher) Run(ctx context.Context) error {
 	defer p.opts.Reporter.Register("Workers", p.report)()
 
 	for _, s := range p.services {
-		if b, ok := s.(Binder); ok {
-			if err := b.Bind(ctx); err != nil {
-				return &StartError{Service: s.Name(), Err: fmt.Errorf("bind: %w", err)}
-			}
+		if err := bind(ctx, s); err != nil {
+			return err
 		}
 	}
 	names, files, err := p.opts.Sockets.files()
@@ -110,24 +113,59 @@ func (p *ProcessLauncher) Run(ctx context.Context) error {
 		p.opts.Sockets.Close()
 	}()
 
-	runCtx, cancelRun := context.WithCancel(ctx)
-	defer cancelRun()
-	var bg sync.WaitGroup
-	startWatchdog(runCtx, p.log, &bg)
+	r := p.start(ctx, sigs, names, files)
+	defer r.stopEvents()
+	r.supervise()
+	return r.shutdown()
+}
 
-	events := make(chan procEvent)
-	abandon := make(chan struct{}) // closed when Run is done with events: senders give up
-	stopEvents := sync.OnceFunc(func() { cancelRun(); close(abandon) })
-	defer stopEvents()
+// processRun is the state one ProcessLauncher.Run shares between its phases.
+type processRun struct {
+	p     *ProcessLauncher
+	ctx   context.Context // Run's
+	sigs  <-chan os.Signal
+	names []string   // the listeners' names, in files' order
+	files []*os.File // the listeners the workers inherit
+
+	// runCtx, ended by cancelRun, ends the watchdog; bg tracks it and the
+	// goroutines waiting on each worker.
+	runCtx    context.Context
+	cancelRun context.CancelFunc
+	bg        sync.WaitGroup
+
+	events  chan procEvent
+	abandon chan struct{} // closed when Run is done with events: senders give up
+	// stopEvents ends the watchdog and makes the event senders give up (a
+	// worker's ready event may still be on its way after its exit was
+	// handled). It runs once, at the end of a clean shutdown or of Run.
+	stopEvents func()
+
+	forks         []time.Time // the last len(slots) fork times, for throttling
+	readyNotified bool
+}
+
+// start prepares the supervision: the watchdog runs, every worker is due to
+// be spawned now.
+func (p *ProcessLauncher) start(ctx context.Context, sigs <-chan os.Signal, names []string, files []*os.File) *processRun {
+	r := &processRun{p: p, ctx: ctx, sigs: sigs, names: names, files: files}
+	r.runCtx, r.cancelRun = context.WithCancel(ctx)
+	startWatchdog(r.runCtx, p.log, &r.bg)
+	r.events = make(chan procEvent)
+	r.abandon = make(chan struct{})
+	r.stopEvents = sync.OnceFunc(func() { r.cancelRun(); close(r.abandon) })
 
 	p.log.Info("starting workers", "workers", len(p.slots), "listeners", names)
 	now := time.Now()
 	for _, s := range p.slots {
 		s.nextStart = now
 	}
-	var forks []time.Time // the last len(slots) fork times, for throttling
-	readyNotified := false
+	return r
+}
 
+// supervise spawns the workers when they are due, records their events and
+// serves SIGHUP and SIGUSR2, until a stop signal or ctx's end.
+func (r *processRun) supervise() {
+	p := r.p
 	spawnTimer := time.NewTimer(time.Hour)
 	defer spawnTimer.Stop()
 	for {
@@ -141,50 +179,67 @@ func (p *ProcessLauncher) Run(ctx context.Context) error {
 		}
 		select {
 		case <-timer:
-			now := time.Now()
-			for _, s := range p.slots {
-				if s.nextStart.IsZero() || s.nextStart.After(now) {
-					continue
-				}
-				if len(forks) == len(p.slots) {
-					window := time.Duration(len(p.slots)) * p.opts.ForkInterval
-					if allowed := forks[0].Add(window); allowed.After(now) {
-						p.log.Info("forking too fast, waiting", "worker", s.index, "wait", allowed.Sub(now).Round(time.Millisecond))
-						p.setNext(s, allowed)
-						continue
-					}
-					forks = forks[1:]
-				}
-				forks = append(forks, now)
-				p.spawn(s, names, files, events, abandon, &bg)
-			}
-		case ev := <-events:
-			if p.handle(ev, true) && !readyNotified && p.allReady() {
-				readyNotified = true
+			r.spawnDue(time.Now())
+		case ev := <-r.events:
+			if p.handle(ev, true) && !r.readyNotified && p.allReady() {
+				r.readyNotified = true
 				p.log.Info("all workers started")
 				sdNotify(p.log, daemon.SdNotifyReady)
 			}
-		case sig := <-sigs:
-			switch {
-			case isStopSignal(sig):
-				p.log.Info("caught signal, stopping workers", "signal", sig.String())
-				return p.shutdown(sigs, events, &bg, stopEvents)
-			case sig == syscall.SIGHUP:
-				p.log.Info("SIGHUP: reloading configuration and passing it to workers")
-				if p.opts.Reload != nil {
-					if err := p.opts.Reload(runCtx); err != nil {
-						p.log.Error("reloading configuration failed", "err", err)
-					}
-				}
-				p.signalAll(syscall.SIGHUP)
-			case sig == syscall.SIGUSR2:
-				p.writeReport()
+		case sig := <-r.sigs:
+			if r.onSignal(sig) {
+				return
 			}
-		case <-ctx.Done():
-			p.log.Info("context ended, stopping workers", "cause", context.Cause(ctx))
-			return p.shutdown(sigs, events, &bg, stopEvents)
+		case <-r.ctx.Done():
+			p.log.Info("context ended, stopping workers", "cause", context.Cause(r.ctx))
+			return
 		}
 	}
+}
+
+// spawnDue spawns the workers due by now, throttled as oslo throttles forks:
+// at most len(slots) forks in len(slots) fork intervals.
+func (r *processRun) spawnDue(now time.Time) {
+	p := r.p
+	for _, s := range p.slots {
+		if s.nextStart.IsZero() || s.nextStart.After(now) {
+			continue
+		}
+		if len(r.forks) == len(p.slots) {
+			window := time.Duration(len(p.slots)) * p.opts.ForkInterval
+			if allowed := r.forks[0].Add(window); allowed.After(now) {
+				p.log.Info("forking too fast, waiting", "worker", s.index, "wait", allowed.Sub(now).Round(time.Millisecond))
+				p.setNext(s, allowed)
+				continue
+			}
+			r.forks = r.forks[1:]
+		}
+		r.forks = append(r.forks, now)
+		p.spawn(s, r.names, r.files, r.events, r.abandon, &r.bg)
+	}
+}
+
+// onSignal handles a signal while supervising and reports whether it is a
+// stop signal. SIGHUP reloads the parent's configuration and is passed on to
+// every worker.
+func (r *processRun) onSignal(sig os.Signal) (stop bool) {
+	p := r.p
+	switch {
+	case isStopSignal(sig):
+		p.log.Info("caught signal, stopping workers", "signal", sig.String())
+		return true
+	case sig == syscall.SIGHUP:
+		p.log.Info("SIGHUP: reloading configuration and passing it to workers")
+		if p.opts.Reload != nil {
+			if err := p.opts.Reload(r.runCtx); err != nil {
+				p.log.Error("reloading configuration failed", "err", err)
+			}
+		}
+		p.signalAll(syscall.SIGHUP)
+	case sig == syscall.SIGUSR2:
+		p.writeReport()
+	}
+	return false
 }
 
 // spawn starts the worker of slot s.
@@ -200,32 +255,8 @@ func (p *ProcessLauncher) spawn(s *slot, names []string, files []*os.File, event
 		return
 	}
 	cmd := p.opts.Command()
-	extra := slices.Clone(files)
-	extra = append(extra, readyW)
-	fds := make([]string, len(names))
-	for i, n := range names {
-		fds[i] = n + "=" + strconv.Itoa(3+i)
-	}
-	env := cmd.Env
-	if env == nil {
-		env = os.Environ()
-	}
-	// Only the parent talks to systemd.
-	env = slices.DeleteFunc(env, func(kv string) bool {
-		for _, k := range []string{"NOTIFY_SOCKET=", "WATCHDOG_USEC=", "WATCHDOG_PID=", "GONOVA_"} {
-			if strings.HasPrefix(kv, k) {
-				return true
-			}
-		}
-		return false
-	})
-	cmd.Env = append(env,
-		envWorker+"="+strconv.Itoa(s.index),
-		envParentPID+"="+strconv.Itoa(os.Getpid()),
-		envReadyFD+"="+strconv.Itoa(3+len(files)),
-		envListenFDs+"="+strings.Join(fds, ","),
-	)
-	cmd.ExtraFiles = extra
+	cmd.Env = workerEnv(cmd.Env, s.index, names, len(files))
+	cmd.ExtraFiles = append(slices.Clone(files), readyW)
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
@@ -263,6 +294,35 @@ func (p *ProcessLauncher) spawn(s *slot, names []string, files []*os.File, event
 	})
 }
 
+// workerEnv is the environment of worker index: env (the parent's when nil)
+// without what only the parent may use (systemd's variables, GONOVA_*), plus
+// the worker's index, the parent's pid, the ready pipe's fd (after the nfiles
+// listeners, which start at fd 3) and the listeners' names and fds.
+func workerEnv(env []string, index int, names []string, nfiles int) []string {
+	if env == nil {
+		env = os.Environ()
+	}
+	// Only the parent talks to systemd.
+	env = slices.DeleteFunc(env, func(kv string) bool {
+		for _, k := range []string{"NOTIFY_SOCKET=", "WATCHDOG_USEC=", "WATCHDOG_PID=", "GONOVA_"} {
+			if strings.HasPrefix(kv, k) {
+				return true
+			}
+		}
+		return false
+	})
+	fds := make([]string, len(names))
+	for i, n := range names {
+		fds[i] = n + "=" + strconv.Itoa(3+i)
+	}
+	return append(env,
+		envWorker+"="+strconv.Itoa(index),
+		envParentPID+"="+strconv.Itoa(os.Getpid()),
+		envReadyFD+"="+strconv.Itoa(3+nfiles),
+		envListenFDs+"="+strings.Join(fds, ","),
+	)
+}
+
 // handle records a worker event; while running, a dead worker is scheduled
 // for re-spawn. It reports whether a worker became ready.
 func (p *ProcessLauncher) handle(ev procEvent, running bool) bool {
@@ -295,11 +355,10 @@ func (p *ProcessLauncher) handle(ev procEvent, running bool) bool {
 }
 
 // shutdown sends SIGTERM to every worker and waits for them under
-// GracefulShutdownTimeout + StopGrace; then it kills those left.
-//
-// stopEvents ends the watchdog and makes the event senders give up: a
-// worker's ready event may still be on its way after its exit was handled.
-func (p *ProcessLauncher) shutdown(sigs <-chan os.Signal, events <-chan procEvent, bg *sync.WaitGroup, stopEvents func()) error {
+// GracefulShutdownTimeout + StopGrace, from a fresh context; then it kills
+// those left. A second stop signal kills them at once.
+func (r *processRun) shutdown() error {
+	p := r.p
 	sdNotify(p.log, daemon.SdNotifyStopping)
 	p.mu.Lock()
 	for _, s := range p.slots {
@@ -309,30 +368,30 @@ func (p *ProcessLauncher) shutdown(sigs <-chan os.Signal, events <-chan procEven
 	p.signalAll(syscall.SIGTERM)
 
 	timeout := p.opts.GracefulShutdownTimeout
-	var deadline <-chan time.Time
+	var grace time.Duration
 	if timeout > 0 {
-		t := time.NewTimer(timeout + p.opts.StopGrace)
-		defer t.Stop()
-		deadline = t.C
+		grace = timeout + p.opts.StopGrace
 	}
+	stopCtx, cancelStop := shutdownContext(r.ctx, grace)
+	defer cancelStop()
 	var failed []error
 	for p.alive() > 0 {
 		select {
-		case ev := <-events:
+		case ev := <-r.events:
 			p.handle(ev, false)
 			if !ev.ready && ev.err != nil {
 				failed = append(failed, fmt.Errorf("worker %d (pid %d): %s", ev.slot.index, ev.pid, exitString(ev.err)))
 			}
-		case <-deadline:
+		case <-stopCtx.Done():
 			left := p.aliveNames()
 			p.log.Error("graceful shutdown timed out, killing workers", "timeout", timeout, "still_stopping", left)
-			p.killAll(events)
+			p.killAll(r.events)
 			return &ShutdownTimeoutError{Timeout: timeout, Services: left}
-		case sig := <-sigs:
+		case sig := <-r.sigs:
 			switch {
 			case isStopSignal(sig):
 				p.log.Error("second signal, killing workers and exiting at once", "signal", sig.String(), "still_stopping", p.aliveNames())
-				p.killAll(events)
+				p.killAll(r.events)
 				return ErrSecondSignal
 			case sig == syscall.SIGUSR2:
 				p.writeReport()
@@ -341,8 +400,8 @@ func (p *ProcessLauncher) shutdown(sigs <-chan os.Signal, events <-chan procEven
 			}
 		}
 	}
-	stopEvents()
-	bg.Wait()
+	r.stopEvents()
+	r.bg.Wait()
 	if len(failed) > 0 {
 		err := errors.Join(failed...)
 		p.log.Error("workers stopped with errors", "err", err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -67,6 +68,12 @@ type exitEvent struct {
 }
 
 // Run starts the services and blocks until they are stopped. See Launcher.
+//
+// It has three phases, each a method of serviceRun: start (the services in
+// order, in the background, rolled back by the shutdown if one fails), wait
+// for a stop cause (a signal, a failed start, a service ending, the parent
+// dying, ctx), then shut down (the services in reverse order, under a fresh
+// deadline).
 func (l *ServiceLauncher) Run(ctx context.Context) error {
 	if !l.ran.CompareAndSwap(false, true) {
 		return errors.New("launcher: Run called twice")
@@ -80,108 +87,178 @@ func (l *ServiceLauncher) Run(ctx context.Context) error {
 	defer l.registerReport()()
 
 	for _, e := range l.entries {
-		if b, ok := e.svc.(Binder); ok {
-			if err := b.Bind(ctx); err != nil {
-				return &StartError{Service: e.svc.Name(), Err: fmt.Errorf("bind: %w", err)}
-			}
+		if err := bind(ctx, e.svc); err != nil {
+			return err
 		}
 	}
+	r := l.start(ctx, worker, sigs)
+	defer r.release()
+	cause := r.waitForStop()
+	return r.shutdown(cause)
+}
 
-	// runCtx ends the helpers (waiters, watchdog, parent check) at the end.
-	runCtx, cancelRun := context.WithCancel(ctx)
-	defer cancelRun()
-	var bg sync.WaitGroup
-	startWatchdog(runCtx, l.log, &bg)
-	parentGone := worker.watchParent(runCtx, l.opts.ParentCheckInterval, &bg)
+// serviceRun is the state one ServiceLauncher.Run shares between its phases.
+type serviceRun struct {
+	l      *ServiceLauncher
+	ctx    context.Context // Run's
+	sigs   <-chan os.Signal
+	worker *workerInfo // nil unless this process is a ProcessLauncher worker
+
+	// runCtx, ended by cancelRun, ends the helpers (waiters, watchdog,
+	// parent check), which bg tracks.
+	runCtx     context.Context
+	cancelRun  context.CancelFunc
+	bg         sync.WaitGroup
+	parentGone <-chan struct{}
+
+	cancelStart context.CancelFunc // cancels start-up
+	startDone   <-chan error       // startAll's result; nil once received
+	exited      chan exitEvent     // a started service ended on its own
+
+	reloadCtx    context.Context
+	cancelReload context.CancelFunc
+	reloadReq    chan struct{} // one pending SIGHUP
+	reloadDone   chan struct{} // closed when the reload loop ends; nil until it runs
+}
+
+// start starts the helpers and, in the background, the services in order;
+// it returns at once. waitForStop receives start-up's result.
+func (l *ServiceLauncher) start(ctx context.Context, worker *workerInfo, sigs <-chan os.Signal) *serviceRun {
+	r := &serviceRun{l: l, ctx: ctx, sigs: sigs, worker: worker}
+	r.runCtx, r.cancelRun = context.WithCancel(ctx)
+	startWatchdog(r.runCtx, l.log, &r.bg)
+	r.parentGone = worker.watchParent(r.runCtx, l.opts.ParentCheckInterval, &r.bg)
 
 	startCtx, cancelStart := context.WithCancel(ctx)
-	defer cancelStart()
-	exited := make(chan exitEvent, len(l.entries))
+	r.cancelStart = cancelStart
+	r.exited = make(chan exitEvent, len(l.entries))
 	startDone := make(chan error, 1)
-	go func() { startDone <- l.startAll(startCtx, runCtx, exited, &bg) }()
+	r.startDone = startDone
+	go func() { startDone <- l.startAll(startCtx, r.runCtx, r.exited, &r.bg) }()
 
-	reloadCtx, cancelReload := context.WithCancel(runCtx)
-	defer cancelReload()
-	reloadReq := make(chan struct{}, 1)
-	reloadDone := make(chan struct{})
-	reloading := false
+	r.reloadCtx, r.cancelReload = context.WithCancel(r.runCtx)
+	r.reloadReq = make(chan struct{}, 1)
+	return r
+}
 
-	var cause error
-loop:
+// release ends what start began, once Run returns.
+func (r *serviceRun) release() {
+	r.cancelReload()
+	r.cancelStart()
+	r.cancelRun()
+}
+
+// waitForStop serves SIGHUP and SIGUSR2 until a cause to stop: a stop
+// signal, a failed start-up, a service ending on its own, the parent dying or
+// ctx ending. It returns the cause's error for Run's (nil for a signal, the
+// parent or ctx).
+func (r *serviceRun) waitForStop() error {
+	l := r.l
 	for {
 		select {
-		case err := <-startDone:
-			startDone = nil
+		case err := <-r.startDone:
+			r.startDone = nil
 			if err != nil {
-				cause = err
 				l.log.Error("start-up failed", "err", err)
-				break loop
+				return err
 			}
-			l.log.Info("all services started", "services", len(l.entries))
-			sdNotify(l.log, daemon.SdNotifyReady)
-			worker.signalReady(l.log)
-			reloading = true
-			go func() {
-				defer close(reloadDone)
-				l.reloadLoop(reloadCtx, reloadReq)
-			}()
-		case sig := <-sigs:
-			switch {
-			case isStopSignal(sig):
-				l.log.Info("caught signal, stopping", "signal", sig.String())
-				break loop
-			case sig == syscall.SIGHUP:
-				if startDone != nil {
-					l.log.Warn("SIGHUP during start-up ignored")
-					continue
-				}
-				select {
-				case reloadReq <- struct{}{}:
-				default:
-					l.log.Info("SIGHUP: a reload is already pending")
-				}
-			case sig == syscall.SIGUSR2:
-				l.writeReport()
+			r.started()
+		case sig := <-r.sigs:
+			if r.onSignal(sig) {
+				return nil
 			}
-		case ev := <-exited:
+		case ev := <-r.exited:
 			if ev.err != nil {
-				cause = fmt.Errorf("service %s ended: %w", ev.e.svc.Name(), ev.err)
 				l.log.Error("service ended on its own, stopping", "service", ev.e.svc.Name(), "err", ev.err)
-			} else {
-				l.log.Warn("service ended on its own, stopping", "service", ev.e.svc.Name())
+				return fmt.Errorf("service %s ended: %w", ev.e.svc.Name(), ev.err)
 			}
-			break loop
-		case <-parentGone:
-			l.log.Warn("parent process died, stopping", "parent_pid", worker.parentPID)
-			break loop
-		case <-ctx.Done():
-			l.log.Info("context ended, stopping", "cause", context.Cause(ctx))
-			break loop
+			l.log.Warn("service ended on its own, stopping", "service", ev.e.svc.Name())
+			return nil
+		case <-r.parentGone:
+			l.log.Warn("parent process died, stopping", "parent_pid", r.worker.parentPID)
+			return nil
+		case <-r.ctx.Done():
+			l.log.Info("context ended, stopping", "cause", context.Cause(r.ctx))
+			return nil
 		}
 	}
+}
 
-	// Shutdown: stop start-up and reloads, then stop the services in
-	// reverse order under a deadline from a fresh context.
-	sdNotify(l.log, daemon.SdNotifyStopping)
-	cancelStart()
-	cancelReload()
-	timeout := l.opts.GracefulShutdownTimeout
-	stopCtx, cancelStop := context.WithoutCancel(ctx), context.CancelFunc(func() {})
-	if timeout > 0 {
-		stopCtx, cancelStop = context.WithTimeout(stopCtx, timeout)
+// started reports readiness once every service has started, and begins
+// serving reloads.
+func (r *serviceRun) started() {
+	l := r.l
+	l.log.Info("all services started", "services", len(l.entries))
+	sdNotify(l.log, daemon.SdNotifyReady)
+	r.worker.signalReady(l.log)
+	done := make(chan struct{})
+	r.reloadDone = done
+	go func() {
+		defer close(done)
+		l.reloadLoop(r.reloadCtx, r.reloadReq)
+	}()
+}
+
+// onSignal handles a signal while running and reports whether it is a stop
+// signal.
+func (r *serviceRun) onSignal(sig os.Signal) (stop bool) {
+	l := r.l
+	switch {
+	case isStopSignal(sig):
+		l.log.Info("caught signal, stopping", "signal", sig.String())
+		return true
+	case sig == syscall.SIGHUP:
+		if r.startDone != nil {
+			l.log.Warn("SIGHUP during start-up ignored")
+			return false
+		}
+		select {
+		case r.reloadReq <- struct{}{}:
+		default:
+			l.log.Info("SIGHUP: a reload is already pending")
+		}
+	case sig == syscall.SIGUSR2:
+		l.writeReport()
 	}
+	return false
+}
+
+// shutdown stops start-up and reloads, then stops the started services in
+// reverse order under a deadline from a fresh context: Run's ctx may be the
+// one that just ended. It returns cause joined with the stop errors, or
+// early, with a ShutdownTimeoutError or ErrSecondSignal, when the deadline
+// passes or a second stop signal comes; the services still stopping then
+// finish in the background, their late errors dropped.
+func (r *serviceRun) shutdown(cause error) error {
+	l := r.l
+	sdNotify(l.log, daemon.SdNotifyStopping)
+	r.cancelStart()
+	r.cancelReload()
+	timeout := l.opts.GracefulShutdownTimeout
+	stopCtx, cancelStop := shutdownContext(r.ctx, timeout)
 	defer cancelStop()
 	l.log.Info("stopping services", "graceful_shutdown_timeout", timeout)
+
+	// Buffered, so that stopAll finishing after Run gave up does not block.
 	stopped := make(chan error, 1)
+	startDone, reloadDone := r.startDone, r.reloadDone
 	go func() {
 		if startDone != nil {
 			<-startDone // Start was cancelled; wait for it to give up
 		}
-		if reloading {
+		if reloadDone != nil {
 			<-reloadDone
 		}
 		stopped <- l.stopAll(stopCtx)
 	}()
+	return r.waitStopped(stopCtx, stopped, cause)
+}
+
+// waitStopped waits for stopAll's result on stopped, serving SIGUSR2, until
+// stopCtx's deadline or a second stop signal.
+func (r *serviceRun) waitStopped(stopCtx context.Context, stopped <-chan error, cause error) error {
+	l := r.l
+	timeout := l.opts.GracefulShutdownTimeout
 	for {
 		select {
 		case err := <-stopped:
@@ -189,8 +266,8 @@ loop:
 				l.log.Error("graceful shutdown timed out", "timeout", timeout, "still_stopping", names)
 				return errors.Join(cause, &ShutdownTimeoutError{Timeout: timeout, Services: names})
 			}
-			cancelRun()
-			bg.Wait()
+			r.cancelRun()
+			r.bg.Wait()
 			if err != nil {
 				l.log.Error("services stopped with errors", "err", err)
 			} else {
@@ -201,7 +278,7 @@ loop:
 			names := l.unfinished()
 			l.log.Error("graceful shutdown timed out, exiting", "timeout", timeout, "still_stopping", names)
 			return errors.Join(cause, &ShutdownTimeoutError{Timeout: timeout, Services: names})
-		case sig := <-sigs:
+		case sig := <-r.sigs:
 			switch {
 			case isStopSignal(sig):
 				l.log.Error("second signal, exiting at once", "signal", sig.String(), "still_stopping", l.unfinished())
@@ -213,6 +290,26 @@ loop:
 			}
 		}
 	}
+}
+
+// shutdownContext returns the context bounding a shutdown: ctx's values
+// without its cancellation, ended after timeout (never, when timeout is 0).
+func shutdownContext(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	ctx = context.WithoutCancel(ctx)
+	if timeout > 0 {
+		return context.WithTimeout(ctx, timeout)
+	}
+	return ctx, func() {}
+}
+
+// bind binds svc's listeners when it is a Binder.
+func bind(ctx context.Context, svc Service) error {
+	if b, ok := svc.(Binder); ok {
+		if err := b.Bind(ctx); err != nil {
+			return &StartError{Service: svc.Name(), Err: fmt.Errorf("bind: %w", err)}
+		}
+	}
+	return nil
 }
 
 // startAll starts the services in order and, for each one started, watches
