@@ -29,11 +29,9 @@
 // in ExtraFiles, with their names in GONOVA_LISTEN_FDS; each worker finds
 // itself a worker from its environment, and [New] gives it a ServiceLauncher
 // whose [Listen] returns the inherited sockets. So the same main works in
-// both modes:
-//
-//	l, err := launcher.Listen("osapi_compute", "tcp", ":8774") // binds, or inherits in a worker
-//	...
-//	os.Exit(launcher.ExitCode(launcher.New(launcher.Options{Workers: cfg.Workers}, api).Run(ctx)))
+// both modes: it calls [Listen] (which binds, or inherits in a worker), builds
+// its services, and exits with [ExitCode] of New(...).Run(ctx). The package
+// example shows such a main.
 //
 // The parent throttles forks as oslo does (about one a second in a crash
 // loop), re-spawns dead workers with exponential backoff, forwards SIGTERM,

@@ -58,9 +58,11 @@ func newInheritedSockets(fds map[string]int) *Sockets {
 // Call it before Launcher.Run (in a service's constructor or its Bind), so
 // that the parent has bound it before it starts workers:
 //
-//	l, err := launcher.Listen("osapi_compute", "tcp", net.JoinHostPort(cfg.Listen, cfg.Port))
-//	if err != nil { return nil, err }
-//	go srv.Serve(l)
+//	l, err := launcher.Listen("osapi_compute", "tcp", net.JoinHostPort(cfg.Listen, strconv.Itoa(cfg.Port)))
+//	if err != nil {
+//		return nil, err
+//	}
+//	// serve on l once the service starts
 func Listen(name, network, addr string) (net.Listener, error) {
 	return defaultSockets().Listen(name, network, addr)
 }

@@ -41,7 +41,9 @@
 //
 // # Usage
 //
-//	svc, err := service.Create(service.Options{Registry: store, Transport: tr, Binary: "nova-compute"})
-//	l := launcher.NewServiceLauncher(...)
-//	l.Launch(svc)
+// Build the Manager in main, pass it with the registry (and a transport, to
+// serve RPC) to Create, and give the Service to a launcher
+// (launcher.NewServiceLauncher or launcher.New), whose Run starts it, waits
+// for SIGTERM and stops it. The package example does that with a small
+// manager; pkg/app's ServiceOptions fills Options from nova.conf.
 package service

@@ -5,21 +5,11 @@
 // any other service: Start binds and serves, Stop drains, Wait waits, Reset
 // is the SIGHUP hook.
 //
-//	mv, _ := microversion.New(microversion.Options{})
-//	metrics, _ := middleware.NewMetrics(prometheus.DefaultRegisterer)
-//	r := wsgi.NewRouter(wsgi.RouterOptions{Logger: logger, Metrics: metrics, Microversion: mv})
-//	r.Group(func(r chi.Router) {
-//		r.Use(auth.Middleware(auth.NoAuth{}))
-//		r.With(enforcer.Require("os_compute_api:os-services:list")).Get("/v2.1/os-services", list)
-//	})
-//	svc, _ := wsgi.New(wsgi.Options{Name: "osapi_compute", Host: "0.0.0.0", Port: 8774, Handler: r,
-//		Listen: func(network, addr string) (net.Listener, error) { return launcher.Listen("osapi_compute", network, addr) }})
-//	if err := svc.Start(ctx); err != nil { return err } // the port is bound (or the error says why not)
-//	...
-//	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
-//	defer cancel()
-//	_ = svc.Stop(stopCtx)
-//	svc.Wait()
+// The package example builds a router with NewRouter (request id, access
+// log, metrics, recovery, microversion), puts auth and policy on its routes,
+// serves it with New and Start, and stops it with Stop under a fresh
+// deadline, then Wait. Under a multi-worker launcher, set Options.Listen to
+// call launcher.Listen so that workers share the port.
 //
 // # Why
 //

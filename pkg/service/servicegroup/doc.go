@@ -26,15 +26,10 @@
 // cannot make a service look down (nova compares the API host's clock with
 // the reporting host's).
 //
-// Usage:
-//
-//	svc, _, err := registry.FindOrCreate(ctx, store, registry.NewService{...}, createOpts)
-//	hb, err := servicegroup.Join(store, svc, servicegroup.Options{
-//		ReportInterval: cfg.Default.ReportInterval,
-//		CreateOptions:  registry.CreateOptions{DisableNewServices: !cfg.Default.EnableNewServices},
-//		Registerer:     prometheus.DefaultRegisterer,
-//	})
-//	defer hb.Stop()
+// Usage: find or create the service's row (registry.FindOrCreate), Join with
+// it and Options from nova.conf (report_interval, enable_new_services as
+// CreateOptions.DisableNewServices, a Registerer), and Stop the Heartbeat at
+// shutdown; the package example does that on the in-memory store.
 //
 // # Logging
 //

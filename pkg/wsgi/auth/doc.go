@@ -2,17 +2,9 @@
 //
 // The middleware asks an Authenticator for the caller's Context (user,
 // project, roles, admin flag, request ids) and stores it in the request
-// context; handlers and the policy package read it with FromContext:
-//
-//	r.Group(func(r chi.Router) {
-//		r.Use(auth.Middleware(auth.NoAuth{}))
-//		r.Get("/v2.1/os-services", list)
-//	})
-//
-//	func list(w http.ResponseWriter, r *http.Request) {
-//		caller, _ := auth.FromContext(r.Context())
-//		...
-//	}
+// context; handlers and the policy package read it with FromContext. The
+// package example puts Middleware(NoAuth{}) on a route group and reads the
+// caller in a handler.
 //
 // # Why an interface
 //

@@ -3,11 +3,9 @@
 // A client asks for a version with "OpenStack-API-Version: compute 2.53" or
 // with nova's legacy "X-OpenStack-Nova-API-Version: 2.53"; "latest" means the
 // highest version this service implements, and no header means the minimum,
-// 2.1. Handlers then branch on the negotiated version:
-//
-//	if microversion.FromContext(r.Context()).AtLeast(2, 53) {
-//		// ids are uuids
-//	}
+// 2.1. Handlers then branch on the negotiated version, for example
+// FromContext(r.Context()).AtLeast(2, 53) where ids became uuids (see the
+// package example).
 //
 // # Why
 //

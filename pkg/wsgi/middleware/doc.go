@@ -1,8 +1,9 @@
 // Package middleware holds the HTTP middleware every gonova service puts in
 // front of its handlers: request ids, an access log, Prometheus metrics,
-// panic recovery and the request body cap. Authentication (package auth), policy (package policy) and
-// microversion negotiation (package microversion) live in their own packages
-// because handlers import their context accessors.
+// panic recovery, input checks and the request body cap. Authentication
+// (package auth), policy (package policy) and microversion negotiation
+// (package microversion) live in their own packages because handlers import
+// their context accessors.
 //
 // # Why
 //
@@ -11,15 +12,12 @@
 // here is one file with one test, shaped func(http.Handler) http.Handler, so a
 // service can use it with chi's Use or with bare net/http.
 //
-// The usual order, outermost first:
-//
-//	r := chi.NewRouter()
-//	r.Use(middleware.RequestID)            // ids first: everything below logs them
-//	r.Use(middleware.AccessLog(logger))    // sees the final status, even of a panic
-//	r.Use(metrics.Handler)                 // likewise; reads the chi route pattern
-//	r.Use(middleware.Recoverer(logger))    // turns a panic into a 500 computeFault
-//	r.Use(mv.Handler)                      // microversion headers on every response
-//	// then auth.Middleware(...) on the routes that need a token.
+// The usual order, outermost first, is RequestID (ids first: everything below
+// logs them), AccessLog and Metrics.Handler (they see the final status, even
+// of a panic; metrics read the chi route pattern), Recoverer (a panic becomes
+// a 500 computeFault), Inputs (a path or query no store could take is a 400),
+// then the microversion negotiator, and auth on the routes that need a token. wsgi.NewRouter installs that chain; the package
+// example builds it by hand.
 //
 // MaxRequestBody (oslo's sizelimit) is not in that chain: wsgi.Service
 // applies it once, outside the router, from Options.MaxRequestBodySize.

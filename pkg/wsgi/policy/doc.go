@@ -7,17 +7,9 @@
 // functions: the defaults gonova needs are a handful of role checks, and a
 // policy file parser is not worth its weight until operators ask for one.
 //
-//	enf := policy.New(map[string]policy.Rule{
-//		"os_compute_api:os-services:list": policy.Admin,
-//	})
-//	r.With(enf.Require("os_compute_api:os-services:list")).Get("/os-services", list)
-//	// or, inside a handler that needs the target first:
-//	if err := enf.Authorize(r.Context(), "os_compute_api:os-services:delete"); err != nil {
-//		fault.Write(w, r, err)
-//		return
-//	}
-//
-// An action without a rule is refused: a typo must not open an API.
+// New takes the rules by action; a route requires its action with
+// Enforcer.Require, and a handler that must look its target up first calls
+// Enforcer.Authorize (see the package example). An action without a rule is refused: a typo must not open an API.
 //
 // # Logging
 //
