@@ -31,7 +31,7 @@
 //
 // # Usage
 //
-//	cfg, rest, err := config.Parse(os.Args[1:])
-//	if err != nil { log.Fatal(err) }
-//	fmt.Println(cfg.Default.ReportInterval, rest)
+// A binary calls Parse(os.Args[1:]) and gets the Config and the positional
+// arguments left; ParseWith (see its example) lets a test choose the
+// environment and the default files.
 package config

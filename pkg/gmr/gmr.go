@@ -51,7 +51,7 @@ type section struct {
 // it, then write reports with WriteTo:
 //
 //	r := gmr.New(gmr.Options{Product: "nova-compute"})
-//	r.Register("Configuration", gmr.ConfigSection(cfg.Settings))
+//	r.Register("Configuration", gmr.ConfigSection(settings)) // settings: func() []gmr.Setting
 //	r.Register("compute", func(w io.Writer) error {
 //		_, err := fmt.Fprintf(w, "instances = %d\n", mgr.Count())
 //		return err

@@ -14,30 +14,12 @@
 //
 // # Usage
 //
-//	tr, err := rpcsvc.Open(ctx, rpcsvc.Options{
-//		TransportURL:    "rabbit://guest:guest@127.0.0.1:5672/",
-//		ControlExchange: "nova",
-//		Registerer:      prometheus.DefaultRegisterer,
-//	})
-//	defer tr.Close(ctx)
-//
-//	// Server: endpoints are plain Go values; exported methods of the form
-//	//   func (e *T) Method(ctx context.Context, args A) (R, error)
-//	// (args and result optional) are served under their snake_case name.
-//	srv, err := rpcsvc.NewServer(tr, rpcsvc.ServerConfig{
-//		Target:    rpcsvc.Target{Topic: "compute", Server: "host1"},
-//		Endpoints: []rpcsvc.Endpoint{{Version: "6.0", Impl: &ComputeManager{}}},
-//	})
-//	err = srv.Start(ctx)
-//	defer srv.Stop(stopCtx)
-//
-//	// Client.
-//	cl, err := rpcsvc.NewClient(tr, rpcsvc.ClientConfig{Target: rpcsvc.Target{Topic: "compute", Version: "6.0"}})
-//	ctx = rpcsvc.NewContext(ctx, rpcsvc.Context{RequestID: "req-1", ProjectID: "p"})
-//	var out PingResult
-//	err = cl.Prepare(rpcsvc.CallOptions{Server: "host1"}).Call(ctx, "ping", PingArgs{Arg: "x"}, &out)
-//	var rerr *rpcsvc.RemoteError // a handler's error, from Go or Python
-//	if errors.As(err, &rerr) { ... }
+// Open a Transport from transport_url; a Server serves endpoints (plain Go
+// values whose exported methods func (e *T) Method(ctx, args A) (R, error),
+// args and result optional, are served under their snake_case names) on a
+// Target; a Client calls or casts to a Target, and a handler's error comes
+// back as a *RemoteError, from Go or Python. The package example does all
+// three on the in-process memory:// broker.
 //
 // # Transports
 //

@@ -7,14 +7,10 @@
 // connection that dies in the middle of a stream of messages, or a broker that
 // refuses new connections for a while. Restarting the shared broker would
 // disturb every other test running in parallel, so fault tests point their
-// client at a Proxy and cut only their own connections:
-//
-//	p := tcpproxy.Start(t, "127.0.0.1:5672")
-//	url := "amqp://guest:guest@" + p.Addr() + "/"
-//	// ... connect through url, start a stream ...
-//	p.CutAll()          // every current connection dies, both ways
-//	p.SetRefuse(true)   // new connections are closed at once
-//	p.SetRefuse(false)  // and accepted again
+// client at a Proxy (Start, then connect to Addr) and cut only their own
+// connections: CutAll kills every current connection, both ways, and
+// SetRefuse(true) closes new ones at once until SetRefuse(false). See the
+// package example.
 //
 // The proxy stops (and every goroutine it started returns) when the test ends,
 // through t.Cleanup.

@@ -21,9 +21,9 @@
 // encoding/json's struct decoding, because `_msg_id` and `_Msg_Id` are
 // different keys to Python.
 //
-//	req, err := wire.DecodeRequest(body)
-//	if err != nil { /* dead-letter the message, naming err */ }
-//	reply, _ := wire.EncodeReply(&wire.Reply{MsgID: req.MsgID, Result: res, Ending: true})
+// A consumer decodes a body with DecodeRequest, dead-letters it when that
+// fails (the error names what is wrong) and answers a call with EncodeReply;
+// see the package example.
 //
 // # Logging
 //
