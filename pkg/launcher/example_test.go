@@ -20,6 +20,7 @@ import (
 func Example() {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
 
 	// Bind before Run: in a worker, Listen returns the socket the parent
 	// bound under this name instead.

@@ -47,6 +47,7 @@ func (m *greeterManager) PeriodicTasks(ts *periodic.Tasks) {
 func Example() {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
 	store := memstore.New(clock.Real)
 
 	svc, err := service.Create(service.Options{

@@ -13,7 +13,7 @@ func Example() {
 	_ = func(t *testing.T) {
 		p := tcpproxy.Start(t, "127.0.0.1:5672")
 		url := "amqp://guest:guest@" + p.Addr() + "/"
-		_ = url // ... connect through url, start a stream ...
+		_ = url            // ... connect through url, start a stream ...
 		p.CutAll()         // every current connection dies, both ways
 		p.SetRefuse(true)  // new connections are closed at once
 		p.SetRefuse(false) // and accepted again
