@@ -2,12 +2,14 @@ package nova
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -15,6 +17,7 @@ import (
 	"github.com/gonova/gonova/pkg/app"
 	"github.com/gonova/gonova/pkg/config"
 	"github.com/gonova/gonova/pkg/pgtest"
+	"github.com/gonova/gonova/pkg/wsgi/fault"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -75,7 +78,7 @@ func TestKeystoneIsRefusedAsABadConfiguration(t *testing.T) {
 // and no /metrics; those are on api_metrics_listen, a listener of its own.
 func TestAPIPortHidesMetricsAndHealthDetail(t *testing.T) {
 	ctx := context.Background()
-	n := Wrap(runtime(t, "[DEFAULT]\nosapi_compute_listen = 127.0.0.1\nosapi_compute_listen_port = 0\ntransport_url = memory://nova-exposure-test\n[api]\nauth_strategy = noauth2\n[gonova]\napi_metrics_listen = 127.0.0.1:0\n"))
+	n := Wrap(runtime(t, "[DEFAULT]\nosapi_compute_listen = 127.0.0.1\nosapi_compute_listen_port = 0\ntransport_url = memory://nova-exposure-test\n[api]\nauth_strategy = noauth2\n[gonova]\napi_metrics_listen = 127.0.0.1:0\n[oslo_middleware]\nmax_request_body_size = 100\n"))
 	if err := n.OpenTransport(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -133,5 +136,34 @@ func TestAPIPortHidesMetricsAndHealthDetail(t *testing.T) {
 	}
 	if code, body := get(priv, "/healthcheck", ""); code != http.StatusServiceUnavailable || !strings.Contains(body, "[-]started failed") {
 		t.Errorf("/healthcheck on api_metrics_listen: %d %q, want the detail", code, body)
+	}
+	// A process binds the API once (launcher.Listen takes "osapi_compute" once),
+	// so its body cap is checked here.
+	checkBodyCap(t, pub, 100)
+}
+
+// checkBodyCap checks that [oslo_middleware] max_request_body_size = limit
+// reaches the API served on addr through the one place it is configured
+// (wsgi.Options.MaxRequestBodySize): a larger body gets nova's 413 overLimit.
+func checkBodyCap(t *testing.T, addr string, limit int) {
+	t.Helper()
+	body := `{"server": {"name": "` + strings.Repeat("x", 2*limit) + `", "flavorRef": "1", "imageRef": "70a599e0-31e7-49b7-b260-868f441e862b"}}`
+	req, err := http.NewRequest("POST", "http://"+addr+"/v2.1/servers", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Auth-Token", "demo:demo")
+	req.Header.Set("Content-Type", "application/json")
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	b, perr := fault.Parse(data)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || perr != nil || b.Name != "overLimit" ||
+		b.Message != fmt.Sprintf("Request is too large. Larger than max_request_body_size (%d).", limit) {
+		t.Errorf("a body over max_request_body_size: %d %s", resp.StatusCode, data)
 	}
 }
