@@ -42,11 +42,14 @@
 //     configuration), Log, Metrics (register your collectors here;
 //     HealthHandler serves them on /metrics), Reporter (add a report section), Services (the
 //     services store), Transport (for RPC clients), and Pool for a Postgres
-//     pool of your own tables. HealthHandler and NewHealthService serve
-//     /healthcheck and /metrics; services listed first are stopped last.
+//     pool of your own tables. NewHealthService (NewSharedHealthService
+//     with workers) is a loopback listener for /healthcheck and /metrics
+//     (HealthHandler); Healthcheck(detail) is /healthcheck alone, for a
+//     public port. List such a listener first: it is stopped last.
 //
 //  5. Run starts the services in order (the backdoor first when
-//     backdoor_port is set, a readiness marker last), waits for SIGTERM or
+//     backdoor_port is set, in each worker when there are workers; a
+//     readiness marker last), waits for SIGTERM or
 //     SIGINT, stops them in reverse order within graceful_shutdown_timeout,
 //     then closes the transport and the database pool. SIGHUP re-reads the
 //     configuration and resets the services; SIGUSR2 writes the report.
