@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/gonova/gonova/internal/compute/states"
 	"github.com/gonova/gonova/internal/computedb"
 	"github.com/gonova/gonova/pkg/wsgi/fault"
 )
@@ -102,25 +103,13 @@ func parseAction(body map[string]any) (serverActionBody, error) {
 }
 
 // invalidState is nova's conflict for InstanceInvalidState.
-func invalidState(action, id, attr string, state any) error {
+func invalidState[S ~string](action, id, attr string, state S) error {
 	s := "None"
-	switch x := state.(type) {
-	case string:
-		if x != "" {
-			s = x
-		}
+	if state != "" {
+		s = string(state)
 	}
 	return fault.Conflict(fmt.Sprintf("Cannot '%s' instance %s while it is in %s %s", action, id, attr, s))
 }
-
-// nova's vm_states.ALLOW_SOFT_REBOOT / ALLOW_HARD_REBOOT and
-// task_states.ALLOW_REBOOT ("" is None).
-var (
-	allowSoftReboot   = []string{vmActive}
-	allowHardReboot   = []string{vmActive, vmStopped, vmPaused, vmSuspended, vmError}
-	allowRebootTasks  = []string{"", taskRebooting, "reboot_pending", "reboot_started", "resuming", taskRebootingHrd, "unpausing", "pausing", "suspending"}
-	allowSoftRebootTk = []string{""}
-)
 
 // reboot is the reboot action: nova's check_instance_state, then task state
 // rebooting(_hard) saved only if no one changed it meanwhile, then the cast.
@@ -134,9 +123,9 @@ func (h *handlers) reboot(w http.ResponseWriter, r *http.Request, a serverAction
 	if err := h.enf.Authorize(ctx, polServersReboot); err != nil {
 		return err
 	}
-	vmOK, taskOK, next := allowSoftReboot, allowSoftRebootTk, taskRebooting
+	vmOK, taskOK, next := states.AllowSoftReboot, states.AllowSoftRebootTasks, states.TaskRebooting
 	if a.rebootType == "HARD" {
-		vmOK, taskOK, next = allowHardReboot, allowRebootTasks, taskRebootingHrd
+		vmOK, taskOK, next = states.AllowHardReboot, states.AllowReboot, states.TaskRebootingHard
 	}
 	switch {
 	case !slices.Contains(vmOK, in.VMState):

@@ -16,6 +16,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
+	"github.com/gonova/gonova/internal/compute/states"
 	"github.com/gonova/gonova/internal/computedb"
 	"github.com/gonova/gonova/internal/scheduler"
 	"github.com/gonova/gonova/pkg/registry"
@@ -301,7 +302,7 @@ func (h *handlers) createServer(w http.ResponseWriter, r *http.Request) {
 	c := caller(r)
 	inst, err := h.compute.CreateInstance(ctx, computedb.Instance{
 		UUID: uuid.NewString(), DisplayName: req.name, UserID: c.UserID, ProjectID: c.ProjectID,
-		VMState: vmBuilding, TaskState: taskScheduling, FlavorID: flavor.ID,
+		VMState: states.VMBuilding, TaskState: states.TaskScheduling, FlavorID: flavor.ID,
 		VCPUs: flavor.VCPUs, MemoryMB: flavor.RAM, RootGB: flavor.Disk, ImageRef: req.imageRef,
 		Metadata: req.metadata,
 	})
@@ -339,7 +340,7 @@ func (h *handlers) createServer(w http.ResponseWriter, r *http.Request) {
 // setError puts an instance in vm_state error with no task, recording why
 // as its fault (code 500, as nova records scheduling and build failures).
 func (h *handlers) setError(ctx context.Context, id, reason string) {
-	st, none := vmError, ""
+	st, none := states.VMError, states.TaskNone
 	f := &computedb.Fault{Code: http.StatusInternalServerError, Message: reason}
 	if _, err := h.compute.UpdateInstance(ctx, id, computedb.InstanceUpdate{VMState: &st, TaskState: &none, Fault: f}); err != nil &&
 		!errors.Is(err, computedb.ErrNotFound) {
@@ -529,7 +530,7 @@ func (h *handlers) deleteServer(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	st := taskDeleting
+	st := states.TaskDeleting
 	in, err = h.compute.UpdateInstance(ctx, in.UUID, computedb.InstanceUpdate{TaskState: &st})
 	if errors.Is(err, computedb.ErrNotFound) {
 		w.WriteHeader(http.StatusNoContent) // deleted meanwhile

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gonova/gonova/internal/compute/states"
 	"github.com/gonova/gonova/internal/computedb"
 )
 
@@ -303,7 +304,7 @@ func TestServerDelete(t *testing.T) {
 
 func activate(t *testing.T, e *env, id string) {
 	t.Helper()
-	active, none, now := "active", "", time.Now()
+	active, none, now := states.VMActive, states.TaskNone, time.Now()
 	if _, err := e.compute.UpdateInstance(context.Background(), id, computedb.InstanceUpdate{VMState: &active, TaskState: &none, LaunchedAt: &now}); err != nil {
 		t.Fatal(err)
 	}

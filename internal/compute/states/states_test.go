@@ -1,6 +1,7 @@
 package states
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 )
@@ -68,23 +69,27 @@ func TestVMStatesAreNovas(t *testing.T) {
 	}
 }
 
-func TestPowerStates(t *testing.T) {
-	cases := []struct {
-		p    PowerState
-		code int
-		name string
+func TestPowerStateCodesAndNames(t *testing.T) {
+	// The codes are nova's and are stored and sent on the wire: they must not move.
+	for _, tc := range []struct {
+		state PowerState
+		code  int
+		name  string
 	}{
 		{PowerNoState, 0, "pending"}, {PowerRunning, 1, "running"}, {PowerPaused, 3, "paused"},
 		{PowerShutdown, 4, "shutdown"}, {PowerCrashed, 6, "crashed"}, {PowerSuspended, 7, "suspended"},
-	}
-	for _, c := range cases {
-		if int(c.p) != c.code || c.p.String() != c.name || !c.p.Valid() {
-			t.Errorf("%d: code %d name %q valid %v", c.code, int(c.p), c.p.String(), c.p.Valid())
+	} {
+		if int(tc.state) != tc.code || tc.state.String() != tc.name || !tc.state.Valid() {
+			t.Errorf("state %d: code %d name %q valid %v; want %d %q true",
+				tc.state, int(tc.state), tc.state, tc.state.Valid(), tc.code, tc.name)
 		}
 	}
 	for _, retired := range []PowerState{2, 5, 8, -1} {
-		if retired.Valid() || retired.String() == "" {
-			t.Errorf("%d: valid %v, name %q", int(retired), retired.Valid(), retired.String())
+		if retired.Valid() {
+			t.Errorf("PowerState(%d) is valid", retired)
+		}
+		if got := retired.String(); got != fmt.Sprintf("PowerState(%d)", retired) {
+			t.Errorf("String of PowerState(%d) = %q", retired, got)
 		}
 	}
 }
