@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	computeapi "github.com/gonova/gonova/internal/compute/api"
 	"github.com/gonova/gonova/internal/compute/states"
 	"github.com/gonova/gonova/internal/computedb"
 	"github.com/gonova/gonova/pkg/wsgi/microversion"
@@ -58,8 +59,8 @@ func nullString[S ~string](s S) any {
 type viewContext struct {
 	base        string
 	version     microversion.Version
-	admin       bool              // may see OS-EXT-SRV-ATTR and host_status
-	hostStatus  map[string]string // host -> UP / DOWN / MAINTENANCE
+	admin       bool // may see OS-EXT-SRV-ATTR and host_status
+	hostStatus  computeapi.HostStatuses
 	flavorsByID flavorCatalog
 }
 
@@ -139,15 +140,7 @@ func serverDetail(vc viewContext, in computedb.Instance) map[string]any {
 		m["locked"] = false
 	}
 	if vc.version.AtLeast(2, 16) && vc.admin {
-		hs := "UNKNOWN"
-		if in.Host != "" {
-			if s, ok := vc.hostStatus[in.Host]; ok {
-				hs = s
-			}
-		} else {
-			hs = ""
-		}
-		m["host_status"] = hs
+		m["host_status"] = vc.hostStatus.Of(in)
 	}
 	if vc.version.AtLeast(2, 19) {
 		m["description"] = nil

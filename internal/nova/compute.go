@@ -6,7 +6,6 @@ import (
 	"github.com/gonova/gonova/pkg/service"
 )
 
-
 // NewComputeService builds nova-compute: the compute manager over the fake
 // virt driver (its host capacity nova's fake host's), run as an RPC Service on
 // topic compute with this configuration's heartbeats and periodic tasks.
