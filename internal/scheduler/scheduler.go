@@ -57,7 +57,7 @@ type Scheduler struct {
 
 // New returns a Scheduler over the service registry and the compute store.
 //
-//	s := scheduler.New(services, compute, scheduler.Options{ServiceDownTime: a.ServiceDownTime()})
+//	s := scheduler.New(services, compute, scheduler.Options{ServiceDownTime: servicegroup.DefaultServiceDownTime})
 //	placed, err := s.Schedule(ctx, inst) // inst.TaskState == states.TaskScheduling
 func New(services registry.Store, compute computedb.Store, opts Options) *Scheduler {
 	if opts.ServiceDownTime <= 0 {

@@ -512,3 +512,27 @@ func TestErrorsCarryNovasMessages(t *testing.T) {
 		}
 	}
 }
+
+func TestStateCheck(t *testing.T) {
+	now := time.Now()
+	launched := computedb.Instance{UUID: "u1", VMState: states.VMStopped, TaskState: states.TaskNone, LaunchedAt: &now}
+	if err := (stateCheck{}).check("anything", computedb.Instance{UUID: "u1", VMState: states.VMBuilding, TaskState: states.TaskSpawning}); err != nil {
+		t.Errorf("an empty check refused: %v", err)
+	}
+	for _, c := range []struct {
+		sc   stateCheck
+		in   computedb.Instance
+		want string
+	}{
+		{stateCheck{vm: []states.VMState{states.VMStopped}, task: []states.TaskState{states.TaskNone}, mustHaveLaunched: true}, launched, ""},
+		{stateCheck{vm: []states.VMState{states.VMActive}}, launched, "Cannot 'start' instance u1 while it is in vm_state stopped"},
+		{stateCheck{task: []states.TaskState{states.TaskNone}}, computedb.Instance{UUID: "u1", TaskState: states.TaskPoweringOff},
+			"Cannot 'start' instance u1 while it is in task_state powering-off"},
+		{stateCheck{mustHaveLaunched: true}, computedb.Instance{UUID: "u1"}, "Cannot 'start' instance u1 while it is in launched_at None"},
+	} {
+		err := c.sc.check("start", c.in)
+		if (c.want == "" && err != nil) || (c.want != "" && (err == nil || err.Error() != c.want)) {
+			t.Errorf("%+v on %+v: %v, want %q", c.sc, c.in, err, c.want)
+		}
+	}
+}

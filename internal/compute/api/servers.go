@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 
 	"github.com/google/uuid"
 
@@ -214,41 +213,19 @@ type RebootRequest struct {
 // of reboot_instance. A refusal is an *InstanceInvalidStateError; an
 // instance gone meanwhile an *InstanceNotFoundError.
 func (a *API) Reboot(ctx context.Context, c Caller, req RebootRequest) error {
-	in := req.Instance
-	id := in.UUID
-	var (
-		vmOK   []states.VMState
-		taskOK []states.TaskState
-		next   states.TaskState
-	)
+	check, next := stateCheck{vm: states.AllowSoftReboot, task: states.AllowSoftRebootTasks, mustHaveLaunched: true}, states.TaskRebooting
 	switch req.Type {
 	case virt.RebootSoft:
-		vmOK, taskOK, next = states.AllowSoftReboot, states.AllowSoftRebootTasks, states.TaskRebooting
 	case virt.RebootHard:
-		vmOK, taskOK, next = states.AllowHardReboot, states.AllowReboot, states.TaskRebootingHard
+		check, next = stateCheck{vm: states.AllowHardReboot, task: states.AllowReboot, mustHaveLaunched: true}, states.TaskRebootingHard
 	default:
 		return fmt.Errorf("computeapi: reboot type %q is neither SOFT nor HARD", req.Type)
 	}
-	switch {
-	case !slices.Contains(vmOK, in.VMState):
-		return invalidState(actionReboot, id, "vm_state", in.VMState)
-	case !slices.Contains(taskOK, in.TaskState):
-		return invalidState(actionReboot, id, "task_state", in.TaskState)
-	case in.LaunchedAt == nil:
-		return invalidState(actionReboot, id, "launched_at", "")
+	if err := check.check(actionReboot, req.Instance); err != nil {
+		return err
 	}
-	expect := in.TaskState
-	in, err := a.compute.UpdateInstance(ctx, id, computedb.InstanceUpdate{TaskState: &next, ExpectTaskState: &expect})
-	switch {
-	case errors.Is(err, computedb.ErrConflict):
-		cur, gerr := a.compute.GetInstance(ctx, id)
-		if gerr != nil {
-			return &InstanceNotFoundError{UUID: id}
-		}
-		return invalidState(actionReboot, id, "task_state", cur.TaskState)
-	case errors.Is(err, computedb.ErrNotFound):
-		return &InstanceNotFoundError{UUID: id}
-	case err != nil:
+	in, err := a.startTask(ctx, actionReboot, req.Instance, next)
+	if err != nil {
 		return err
 	}
 	cctx, cancel := a.detached(ctx)
