@@ -148,6 +148,9 @@ func TestCreateWithoutAHostRecordsNoValidHost(t *testing.T) {
 			got.Fault.Code != 500 || !strings.HasPrefix(got.Fault.Message, "No valid host was found.") {
 			t.Fatalf("instance %+v fault %+v", got, got.Fault)
 		}
+		if in.VMState != states.VMError || in.Fault == nil {
+			t.Errorf("Create returned %+v, not the instance as it left it", in)
+		}
 		if len(rec.Calls()) != 0 {
 			t.Error("nothing may be cast without a host")
 		}

@@ -15,7 +15,10 @@
 // behind) live here once, next to the calls into the scheduler
 // (internal/scheduler), the compute store (internal/computedb) and the
 // compute RPC client (internal/compute/rpcapi). Actions that later issues add
-// (stop, start, pause, resize, quotas, claims) join the same type.
+// (stop, start, pause, resize, quotas, claims) join the same type, each in
+// the shape of Reboot: a stateCheck (nova's check_instance_state), the task
+// state recorded with startTask (a compare-and-set, so racing requests lose
+// cleanly), then the cast.
 //
 //	capi, err := computeapi.New(computeapi.Options{Services: reg, Compute: cdb,
 //		RPC: computeapi.NewComputeRPC(client)})

@@ -70,32 +70,37 @@ func (a *API) Create(ctx context.Context, c Caller, req CreateRequest) (computed
 	switch {
 	case errors.Is(err, scheduler.ErrNoValidHost):
 		log.WarnContext(ctx, "setting instance to ERROR state", "reason", err.Error())
-		a.setError(bctx, inst.UUID, err.Error())
+		inst = a.setError(bctx, inst, err.Error())
 	case errors.Is(err, computedb.ErrNotFound):
 		log.InfoContext(ctx, "server deleted while it was scheduled")
 	case err != nil:
-		a.setError(bctx, inst.UUID, "Scheduling failed: "+err.Error())
-		return inst, err
+		return a.setError(bctx, inst, "Scheduling failed: "+err.Error()), err
 	default:
 		inst = placed
 		if err := a.rpc.BuildAndRunInstance(bctx, placed); err != nil {
 			log.ErrorContext(ctx, "build_and_run_instance cast failed; setting instance to ERROR state",
 				"host", placed.Host, "error", err)
-			a.setError(bctx, inst.UUID, fmt.Sprintf("Could not send the build request to host %s: %v", placed.Host, err))
+			inst = a.setError(bctx, inst, fmt.Sprintf("Could not send the build request to host %s: %v", placed.Host, err))
 		}
 	}
 	return inst, nil
 }
 
-// setError puts an instance in vm_state error with no task, recording why
-// as its fault (code 500, as nova records scheduling and build failures).
-func (a *API) setError(ctx context.Context, id, reason string) {
+// setError puts inst in vm_state error with no task, recording why as its
+// fault (code 500, as nova records scheduling and build failures), and
+// returns the row as written; inst itself when it could not be written
+// (deleted meanwhile, or a store failure, which is logged).
+func (a *API) setError(ctx context.Context, inst computedb.Instance, reason string) computedb.Instance {
 	st, none := states.VMError, states.TaskNone
 	f := &computedb.Fault{Code: http.StatusInternalServerError, Message: reason}
-	if _, err := a.compute.UpdateInstance(ctx, id, computedb.InstanceUpdate{VMState: &st, TaskState: &none, Fault: f}); err != nil &&
-		!errors.Is(err, computedb.ErrNotFound) {
-		a.log.ErrorContext(ctx, "could not set instance to ERROR state", "instance_uuid", id, "error", err)
+	out, err := a.compute.UpdateInstance(ctx, inst.UUID, computedb.InstanceUpdate{VMState: &st, TaskState: &none, Fault: f})
+	if err != nil {
+		if !errors.Is(err, computedb.ErrNotFound) {
+			a.log.ErrorContext(ctx, "could not set instance to ERROR state", "instance_uuid", inst.UUID, "error", err)
+		}
+		return inst
 	}
+	return out
 }
 
 // Get returns the instance id if the caller may see it (its project's, or
