@@ -40,6 +40,10 @@ type Options struct {
 
 // API is nova's compute.API. Create it with New; it is safe for concurrent
 // use.
+//
+// Actions (Delete, Reboot, GetConsoleOutput) take the instance as Get
+// returned it to the same caller: Get is where the project scoping is
+// decided, as nova's handlers fetch the instance before they act on it.
 type API struct {
 	services   registry.Store
 	compute    computedb.Store
