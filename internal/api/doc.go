@@ -7,11 +7,12 @@
 // tempest) talk to nova's HTTP API and nothing else, so this package keeps
 // nova's wire contract where gonova serves a route at all: paths, status
 // codes, error bodies ({"itemNotFound": {"code": 404, "message": ...}}),
-// microversion-dependent fields and nova's own error wording. Handlers read
-// and write the shared stores (pkg/registry for services,
-// internal/computedb for compute nodes and instances), place new instances
-// with internal/scheduler, and hand work to computes through ComputeAPI (the
-// compute RPC client in production, a recording fake in tests).
+// microversion-dependent fields and nova's own error wording. The servers
+// handlers only parse a request, call nova's compute.API
+// (internal/compute/api, which places, casts and decides) and render its
+// answer, mapping its typed refusals to nova's faults (errors.go); the
+// operator APIs read and write the shared stores directly (pkg/registry for
+// os-services, internal/computedb for os-hypervisors).
 //
 // Served: the version documents (GET /, /v2.1), os-services (list, update
 // before and from 2.53, delete), os-hypervisors (list, detail, show),
@@ -25,10 +26,9 @@
 // # Logging
 //
 // Every request is logged once by the access log (pkg/wsgi/middleware).
-// Handlers log at Info what changes state (service updated or deleted,
-// server created, deleted, rebooted), at Warn a boot that found no host or
-// a cast that failed, at Error unexpected store failures (through
-// fault.Write).
+// Handlers log at Info what changes a service (updated or deleted), and at
+// Error unexpected failures (through fault.Write); what happens to servers
+// is logged by internal/compute/api.
 //
 // # Metrics
 //

@@ -9,6 +9,8 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	computeapi "github.com/gonova/gonova/internal/compute/api"
+	"github.com/gonova/gonova/internal/compute/states"
 	"github.com/gonova/gonova/internal/computedb"
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/registry/memstore"
@@ -55,12 +57,16 @@ func FuzzRequestBodies(f *testing.F) {
 	if _, err := compute.UpsertNode(ctx, computedb.Node{Host: "c1", HypervisorHostname: "c1", VCPUs: 1 << 20, MemoryMB: 1 << 40, LocalGB: 1 << 40}); err != nil {
 		f.Fatal(err)
 	}
-	inst, err := compute.CreateInstance(ctx, computedb.Instance{ProjectID: "admin", Host: "c1", VMState: "active"})
+	inst, err := compute.CreateInstance(ctx, computedb.Instance{ProjectID: "admin", Host: "c1", VMState: states.VMActive})
 	if err != nil {
 		f.Fatal(err)
 	}
-	h, err := NewRouter(Deps{Services: services, Compute: compute, ComputeAPI: &fakeCompute{}, Auth: auth.NoAuth{},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	capi, err := computeapi.New(computeapi.Options{Services: services, Compute: compute, RPC: &fakeCompute{}, Logger: quiet})
+	if err != nil {
+		f.Fatal(err)
+	}
+	h, err := NewRouter(Deps{Services: services, Compute: compute, ComputeAPI: capi, Auth: auth.NoAuth{}, Logger: quiet})
 	if err != nil {
 		f.Fatal(err)
 	}

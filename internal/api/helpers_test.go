@@ -17,6 +17,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	computeapi "github.com/gonova/gonova/internal/compute/api"
+	"github.com/gonova/gonova/internal/compute/virt"
 	"github.com/gonova/gonova/internal/computedb"
 	"github.com/gonova/gonova/pkg/clock/clocktest"
 	"github.com/gonova/gonova/pkg/pgtest"
@@ -29,7 +31,7 @@ import (
 	"github.com/gonova/gonova/pkg/wsgi/middleware"
 )
 
-// call is one ComputeAPI call the fake saw.
+// call is one ComputeRPC call the fake saw.
 type call struct {
 	Method     string
 	Host       string
@@ -68,8 +70,8 @@ func (f *fakeCompute) TerminateInstance(_ context.Context, in computedb.Instance
 	return f.record(call{Method: "terminate_instance", Host: in.Host, UUID: in.UUID})
 }
 
-func (f *fakeCompute) RebootInstance(_ context.Context, in computedb.Instance, t string) error {
-	return f.record(call{Method: "reboot_instance", Host: in.Host, UUID: in.UUID, RebootType: t})
+func (f *fakeCompute) RebootInstance(_ context.Context, in computedb.Instance, t virt.RebootType) error {
+	return f.record(call{Method: "reboot_instance", Host: in.Host, UUID: in.UUID, RebootType: string(t)})
 }
 
 func (f *fakeCompute) GetConsoleOutput(ctx context.Context, in computedb.Instance, n *int) (string, error) {
@@ -104,7 +106,9 @@ const (
 
 var backends = []backend{memBackend, pgBackend}
 
-func newEnv(t *testing.T, b backend, mod ...func(*Deps)) *env {
+// newEnv builds the router over a compute.API over the stores of b and a
+// recording ComputeRPC; mod may change the options of either first.
+func newEnv(t *testing.T, b backend, mod ...func(*Deps, *computeapi.Options)) *env {
 	t.Helper()
 	e := &env{t: t, rpc: &fakeCompute{console: "boot ok\n"}, reg: prometheus.NewPedanticRegistry()}
 	switch b {
@@ -117,11 +121,17 @@ func newEnv(t *testing.T, b backend, mod ...func(*Deps)) *env {
 		e.services = pgstore.New(e.pool)
 		e.compute = computedb.NewPG(e.pool)
 	}
-	d := Deps{Services: e.services, Compute: e.compute, ComputeAPI: e.rpc, Auth: auth.NoAuth{},
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Registerer: e.reg, RPCTimeout: 2 * time.Second}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	o := computeapi.Options{Services: e.services, Compute: e.compute, RPC: e.rpc, Logger: quiet, RPCTimeout: 2 * time.Second}
+	d := Deps{Services: e.services, Compute: e.compute, Auth: auth.NoAuth{}, Logger: quiet, Registerer: e.reg}
 	for _, m := range mod {
-		m(&d)
+		m(&d, &o)
 	}
+	capi, err := computeapi.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.ComputeAPI = capi
 	h, err := NewRouter(d)
 	if err != nil {
 		t.Fatal(err)

@@ -10,8 +10,8 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
+	computeapi "github.com/gonova/gonova/internal/compute/api"
 	"github.com/gonova/gonova/internal/computedb"
-	"github.com/gonova/gonova/internal/scheduler"
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/wsgi"
 	"github.com/gonova/gonova/pkg/wsgi/auth"
@@ -21,31 +21,23 @@ import (
 	"github.com/gonova/gonova/pkg/wsgi/policy"
 )
 
-// Defaults of Deps.
-const (
-	// DefaultServiceDownTime is nova's service_down_time.
-	DefaultServiceDownTime = 60 * time.Second
-	// DefaultRPCTimeout is oslo's rpc_response_timeout, the bound of the
-	// console-output call.
-	DefaultRPCTimeout = 60 * time.Second
-	// DefaultMaxLimit is nova's [api] max_limit: the largest page.
-	DefaultMaxLimit = 1000
-)
+// DefaultMaxLimit is nova's [api] max_limit: the largest page. It is the
+// default of Deps.MaxLimit.
+const DefaultMaxLimit = 1000
 
 // Deps is what the router needs. Services, Compute, ComputeAPI and Auth are
 // required.
 type Deps struct {
-	// Services is the service registry (os-services, liveness).
+	// Services is the service registry (os-services, os-hypervisors).
 	Services registry.Store
-	// Compute holds compute_nodes and instances.
+	// Compute holds compute_nodes (os-hypervisors, and the nodes of a
+	// deleted compute service).
 	Compute computedb.Store
-	// ComputeAPI sends work to computes.
-	ComputeAPI ComputeAPI
-	// Scheduler places new instances. Default: scheduler.New over Services
-	// and Compute with ServiceDownTime.
-	Scheduler *scheduler.Scheduler
+	// ComputeAPI is nova's compute.API: the servers routes go through it.
+	ComputeAPI *computeapi.API
 	// ServiceDownTime is the effective service_down_time
-	// (servicegroup.EffectiveServiceDownTime). Default 60 s.
+	// (servicegroup.EffectiveServiceDownTime) by which os-services and
+	// os-hypervisors show a service up or down. Default: ComputeAPI's.
 	ServiceDownTime time.Duration
 	// Auth authenticates API requests (auth.NoAuth{} for noauth2).
 	Auth auth.Authenticator
@@ -58,8 +50,6 @@ type Deps struct {
 	MaxMicroversion microversion.Version
 	// Flavors is the flavor catalogue. Default DefaultFlavors.
 	Flavors []Flavor
-	// RPCTimeout bounds RPC calls and casts made for a request. Default 60 s.
-	RPCTimeout time.Duration
 	// MaxLimit is the largest page of a list. Default 1000.
 	MaxLimit int
 }
@@ -68,13 +58,11 @@ type Deps struct {
 type handlers struct {
 	services   registry.Store
 	compute    computedb.Store
-	rpc        ComputeAPI
-	sched      *scheduler.Scheduler
+	capi       *computeapi.API
 	downTime   time.Duration
 	log        *slog.Logger
 	enf        *policy.Enforcer
 	flavors    flavorCatalog
-	rpcTimeout time.Duration
 	maxLimit   int
 	minV, maxV microversion.Version
 }
@@ -121,7 +109,8 @@ var rules = map[string]policy.Rule{
 // access log, metrics, panic recovery). /healthcheck and /metrics are not
 // mounted here.
 //
-//	h, err := api.NewRouter(api.Deps{Services: reg, Compute: cdb, ComputeAPI: rpc, Auth: auth.NoAuth{}})
+//	capi, err := computeapi.New(computeapi.Options{Services: reg, Compute: cdb, RPC: rpc})
+//	h, err := api.NewRouter(api.Deps{Services: reg, Compute: cdb, ComputeAPI: capi, Auth: auth.NoAuth{}})
 //	svc, err := wsgi.New(wsgi.Options{Name: "osapi_compute", Handler: h})
 func NewRouter(d Deps) (http.Handler, error) {
 	if d.Services == nil || d.Compute == nil || d.ComputeAPI == nil || d.Auth == nil {
@@ -131,7 +120,7 @@ func NewRouter(d Deps) (http.Handler, error) {
 		d.Logger = slog.Default()
 	}
 	if d.ServiceDownTime <= 0 {
-		d.ServiceDownTime = DefaultServiceDownTime
+		d.ServiceDownTime = d.ComputeAPI.ServiceDownTime()
 	}
 	if d.MaxMicroversion.IsNull() {
 		d.MaxMicroversion = microversion.DefaultMax
@@ -139,14 +128,8 @@ func NewRouter(d Deps) (http.Handler, error) {
 	if d.Flavors == nil {
 		d.Flavors = DefaultFlavors
 	}
-	if d.RPCTimeout <= 0 {
-		d.RPCTimeout = DefaultRPCTimeout
-	}
 	if d.MaxLimit <= 0 {
 		d.MaxLimit = DefaultMaxLimit
-	}
-	if d.Scheduler == nil {
-		d.Scheduler = scheduler.New(d.Services, d.Compute, scheduler.Options{ServiceDownTime: d.ServiceDownTime, Logger: d.Logger})
 	}
 	mv, err := microversion.New(microversion.Options{Max: d.MaxMicroversion})
 	if err != nil {
@@ -159,9 +142,9 @@ func NewRouter(d Deps) (http.Handler, error) {
 		}
 	}
 	h := &handlers{
-		services: d.Services, compute: d.Compute, rpc: d.ComputeAPI, sched: d.Scheduler,
+		services: d.Services, compute: d.Compute, capi: d.ComputeAPI,
 		downTime: d.ServiceDownTime, log: d.Logger, enf: policy.NewWithLogger(rules, d.Logger),
-		flavors: newFlavorCatalog(d.Flavors), rpcTimeout: d.RPCTimeout,
+		flavors:  newFlavorCatalog(d.Flavors),
 		maxLimit: d.MaxLimit, minV: mv.Min(), maxV: mv.Max(),
 	}
 

@@ -1,17 +1,14 @@
 package api
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"net/http"
 	"regexp"
-	"slices"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/gonova/gonova/internal/computedb"
+	computeapi "github.com/gonova/gonova/internal/compute/api"
+	"github.com/gonova/gonova/internal/compute/virt"
 	"github.com/gonova/gonova/pkg/wsgi/fault"
 )
 
@@ -49,8 +46,8 @@ func (h *handlers) serverAction(w http.ResponseWriter, r *http.Request) {
 // serverActionBody is a validated action body.
 type serverActionBody struct {
 	name       string
-	rebootType string // SOFT or HARD
-	length     *int   // nil: whole console log
+	rebootType virt.RebootType
+	length     *int // nil: whole console log
 }
 
 // parseAction validates an action body with nova's reboot and
@@ -76,7 +73,7 @@ func parseAction(body map[string]any) (serverActionBody, error) {
 		if err != nil {
 			return a, err
 		}
-		a.rebootType = strings.ToUpper(t)
+		a.rebootType = virt.RebootType(strings.ToUpper(t))
 	case actionConsoleOutput:
 		obj, err := checkObject(actionConsoleOutput, body[actionConsoleOutput])
 		if err != nil {
@@ -101,71 +98,20 @@ func parseAction(body map[string]any) (serverActionBody, error) {
 	return a, nil
 }
 
-// invalidState is nova's conflict for InstanceInvalidState.
-func invalidState(action, id, attr string, state any) error {
-	s := "None"
-	switch x := state.(type) {
-	case string:
-		if x != "" {
-			s = x
-		}
-	}
-	return fault.Conflict(fmt.Sprintf("Cannot '%s' instance %s while it is in %s %s", action, id, attr, s))
-}
-
-// nova's vm_states.ALLOW_SOFT_REBOOT / ALLOW_HARD_REBOOT and
-// task_states.ALLOW_REBOOT ("" is None).
-var (
-	allowSoftReboot   = []string{vmActive}
-	allowHardReboot   = []string{vmActive, vmStopped, vmPaused, vmSuspended, vmError}
-	allowRebootTasks  = []string{"", taskRebooting, "reboot_pending", "reboot_started", "resuming", taskRebootingHrd, "unpausing", "pausing", "suspending"}
-	allowSoftRebootTk = []string{""}
-)
-
-// reboot is the reboot action: nova's check_instance_state, then task state
-// rebooting(_hard) saved only if no one changed it meanwhile, then the cast.
+// reboot is the reboot action: the server, the reboot policy, then
+// compute.API's reboot (state checks, task state, cast); 202.
 func (h *handlers) reboot(w http.ResponseWriter, r *http.Request, a serverActionBody) error {
-	ctx := r.Context()
 	id := chi.URLParam(r, "id")
 	in, err := h.getServer(r, id)
 	if err != nil {
 		return err
 	}
-	if err := h.enf.Authorize(ctx, polServersReboot); err != nil {
+	if err := h.enf.Authorize(r.Context(), polServersReboot); err != nil {
 		return err
 	}
-	vmOK, taskOK, next := allowSoftReboot, allowSoftRebootTk, taskRebooting
-	if a.rebootType == "HARD" {
-		vmOK, taskOK, next = allowHardReboot, allowRebootTasks, taskRebootingHrd
+	if err := h.capi.Reboot(r.Context(), computeCaller(r), computeapi.RebootRequest{Instance: in, Type: a.rebootType}); err != nil {
+		return serverFault(err, id)
 	}
-	switch {
-	case !slices.Contains(vmOK, in.VMState):
-		return invalidState(actionReboot, id, "vm_state", in.VMState)
-	case !slices.Contains(taskOK, in.TaskState):
-		return invalidState(actionReboot, id, "task_state", in.TaskState)
-	case in.LaunchedAt == nil:
-		return invalidState(actionReboot, id, "launched_at", "")
-	}
-	expect := in.TaskState
-	in, err = h.compute.UpdateInstance(ctx, in.UUID, computedb.InstanceUpdate{TaskState: &next, ExpectTaskState: &expect})
-	switch {
-	case errors.Is(err, computedb.ErrConflict):
-		cur, gerr := h.compute.GetInstance(ctx, id)
-		if gerr != nil {
-			return fault.NotFound(fmt.Sprintf("Instance %s could not be found.", id))
-		}
-		return invalidState(actionReboot, id, "task_state", cur.TaskState)
-	case errors.Is(err, computedb.ErrNotFound):
-		return fault.NotFound(fmt.Sprintf("Instance %s could not be found.", id))
-	case err != nil:
-		return err
-	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.rpcTimeout)
-	defer cancel()
-	if err := h.rpc.RebootInstance(cctx, in, a.rebootType); err != nil {
-		return fmt.Errorf("casting reboot_instance to %s: %w", in.Host, err)
-	}
-	h.log.InfoContext(ctx, "server reboot cast to its compute", "instance_uuid", in.UUID, "host", in.Host, "type", a.rebootType)
 	w.WriteHeader(http.StatusAccepted)
 	return nil
 }
@@ -173,35 +119,23 @@ func (h *handlers) reboot(w http.ResponseWriter, r *http.Request, a serverAction
 // consoleControl is what nova strips from console output.
 var consoleControl = regexp.MustCompile("[\x00-\x08\x0B-\x1F]")
 
-// consoleOutput is the os-getConsoleOutput action: an RPC call to the
-// instance's host, bounded by the RPC timeout. As in nova an instance with
-// no host is 409, ConsoleNotAvailable 404, a driver without consoles 501,
-// and anything else (a timeout included) 500.
+// consoleOutput is the os-getConsoleOutput action: compute.API's RPC call
+// to the instance's host, bounded by the RPC timeout, with the control
+// characters nova strips removed. As in nova an instance with no host is
+// 409, ConsoleNotAvailable 404, a driver without consoles 501, and anything
+// else (a timeout included) 500.
 func (h *handlers) consoleOutput(w http.ResponseWriter, r *http.Request, a serverActionBody) error {
-	ctx := r.Context()
 	id := chi.URLParam(r, "id")
 	in, err := h.getServer(r, id)
 	if err != nil {
 		return err
 	}
-	if err := h.enf.Authorize(ctx, polConsoleOutput); err != nil {
+	if err := h.enf.Authorize(r.Context(), polConsoleOutput); err != nil {
 		return err
 	}
-	if in.Host == "" {
-		return fault.Conflict(fmt.Sprintf("Instance %s is not ready", in.UUID))
-	}
-	cctx, cancel := context.WithTimeout(ctx, h.rpcTimeout)
-	defer cancel()
-	out, err := h.rpc.GetConsoleOutput(cctx, in, a.length)
-	switch {
-	case errors.Is(err, ErrConsoleNotAvailable):
-		return fault.NotFound("Guest does not have a console available.")
-	case errors.Is(err, ErrInstanceNotReady):
-		return fault.Conflict(fmt.Sprintf("Instance %s is not ready", in.UUID))
-	case errors.Is(err, ErrNotSupported):
-		return fault.New(http.StatusNotImplemented, "Action is not supported.")
-	case err != nil:
-		return fmt.Errorf("get_console_output on %s: %w", in.Host, err)
+	out, err := h.capi.GetConsoleOutput(r.Context(), computeCaller(r), computeapi.ConsoleOutputRequest{Instance: in, Length: a.length})
+	if err != nil {
+		return serverFault(err, id)
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"output": consoleControl.ReplaceAllString(out, "")})
 	return nil

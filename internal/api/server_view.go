@@ -7,63 +7,15 @@ import (
 	"net/http"
 	"time"
 
+	computeapi "github.com/gonova/gonova/internal/compute/api"
+	"github.com/gonova/gonova/internal/compute/states"
 	"github.com/gonova/gonova/internal/computedb"
 	"github.com/gonova/gonova/pkg/wsgi/microversion"
 )
 
-// nova's vm_states and task_states used by the API.
-const (
-	vmActive    = "active"
-	vmBuilding  = "building"
-	vmStopped   = "stopped"
-	vmPaused    = "paused"
-	vmSuspended = "suspended"
-	vmError     = "error"
-
-	taskScheduling   = "scheduling"
-	taskDeleting     = "deleting"
-	taskRebooting    = "rebooting"
-	taskRebootingHrd = "rebooting_hard"
-)
-
-// statusMap is nova's _STATE_MAP (api/openstack/common.py): vm_state, then
-// task_state ("" for the default) to the API status.
-var statusMap = map[string]map[string]string{
-	"active": {"": "ACTIVE", "rebooting": "REBOOT", "reboot_pending": "REBOOT", "reboot_started": "REBOOT",
-		"rebooting_hard": "HARD_REBOOT", "reboot_pending_hard": "HARD_REBOOT", "reboot_started_hard": "HARD_REBOOT",
-		"updating_password": "PASSWORD", "rebuilding": "REBUILD", "rebuild_block_device_mapping": "REBUILD",
-		"rebuild_spawning": "REBUILD", "migrating": "MIGRATING", "resize_prep": "RESIZE",
-		"resize_migrating": "RESIZE", "resize_migrated": "RESIZE", "resize_finish": "RESIZE"},
-	"building": {"": "BUILD"},
-	"stopped": {"": "SHUTOFF", "resize_prep": "RESIZE", "resize_migrating": "RESIZE", "resize_migrated": "RESIZE",
-		"resize_finish": "RESIZE", "rebuilding": "REBUILD", "rebuild_block_device_mapping": "REBUILD",
-		"rebuild_spawning": "REBUILD"},
-	"resized":           {"": "VERIFY_RESIZE", "resize_reverting": "REVERT_RESIZE"},
-	"paused":            {"": "PAUSED", "migrating": "MIGRATING"},
-	"suspended":         {"": "SUSPENDED"},
-	"rescued":           {"": "RESCUE"},
-	"error":             {"": "ERROR", "rebuilding": "REBUILD", "rebuild_block_device_mapping": "REBUILD", "rebuild_spawning": "REBUILD"},
-	"deleted":           {"": "DELETED"},
-	"soft-delete":       {"": "SOFT_DELETED"},
-	"shelved":           {"": "SHELVED"},
-	"shelved_offloaded": {"": "SHELVED_OFFLOADED"},
-}
-
-// serverStatus is nova's status_from_state.
-func serverStatus(vmState, taskState string) string {
-	m, ok := statusMap[vmState]
-	if !ok {
-		return "UNKNOWN"
-	}
-	if s, ok := m[taskState]; ok && taskState != "" {
-		return s
-	}
-	return m[""]
-}
-
 // progressStatuses are the statuses nova shows "progress" for.
-var progressStatuses = map[string]bool{"ACTIVE": true, "BUILD": true, "REBUILD": true, "RESIZE": true,
-	"VERIFY_RESIZE": true, "MIGRATING": true}
+var progressStatuses = map[states.Status]bool{states.StatusActive: true, states.StatusBuild: true,
+	states.StatusRebuild: true, states.StatusResize: true, states.StatusVerifyResize: true, states.StatusMigrating: true}
 
 // hostID is nova's generate_hostid: sha224 of project id + host, "" when
 // the instance has no host.
@@ -96,7 +48,7 @@ func nullTime(t *time.Time, layout string) any {
 	return t.UTC().Format(layout)
 }
 
-func nullString(s string) any {
+func nullString[S ~string](s S) any {
 	if s == "" {
 		return nil
 	}
@@ -107,8 +59,8 @@ func nullString(s string) any {
 type viewContext struct {
 	base        string
 	version     microversion.Version
-	admin       bool              // may see OS-EXT-SRV-ATTR and host_status
-	hostStatus  map[string]string // host -> UP / DOWN / MAINTENANCE
+	admin       bool // may see OS-EXT-SRV-ATTR and host_status
+	hostStatus  computeapi.HostStatuses
 	flavorsByID flavorCatalog
 }
 
@@ -123,7 +75,7 @@ func metadataView(m map[string]string) map[string]string {
 // serverDetail builds a server as GET /servers/{id} and /servers/detail show
 // it, with the fields gonova keeps.
 func serverDetail(vc viewContext, in computedb.Instance) map[string]any {
-	status := serverStatus(in.VMState, in.TaskState)
+	status := states.ServerStatus(in.VMState, in.TaskState)
 	updated := in.CreatedAt
 	if in.UpdatedAt != nil {
 		updated = *in.UpdatedAt
@@ -160,7 +112,7 @@ func serverDetail(vc viewContext, in computedb.Instance) map[string]any {
 		m["OS-EXT-AZ:availability_zone"] = zoneCompute
 	}
 	// nova shows the fault of a server in ERROR (or DELETED) state.
-	if in.Fault != nil && (status == "ERROR" || status == "DELETED") {
+	if in.Fault != nil && (status == states.StatusError || status == states.StatusDeleted) {
 		m["fault"] = map[string]any{"code": in.Fault.Code, "message": in.Fault.Message,
 			"created": in.Fault.Created.UTC().Format(isoTimeLayout)}
 	}
@@ -188,15 +140,7 @@ func serverDetail(vc viewContext, in computedb.Instance) map[string]any {
 		m["locked"] = false
 	}
 	if vc.version.AtLeast(2, 16) && vc.admin {
-		hs := "UNKNOWN"
-		if in.Host != "" {
-			if s, ok := vc.hostStatus[in.Host]; ok {
-				hs = s
-			}
-		} else {
-			hs = ""
-		}
-		m["host_status"] = hs
+		m["host_status"] = vc.hostStatus.Of(in)
 	}
 	if vc.version.AtLeast(2, 19) {
 		m["description"] = nil

@@ -1,9 +1,7 @@
 package api
 
 import (
-	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"math/big"
 	"net/http"
@@ -16,10 +14,8 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 
+	computeapi "github.com/gonova/gonova/internal/compute/api"
 	"github.com/gonova/gonova/internal/computedb"
-	"github.com/gonova/gonova/internal/scheduler"
-	"github.com/gonova/gonova/pkg/registry"
-	"github.com/gonova/gonova/pkg/service/servicegroup"
 	"github.com/gonova/gonova/pkg/wsgi"
 	"github.com/gonova/gonova/pkg/wsgi/auth"
 	"github.com/gonova/gonova/pkg/wsgi/fault"
@@ -269,15 +265,24 @@ func caller(r *http.Request) *auth.Context {
 	return c
 }
 
+// computeCaller is the caller as internal/compute/api reads it.
+func computeCaller(r *http.Request) computeapi.Caller {
+	c := caller(r)
+	if c == nil {
+		return computeapi.Caller{}
+	}
+	return computeapi.Caller{UserID: c.UserID, ProjectID: c.ProjectID, RequestID: c.RequestID, Admin: policyAdmin(c)}
+}
+
 // allowed reports whether the caller passes the rule of action.
 func (h *handlers) allowed(r *http.Request, action string) bool {
 	return h.enf.Authorize(r.Context(), action) == nil
 }
 
-// createServer is POST /servers: validate, store the instance (building,
-// scheduling), place it, cast build_and_run_instance, answer 202. When no
-// host fits, the instance goes to ERROR (nova's NoValidHost) and the answer
-// is still 202, as in nova.
+// createServer is POST /servers: validate, then compute.API's create (store
+// the instance, place it, cast build_and_run_instance), and answer 202.
+// When no host fits, the instance goes to ERROR (nova's NoValidHost) and the
+// answer is still 202, as in nova.
 func (h *handlers) createServer(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	body, err := h.decodeObject(r)
@@ -298,100 +303,35 @@ func (h *handlers) createServer(w http.ResponseWriter, r *http.Request) {
 	if !req.hasPass {
 		req.adminPass = generatePassword()
 	}
-	c := caller(r)
-	inst, err := h.compute.CreateInstance(ctx, computedb.Instance{
-		UUID: uuid.NewString(), DisplayName: req.name, UserID: c.UserID, ProjectID: c.ProjectID,
-		VMState: vmBuilding, TaskState: taskScheduling, FlavorID: flavor.ID,
-		VCPUs: flavor.VCPUs, MemoryMB: flavor.RAM, RootGB: flavor.Disk, ImageRef: req.imageRef,
-		Metadata: req.metadata,
+	inst, err := h.capi.Create(ctx, computeCaller(r), computeapi.CreateRequest{
+		Name: req.name, ImageRef: req.imageRef, Metadata: req.metadata,
+		Flavor: computeapi.Flavor{ID: flavor.ID, Name: flavor.Name, VCPUs: flavor.VCPUs, MemoryMB: flavor.RAM, RootGB: flavor.Disk},
 	})
 	if err != nil {
-		fault.Write(w, r, err)
+		fault.Write(w, r, serverFault(err, ""))
 		return
-	}
-	log := h.log.With("instance_uuid", inst.UUID, "request_id", c.RequestID)
-	log.InfoContext(ctx, "server created", "name", inst.DisplayName, "flavor", flavor.Name, "project_id", inst.ProjectID)
-	// The boot goes on when the client hangs up: only the RPC timeout bounds it.
-	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.rpcTimeout)
-	defer cancel()
-	placed, err := h.sched.Schedule(bctx, inst)
-	switch {
-	case errors.Is(err, scheduler.ErrNoValidHost):
-		log.WarnContext(ctx, "setting instance to ERROR state", "reason", err.Error())
-		h.setError(bctx, inst.UUID, err.Error())
-	case errors.Is(err, computedb.ErrNotFound):
-		log.InfoContext(ctx, "server deleted while it was scheduled")
-	case err != nil:
-		h.setError(bctx, inst.UUID, "Scheduling failed: "+err.Error())
-		fault.Write(w, r, err)
-		return
-	default:
-		if err := h.rpc.BuildAndRunInstance(bctx, placed); err != nil {
-			log.ErrorContext(ctx, "build_and_run_instance cast failed; setting instance to ERROR state",
-				"host", placed.Host, "error", err)
-			h.setError(bctx, inst.UUID, fmt.Sprintf("Could not send the build request to host %s: %v", placed.Host, err))
-		}
 	}
 	w.Header().Set("Location", serverLinks(baseURL(r), inst.UUID)[0].Href)
 	writeJSON(w, http.StatusAccepted, createdView(r, inst, req.adminPass, req.diskConfig))
 }
 
-// setError puts an instance in vm_state error with no task, recording why
-// as its fault (code 500, as nova records scheduling and build failures).
-func (h *handlers) setError(ctx context.Context, id, reason string) {
-	st, none := vmError, ""
-	f := &computedb.Fault{Code: http.StatusInternalServerError, Message: reason}
-	if _, err := h.compute.UpdateInstance(ctx, id, computedb.InstanceUpdate{VMState: &st, TaskState: &none, Fault: f}); err != nil &&
-		!errors.Is(err, computedb.ErrNotFound) {
-		h.log.ErrorContext(ctx, "could not set instance to ERROR state", "instance_uuid", id, "error", err)
-	}
-}
-
 // getServer returns the instance the caller may see, or nova's 404.
 func (h *handlers) getServer(r *http.Request, id string) (computedb.Instance, error) {
-	in, err := h.compute.GetInstance(r.Context(), id)
-	if errors.Is(err, computedb.ErrNotFound) {
-		return in, fault.NotFound(fmt.Sprintf("Instance %s could not be found.", id))
-	}
+	in, err := h.capi.Get(r.Context(), computeCaller(r), id)
 	if err != nil {
-		return in, err
-	}
-	if c := caller(r); !policyAdmin(c) && in.ProjectID != c.ProjectID {
-		return computedb.Instance{}, fault.NotFound(fmt.Sprintf("Instance %s could not be found.", id))
+		return in, serverFault(err, id)
 	}
 	return in, nil
 }
 
 func policyAdmin(c *auth.Context) bool { return c != nil && (c.IsAdmin || c.HasRole("admin")) }
 
-// hostStatuses maps each compute host to nova's host_status.
-func (h *handlers) hostStatuses(r *http.Request) (map[string]string, error) {
-	svcs, now, err := h.computeServices(r)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]string, len(svcs))
-	for host, s := range svcs {
-		switch {
-		case s.ForcedDown:
-			out[host] = "DOWN"
-		case !servicegroup.IsUp(s, now, h.downTime):
-			out[host] = "UNKNOWN"
-		case s.Disabled:
-			out[host] = "MAINTENANCE"
-		default:
-			out[host] = "UP"
-		}
-	}
-	return out, nil
-}
-
 func (h *handlers) viewContext(r *http.Request) (viewContext, error) {
 	vc := viewContext{base: baseURL(r), version: microversion.FromContext(r.Context()),
 		admin: h.allowed(r, polExtendedAttrs), flavorsByID: h.flavors}
 	if vc.admin && vc.version.AtLeast(2, 16) {
 		var err error
-		if vc.hostStatus, err = h.hostStatuses(r); err != nil {
+		if vc.hostStatus, err = h.capi.HostStatuses(r.Context()); err != nil {
 			return vc, err
 		}
 	}
@@ -425,7 +365,7 @@ func (h *handlers) listServers(detail bool) http.HandlerFunc {
 			fault.Write(w, r, err)
 			return
 		}
-		f := computedb.InstanceFilter{ProjectID: caller(r).ProjectID, Limit: limit, Marker: marker}
+		lr := computeapi.ListRequest{Limit: limit, Marker: marker}
 		if vs, ok := q["all_tenants"]; ok {
 			all := true
 			if s := lastValue(vs); s != "" {
@@ -443,20 +383,16 @@ func (h *handlers) listServers(detail bool) http.HandlerFunc {
 					fault.Write(w, r, err)
 					return
 				}
-				f.ProjectID = ""
+				lr.AllProjects = true
 			}
 		}
 		if limit == 0 {
 			writeJSON(w, http.StatusOK, map[string]any{"servers": []any{}})
 			return
 		}
-		list, err := h.compute.ListInstances(ctx, f)
-		if errors.Is(err, computedb.ErrNotFound) {
-			fault.Write(w, r, fault.BadRequest(fmt.Sprintf("marker [%s] not found", marker)))
-			return
-		}
+		list, err := h.capi.List(ctx, computeCaller(r), lr)
 		if err != nil {
-			fault.Write(w, r, err)
+			fault.Write(w, r, serverFault(err, ""))
 			return
 		}
 		resp := map[string]any{}
@@ -490,61 +426,19 @@ func (h *handlers) listServers(detail bool) http.HandlerFunc {
 	}
 }
 
-// deleteServer is DELETE /servers/{id}: an instance with no host, or whose
-// compute is down or gone, is deleted here (nova's local delete); otherwise
-// its task state becomes deleting and terminate_instance is cast to its
-// host, which removes the row.
+// deleteServer is DELETE /servers/{id}: compute.API's delete (locally when
+// the instance's compute is down or gone, otherwise a terminate_instance
+// cast), answered 204.
 func (h *handlers) deleteServer(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	in, err := h.getServer(r, chi.URLParam(r, "id"))
+	id := chi.URLParam(r, "id")
+	in, err := h.getServer(r, id)
 	if err != nil {
 		fault.Write(w, r, err)
 		return
 	}
-	local := in.Host == ""
-	if !local {
-		svc, err := h.services.GetByHostBinary(ctx, in.Host, registry.BinaryCompute)
-		switch {
-		case errors.Is(err, registry.ErrNotFound):
-			local = true
-		case err != nil:
-			fault.Write(w, r, err)
-			return
-		default:
-			now, err := h.services.Now(ctx)
-			if err != nil {
-				fault.Write(w, r, err)
-				return
-			}
-			local = !servicegroup.IsUp(svc, now, h.downTime)
-		}
-	}
-	log := h.log.With("instance_uuid", in.UUID, "host", in.Host)
-	if local {
-		if err := h.compute.DeleteInstance(ctx, in.UUID); err != nil && !errors.Is(err, computedb.ErrNotFound) {
-			fault.Write(w, r, err)
-			return
-		}
-		log.InfoContext(ctx, "server deleted locally (no reachable compute)")
-		w.WriteHeader(http.StatusNoContent)
+	if err := h.capi.Delete(r.Context(), computeCaller(r), in); err != nil {
+		fault.Write(w, r, serverFault(err, id))
 		return
 	}
-	st := taskDeleting
-	in, err = h.compute.UpdateInstance(ctx, in.UUID, computedb.InstanceUpdate{TaskState: &st})
-	if errors.Is(err, computedb.ErrNotFound) {
-		w.WriteHeader(http.StatusNoContent) // deleted meanwhile
-		return
-	}
-	if err != nil {
-		fault.Write(w, r, err)
-		return
-	}
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.rpcTimeout)
-	defer cancel()
-	if err := h.rpc.TerminateInstance(cctx, in); err != nil {
-		fault.Write(w, r, fmt.Errorf("casting terminate_instance to %s: %w", in.Host, err))
-		return
-	}
-	log.InfoContext(ctx, "server delete cast to its compute")
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	computeapi "github.com/gonova/gonova/internal/compute/api"
+	"github.com/gonova/gonova/internal/compute/states"
 	"github.com/gonova/gonova/internal/computedb"
 )
 
@@ -303,7 +305,7 @@ func TestServerDelete(t *testing.T) {
 
 func activate(t *testing.T, e *env, id string) {
 	t.Helper()
-	active, none, now := "active", "", time.Now()
+	active, none, now := states.VMActive, states.TaskNone, time.Now()
 	if _, err := e.compute.UpdateInstance(context.Background(), id, computedb.InstanceUpdate{VMState: &active, TaskState: &none, LaunchedAt: &now}); err != nil {
 		t.Fatal(err)
 	}
@@ -355,7 +357,7 @@ func TestServerReboot(t *testing.T) {
 }
 
 func TestServerConsoleOutput(t *testing.T) {
-	e := newEnv(t, memBackend, func(d *Deps) { d.RPCTimeout = 50 * time.Millisecond })
+	e := newEnv(t, memBackend, func(_ *Deps, o *computeapi.Options) { o.RPCTimeout = 50 * time.Millisecond })
 	e.addNode("c1", 64, 1<<20, 10000)
 	e.rpc.console = "line1\x07\nline2\x1b\n"
 	r := e.do("POST", "/v2.1/servers", alice, "", bootBody("vm", "1"))
@@ -382,10 +384,10 @@ func TestServerConsoleOutput(t *testing.T) {
 	e.do("POST", path, alice, "", map[string]any{"os-getConsoleOutput": map[string]any{"length": 1.5}}).wantFault(t, 400, "")
 	e.do("POST", path, alice, "", map[string]any{"os-getConsoleOutput": map[string]any{"lines": 1}}).wantFault(t, 400, "")
 
-	e.rpc.err = ErrConsoleNotAvailable
+	e.rpc.err = computeapi.ErrConsoleNotAvailable
 	e.do("POST", path, alice, "", map[string]any{"os-getConsoleOutput": map[string]any{}}).
 		wantFault(t, 404, "Guest does not have a console available.")
-	e.rpc.err = ErrNotSupported
+	e.rpc.err = computeapi.ErrNotSupported
 	e.do("POST", path, alice, "", map[string]any{"os-getConsoleOutput": map[string]any{}}).wantFault(t, 501, "")
 	e.rpc.err = nil
 	e.rpc.block = true

@@ -108,6 +108,11 @@ func (h *handlers) listServices(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"services": out})
 }
 
+// notUpdatable is nova's refusal to update a service other than a compute.
+func notUpdatable(binary string) error {
+	return fault.BadRequest(fmt.Sprintf("Updating a %s service is not supported. Only %s services can be updated.", binary, registry.BinaryCompute))
+}
+
 // lastValue is webob's MultiDict lookup: the last value given.
 func lastValue(vs []string) string {
 	if len(vs) == 0 {
@@ -210,7 +215,7 @@ func (h *handlers) updateServiceV21(w http.ResponseWriter, r *http.Request, acti
 		return fault.NotFound("Unknown action")
 	}
 	if u.binary != registry.BinaryCompute {
-		return fault.BadRequest(fmt.Sprintf("Updating a %s service is not supported. Only nova-compute services can be updated.", u.binary))
+		return notUpdatable(u.binary)
 	}
 	svc, err := h.services.GetByHostBinary(ctx, u.host, u.binary)
 	if errors.Is(err, registry.ErrNotFound) {
@@ -284,7 +289,7 @@ func (h *handlers) updateServiceV253(w http.ResponseWriter, r *http.Request, id 
 		return err
 	}
 	if svc.Binary != registry.BinaryCompute {
-		return fault.BadRequest(fmt.Sprintf("Updating a %s service is not supported. Only nova-compute services can be updated.", svc.Binary))
+		return notUpdatable(svc.Binary)
 	}
 	body, err := h.decodeObject(r)
 	if err != nil {

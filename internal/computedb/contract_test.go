@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gonova/gonova/internal/compute/states"
 	"github.com/gonova/gonova/pkg/pgtest"
 	"github.com/google/uuid"
 )
@@ -85,7 +86,7 @@ func runContract(t *testing.T, newStore func(t *testing.T) Store) {
 
 	t.Run("InstanceLifecycle", func(t *testing.T) {
 		s := newStore(t)
-		in, err := s.CreateInstance(ctx, Instance{DisplayName: "vm1", ProjectID: "p1", UserID: "u1", FlavorID: "1", VCPUs: 1, MemoryMB: 512, RootGB: 1, TaskState: "scheduling"})
+		in, err := s.CreateInstance(ctx, Instance{DisplayName: "vm1", ProjectID: "p1", UserID: "u1", FlavorID: "1", VCPUs: 1, MemoryMB: 512, RootGB: 1, TaskState: states.TaskScheduling})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,8 +99,8 @@ func runContract(t *testing.T, newStore func(t *testing.T) Store) {
 		if _, err := s.CreateInstance(ctx, Instance{UUID: "not-a-uuid"}); err == nil {
 			t.Fatal("bad uuid accepted")
 		}
-		host, active, none := "c1", "active", ""
-		running := 1
+		host, active, none := "c1", states.VMActive, states.TaskNone
+		running := states.PowerRunning
 		now := time.Now().UTC().Truncate(time.Microsecond)
 		up, err := s.UpdateInstance(ctx, in.UUID, InstanceUpdate{Host: &host, Node: &host, VMState: &active, TaskState: &none, PowerState: &running, LaunchedAt: &now})
 		if err != nil {
@@ -109,7 +110,7 @@ func runContract(t *testing.T, newStore func(t *testing.T) Store) {
 			t.Fatalf("updated = %+v", up)
 		}
 		// Conditional update: expected task state mismatch.
-		deleting, rebooting := "deleting", "rebooting"
+		deleting, rebooting := states.TaskDeleting, states.TaskRebooting
 		if _, err := s.UpdateInstance(ctx, in.UUID, InstanceUpdate{TaskState: &deleting, ExpectTaskState: &rebooting}); !errors.Is(err, ErrConflict) {
 			t.Fatalf("mismatched expected task state err = %v", err)
 		}
@@ -158,7 +159,7 @@ func runContract(t *testing.T, newStore func(t *testing.T) Store) {
 		if plain.Metadata == nil || len(plain.Metadata) != 0 {
 			t.Fatalf("metadata of an instance created without = %#v, want empty", plain.Metadata)
 		}
-		errState := "error"
+		errState := states.VMError
 		up, err := s.UpdateInstance(ctx, in.UUID, InstanceUpdate{VMState: &errState, Fault: &Fault{Code: 500, Message: "No valid host was found. "}})
 		if err != nil {
 			t.Fatal(err)

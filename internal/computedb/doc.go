@@ -4,7 +4,10 @@
 // sides read and write.
 //
 // Why a package of its own: the service registry (pkg/registry) is framework;
-// these tables are nova's domain, used by internal/compute and internal/api.
+// these tables are nova's domain, used by nova-compute (internal/compute/manager),
+// nova-api's compute.API (internal/compute/api), the scheduler and the
+// os-hypervisors handlers. The states in the instances rows are the typed
+// ones of internal/compute/states.
 //
 // Two stores pass one contract suite (contract_test.go): Postgres (pgx) for real
 // deployments and an in-memory store for the embedded default (`make run`) and

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gonova/gonova/internal/compute/states"
 	"github.com/google/uuid"
 )
 
@@ -86,7 +87,7 @@ func (m *Mem) CreateInstance(_ context.Context, in Instance) (Instance, error) {
 	}
 	in.UUID = u.String()
 	if in.VMState == "" {
-		in.VMState = "building"
+		in.VMState = states.VMBuilding
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gonova/gonova/internal/compute/states"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -132,11 +133,11 @@ func (sc *instanceScanner) scan(row pgx.Row) (Instance, error) {
 	return in, nil
 }
 
-func nullIfEmpty(s string) any {
+func nullIfEmpty[S ~string](s S) any {
 	if s == "" {
 		return nil
 	}
-	return s
+	return string(s)
 }
 
 // CreateInstance implements Store.
@@ -148,15 +149,15 @@ func (p *PG) CreateInstance(ctx context.Context, in Instance) (Instance, error) 
 		return Instance{}, fmt.Errorf("computedb: instance uuid %q: %w", in.UUID, err)
 	}
 	if in.VMState == "" {
-		in.VMState = "building"
+		in.VMState = states.VMBuilding
 	}
 	row := p.pool.QueryRow(ctx, `
 		INSERT INTO instances (uuid, display_name, user_id, project_id, host, node, vm_state, task_state, power_state,
 			flavor_id, vcpus, memory_mb, root_gb, image_ref, launched_at, metadata)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)
 		RETURNING `+instCols,
-		in.UUID, in.DisplayName, in.UserID, in.ProjectID, nullIfEmpty(in.Host), nullIfEmpty(in.Node), in.VMState,
-		nullIfEmpty(in.TaskState), in.PowerState, in.FlavorID, in.VCPUs, in.MemoryMB, in.RootGB, in.ImageRef, in.LaunchedAt,
+		in.UUID, in.DisplayName, in.UserID, in.ProjectID, nullIfEmpty(in.Host), nullIfEmpty(in.Node), string(in.VMState),
+		nullIfEmpty(in.TaskState), int(in.PowerState), in.FlavorID, in.VCPUs, in.MemoryMB, in.RootGB, in.ImageRef, in.LaunchedAt,
 		metadataOrEmpty(in.Metadata))
 	out, err := scanInstance(row)
 	var pgErr *pgconn.PgError
@@ -228,13 +229,13 @@ func (p *PG) UpdateInstance(ctx context.Context, id string, u InstanceUpdate) (I
 		set = append(set, "node = "+arg(nullIfEmpty(*u.Node)))
 	}
 	if u.VMState != nil {
-		set = append(set, "vm_state = "+arg(*u.VMState))
+		set = append(set, "vm_state = "+arg(string(*u.VMState)))
 	}
 	if u.TaskState != nil {
 		set = append(set, "task_state = "+arg(nullIfEmpty(*u.TaskState)))
 	}
 	if u.PowerState != nil {
-		set = append(set, "power_state = "+arg(*u.PowerState))
+		set = append(set, "power_state = "+arg(int(*u.PowerState)))
 	}
 	if u.LaunchedAt != nil {
 		set = append(set, "launched_at = "+arg(*u.LaunchedAt))
@@ -252,7 +253,7 @@ func (p *PG) UpdateInstance(ctx context.Context, id string, u InstanceUpdate) (I
 	}
 	where := "uuid = " + arg(id) + " AND deleted = 0"
 	if u.ExpectTaskState != nil {
-		where += " AND coalesce(task_state, '') = " + arg(*u.ExpectTaskState)
+		where += " AND coalesce(task_state, '') = " + arg(string(*u.ExpectTaskState))
 	}
 	in, err := scanInstance(p.pool.QueryRow(ctx, `UPDATE instances SET `+strings.Join(set, ", ")+` WHERE `+where+` RETURNING `+instCols, args...))
 	if errors.Is(err, ErrNotFound) && u.ExpectTaskState != nil {
@@ -269,8 +270,8 @@ func (p *PG) DeleteInstance(ctx context.Context, id string) error {
 	if _, err := uuid.Parse(id); err != nil {
 		return ErrNotFound
 	}
-	tag, err := p.pool.Exec(ctx, `UPDATE instances SET deleted = id, deleted_at = now(), vm_state = 'deleted',
-		task_state = NULL, terminated_at = coalesce(terminated_at, now()) WHERE uuid = $1 AND deleted = 0`, id)
+	tag, err := p.pool.Exec(ctx, `UPDATE instances SET deleted = id, deleted_at = now(), vm_state = $2,
+		task_state = NULL, terminated_at = coalesce(terminated_at, now()) WHERE uuid = $1 AND deleted = 0`, id, string(states.VMDeleted))
 	if err != nil {
 		return err
 	}

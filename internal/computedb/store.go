@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/gonova/gonova/internal/compute/states"
 )
 
 // ErrNotFound means no live row matched.
@@ -48,9 +50,9 @@ type Instance struct {
 	ProjectID    string
 	Host         string // empty until scheduled
 	Node         string
-	VMState      string // nova vm_states: building, active, stopped, error, deleted
-	TaskState    string // nova task_states; empty means none (NULL)
-	PowerState   int    // nova power_state codes
+	VMState      states.VMState    // building until the compute spawns it
+	TaskState    states.TaskState  // states.TaskNone is NULL
+	PowerState   states.PowerState // what the compute last saw
 	FlavorID     string
 	VCPUs        int
 	MemoryMB     int64
@@ -78,17 +80,18 @@ type Fault struct {
 type InstanceUpdate struct {
 	Host         *string
 	Node         *string
-	VMState      *string
-	TaskState    *string // "" sets NULL
-	PowerState   *int
+	VMState      *states.VMState
+	TaskState    *states.TaskState // states.TaskNone sets NULL
+	PowerState   *states.PowerState
 	LaunchedAt   *time.Time
 	TerminatedAt *time.Time
 	// Fault records why the instance failed (its Created is set by the
 	// store when zero).
 	Fault *Fault
 	// ExpectTaskState, when not nil, makes the update conditional: it applies
-	// only while the row's task state equals it ("" meaning none).
-	ExpectTaskState *string
+	// only while the row's task state equals it (states.TaskNone meaning
+	// none).
+	ExpectTaskState *states.TaskState
 }
 
 // InstanceFilter selects instances. Results are newest first (created_at, then

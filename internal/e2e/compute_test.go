@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gonova/gonova/internal/compute/rpcapi"
+	"github.com/gonova/gonova/internal/compute/states"
 	"github.com/gonova/gonova/internal/computedb"
 	"github.com/gonova/gonova/pkg/pgtest"
 	"github.com/gonova/gonova/pkg/registry"
@@ -152,7 +153,7 @@ func TestTwoComputesOnRealParts(t *testing.T) {
 	}
 	for _, host := range []string{"compute-a", "compute-b"} {
 		inst, err := nodes.CreateInstance(ctx, computedb.Instance{DisplayName: "vm-" + host, ProjectID: "p1", UserID: "u1",
-			Host: host, Node: host, FlavorID: "1", VCPUs: 1, MemoryMB: 512, RootGB: 1, TaskState: "scheduling"})
+			Host: host, Node: host, FlavorID: "1", VCPUs: 1, MemoryMB: 512, RootGB: 1, TaskState: states.TaskScheduling})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -223,9 +224,9 @@ func periodicRuns(t *testing.T, base, task string) float64 {
 	return 0
 }
 
-func waitInstance(t *testing.T, s computedb.Store, id, vmState, taskState string) {
+func waitInstance(t *testing.T, s computedb.Store, id string, vmState states.VMState, taskState states.TaskState) {
 	t.Helper()
-	eventually(t, 15*time.Second, "instance "+id+" "+vmState, func() error {
+	eventually(t, 15*time.Second, "instance "+id+" "+string(vmState), func() error {
 		in, err := s.GetInstance(context.Background(), id)
 		if err != nil {
 			return err

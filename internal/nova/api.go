@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/gonova/gonova/internal/api"
+	computeapi "github.com/gonova/gonova/internal/compute/api"
 	"github.com/gonova/gonova/pkg/app"
 	"github.com/gonova/gonova/pkg/launcher"
 	"github.com/gonova/gonova/pkg/registry"
@@ -15,12 +16,18 @@ import (
 	"github.com/gonova/gonova/pkg/wsgi/auth"
 )
 
-// NewAPIService builds the compute API's WSGIService: the router on
+// apiServiceName is the compute API's WSGIService name (nova's
+// "osapi_compute"): its listener's name and the option prefix of its
+// address, port and workers.
+const apiServiceName = "osapi_compute"
+
+// NewAPIService builds the compute API's WSGIService: nova's compute.API
+// (internal/compute/api) over the stores and rpc, the router on
 // osapi_compute_listen:osapi_compute_listen_port with /healthcheck beside it
 // (its detail for admins only: the port is public), and the API's own
 // services row (binary nova-osapi_compute, no topic, no heartbeats) recorded
 // once it listens. /metrics is served by NewAPIMetricsService, off this port.
-func (a *App) NewAPIService(compute api.ComputeAPI) (*wsgi.Service, error) {
+func (a *App) NewAPIService(rpc computeapi.ComputeRPC) (*wsgi.Service, error) {
 	c := a.Cfg
 	var authn auth.Authenticator
 	switch c.API.AuthStrategy {
@@ -29,15 +36,25 @@ func (a *App) NewAPIService(compute api.ComputeAPI) (*wsgi.Service, error) {
 	default:
 		return nil, &app.Error{Code: app.ExitConfig, Err: fmt.Errorf("[api] auth_strategy = %q is not supported yet: gonova validates no Keystone tokens; set auth_strategy = noauth2 (development) or put a validating proxy in front", c.API.AuthStrategy)}
 	}
+	capi, err := computeapi.New(computeapi.Options{
+		Services:        a.Services,
+		Compute:         a.Compute,
+		RPC:             rpc,
+		ServiceDownTime: a.ServiceDownTime(),
+		RPCTimeout:      c.Default.RPCResponseTimeout,
+		Logger:          a.Log,
+	})
+	if err != nil {
+		return nil, err
+	}
 	router, err := api.NewRouter(api.Deps{
 		Services:        a.Services,
 		Compute:         a.Compute,
-		ComputeAPI:      compute,
+		ComputeAPI:      capi,
 		ServiceDownTime: a.ServiceDownTime(),
 		Auth:            authn,
 		Logger:          a.Log,
 		Registerer:      a.Metrics,
-		RPCTimeout:      c.Default.RPCResponseTimeout,
 	})
 	if err != nil {
 		return nil, err
@@ -47,13 +64,13 @@ func (a *App) NewAPIService(compute api.ComputeAPI) (*wsgi.Service, error) {
 	mux.Handle("/", router)
 
 	return wsgi.New(wsgi.Options{
-		Name:               "osapi_compute",
+		Name:               apiServiceName,
 		Host:               c.Default.OsapiComputeListen,
 		Port:               portOrFree(c.Default.OsapiComputeListenPort),
 		Handler:            mux,
 		MaxRequestBodySize: c.Middleware.MaxRequestBodySize,
 		Listen: func(network, addr string) (net.Listener, error) {
-			return launcher.Listen("osapi_compute", network, addr)
+			return launcher.Listen(apiServiceName, network, addr)
 		},
 		OnStarted: a.recordAPIRow,
 		Logger:    a.Log,
@@ -90,12 +107,12 @@ func adminCaller(authn auth.Authenticator) func(*http.Request) bool {
 func (a *App) NewAPIListener() (*wsgi.Service, error) {
 	c := a.Cfg
 	return wsgi.New(wsgi.Options{
-		Name:    "osapi_compute",
+		Name:    apiServiceName,
 		Host:    c.Default.OsapiComputeListen,
 		Port:    portOrFree(c.Default.OsapiComputeListenPort),
 		Handler: http.NotFoundHandler(),
 		Listen: func(network, addr string) (net.Listener, error) {
-			return launcher.Listen("osapi_compute", network, addr)
+			return launcher.Listen(apiServiceName, network, addr)
 		},
 		Logger: a.Log,
 	})

@@ -1,16 +1,15 @@
 package nova
 
 import (
-	"github.com/gonova/gonova/internal/api"
+	computeapi "github.com/gonova/gonova/internal/compute/api"
 	"github.com/gonova/gonova/internal/compute/rpcapi"
-	"github.com/gonova/gonova/internal/compute/rpcapi/apiadapter"
 )
 
 // ComputeClient is the API's view of the compute RPC API, over the transport.
-func (a *App) ComputeClient() (api.ComputeAPI, error) {
+func (a *App) ComputeClient() (computeapi.ComputeRPC, error) {
 	cl, err := rpcapi.New(a.Transport, rpcapi.Options{CallTimeout: a.Cfg.Default.RPCResponseTimeout})
 	if err != nil {
 		return nil, err
 	}
-	return apiadapter.New(cl), nil
+	return computeapi.NewComputeRPC(cl), nil
 }

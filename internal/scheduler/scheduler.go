@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gonova/gonova/internal/compute/states"
 	"github.com/gonova/gonova/internal/computedb"
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/service/servicegroup"
@@ -29,16 +30,11 @@ func (e *NoValidHostError) Error() string {
 // Is makes errors.Is(err, ErrNoValidHost) true.
 func (e *NoValidHostError) Is(target error) bool { return target == ErrNoValidHost }
 
-// TaskStateScheduling is nova's task state while an instance waits for a host.
-const TaskStateScheduling = "scheduling"
-
-// DefaultServiceDownTime is nova's service_down_time default.
-const DefaultServiceDownTime = 60 * time.Second
-
 // Options configures a Scheduler. Zero fields take nova's defaults.
 type Options struct {
 	// ServiceDownTime is the effective service_down_time (see
-	// servicegroup.EffectiveServiceDownTime). Default 60 s.
+	// servicegroup.EffectiveServiceDownTime). Default
+	// servicegroup.DefaultServiceDownTime.
 	ServiceDownTime time.Duration
 	// CPUAllocationRatio, RAMAllocationRatio and DiskAllocationRatio scale a
 	// node's capacity, as nova's *_allocation_ratio options. Default 1.0
@@ -61,11 +57,11 @@ type Scheduler struct {
 
 // New returns a Scheduler over the service registry and the compute store.
 //
-//	s := scheduler.New(services, compute, scheduler.Options{ServiceDownTime: 60 * time.Second})
-//	placed, err := s.Schedule(ctx, inst) // inst.TaskState == "scheduling"
+//	s := scheduler.New(services, compute, scheduler.Options{ServiceDownTime: servicegroup.DefaultServiceDownTime})
+//	placed, err := s.Schedule(ctx, inst) // inst.TaskState == states.TaskScheduling
 func New(services registry.Store, compute computedb.Store, opts Options) *Scheduler {
 	if opts.ServiceDownTime <= 0 {
-		opts.ServiceDownTime = DefaultServiceDownTime
+		opts.ServiceDownTime = servicegroup.DefaultServiceDownTime
 	}
 	for _, r := range []*float64{&opts.CPUAllocationRatio, &opts.RAMAllocationRatio, &opts.DiskAllocationRatio} {
 		if *r <= 0 {
@@ -103,7 +99,7 @@ func (s *Scheduler) Schedule(ctx context.Context, inst computedb.Instance) (comp
 		return computedb.Instance{}, &NoValidHostError{Reason: "There are not enough hosts available."}
 	}
 	best := cands[0]
-	host, node, expect := best.Node.Host, best.Node.HypervisorHostname, TaskStateScheduling
+	host, node, expect := best.Node.Host, best.Node.HypervisorHostname, states.TaskScheduling
 	out, err := s.compute.UpdateInstance(ctx, inst.UUID, computedb.InstanceUpdate{Host: &host, Node: &node, ExpectTaskState: &expect})
 	if err != nil {
 		return computedb.Instance{}, fmt.Errorf("scheduler: recording host %s for instance %s: %w", host, inst.UUID, err)

@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/gonova/gonova/internal/compute/states"
 	"github.com/gonova/gonova/internal/computedb"
 	"github.com/gonova/gonova/pkg/clock/clocktest"
 	"github.com/gonova/gonova/pkg/pgtest"
@@ -58,7 +59,7 @@ func (f fixture) host(t *testing.T, host string, vcpus int, ram, disk int64) reg
 
 func (f fixture) pending(t *testing.T, vcpus int, ram, disk int64) computedb.Instance {
 	t.Helper()
-	in, err := f.compute.CreateInstance(context.Background(), computedb.Instance{ProjectID: "p", TaskState: TaskStateScheduling,
+	in, err := f.compute.CreateInstance(context.Background(), computedb.Instance{ProjectID: "p", TaskState: states.TaskScheduling,
 		VCPUs: vcpus, MemoryMB: ram, RootGB: disk})
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +92,7 @@ func TestSchedule(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if in.TaskState != TaskStateScheduling || in.Node != in.Host+"-n" {
+				if in.TaskState != states.TaskScheduling || in.Node != in.Host+"-n" {
 					t.Errorf("placed %+v", in)
 				}
 				hosts = append(hosts, in.Host)
@@ -165,7 +166,7 @@ func TestScheduleDownHostAndConcurrency(t *testing.T) {
 	}
 	// an instance whose task state moved on (deleted, or placed by someone else) is not overwritten
 	in := f.pending(t, 0, 0, 0)
-	none := ""
+	none := states.TaskNone
 	if _, err := f.compute.UpdateInstance(ctx, in.UUID, computedb.InstanceUpdate{TaskState: &none}); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gonova/gonova/pkg/gmr"
+	"github.com/gonova/gonova/pkg/service/servicegroup"
 )
 
 // option is one nova.conf option: where it lives, its default, its meaning, and
@@ -38,8 +39,8 @@ const (
 // nova.conf. Durations are whole seconds in files, as in nova.
 var options = []option{
 	str(secDefault, "host", "", "Name of this node; part of the service's identity. Default: the machine's hostname.", func(c *Config) *string { return &c.Default.Host }, nil),
-	seconds(secDefault, "report_interval", "10", 1, "Seconds between heartbeats of a service into the services table.", func(c *Config) *time.Duration { return &c.Default.ReportInterval }),
-	seconds(secDefault, "service_down_time", "60", 1, "A service whose last heartbeat is older than this many seconds is down. If not above report_interval, int(2.5 x report_interval) is used.", func(c *Config) *time.Duration { return &c.Default.ServiceDownTime }),
+	seconds(secDefault, "report_interval", durationSeconds(servicegroup.DefaultReportInterval), 1, "Seconds between heartbeats of a service into the services table.", func(c *Config) *time.Duration { return &c.Default.ReportInterval }),
+	seconds(secDefault, "service_down_time", durationSeconds(servicegroup.DefaultServiceDownTime), 1, "A service whose last heartbeat is older than this many seconds is down. If not above report_interval, int(2.5 x report_interval) is used.", func(c *Config) *time.Duration { return &c.Default.ServiceDownTime }),
 	boolean(secDefault, "periodic_enable", "true", "Run periodic tasks.", func(c *Config) *bool { return &c.Default.PeriodicEnable }),
 	seconds(secDefault, "periodic_fuzzy_delay", "60", 0, "First periodic run after a random delay of up to this many seconds; 0 disables the delay.", func(c *Config) *time.Duration { return &c.Default.PeriodicFuzzyDelay }),
 	seconds(secDefault, "periodic_interval_max", "60", 1, "Longest idle between two checks for due periodic tasks, seconds.", func(c *Config) *time.Duration { return &c.Default.PeriodicIntervalMax }),
@@ -179,6 +180,9 @@ func integer64(sec, name, def string, lo, hi int64, help string, field func(*Con
 }
 
 // seconds is an integer number of seconds, as nova's interval options are.
+// durationSeconds is d as an option default: whole seconds.
+func durationSeconds(d time.Duration) string { return strconv.FormatInt(int64(d/time.Second), 10) }
+
 func seconds(sec, name, def string, lo int64, help string, field func(*Config) *time.Duration) option {
 	return option{section: sec, name: name, def: def, help: help,
 		set: func(c *Config, v string) error {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gonova/gonova/internal/compute/rpcapi"
+	"github.com/gonova/gonova/internal/compute/states"
 	"github.com/gonova/gonova/internal/compute/virt"
 	"github.com/gonova/gonova/internal/computedb"
 	"github.com/gonova/gonova/pkg/rpcsvc"
@@ -69,7 +70,7 @@ func (e *Endpoint) BuildAndRunInstance(ctx context.Context, args rpcapi.BuildAnd
 	if err != nil {
 		return rpcsvc.Retryable(fmt.Errorf("build of %s: reading the instance: %w", id, err))
 	}
-	if inst.VMState != vmBuilding || !slices.Contains(buildTasks, inst.TaskState) {
+	if inst.VMState != states.VMBuilding || !slices.Contains(buildTasks, inst.TaskState) {
 		m.skipBuild(log, inst)
 		return nil
 	}
@@ -84,7 +85,7 @@ func (e *Endpoint) BuildAndRunInstance(ctx context.Context, args rpcapi.BuildAnd
 		}
 	}
 	claimed, err := m.store.UpdateInstance(ctx, id, computedb.InstanceUpdate{
-		Host: &m.host, Node: &node, TaskState: ptr(taskSpawning), ExpectTaskState: ptr(inst.TaskState),
+		Host: &m.host, Node: &node, TaskState: ptr(states.TaskSpawning), ExpectTaskState: ptr(inst.TaskState),
 	})
 	switch {
 	case errors.Is(err, computedb.ErrNotFound):
@@ -123,14 +124,14 @@ func (e *Endpoint) BuildAndRunInstance(ctx context.Context, args rpcapi.BuildAnd
 	power, perr := m.powerState(ctx, id)
 	if perr != nil {
 		log.Warn("Cannot read the power state of the spawned instance; recording running", "error", perr)
-		power = virt.Running
+		power = states.PowerRunning
 	}
 	now := m.clock.Now().UTC()
 	wctx, cancel := writeCtx(ctx)
 	defer cancel()
 	_, err = m.store.UpdateInstance(wctx, id, computedb.InstanceUpdate{
-		VMState: ptr(vmActive), PowerState: ptr(int(power)), TaskState: ptr(taskNone),
-		LaunchedAt: &now, ExpectTaskState: ptr(taskSpawning),
+		VMState: ptr(states.VMActive), PowerState: ptr(power), TaskState: ptr(states.TaskNone),
+		LaunchedAt: &now, ExpectTaskState: ptr(states.TaskSpawning),
 	})
 	switch {
 	case errors.Is(err, computedb.ErrNotFound), errors.Is(err, computedb.ErrConflict):
@@ -154,7 +155,7 @@ func (e *Endpoint) BuildAndRunInstance(ctx context.Context, args rpcapi.BuildAnd
 // skipBuild logs and counts a build request for an instance that is not
 // waiting to be built.
 func (m *ComputeManager) skipBuild(log *slog.Logger, inst computedb.Instance) {
-	if inst.TaskState == taskDeleting {
+	if inst.TaskState == states.TaskDeleting {
 		log.Info("Instance is being deleted; not building it")
 		m.met.builds.WithLabelValues(buildAborted).Inc()
 		return
@@ -176,8 +177,8 @@ func (m *ComputeManager) buildFailed(ctx context.Context, log *slog.Logger, id s
 		m.destroy(wctx, log, id)
 	}
 	_, err := m.store.UpdateInstance(wctx, id, computedb.InstanceUpdate{
-		VMState: ptr(vmError), TaskState: ptr(taskNone), PowerState: ptr(int(virt.NoState)),
-		ExpectTaskState: ptr(taskSpawning),
+		VMState: ptr(states.VMError), TaskState: ptr(states.TaskNone), PowerState: ptr(states.PowerNoState),
+		ExpectTaskState: ptr(states.TaskSpawning),
 		Fault:           &computedb.Fault{Code: 500, Message: "Build of instance " + id + " aborted: " + cause.Error()},
 	})
 	switch {
@@ -222,18 +223,18 @@ func (e *Endpoint) TerminateInstance(ctx context.Context, args rpcapi.TerminateI
 	log := m.opLog(ctx, rpcapi.MethodTerminateInstance, id)
 
 	inst, err := m.store.GetInstance(ctx, id)
-	for attempt := 0; err == nil && inst.TaskState != taskDeleting; attempt++ {
+	for attempt := 0; err == nil && inst.TaskState != states.TaskDeleting; attempt++ {
 		if attempt == 3 {
 			return fmt.Errorf("terminate of %s: its task state kept changing (now %q)", id, inst.TaskState)
 		}
 		_, err = m.store.UpdateInstance(ctx, id, computedb.InstanceUpdate{
-			TaskState: ptr(taskDeleting), ExpectTaskState: ptr(inst.TaskState)})
+			TaskState: ptr(states.TaskDeleting), ExpectTaskState: ptr(inst.TaskState)})
 		if errors.Is(err, computedb.ErrConflict) {
 			inst, err = m.store.GetInstance(ctx, id)
 			continue
 		}
 		if err == nil {
-			inst.TaskState = taskDeleting
+			inst.TaskState = states.TaskDeleting
 		}
 	}
 	if errors.Is(err, computedb.ErrNotFound) {
@@ -248,7 +249,7 @@ func (e *Endpoint) TerminateInstance(ctx context.Context, args rpcapi.TerminateI
 		wctx, cancel := writeCtx(ctx)
 		defer cancel()
 		if _, uerr := m.store.UpdateInstance(wctx, id, computedb.InstanceUpdate{
-			VMState: ptr(vmError), TaskState: ptr(taskNone),
+			VMState: ptr(states.VMError), TaskState: ptr(states.TaskNone),
 			Fault: &computedb.Fault{Code: 500, Message: "Terminating the instance failed: " + err.Error()}}); uerr != nil {
 			log.Error("Setting the instance to ERROR failed", "error", uerr)
 		}
@@ -258,7 +259,7 @@ func (e *Endpoint) TerminateInstance(ctx context.Context, args rpcapi.TerminateI
 	wctx, cancel := writeCtx(ctx)
 	defer cancel()
 	_, err = m.store.UpdateInstance(wctx, id, computedb.InstanceUpdate{
-		VMState: ptr(vmDeleted), TaskState: ptr(taskNone), PowerState: ptr(int(virt.NoState)), TerminatedAt: &now})
+		VMState: ptr(states.VMDeleted), TaskState: ptr(states.TaskNone), PowerState: ptr(states.PowerNoState), TerminatedAt: &now})
 	if err != nil && !errors.Is(err, computedb.ErrNotFound) {
 		return fmt.Errorf("terminate of %s: the guest is destroyed but marking the row deleted failed: %w", id, err)
 	}
@@ -297,14 +298,14 @@ func (e *Endpoint) RebootInstance(ctx context.Context, args rpcapi.RebootInstanc
 		return rpcsvc.Retryable(fmt.Errorf("reboot of %s: %w", id, err))
 	}
 	switch {
-	case inst.VMState == vmBuilding || inst.VMState == vmDeleted:
-		return &rpcapi.InstanceInvalidStateError{UUID: id, Attr: "vm_state", State: inst.VMState, Method: "reboot"}
+	case inst.VMState == states.VMBuilding || inst.VMState == states.VMDeleted:
+		return &rpcapi.InstanceInvalidStateError{UUID: id, Attr: "vm_state", State: string(inst.VMState), Method: "reboot"}
 	case !slices.Contains(rebootTasks, inst.TaskState):
-		return &rpcapi.InstanceInvalidStateError{UUID: id, Attr: "task_state", State: inst.TaskState, Method: "reboot"}
+		return &rpcapi.InstanceInvalidStateError{UUID: id, Attr: "task_state", State: string(inst.TaskState), Method: "reboot"}
 	}
-	task := taskRebooting
+	task := states.TaskRebooting
 	if how == virt.RebootHard {
-		task = taskRebootingHard
+		task = states.TaskRebootingHard
 	}
 	_, err = m.store.UpdateInstance(ctx, id, computedb.InstanceUpdate{TaskState: &task, ExpectTaskState: ptr(inst.TaskState)})
 	switch {
@@ -315,7 +316,7 @@ func (e *Endpoint) RebootInstance(ctx context.Context, args rpcapi.RebootInstanc
 		if gerr != nil {
 			return &rpcapi.InstanceNotFoundError{UUID: id}
 		}
-		return &rpcapi.InstanceInvalidStateError{UUID: id, Attr: "task_state", State: cur.TaskState, Method: "reboot"}
+		return &rpcapi.InstanceInvalidStateError{UUID: id, Attr: "task_state", State: string(cur.TaskState), Method: "reboot"}
 	case err != nil:
 		return rpcsvc.Retryable(fmt.Errorf("reboot of %s: %w", id, err))
 	}
@@ -329,15 +330,15 @@ func (e *Endpoint) RebootInstance(ctx context.Context, args rpcapi.RebootInstanc
 	if perr != nil {
 		log.Warn("Cannot read the power state after the reboot", "error", perr)
 	}
-	u := computedb.InstanceUpdate{TaskState: ptr(taskNone), ExpectTaskState: &task}
+	u := computedb.InstanceUpdate{TaskState: ptr(states.TaskNone), ExpectTaskState: &task}
 	if perr == nil {
-		u.PowerState = ptr(int(power))
-		if power == virt.Running {
-			u.VMState = ptr(vmActive)
+		u.PowerState = ptr(power)
+		if power == states.PowerRunning {
+			u.VMState = ptr(states.VMActive)
 		}
 	}
-	if rerr != nil && (perr != nil || power != virt.Running) {
-		u.VMState = ptr(vmError)
+	if rerr != nil && (perr != nil || power != states.PowerRunning) {
+		u.VMState = ptr(states.VMError)
 	}
 	_, uerr := m.store.UpdateInstance(wctx, id, u)
 	switch {
@@ -351,7 +352,7 @@ func (e *Endpoint) RebootInstance(ctx context.Context, args rpcapi.RebootInstanc
 		log.Error("Reboot failed", "error", rerr, "power_state", power.String())
 		return fmt.Errorf("reboot of %s: %w", id, rerr)
 	}
-	if power != virt.Running {
+	if power != states.PowerRunning {
 		log.Warn("Instance is not running after the reboot", "power_state", power.String())
 		return nil
 	}

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/gonova/gonova/internal/compute/virt"
+	"github.com/gonova/gonova/internal/compute/states"
 	"github.com/gonova/gonova/internal/computedb"
 )
 
@@ -63,14 +63,14 @@ func (m *ComputeManager) initInstances(ctx context.Context) error {
 func (m *ComputeManager) initInstance(ctx context.Context, in computedb.Instance) error {
 	log := m.log.With("instance_uuid", in.UUID, "vm_state", in.VMState, "task_state", in.TaskState)
 	switch {
-	case in.TaskState == taskDeleting || in.VMState == vmDeleted:
+	case in.TaskState == states.TaskDeleting || in.VMState == states.VMDeleted:
 		log.Info("Instance was being deleted when the service stopped; finishing the delete")
 		if err := m.destroy(ctx, log, in.UUID); err != nil {
 			return err
 		}
 		now := m.clock.Now().UTC()
 		if _, err := m.store.UpdateInstance(ctx, in.UUID, computedb.InstanceUpdate{
-			VMState: ptr(vmDeleted), TaskState: ptr(taskNone), PowerState: ptr(int(virt.NoState)), TerminatedAt: &now,
+			VMState: ptr(states.VMDeleted), TaskState: ptr(states.TaskNone), PowerState: ptr(states.PowerNoState), TerminatedAt: &now,
 		}); err != nil && !errors.Is(err, computedb.ErrNotFound) {
 			return err
 		}
@@ -79,36 +79,36 @@ func (m *ComputeManager) initInstance(ctx context.Context, in computedb.Instance
 		}
 		return nil
 
-	case in.VMState == vmBuilding || in.TaskState == taskSpawning || slices.Contains(buildTasks[1:], in.TaskState):
+	case in.VMState == states.VMBuilding || in.TaskState == states.TaskSpawning || slices.Contains(buildTasks[1:], in.TaskState):
 		log.Warn("Instance was being built when the service stopped; set to ERROR")
 		power, err := m.powerState(ctx, in.UUID)
 		if err != nil {
 			return err
 		}
 		return m.casUpdate(ctx, in, computedb.InstanceUpdate{
-			VMState: ptr(vmError), TaskState: ptr(taskNone), PowerState: ptr(int(power)),
+			VMState: ptr(states.VMError), TaskState: ptr(states.TaskNone), PowerState: ptr(power),
 			Fault: &computedb.Fault{Code: 500, Message: "The compute service restarted while the instance was being built"},
 		})
 
-	case in.TaskState != taskNone:
+	case in.TaskState != states.TaskNone:
 		log.Info("Clearing the task state of an operation the stop interrupted")
 		power, err := m.powerState(ctx, in.UUID)
 		if err != nil {
 			return err
 		}
-		return m.casUpdate(ctx, in, computedb.InstanceUpdate{TaskState: ptr(taskNone), PowerState: ptr(int(power))})
+		return m.casUpdate(ctx, in, computedb.InstanceUpdate{TaskState: ptr(states.TaskNone), PowerState: ptr(power)})
 	}
 
 	power, err := m.powerState(ctx, in.UUID)
 	if err != nil {
 		return err
 	}
-	if int(power) == in.PowerState {
+	if power == in.PowerState {
 		return nil
 	}
-	log.Info("Power state changed while the service was stopped", "db_power_state", virt.PowerState(in.PowerState).String(),
+	log.Info("Power state changed while the service was stopped", "db_power_state", in.PowerState.String(),
 		"power_state", power.String())
-	return m.casUpdate(ctx, in, computedb.InstanceUpdate{PowerState: ptr(int(power))})
+	return m.casUpdate(ctx, in, computedb.InstanceUpdate{PowerState: ptr(power)})
 }
 
 // casUpdate applies u only while the row's task state is still in.TaskState;

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gonova/gonova/internal/compute/rpcapi"
+	"github.com/gonova/gonova/internal/compute/states"
 	"github.com/gonova/gonova/internal/compute/virt"
 	"github.com/gonova/gonova/internal/computedb"
 	"github.com/gonova/gonova/pkg/clock"
@@ -227,15 +228,15 @@ func (m *ComputeManager) getAvailableResource(ctx context.Context) (virt.Resourc
 
 // powerState asks the driver for an instance's power state; an instance the
 // hypervisor does not have is NOSTATE, as nova's _get_power_state.
-func (m *ComputeManager) powerState(ctx context.Context, uuid string) (virt.PowerState, error) {
+func (m *ComputeManager) powerState(ctx context.Context, uuid string) (states.PowerState, error) {
 	start := time.Now()
 	info, err := m.driver.GetInfo(ctx, uuid)
 	m.met.observe(callGetInfo, start)
 	switch {
 	case errors.Is(err, virt.ErrInstanceNotFound):
-		return virt.NoState, nil
+		return states.PowerNoState, nil
 	case err != nil:
-		return virt.NoState, err
+		return states.PowerNoState, err
 	}
 	return info.State, nil
 }

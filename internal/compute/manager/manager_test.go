@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/gonova/gonova/internal/compute/rpcapi"
+	"github.com/gonova/gonova/internal/compute/states"
 	"github.com/gonova/gonova/internal/compute/virt"
 	"github.com/gonova/gonova/internal/compute/virt/fake"
 	"github.com/gonova/gonova/internal/computedb"
@@ -74,7 +75,7 @@ func (h *harness) create(t *testing.T, vcpus int, memMB, diskGB int64) computedb
 	t.Helper()
 	in, err := h.store.CreateInstance(ctx(t), computedb.Instance{
 		UUID: newUUID(), DisplayName: "vm", ProjectID: "p", UserID: "u", Host: host,
-		VMState: vmBuilding, TaskState: taskScheduling, FlavorID: "f1",
+		VMState: states.VMBuilding, TaskState: states.TaskScheduling, FlavorID: "f1",
 		VCPUs: vcpus, MemoryMB: memMB, RootGB: diskGB, ImageRef: "cirros",
 	})
 	if err != nil {
@@ -112,9 +113,9 @@ func (h *harness) guests(t *testing.T) []string {
 	return u
 }
 
-func wantState(t *testing.T, in computedb.Instance, vm, task string, power virt.PowerState) {
+func wantState(t *testing.T, in computedb.Instance, vm states.VMState, task states.TaskState, power states.PowerState) {
 	t.Helper()
-	if in.VMState != vm || in.TaskState != task || in.PowerState != int(power) {
+	if in.VMState != vm || in.TaskState != task || in.PowerState != power {
 		t.Fatalf("instance %s: vm_state %q task_state %q power_state %d; want %q %q %d",
 			in.UUID, in.VMState, in.TaskState, in.PowerState, vm, task, power)
 	}
@@ -127,7 +128,7 @@ func TestBuildAndRunInstance(t *testing.T) {
 	h.build(t, in)
 
 	got := h.get(t, in.UUID)
-	wantState(t, got, vmActive, taskNone, virt.Running)
+	wantState(t, got, states.VMActive, states.TaskNone, states.PowerRunning)
 	if got.LaunchedAt == nil || !got.LaunchedAt.Equal(clocktest.Epoch.Add(time.Minute)) || got.Host != host || got.Node != "node-a" {
 		t.Fatalf("launched_at %v host %q node %q", got.LaunchedAt, got.Host, got.Node)
 	}
@@ -142,7 +143,7 @@ func TestBuildAndRunInstance(t *testing.T) {
 	// A duplicate cast (the API retried, or the broker redelivered) does
 	// nothing: no second spawn, no state change.
 	h.build(t, in)
-	if again := h.get(t, in.UUID); *again.UpdatedAt != *got.UpdatedAt || again.VMState != vmActive {
+	if again := h.get(t, in.UUID); *again.UpdatedAt != *got.UpdatedAt || again.VMState != states.VMActive {
 		t.Fatalf("duplicate build changed the instance: %+v", again)
 	}
 	if h.builds(buildSuccess) != 1 || h.builds(buildDuplicate) != 1 || h.builds(buildFailure) != 0 {
@@ -155,7 +156,7 @@ func TestBuildFailureSetsError(t *testing.T) {
 	in := h.create(t, 4, 512, 1) // more vcpus than the host has
 	h.build(t, in)
 	got := h.get(t, in.UUID)
-	wantState(t, got, vmError, taskNone, virt.NoState)
+	wantState(t, got, states.VMError, states.TaskNone, states.PowerNoState)
 	if got.LaunchedAt != nil || len(h.guests(t)) != 0 {
 		t.Fatalf("a failed build launched: %+v, guests %v", got, h.guests(t))
 	}
@@ -168,7 +169,7 @@ func TestBuildFailureSetsError(t *testing.T) {
 	}
 	// An instance in error is not rebuilt by a late duplicate.
 	h.build(t, in)
-	if h.builds(buildDuplicate) != 1 || h.get(t, in.UUID).VMState != vmError {
+	if h.builds(buildDuplicate) != 1 || h.get(t, in.UUID).VMState != states.VMError {
 		t.Fatal("a duplicate build of an errored instance was not ignored")
 	}
 }
@@ -182,14 +183,14 @@ func TestBuildOfDeletedInstanceIsAborted(t *testing.T) {
 	h.build(t, gone)
 
 	deleting := h.create(t, 1, 1, 1)
-	if _, err := h.store.UpdateInstance(ctx(t), deleting.UUID, computedb.InstanceUpdate{TaskState: ptr(taskDeleting)}); err != nil {
+	if _, err := h.store.UpdateInstance(ctx(t), deleting.UUID, computedb.InstanceUpdate{TaskState: ptr(states.TaskDeleting)}); err != nil {
 		t.Fatal(err)
 	}
 	h.build(t, deleting)
 	if h.builds(buildAborted) != 2 || len(h.guests(t)) != 0 {
 		t.Fatalf("aborted %d, guests %v", h.builds(buildAborted), h.guests(t))
 	}
-	if got := h.get(t, deleting.UUID); got.TaskState != taskDeleting || got.VMState != vmBuilding {
+	if got := h.get(t, deleting.UUID); got.TaskState != states.TaskDeleting || got.VMState != states.VMBuilding {
 		t.Fatalf("the build touched an instance being deleted: %+v", got)
 	}
 }
@@ -236,13 +237,13 @@ func TestRebootInstance(t *testing.T) {
 	}
 
 	// As nova-api leaves it: task rebooting.
-	if _, err := h.store.UpdateInstance(ctx(t), in.UUID, computedb.InstanceUpdate{TaskState: ptr(taskRebooting)}); err != nil {
+	if _, err := h.store.UpdateInstance(ctx(t), in.UUID, computedb.InstanceUpdate{TaskState: ptr(states.TaskRebooting)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := reboot(in.UUID, "SOFT"); err != nil {
 		t.Fatal(err)
 	}
-	wantState(t, h.get(t, in.UUID), vmActive, taskNone, virt.Running)
+	wantState(t, h.get(t, in.UUID), states.VMActive, states.TaskNone, states.PowerRunning)
 	if out, _ := h.drv.GetConsoleOutput(ctx(t), in.UUID); !strings.Contains(out, "soft reboot requested") {
 		t.Fatalf("console after a soft reboot:\n%s", out)
 	}
@@ -251,24 +252,24 @@ func TestRebootInstance(t *testing.T) {
 	if err := h.drv.PowerOff(ctx(t), in.UUID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.store.UpdateInstance(ctx(t), in.UUID, computedb.InstanceUpdate{VMState: ptr(vmStopped), PowerState: ptr(int(virt.Shutdown))}); err != nil {
+	if _, err := h.store.UpdateInstance(ctx(t), in.UUID, computedb.InstanceUpdate{VMState: ptr(states.VMStopped), PowerState: ptr(states.PowerShutdown)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := reboot(in.UUID, "HARD"); err != nil {
 		t.Fatal(err)
 	}
-	wantState(t, h.get(t, in.UUID), vmActive, taskNone, virt.Running)
+	wantState(t, h.get(t, in.UUID), states.VMActive, states.TaskNone, states.PowerRunning)
 
 	// Refusals.
-	if _, err := h.store.UpdateInstance(ctx(t), in.UUID, computedb.InstanceUpdate{TaskState: ptr(taskDeleting)}); err != nil {
+	if _, err := h.store.UpdateInstance(ctx(t), in.UUID, computedb.InstanceUpdate{TaskState: ptr(states.TaskDeleting)}); err != nil {
 		t.Fatal(err)
 	}
 	err := reboot(in.UUID, "HARD")
 	var inv *rpcapi.InstanceInvalidStateError
-	if !errors.As(err, &inv) || inv.Attr != "task_state" || inv.State != taskDeleting {
+	if !errors.As(err, &inv) || inv.Attr != "task_state" || inv.State != string(states.TaskDeleting) {
 		t.Fatalf("reboot while deleting = %v", err)
 	}
-	if got := h.get(t, in.UUID); got.TaskState != taskDeleting {
+	if got := h.get(t, in.UUID); got.TaskState != states.TaskDeleting {
 		t.Fatalf("refused reboot changed the task state to %q", got.TaskState)
 	}
 	if err := reboot(newUUID(), "SOFT"); !errors.Is(err, rpcapi.ErrInstanceNotFound) {
@@ -294,7 +295,7 @@ func TestRebootFailureOfMissingGuestSetsError(t *testing.T) {
 	if !errors.Is(err, virt.ErrInstanceNotFound) {
 		t.Fatalf("reboot of a vanished guest = %v", err)
 	}
-	wantState(t, h.get(t, in.UUID), vmError, taskNone, virt.NoState)
+	wantState(t, h.get(t, in.UUID), states.VMError, states.TaskNone, states.PowerNoState)
 }
 
 func TestConsoleOutputAndDiagnostics(t *testing.T) {
@@ -442,7 +443,7 @@ func TestMetricsStartAtZeroAndRegisterOnce(t *testing.T) {
 	if n, err := testutil.GatherAndCount(reg, "gonova_compute_builds_total"); err != nil || n != 4 {
 		t.Fatalf("builds_total series = %d, %v; want 4 at zero", n, err)
 	}
-	if n, _ := testutil.GatherAndCount(reg, "gonova_compute_instances"); n != len(knownVMStates)+1 {
+	if n, _ := testutil.GatherAndCount(reg, "gonova_compute_instances"); n != len(states.VMStates())+1 {
 		t.Fatalf("instances series = %d", n)
 	}
 	if _, err := New(opts); err == nil {
@@ -472,24 +473,24 @@ func TestSyncPowerStates(t *testing.T) {
 	}
 	must(h.drv.Crash(crashed.UUID))
 	must(h.drv.Vanish(vanished.UUID))
-	_, err := h.store.UpdateInstance(ctx(t), startedBehind.UUID, computedb.InstanceUpdate{VMState: ptr(vmStopped), PowerState: ptr(int(virt.Shutdown))})
+	_, err := h.store.UpdateInstance(ctx(t), startedBehind.UUID, computedb.InstanceUpdate{VMState: ptr(states.VMStopped), PowerState: ptr(states.PowerShutdown)})
 	must(err)
 	must(h.drv.Crash(busy.UUID))
-	_, err = h.store.UpdateInstance(ctx(t), busy.UUID, computedb.InstanceUpdate{TaskState: ptr(taskRebootingHard)})
+	_, err = h.store.UpdateInstance(ctx(t), busy.UUID, computedb.InstanceUpdate{TaskState: ptr(states.TaskRebootingHard)})
 	must(err)
-	must(h.drv.SetPowerState(paused.UUID, virt.Paused))
+	must(h.drv.SetPowerState(paused.UUID, states.PowerPaused))
 
 	must(h.m.SyncPowerStates(ctx(t)))
 
-	wantState(t, h.get(t, crashed.UUID), vmStopped, taskNone, virt.Crashed)
-	wantState(t, h.get(t, vanished.UUID), vmError, taskNone, virt.NoState)
-	wantState(t, h.get(t, fine.UUID), vmActive, taskNone, virt.Running)
-	wantState(t, h.get(t, startedBehind.UUID), vmStopped, taskNone, virt.Shutdown)
-	if info, _ := h.drv.GetInfo(ctx(t), startedBehind.UUID); info.State != virt.Shutdown {
+	wantState(t, h.get(t, crashed.UUID), states.VMStopped, states.TaskNone, states.PowerCrashed)
+	wantState(t, h.get(t, vanished.UUID), states.VMError, states.TaskNone, states.PowerNoState)
+	wantState(t, h.get(t, fine.UUID), states.VMActive, states.TaskNone, states.PowerRunning)
+	wantState(t, h.get(t, startedBehind.UUID), states.VMStopped, states.TaskNone, states.PowerShutdown)
+	if info, _ := h.drv.GetInfo(ctx(t), startedBehind.UUID); info.State != states.PowerShutdown {
 		t.Fatalf("a stopped instance found running was not powered off: %v", info.State)
 	}
-	wantState(t, h.get(t, busy.UUID), vmActive, taskRebootingHard, virt.Running) // skipped: a task is in progress
-	wantState(t, h.get(t, paused.UUID), vmActive, taskNone, virt.Paused)         // nova: ignore, record the power state
+	wantState(t, h.get(t, busy.UUID), states.VMActive, states.TaskRebootingHard, states.PowerRunning) // skipped: a task is in progress
+	wantState(t, h.get(t, paused.UUID), states.VMActive, states.TaskNone, states.PowerPaused)         // nova: ignore, record the power state
 
 	// A second pass changes nothing.
 	before := h.get(t, crashed.UUID).UpdatedAt
@@ -504,10 +505,10 @@ func TestInitHostReconciles(t *testing.T) {
 	drv := fake.New(fake.Options{Clock: clk, Logger: quiet})
 	store := computedb.NewMem()
 	c := ctx(t)
-	mk := func(vm, task string, power virt.PowerState, guest bool) computedb.Instance {
+	mk := func(vm states.VMState, task states.TaskState, power states.PowerState, guest bool) computedb.Instance {
 		t.Helper()
 		in, err := store.CreateInstance(c, computedb.Instance{UUID: newUUID(), Host: host, VMState: vm, TaskState: task,
-			PowerState: int(power), VCPUs: 1, MemoryMB: 1, RootGB: 1})
+			PowerState: power, VCPUs: 1, MemoryMB: 1, RootGB: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -518,15 +519,15 @@ func TestInitHostReconciles(t *testing.T) {
 		}
 		return in
 	}
-	spawning := mk(vmBuilding, taskSpawning, virt.NoState, false)
-	scheduled := mk(vmBuilding, taskScheduling, virt.NoState, false)
-	deleting := mk(vmActive, taskDeleting, virt.Running, true)
-	rebooting := mk(vmActive, taskRebootingHard, virt.Running, true)
-	drifted := mk(vmActive, taskNone, virt.Running, true)
+	spawning := mk(states.VMBuilding, states.TaskSpawning, states.PowerNoState, false)
+	scheduled := mk(states.VMBuilding, states.TaskScheduling, states.PowerNoState, false)
+	deleting := mk(states.VMActive, states.TaskDeleting, states.PowerRunning, true)
+	rebooting := mk(states.VMActive, states.TaskRebootingHard, states.PowerRunning, true)
+	drifted := mk(states.VMActive, states.TaskNone, states.PowerRunning, true)
 	if err := drv.PowerOff(c, drifted.UUID); err != nil {
 		t.Fatal(err)
 	}
-	other, err := store.CreateInstance(c, computedb.Instance{UUID: newUUID(), Host: "compute-2", VMState: vmBuilding, TaskState: taskSpawning})
+	other, err := store.CreateInstance(c, computedb.Instance{UUID: newUUID(), Host: "compute-2", VMState: states.VMBuilding, TaskState: states.TaskSpawning})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -549,17 +550,17 @@ func TestInitHostReconciles(t *testing.T) {
 		}
 		return in
 	}
-	wantState(t, get(spawning.UUID), vmError, taskNone, virt.NoState)
-	wantState(t, get(scheduled.UUID), vmError, taskNone, virt.NoState)
+	wantState(t, get(spawning.UUID), states.VMError, states.TaskNone, states.PowerNoState)
+	wantState(t, get(scheduled.UUID), states.VMError, states.TaskNone, states.PowerNoState)
 	if _, err := store.GetInstance(c, deleting.UUID); !errors.Is(err, computedb.ErrNotFound) {
 		t.Fatalf("interrupted delete not finished: %v", err)
 	}
 	if _, err := drv.GetInfo(c, deleting.UUID); !errors.Is(err, virt.ErrInstanceNotFound) {
 		t.Fatal("interrupted delete left the guest")
 	}
-	wantState(t, get(rebooting.UUID), vmActive, taskNone, virt.Running)
-	wantState(t, get(drifted.UUID), vmActive, taskNone, virt.Shutdown)
-	wantState(t, get(other.UUID), vmBuilding, taskSpawning, virt.NoState) // another host's
+	wantState(t, get(rebooting.UUID), states.VMActive, states.TaskNone, states.PowerRunning)
+	wantState(t, get(drifted.UUID), states.VMActive, states.TaskNone, states.PowerShutdown)
+	wantState(t, get(other.UUID), states.VMBuilding, states.TaskSpawning, states.PowerNoState) // another host's
 	if _, err := drv.GetInfo(c, orphan.UUID); err != nil {
 		t.Fatalf("init_host destroyed a guest it does not know: %v", err)
 	}
@@ -601,7 +602,7 @@ func TestShutdownWaitsForInflightBuild(t *testing.T) {
 	if err := <-stopped; err != nil {
 		t.Fatalf("Shutdown = %v", err)
 	}
-	wantState(t, h.get(t, in.UUID), vmActive, taskNone, virt.Running)
+	wantState(t, h.get(t, in.UUID), states.VMActive, states.TaskNone, states.PowerRunning)
 }
 
 func TestShutdownDeadlineCancelsAndReports(t *testing.T) {
@@ -624,7 +625,7 @@ func TestShutdownDeadlineCancelsAndReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The cancelled spawn recorded its failure rather than leaving "spawning".
-	wantState(t, h.get(t, in.UUID), vmError, taskNone, virt.NoState)
+	wantState(t, h.get(t, in.UUID), states.VMError, states.TaskNone, states.PowerNoState)
 	if h.builds(buildFailure) != 1 {
 		t.Fatal("cancelled build not counted as a failure")
 	}

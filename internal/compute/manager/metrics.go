@@ -3,9 +3,9 @@ package manager
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
+	"github.com/gonova/gonova/internal/compute/states"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -56,9 +56,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Buckets: []float64{.001, .005, .01, .05, .1, .5, 1, 5, 30, 120, 600},
 		}, []string{"call"}),
 	}
-	for _, s := range append(slices.Clone(knownVMStates), "other") {
-		m.instances.WithLabelValues(s)
+	// nova's vm states are created at zero; any other value counts as "other".
+	for _, s := range states.VMStates() {
+		m.instances.WithLabelValues(string(s))
 	}
+	m.instances.WithLabelValues("other")
 	for _, o := range buildOutcomes {
 		m.builds.WithLabelValues(o)
 	}
@@ -84,15 +86,15 @@ func (m *metrics) observe(call string, start time.Time) {
 
 // setInstances sets the gauge from counts by vm_state; states not in counts
 // go to zero.
-func (m *metrics) setInstances(counts map[string]int) {
+func (m *metrics) setInstances(counts map[states.VMState]int) {
 	other := 0
 	for s, n := range counts {
-		if !slices.Contains(knownVMStates, s) {
+		if !s.Valid() {
 			other += n
 		}
 	}
-	for _, s := range knownVMStates {
-		m.instances.WithLabelValues(s).Set(float64(counts[s]))
+	for _, s := range states.VMStates() {
+		m.instances.WithLabelValues(string(s)).Set(float64(counts[s]))
 	}
 	m.instances.WithLabelValues("other").Set(float64(other))
 }

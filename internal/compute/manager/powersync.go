@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gonova/gonova/internal/compute/states"
 	"github.com/gonova/gonova/internal/compute/virt"
 	"github.com/gonova/gonova/internal/computedb"
 )
@@ -55,7 +56,7 @@ func (m *ComputeManager) SyncPowerStates(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if in.TaskState != taskNone {
+		if in.TaskState != states.TaskNone {
 			m.log.Debug("During sync_power_state the instance has a pending task; skipped",
 				"instance_uuid", in.UUID, "task_state", in.TaskState)
 			continue
@@ -78,28 +79,28 @@ func (m *ComputeManager) syncInstance(ctx context.Context, in computedb.Instance
 	}
 	power := info.State
 	if missing {
-		power = virt.NoState
+		power = states.PowerNoState
 	}
 
 	var u computedb.InstanceUpdate
-	if in.PowerState != int(power) {
-		u.PowerState = ptr(int(power))
+	if in.PowerState != power {
+		u.PowerState = ptr(power)
 	}
-	stoppedByItself := power == virt.Shutdown || power == virt.Crashed
+	stoppedByItself := power == states.PowerShutdown || power == states.PowerCrashed
 	switch in.VMState {
-	case vmActive:
+	case states.VMActive:
 		switch {
 		case missing:
 			log.Error("Instance is missing from the hypervisor; set to ERROR")
-			u.VMState = ptr(vmError)
+			u.VMState = ptr(states.VMError)
 		case stoppedByItself:
 			log.Warn("Instance shut down by itself; marking it stopped", "power_state", power.String())
-			u.VMState = ptr(vmStopped)
-		case power != virt.Running:
+			u.VMState = ptr(states.VMStopped)
+		case power != states.PowerRunning:
 			log.Warn("Instance is unexpectedly not running; recording its power state", "power_state", power.String())
 		}
-	case vmStopped:
-		if !missing && power != virt.NoState && !stoppedByItself {
+	case states.VMStopped:
+		if !missing && power != states.PowerNoState && !stoppedByItself {
 			log.Warn("Instance is not stopped; powering it off", "power_state", power.String())
 			start := time.Now()
 			err := m.driver.PowerOff(ctx, in.UUID)
@@ -107,15 +108,15 @@ func (m *ComputeManager) syncInstance(ctx context.Context, in computedb.Instance
 			if err != nil {
 				return fmt.Errorf("powering off: %w", err)
 			}
-			u.PowerState = ptr(int(virt.Shutdown))
-			if in.PowerState == int(virt.Shutdown) {
+			u.PowerState = ptr(states.PowerShutdown)
+			if in.PowerState == states.PowerShutdown {
 				u.PowerState = nil
 			}
 		}
-	case vmPaused, vmSuspended:
+	case states.VMPaused, states.VMSuspended:
 		if stoppedByItself {
 			log.Warn("Instance shut down by itself; marking it stopped", "power_state", power.String())
-			u.VMState = ptr(vmStopped)
+			u.VMState = ptr(states.VMStopped)
 		}
 	}
 	if u.PowerState == nil && u.VMState == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/gonova/gonova/internal/compute/states"
 	"github.com/gonova/gonova/internal/computedb"
 )
 
@@ -31,17 +32,17 @@ func (m *ComputeManager) UpdateAvailableResource(ctx context.Context) error {
 	var (
 		vcpus, workload int
 		memMB, diskGB   int64
-		byState         = map[string]int{}
+		byState         = map[states.VMState]int{}
 	)
 	for _, in := range insts {
 		byState[in.VMState]++
-		if in.VMState == vmDeleted {
+		if in.VMState == states.VMDeleted {
 			continue
 		}
 		vcpus += in.VCPUs
 		memMB += in.MemoryMB
 		diskGB += in.RootGB
-		if in.VMState == vmBuilding || in.TaskState != taskNone {
+		if in.VMState == states.VMBuilding || in.TaskState != states.TaskNone {
 			workload++
 		}
 	}

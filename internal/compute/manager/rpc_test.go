@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/gonova/gonova/internal/compute/rpcapi"
-	"github.com/gonova/gonova/internal/compute/virt"
+	"github.com/gonova/gonova/internal/compute/states"
 	"github.com/gonova/gonova/internal/compute/virt/fake"
 	"github.com/gonova/gonova/internal/computedb"
 	"github.com/gonova/gonova/pkg/clock/clocktest"
@@ -118,21 +118,21 @@ func TestComputeOverRPCAndPostgres(t *testing.T) {
 	create := func(vcpus int) computedb.Instance {
 		t.Helper()
 		in, err := store.CreateInstance(c, computedb.Instance{UUID: newUUID(), DisplayName: "vm", ProjectID: "p", UserID: "u",
-			Host: "h1", VMState: vmBuilding, TaskState: taskScheduling, FlavorID: "1", VCPUs: vcpus, MemoryMB: 512, RootGB: 1, ImageRef: "cirros"})
+			Host: "h1", VMState: states.VMBuilding, TaskState: states.TaskScheduling, FlavorID: "1", VCPUs: vcpus, MemoryMB: 512, RootGB: 1, ImageRef: "cirros"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return in
 	}
-	waitFor := func(id, vm, task string, power virt.PowerState) {
+	waitFor := func(id string, vm states.VMState, task states.TaskState, power states.PowerState) {
 		t.Helper()
-		eventually(t, "instance "+id+" in "+vm, func() (bool, string) {
+		eventually(t, "instance "+id+" in "+string(vm), func() (bool, string) {
 			in, err := store.GetInstance(c, id)
 			if err != nil {
 				return false, err.Error()
 			}
-			return in.VMState == vm && in.TaskState == task && in.PowerState == int(power),
-				in.VMState + "/" + in.TaskState + "/" + virt.PowerState(in.PowerState).String()
+			return in.VMState == vm && in.TaskState == task && in.PowerState == power,
+				string(in.VMState) + "/" + string(in.TaskState) + "/" + in.PowerState.String()
 		})
 	}
 
@@ -141,19 +141,19 @@ func TestComputeOverRPCAndPostgres(t *testing.T) {
 	if err := api.BuildAndRunInstance(c, "h1", rpcapi.BuildAndRunInstanceArgs{Instance: rpcapi.InstanceFrom(in)}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(in.UUID, vmActive, taskNone, virt.Running)
+	waitFor(in.UUID, states.VMActive, states.TaskNone, states.PowerRunning)
 	if got, _ := store.GetInstance(c, in.UUID); got.LaunchedAt == nil || got.Node != "h1" {
 		t.Fatalf("built instance: %+v", got)
 	}
 
 	// Reboot (as nova-api does it: task state first, then the cast).
-	if _, err := store.UpdateInstance(c, in.UUID, computedb.InstanceUpdate{TaskState: ptr(taskRebootingHard), ExpectTaskState: ptr(taskNone)}); err != nil {
+	if _, err := store.UpdateInstance(c, in.UUID, computedb.InstanceUpdate{TaskState: ptr(states.TaskRebootingHard), ExpectTaskState: ptr(states.TaskNone)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := api.RebootInstance(c, "h1", in.UUID, "HARD"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(in.UUID, vmActive, taskNone, virt.Running)
+	waitFor(in.UUID, states.VMActive, states.TaskNone, states.PowerRunning)
 
 	// Console output is a call; the reboot is its last lines.
 	out, err := api.GetConsoleOutput(c, "h1", in.UUID, 2)
@@ -177,10 +177,10 @@ func TestComputeOverRPCAndPostgres(t *testing.T) {
 	if err := api.BuildAndRunInstance(c, "h1", rpcapi.BuildAndRunInstanceArgs{Instance: rpcapi.InstanceFrom(bad)}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(bad.UUID, vmError, taskNone, virt.NoState)
+	waitFor(bad.UUID, states.VMError, states.TaskNone, states.PowerNoState)
 
 	// Terminate.
-	if _, err := store.UpdateInstance(c, in.UUID, computedb.InstanceUpdate{TaskState: ptr(taskDeleting)}); err != nil {
+	if _, err := store.UpdateInstance(c, in.UUID, computedb.InstanceUpdate{TaskState: ptr(states.TaskDeleting)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := api.TerminateInstance(c, "h1", in.UUID); err != nil {
@@ -235,8 +235,8 @@ func TestShutdownWaitsForSlowSpawnOverRPC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := store.CreateInstance(c, computedb.Instance{UUID: newUUID(), Host: "h2", VMState: vmBuilding,
-		TaskState: taskScheduling, VCPUs: 1, MemoryMB: 64, RootGB: 1})
+	in, err := store.CreateInstance(c, computedb.Instance{UUID: newUUID(), Host: "h2", VMState: states.VMBuilding,
+		TaskState: states.TaskScheduling, VCPUs: 1, MemoryMB: 64, RootGB: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +246,7 @@ func TestShutdownWaitsForSlowSpawnOverRPC(t *testing.T) {
 	if err := clk.WaitForTimers(c, 1); err != nil {
 		t.Fatal("the spawn never started:", err)
 	}
-	if got, _ := store.GetInstance(c, in.UUID); got.TaskState != taskSpawning {
+	if got, _ := store.GetInstance(c, in.UUID); got.TaskState != states.TaskSpawning {
 		t.Fatalf("task state during the spawn = %q", got.TaskState)
 	}
 
@@ -271,7 +271,7 @@ func TestShutdownWaitsForSlowSpawnOverRPC(t *testing.T) {
 		t.Fatal("Shutdown did not return once the spawn finished")
 	}
 	got, err := store.GetInstance(c, in.UUID)
-	if err != nil || got.VMState != vmActive || got.TaskState != taskNone {
+	if err != nil || got.VMState != states.VMActive || got.TaskState != states.TaskNone {
 		t.Fatalf("instance after the drained spawn = %+v, %v", got, err)
 	}
 }

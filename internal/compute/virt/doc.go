@@ -12,10 +12,11 @@
 // compute_driver option does, and gives the manager typed errors to branch on
 // (errors.Is(err, virt.ErrInstanceNotFound)) instead of driver-specific ones.
 //
-// Values mirror nova's so that they can go on the wire unchanged: PowerState
-// uses nova's power_state codes, RebootType nova's "SOFT"/"HARD", Resources the
-// keys of get_available_resource, Diagnostics the os-server-diagnostics body
-// of microversion 2.48.
+// Values mirror nova's so that they can go on the wire unchanged: power
+// states are nova's codes (states.PowerState, package internal/compute/states),
+// RebootType nova's "SOFT"/"HARD", Resources the keys of
+// get_available_resource, Diagnostics the os-server-diagnostics body of
+// microversion 2.48.
 //
 // # Logging
 //

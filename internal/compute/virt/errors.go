@@ -3,6 +3,8 @@ package virt
 import (
 	"errors"
 	"fmt"
+
+	"github.com/gonova/gonova/internal/compute/states"
 )
 
 // Sentinels for errors.Is; the typed errors below match them and carry the
@@ -57,7 +59,7 @@ func (e *InsufficientResourcesError) Is(target error) bool { return target == Er
 // InstanceInvalidState).
 type InvalidStateError struct {
 	UUID   string
-	State  PowerState
+	State  states.PowerState
 	Action string
 }
 

@@ -3,52 +3,9 @@ package virt
 import (
 	"errors"
 	"fmt"
-	"strconv"
+
+	"github.com/gonova/gonova/internal/compute/states"
 )
-
-// PowerState is nova's power state code of an instance as the hypervisor
-// reports it (nova/compute/power_state.py). The numeric values are stored in
-// the instances table and sent over RPC.
-type PowerState int
-
-// nova's power states. Codes 2 and 5 (BLOCKED, SHUTOFF) were retired by nova.
-const (
-	NoState   PowerState = 0
-	Running   PowerState = 1
-	Paused    PowerState = 3
-	Shutdown  PowerState = 4
-	Crashed   PowerState = 6
-	Suspended PowerState = 7
-)
-
-// String returns nova's display name of the state (power_state.STATE_MAP):
-// "pending", "running", "paused", "shutdown", "crashed", "suspended".
-func (p PowerState) String() string {
-	switch p {
-	case NoState:
-		return "pending"
-	case Running:
-		return "running"
-	case Paused:
-		return "paused"
-	case Shutdown:
-		return "shutdown"
-	case Crashed:
-		return "crashed"
-	case Suspended:
-		return "suspended"
-	}
-	return "PowerState(" + strconv.Itoa(int(p)) + ")"
-}
-
-// Valid reports whether p is one of nova's power states.
-func (p PowerState) Valid() bool {
-	switch p {
-	case NoState, Running, Paused, Shutdown, Crashed, Suspended:
-		return true
-	}
-	return false
-}
 
 // RebootType is nova's reboot_type: "SOFT" asks the guest to restart, "HARD"
 // power-cycles it.
@@ -91,14 +48,14 @@ func (s InstanceSpec) Validate() error {
 
 // InstanceInfo is what GetInfo returns (nova's hardware.InstanceInfo).
 type InstanceInfo struct {
-	State      PowerState `json:"state"`
-	InternalID string     `json:"internal_id,omitempty"` // the hypervisor's own id
+	State      states.PowerState `json:"state"`
+	InternalID string            `json:"internal_id,omitempty"` // the hypervisor's own id
 }
 
 // Diagnostics is an instance's diagnostics, shaped like the body of nova's
 // GET /servers/{id}/diagnostics from microversion 2.48.
 type Diagnostics struct {
-	State         string            `json:"state"` // PowerState.String()
+	State         string            `json:"state"` // states.PowerState.String()
 	Driver        string            `json:"driver"`
 	Hypervisor    string            `json:"hypervisor"`
 	HypervisorOS  string            `json:"hypervisor_os"`

@@ -5,32 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"testing"
-)
 
-func TestPowerStateCodesAndNames(t *testing.T) {
-	// The codes are nova's and are stored and sent on the wire: they must not move.
-	for _, tc := range []struct {
-		state PowerState
-		code  int
-		name  string
-	}{
-		{NoState, 0, "pending"}, {Running, 1, "running"}, {Paused, 3, "paused"},
-		{Shutdown, 4, "shutdown"}, {Crashed, 6, "crashed"}, {Suspended, 7, "suspended"},
-	} {
-		if int(tc.state) != tc.code || tc.state.String() != tc.name || !tc.state.Valid() {
-			t.Errorf("state %d: code %d name %q valid %v; want %d %q true",
-				tc.state, int(tc.state), tc.state, tc.state.Valid(), tc.code, tc.name)
-		}
-	}
-	for _, retired := range []PowerState{2, 5, 8, -1} {
-		if retired.Valid() {
-			t.Errorf("PowerState(%d) is valid", retired)
-		}
-		if got := retired.String(); got != fmt.Sprintf("PowerState(%d)", retired) {
-			t.Errorf("String of PowerState(%d) = %q", retired, got)
-		}
-	}
-}
+	"github.com/gonova/gonova/internal/compute/states"
+)
 
 func TestTypedErrorsMatchSentinels(t *testing.T) {
 	for _, tc := range []struct {
@@ -42,7 +19,7 @@ func TestTypedErrorsMatchSentinels(t *testing.T) {
 		{&InstanceExistsError{UUID: "u1", Name: "instance-1"}, ErrInstanceExists, "Instance instance-1 (u1) already exists."},
 		{&InsufficientResourcesError{Resource: "vcpus", Requested: 4, Free: 2}, ErrInsufficientResources,
 			"Insufficient compute resources: vcpus requested 4, free 2."},
-		{&InvalidStateError{UUID: "u1", State: NoState, Action: "reboot"}, ErrInvalidState,
+		{&InvalidStateError{UUID: "u1", State: states.PowerNoState, Action: "reboot"}, ErrInvalidState,
 			"Cannot reboot instance u1 while it is in power state pending."},
 	} {
 		wrapped := fmt.Errorf("compute: %w", tc.err)

@@ -15,9 +15,12 @@ import (
 
 // Defaults of nova.
 const (
-	// DefaultReportInterval is report_interval's default.
+	// DefaultReportInterval is report_interval's default (pkg/config's
+	// option default too).
 	DefaultReportInterval = 10 * time.Second
-	// DefaultServiceDownTime is service_down_time's default.
+	// DefaultServiceDownTime is service_down_time's default: pkg/config's
+	// option default, and what the scheduler, compute.API and the API's
+	// views fall back to when given none.
 	DefaultServiceDownTime = 60 * time.Second
 	// DefaultInitialDelay is how long after Join nova's first report comes.
 	DefaultInitialDelay = 5 * time.Second

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gonova/gonova/internal/compute/states"
 	"github.com/gonova/gonova/internal/compute/virt"
 	"github.com/gonova/gonova/pkg/clock"
 )
@@ -57,7 +58,7 @@ type Options struct {
 //	_ = d.InitHost(ctx, "compute-1")
 //	_ = d.Spawn(ctx, spec)
 //	_ = d.Crash(spec.UUID)           // test: the guest dies behind nova's back
-//	info, _ := d.GetInfo(ctx, spec.UUID) // info.State == virt.Crashed
+//	info, _ := d.GetInfo(ctx, spec.UUID) // info.State == states.PowerCrashed
 type Driver struct {
 	opts Options
 
@@ -72,7 +73,7 @@ var _ virt.Driver = (*Driver)(nil)
 type instance struct {
 	spec       virt.InstanceSpec
 	internalID string
-	state      virt.PowerState
+	state      states.PowerState
 	spawning   bool
 	bootedAt   time.Time // zero when not running
 	console    []string
@@ -210,7 +211,7 @@ func (d *Driver) reserve(spec virt.InstanceSpec) (*instance, error) {
 	inst := &instance{
 		spec:       spec,
 		internalID: fmt.Sprintf("fake-%08x", d.nextID),
-		state:      virt.NoState,
+		state:      states.PowerNoState,
 		spawning:   true,
 	}
 	d.consoleLocked(inst, fmt.Sprintf("spawning %s from image %q: %d vcpus, %d MB memory, %d GB disk",
@@ -244,7 +245,7 @@ func (d *Driver) Reboot(ctx context.Context, uuid string, how virt.RebootType) e
 	}
 	return d.change(ctx, uuid, "reboot", func(inst *instance) {
 		switch {
-		case how == virt.RebootSoft && inst.state == virt.Running:
+		case how == virt.RebootSoft && inst.state == states.PowerRunning:
 			d.consoleLocked(inst, "soft reboot requested")
 		case how == virt.RebootSoft:
 			d.consoleLocked(inst, fmt.Sprintf("soft reboot of a %s instance failed, falling back to hard reboot", inst.state))
@@ -258,14 +259,14 @@ func (d *Driver) Reboot(ctx context.Context, uuid string, how virt.RebootType) e
 // PowerOff stops the instance.
 func (d *Driver) PowerOff(ctx context.Context, uuid string) error {
 	return d.change(ctx, uuid, "power off", func(inst *instance) {
-		d.setStateLocked(inst, virt.Shutdown, "powered off")
+		d.setStateLocked(inst, states.PowerShutdown, "powered off")
 	})
 }
 
 // PowerOn starts the instance.
 func (d *Driver) PowerOn(ctx context.Context, uuid string) error {
 	return d.change(ctx, uuid, "power on", func(inst *instance) {
-		if inst.state != virt.Running {
+		if inst.state != states.PowerRunning {
 			d.bootLocked(inst, fmt.Sprintf("powered on; %s is running", inst.spec.Name))
 		}
 	})
@@ -332,7 +333,7 @@ func (d *Driver) GetDiagnostics(ctx context.Context, uuid string) (virt.Diagnost
 		return virt.Diagnostics{}, err
 	}
 	var uptime int64
-	if inst.state == virt.Running && !inst.bootedAt.IsZero() {
+	if inst.state == states.PowerRunning && !inst.bootedAt.IsZero() {
 		uptime = int64(d.opts.Clock.Since(inst.bootedAt) / time.Second)
 	}
 	cpus := make([]virt.CPUDiagnostics, inst.spec.Flavor.VCPUs)
@@ -403,14 +404,14 @@ func (d *Driver) getLocked(uuid string) (*instance, error) {
 }
 
 func (d *Driver) bootLocked(inst *instance, event string) {
-	inst.state = virt.Running
+	inst.state = states.PowerRunning
 	inst.bootedAt = d.opts.Clock.Now()
 	d.consoleLocked(inst, event)
 }
 
-func (d *Driver) setStateLocked(inst *instance, state virt.PowerState, event string) {
+func (d *Driver) setStateLocked(inst *instance, state states.PowerState, event string) {
 	inst.state = state
-	if state != virt.Running {
+	if state != states.PowerRunning {
 		inst.bootedAt = time.Time{}
 	}
 	d.consoleLocked(inst, event)

@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/gonova/gonova/internal/compute/states"
 	"github.com/gonova/gonova/internal/compute/virt"
 	"github.com/gonova/gonova/pkg/clock/clocktest"
 )
@@ -49,7 +50,7 @@ func mustSpawn(t *testing.T, d *Driver, s virt.InstanceSpec) {
 	}
 }
 
-func state(t *testing.T, d *Driver, uuid string) virt.PowerState {
+func state(t *testing.T, d *Driver, uuid string) states.PowerState {
 	t.Helper()
 	info, err := d.GetInfo(ctx, uuid)
 	if err != nil {
@@ -92,7 +93,7 @@ func TestSpawnListAndInfo(t *testing.T) {
 	}
 	ia, _ := d.GetInfo(ctx, a.UUID)
 	ib, _ := d.GetInfo(ctx, b.UUID)
-	if ia.State != virt.Running || ia.InternalID == "" || ia.InternalID == ib.InternalID {
+	if ia.State != states.PowerRunning || ia.InternalID == "" || ia.InternalID == ib.InternalID {
 		t.Fatalf("GetInfo = %+v / %+v: want running with distinct internal ids", ia, ib)
 	}
 
@@ -153,14 +154,14 @@ func TestRebootAndPower(t *testing.T) {
 	if err := d.PowerOff(ctx, s.UUID); err != nil {
 		t.Fatal(err)
 	}
-	if st := state(t, d, s.UUID); st != virt.Shutdown {
+	if st := state(t, d, s.UUID); st != states.PowerShutdown {
 		t.Fatalf("after PowerOff: %v", st)
 	}
 	// A soft reboot of a stopped instance falls back to a hard one.
 	if err := d.Reboot(ctx, s.UUID, virt.RebootSoft); err != nil {
 		t.Fatal(err)
 	}
-	if st := state(t, d, s.UUID); st != virt.Running {
+	if st := state(t, d, s.UUID); st != states.PowerRunning {
 		t.Fatalf("after soft reboot of a stopped instance: %v", st)
 	}
 	if !strings.Contains(console(t, d, s.UUID), "soft reboot of a shutdown instance failed, falling back to hard reboot") {
@@ -173,7 +174,7 @@ func TestRebootAndPower(t *testing.T) {
 	if err := d.PowerOn(ctx, s.UUID); err != nil {
 		t.Fatal(err)
 	}
-	if st := state(t, d, s.UUID); st != virt.Running {
+	if st := state(t, d, s.UUID); st != states.PowerRunning {
 		t.Fatalf("after PowerOn: %v", st)
 	}
 	clk.Advance(42 * time.Second)
@@ -296,7 +297,7 @@ func TestUnknownInstance(t *testing.T) {
 		"PowerOff":         func() error { return d.PowerOff(ctx, id) },
 		"PowerOn":          func() error { return d.PowerOn(ctx, id) },
 		"Crash":            func() error { return d.Crash(id) },
-		"SetPowerState":    func() error { return d.SetPowerState(id, virt.Paused) },
+		"SetPowerState":    func() error { return d.SetPowerState(id, states.PowerPaused) },
 		"Vanish":           func() error { return d.Vanish(id) },
 	}
 	for name, call := range calls {
@@ -327,7 +328,7 @@ func TestDoneContextIsRefused(t *testing.T) {
 			t.Errorf("%s with a done context = %v, want context.Canceled", name, err)
 		}
 	}
-	if st := state(t, d, s.UUID); st != virt.Running {
+	if st := state(t, d, s.UUID); st != states.PowerRunning {
 		t.Fatalf("refused calls changed the instance: %v", st)
 	}
 }
@@ -341,19 +342,19 @@ func TestSimulations(t *testing.T) {
 	if err := d.Crash(a.UUID); err != nil {
 		t.Fatal(err)
 	}
-	if st := state(t, d, a.UUID); st != virt.Crashed {
+	if st := state(t, d, a.UUID); st != states.PowerCrashed {
 		t.Fatalf("after Crash: %v", st)
 	}
 	if !strings.Contains(console(t, d, a.UUID), "Kernel panic") {
 		t.Fatal("crash not on the console")
 	}
-	if err := d.SetPowerState(a.UUID, virt.Paused); err != nil {
+	if err := d.SetPowerState(a.UUID, states.PowerPaused); err != nil {
 		t.Fatal(err)
 	}
-	if st := state(t, d, a.UUID); st != virt.Paused {
+	if st := state(t, d, a.UUID); st != states.PowerPaused {
 		t.Fatalf("after SetPowerState(PAUSED): %v", st)
 	}
-	if err := d.SetPowerState(a.UUID, virt.PowerState(2)); err == nil {
+	if err := d.SetPowerState(a.UUID, states.PowerState(2)); err == nil {
 		t.Fatal("SetPowerState accepted a retired state")
 	}
 
@@ -377,7 +378,7 @@ func TestSpawnDelayInFlight(t *testing.T) {
 	waitTimer(t, clk)
 
 	// While spawning: listed, pending, holding its resources, not rebootable.
-	if st := state(t, d, s.UUID); st != virt.NoState {
+	if st := state(t, d, s.UUID); st != states.PowerNoState {
 		t.Fatalf("state while spawning = %v, want pending", st)
 	}
 	if r := resources(t, d); r.VCPUsUsed != 2 {
@@ -400,7 +401,7 @@ func TestSpawnDelayInFlight(t *testing.T) {
 	if err := <-errc; err != nil {
 		t.Fatalf("Spawn: %v", err)
 	}
-	if st := state(t, d, s.UUID); st != virt.Running {
+	if st := state(t, d, s.UUID); st != states.PowerRunning {
 		t.Fatalf("state after the delay = %v", st)
 	}
 	if !strings.Contains(console(t, d, s.UUID), "[2026-01-02T03:04:35.000000Z] instance-00000001 is running") {
@@ -453,7 +454,7 @@ func TestDestroyDuringSpawn(t *testing.T) {
 	if err := <-errc2; err != nil {
 		t.Fatalf("second Spawn = %v", err)
 	}
-	if st := state(t, d, s.UUID); st != virt.Running {
+	if st := state(t, d, s.UUID); st != states.PowerRunning {
 		t.Fatalf("state = %v", st)
 	}
 }

@@ -3,6 +3,7 @@ package fake
 import (
 	"fmt"
 
+	"github.com/gonova/gonova/internal/compute/states"
 	"github.com/gonova/gonova/internal/compute/virt"
 )
 
@@ -15,20 +16,20 @@ import (
 // console ends with a kernel panic.
 func (d *Driver) Crash(uuid string) error {
 	return d.simulate(uuid, "crashed", func(inst *instance) {
-		d.setStateLocked(inst, virt.Crashed, "Kernel panic - not syncing: Fatal exception")
+		d.setStateLocked(inst, states.PowerCrashed, "Kernel panic - not syncing: Fatal exception")
 	})
 }
 
 // SetPowerState changes a spawned instance's power state as if the guest or
 // an operator had done it on the hypervisor (for example SHUTDOWN when the
 // guest ran poweroff). Setting RUNNING counts as a boot.
-func (d *Driver) SetPowerState(uuid string, state virt.PowerState) error {
+func (d *Driver) SetPowerState(uuid string, state states.PowerState) error {
 	if !state.Valid() {
 		return fmt.Errorf("virt/fake: invalid power state %d", int(state))
 	}
 	return d.simulate(uuid, "changed power state", func(inst *instance) {
 		event := fmt.Sprintf("power state changed to %s outside of nova", state)
-		if state == virt.Running {
+		if state == states.PowerRunning {
 			d.bootLocked(inst, event)
 			return
 		}

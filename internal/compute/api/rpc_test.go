@@ -1,4 +1,4 @@
-package apiadapter
+package computeapi
 
 import (
 	"context"
@@ -7,16 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
-	"github.com/gonova/gonova/internal/api"
 	"github.com/gonova/gonova/internal/compute/rpcapi"
+	"github.com/gonova/gonova/internal/compute/virt"
 	"github.com/gonova/gonova/internal/computedb"
 	"github.com/gonova/gonova/pkg/rpcsvc"
 	"github.com/gonova/gonova/pkg/testenv"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // console is a compute endpoint that answers get_console_output from a map
 // and records the casts it receives.
@@ -60,10 +56,10 @@ const (
 	missing  = "33333333-3333-4333-8333-333333333333"
 )
 
-func TestAdapter(t *testing.T) {
+func TestComputeRPCOverTheRPCClient(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	tr, err := rpcsvc.Open(ctx, rpcsvc.Options{TransportURL: "memory://" + testenv.UniqueName("apiadapter_"), ResponseTimeout: 10 * time.Second})
+	tr, err := rpcsvc.Open(ctx, rpcsvc.Options{TransportURL: "memory://" + testenv.UniqueName("computeapi_rpc_"), ResponseTimeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +84,7 @@ func TestAdapter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var a api.ComputeAPI = New(cl)
+	var a = NewComputeRPC(cl)
 	inst := func(id string) computedb.Instance {
 		return computedb.Instance{UUID: id, Host: "h1", Node: "n1", FlavorID: "42"}
 	}
@@ -100,10 +96,10 @@ func TestAdapter(t *testing.T) {
 	if out, err := a.GetConsoleOutput(ctx, inst(running), &two); err != nil || out != "b\nc" {
 		t.Fatalf("tail 2 = %q, %v", out, err)
 	}
-	if _, err := a.GetConsoleOutput(ctx, inst(missing), nil); !errors.Is(err, api.ErrConsoleNotAvailable) || !errors.Is(err, rpcapi.ErrInstanceNotFound) {
+	if _, err := a.GetConsoleOutput(ctx, inst(missing), nil); !errors.Is(err, ErrConsoleNotAvailable) || !errors.Is(err, rpcapi.ErrInstanceNotFound) {
 		t.Fatalf("missing guest = %v, want ErrConsoleNotAvailable", err)
 	}
-	if _, err := a.GetConsoleOutput(ctx, inst(building), nil); !errors.Is(err, api.ErrInstanceNotReady) {
+	if _, err := a.GetConsoleOutput(ctx, inst(building), nil); !errors.Is(err, ErrInstanceNotReady) {
 		t.Fatalf("guest in a bad state = %v, want ErrInstanceNotReady", err)
 	}
 	neg := -1
@@ -113,7 +109,7 @@ func TestAdapter(t *testing.T) {
 
 	for _, send := range []func() error{
 		func() error { return a.BuildAndRunInstance(ctx, inst(running)) },
-		func() error { return a.RebootInstance(ctx, inst(running), "SOFT") },
+		func() error { return a.RebootInstance(ctx, inst(running), virt.RebootSoft) },
 		func() error { return a.TerminateInstance(ctx, inst(running)) },
 	} {
 		if err := send(); err != nil {

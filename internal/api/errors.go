@@ -1,0 +1,54 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	computeapi "github.com/gonova/gonova/internal/compute/api"
+	"github.com/gonova/gonova/pkg/wsgi/fault"
+)
+
+// serverFault maps the refusals of internal/compute/api to nova's faults, as
+// nova's servers controllers catch compute.API's exceptions. serverID is the
+// id the request named, which nova's messages repeat; "" uses the
+// instance's uuid. Other errors are returned as they are (a 500 from
+// fault.Write).
+func serverFault(err error, serverID string) error {
+	var (
+		notFound *computeapi.InstanceNotFoundError
+		invalid  *computeapi.InstanceInvalidStateError
+		notReady *computeapi.InstanceNotReadyError
+		console  *computeapi.ConsoleNotAvailableError
+		notSupp  *computeapi.NotSupportedError
+		marker   *computeapi.MarkerNotFoundError
+		noHost   *computeapi.NoValidHostError
+	)
+	switch {
+	case errors.As(err, &notFound):
+		id := serverID
+		if id == "" {
+			id = notFound.UUID
+		}
+		return fault.NotFound((&computeapi.InstanceNotFoundError{UUID: id}).Error())
+	case errors.As(err, &invalid):
+		// nova's raise_http_conflict_for_instance_invalid_state.
+		e := *invalid
+		if serverID != "" {
+			e.UUID = serverID
+		}
+		return fault.Conflict(e.Error())
+	case errors.As(err, &notReady):
+		return fault.Conflict(notReady.Error())
+	case errors.As(err, &console):
+		return fault.NotFound(console.Error())
+	case errors.As(err, &notSupp):
+		return fault.New(http.StatusNotImplemented, notSupp.Error())
+	case errors.As(err, &marker):
+		return fault.BadRequest(marker.Error())
+	case errors.As(err, &noHost):
+		// Where nova's API raises NoValidHost synchronously (resize,
+		// evacuate) it is a 400.
+		return fault.BadRequest(noHost.Error())
+	}
+	return err
+}
