@@ -118,6 +118,27 @@ var ErrClosed = errors.New("rpcsvc: transport closed")
 // caller may retry.
 var ErrNotConnected = errors.New("rpcsvc: not connected to the broker")
 
+// ErrPermanent is wrapped by the errors a driver knows retrying cannot fix:
+// the broker refused a declaration (PRECONDITION_FAILED: the entity exists
+// with other arguments), access was refused or not allowed, the transport URL
+// is malformed. rpcsvc stops retrying an operation whose error wraps it.
+var ErrPermanent = errors.New("rpcsvc: permanent broker error")
+
+// Permanent returns err marked as permanent: its text is err's, and
+// errors.Is(…, ErrPermanent) holds while errors.Is and errors.As still reach
+// err's own chain. It returns nil for nil and err itself when already marked.
+func Permanent(err error) error {
+	if err == nil || errors.Is(err, ErrPermanent) {
+		return err
+	}
+	return permanentError{err}
+}
+
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string   { return e.err.Error() }
+func (e permanentError) Unwrap() []error { return []error{e.err, ErrPermanent} }
+
 // DLQName is the gonova dead-letter queue of queue.
 func DLQName(queue string) string { return queue + ".dlq" }
 
