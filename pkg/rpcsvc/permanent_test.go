@@ -36,6 +36,36 @@ func TestRetryStopsAtPermanentErrors(t *testing.T) {
 	}
 }
 
+// TestCastToAnExchangeOfAnotherTypeFailsAtOnce: on both drivers a cast whose
+// exchange exists with another type (here a server's fanout exchange used as
+// a topic exchange) fails with driver.ErrPermanent at the first attempt
+// instead of retrying until its deadline.
+func TestCastToAnExchangeOfAnotherTypeFailsAtOnce(t *testing.T) {
+	forEachTransport(t, func(t *testing.T, e *env) {
+		tr := e.open(t)
+		e.server(t, tr, "host1", &testEndpoint{rec: newRecorder()})
+		cl := e.client(t, tr, ClientConfig{Target: Target{Exchange: fanoutExchange(e.topic)}})
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		start := time.Now()
+		err := cl.Cast(ctx, "record", RecordArgs{N: 1})
+		if !errors.Is(err, driver.ErrPermanent) {
+			t.Fatalf("cast to a fanout exchange as a topic exchange: %v, want driver.ErrPermanent", err)
+		}
+		if el := time.Since(start); el > 3*time.Second {
+			t.Fatalf("the permanent error took %s: it was retried", el)
+		}
+		if e.kind == "rabbit" && !strings.Contains(err.Error(), "exchange type") {
+			t.Fatalf("the error does not say what to align: %v", err)
+		}
+		// The transport is still fine for the right exchange.
+		var out EchoArgs
+		if err := e.client(t, tr, ClientConfig{}).Call(ctx, "echo", EchoArgs{Value: 3}, &out); err != nil || out.Value != 3 {
+			t.Fatalf("call after the permanent error: %v %+v", err, out)
+		}
+	})
+}
+
 // TestOpenWithRefusedCredentialsIsPermanent: every host refusing the login is
 // permanent; a host that merely does not answer is not.
 func TestOpenWithRefusedCredentialsIsPermanent(t *testing.T) {
