@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/gonova/gonova/pkg/internal/amqpbaseline"
-	"github.com/gonova/gonova/pkg/testenv"
 	"github.com/gonova/gonova/pkg/rpcsvc"
+	"github.com/gonova/gonova/pkg/testenv"
 )
 
 // Benchmarks: run them all in one go, with a fixed count so that every row

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gonova/gonova/pkg/testenv"
 	"github.com/gonova/gonova/pkg/rpcsvc"
+	"github.com/gonova/gonova/pkg/testenv"
 )
 
 // A Go client calls a Python oslo.messaging server.
