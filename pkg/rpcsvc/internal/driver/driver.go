@@ -76,8 +76,10 @@ type ConsumeSpec struct {
 	// Prefetch bounds unacknowledged deliveries handed to Handle at once.
 	Prefetch int
 	// Handle receives every delivery, possibly from several goroutines at
-	// once (one per queue). It must not block for long: with at most Prefetch
-	// deliveries outstanding, a buffered channel of that size never blocks.
+	// once (amqpdriver: one per queue; memdriver: the goroutine that
+	// published, acked or nacked). It must not block for long: with at most
+	// Prefetch deliveries outstanding, a buffered channel of that size never
+	// blocks.
 	Handle func(Delivery)
 	// Interrupted, if set, is called when the consumer loses its connection
 	// (deliveries not yet acked are lost to this consumer); consuming resumes
