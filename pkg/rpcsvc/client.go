@@ -12,7 +12,6 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 
-	"github.com/gonova/gonova/pkg/rpcsvc/internal/amqpdriver"
 	"github.com/gonova/gonova/pkg/rpcsvc/internal/driver"
 	"github.com/gonova/gonova/pkg/rpcsvc/wire"
 )
@@ -332,7 +331,7 @@ func retryablePublish(err error) bool {
 	switch {
 	case errors.Is(err, driver.ErrClosed), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return false
-	case amqpdriver.IsPermanent(err):
+	case errors.Is(err, driver.ErrPermanent):
 		return false
 	}
 	return true

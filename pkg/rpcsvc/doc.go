@@ -25,10 +25,12 @@
 //
 // transport_url chooses the driver: `rabbit://user:pass@h1:5672,user:pass@h2:5672/vhost`
 // (failover hosts tried in turn, TLS with `?ssl=1` or `amqps://`) talks to
-// RabbitMQ; `memory://name` is an in-process broker on watermill's gochannel
-// with the same semantics (competing consumers on a queue, fanout, replies,
-// acks and redelivery), for tests and the all-in-one binary. Transports opened
-// with the same memory:// URL in one process share the broker.
+// RabbitMQ; `memory://name` is an in-process broker of plain Go queues with
+// the same semantics (competing consumers on a queue, fanout, replies, acks
+// and redelivery, an exchange's type fixed by its first declaration), for
+// tests and the all-in-one binary. Transports opened with the same memory://
+// URL in one process share the broker. Both drivers pass the same contract
+// tests.
 //
 // # Why not watermill-amqp for RabbitMQ
 //
@@ -49,8 +51,6 @@
 //     publish then fails with NOT_FOUND;
 //   - a Mandatory publish's return is not reported.
 //
-// watermill's gochannel backs memory://.
-//
 // # Delivery semantics
 //
 //   - Call: the request is acknowledged after the reply was published; a
@@ -60,7 +60,9 @@
 //     ErrConnectionLost at once. Keep-alive replies are sent every _timeout/2
 //     seconds for integer timeouts and accepted (and ignored) by the client.
 //   - Cast: Cast returns once the broker confirmed the message, retrying the
-//     same message (same _unique_id) across reconnects until ctx ends. The
+//     same message (same _unique_id) across reconnects until ctx ends; an
+//     error the driver reports as permanent (a declaration refused with
+//     PRECONDITION_FAILED, access refused) ends it at once. The
 //     server acknowledges it after the handler returns. A handler error is
 //     logged and the message dropped (oslo's semantics), unless it is wrapped
 //     with Retryable; a Retryable error or a panic redelivers it, and after

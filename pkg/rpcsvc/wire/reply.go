@@ -87,34 +87,48 @@ func EncodeReply(r *Reply) ([]byte, error) {
 // DecodeReply parses a reply body. `failure` may be JSON text (what oslo
 // sends) or, leniently, an object.
 func DecodeReply(body []byte) (*Reply, error) {
+	var scratch [8]member
+	if members, ok := unwrapFast(body, scratch[:0]); ok {
+		if r, err := replyFrom(&fields{members: members}); err == nil {
+			return r, nil
+		}
+	}
+	return decodeReplySlow(body)
+}
+
+// decodeReplySlow is DecodeReply on encoding/json alone (see scan.go).
+func decodeReplySlow(body []byte) (*Reply, error) {
 	m, _, err := Unwrap(body)
 	if err != nil {
 		return nil, err
 	}
+	return replyFrom(&fields{m: m})
+}
+
+func replyFrom(f *fields) (*Reply, error) {
+	var err error
 	r := &Reply{}
-	if r.MsgID, err = optString(m, keyMsgID); err != nil {
+	if r.MsgID, err = optString(f, keyMsgID); err != nil {
 		return nil, err
 	}
 	if r.MsgID == "" {
 		return nil, malformed("reply has no %q", keyMsgID)
 	}
-	if r.UniqueID, err = optString(m, keyUniqueID); err != nil {
+	if r.UniqueID, err = optString(f, keyUniqueID); err != nil {
 		return nil, err
 	}
-	if raw, ok := m["result"]; ok {
+	if raw, ok := f.get("result"); ok {
 		r.Result = append(json.RawMessage(nil), bytes.TrimSpace(raw)...)
 	}
-	if raw, ok := m["ending"]; ok && !isNull(raw) {
+	if raw, ok := f.get("ending"); ok && !isNull(raw) {
 		if err := json.Unmarshal(raw, &r.Ending); err != nil {
 			return nil, malformed("reply %q must be a boolean, got %s", "ending", clip(raw))
 		}
 	}
-	if raw, ok := m["failure"]; ok && !isNull(raw) {
-		f, err := decodeFailure(raw)
-		if err != nil {
+	if raw, ok := f.get("failure"); ok && !isNull(raw) {
+		if r.Failure, err = decodeFailure(raw); err != nil {
 			return nil, err
 		}
-		r.Failure = f
 	}
 	return r, nil
 }
@@ -132,12 +146,13 @@ func decodeFailure(raw json.RawMessage) (*Failure, error) {
 	if err := json.Unmarshal(obj, &fm); err != nil || fm == nil {
 		return nil, malformed("reply failure is not a JSON object: %s", clip(obj))
 	}
+	ff := &fields{m: fm}
 	f := &Failure{}
 	var err error
-	if f.Class, err = optString(fm, "class"); err != nil {
+	if f.Class, err = optString(ff, "class"); err != nil {
 		return nil, err
 	}
-	if f.Module, err = optString(fm, "module"); err != nil {
+	if f.Module, err = optString(ff, "module"); err != nil {
 		return nil, err
 	}
 	if raw, ok := fm["message"]; ok && !isNull(raw) {

@@ -118,24 +118,36 @@ func EncodeRequest(r *Request) ([]byte, error) {
 // DecodeRequest parses an AMQP body (2.0 envelope or legacy 1.0) into a
 // Request. Errors wrap ErrMalformed and name the offending key.
 func DecodeRequest(body []byte) (*Request, error) {
+	var scratch [24]member
+	if members, ok := unwrapFast(body, scratch[:0]); ok {
+		if r, err := requestFrom(&fields{members: members}); err == nil {
+			return r, nil
+		}
+	}
+	return decodeRequestSlow(body)
+}
+
+// decodeRequestSlow is DecodeRequest on encoding/json alone: the reference
+// the fast path falls back to, and is checked against.
+func decodeRequestSlow(body []byte) (*Request, error) {
 	m, _, err := Unwrap(body)
 	if err != nil {
 		return nil, err
 	}
-	return requestFromMap(m)
+	return requestFrom(&fields{m: m})
 }
 
-func requestFromMap(m map[string]json.RawMessage) (*Request, error) {
+func requestFrom(f *fields) (*Request, error) {
 	r := &Request{}
 	var err error
-	raw, ok := m[keyMethod]
+	raw, ok := f.get(keyMethod)
 	if !ok {
 		return nil, malformed("request has no %q key", keyMethod)
 	}
 	if r.Method, err = decodeString(raw); err != nil || r.Method == "" {
 		return nil, malformed("request %q must be a non-empty string, got %s", keyMethod, clip(raw))
 	}
-	if raw, ok := m[keyArgs]; ok && !isNull(raw) {
+	if raw, ok := f.get(keyArgs); ok && !isNull(raw) {
 		if !startsObject(raw) {
 			return nil, malformed("request %q of %q must be a JSON object, got %s", keyArgs, r.Method, clip(raw))
 		}
@@ -143,10 +155,10 @@ func requestFromMap(m map[string]json.RawMessage) (*Request, error) {
 	} else {
 		r.Args = json.RawMessage("{}")
 	}
-	if r.Namespace, err = optString(m, keyNamespace); err != nil {
+	if r.Namespace, err = optString(f, keyNamespace); err != nil {
 		return nil, err
 	}
-	if r.Version, err = optString(m, keyVersion); err != nil {
+	if r.Version, err = optString(f, keyVersion); err != nil {
 		return nil, err
 	}
 	if r.Version != "" {
@@ -154,13 +166,13 @@ func requestFromMap(m map[string]json.RawMessage) (*Request, error) {
 			return nil, malformed("request %q: %v", keyVersion, verr)
 		}
 	}
-	if r.UniqueID, err = optString(m, keyUniqueID); err != nil {
+	if r.UniqueID, err = optString(f, keyUniqueID); err != nil {
 		return nil, err
 	}
-	if r.MsgID, err = optString(m, keyMsgID); err != nil {
+	if r.MsgID, err = optString(f, keyMsgID); err != nil {
 		return nil, err
 	}
-	if r.ReplyQ, err = optString(m, keyReplyQ); err != nil {
+	if r.ReplyQ, err = optString(f, keyReplyQ); err != nil {
 		return nil, err
 	}
 	if r.MsgID != "" && r.ReplyQ == "" {
@@ -169,7 +181,7 @@ func requestFromMap(m map[string]json.RawMessage) (*Request, error) {
 	if r.MsgID == "" {
 		r.ReplyQ = "" // a cast: oslo ignores a stray _reply_q
 	}
-	if raw, ok := m[keyTimeout]; ok && !isNull(raw) && r.MsgID != "" {
+	if raw, ok := f.get(keyTimeout); ok && !isNull(raw) && r.MsgID != "" {
 		if t := bytes.TrimSpace(raw); len(t) == 0 || (t[0] != '-' && (t[0] < '0' || t[0] > '9')) {
 			return nil, malformed("request %q must be a number or null, got %s", keyTimeout, clip(raw))
 		}
@@ -181,15 +193,27 @@ func requestFromMap(m map[string]json.RawMessage) (*Request, error) {
 		}
 		r.Timeout = &n
 	}
-	for k, v := range m {
-		if name, ok := strings.CutPrefix(k, ContextPrefix); ok {
-			if r.Context == nil {
-				r.Context = make(map[string]json.RawMessage)
+	if f.m != nil {
+		for k, v := range f.m {
+			if name, ok := strings.CutPrefix(k, ContextPrefix); ok {
+				r.setContext(name, v)
 			}
-			r.Context[name] = compact(v)
+		}
+		return r, nil
+	}
+	for _, m := range f.members { // in order: a later duplicate wins
+		if name, ok := bytes.CutPrefix(m.key, []byte(ContextPrefix)); ok {
+			r.setContext(string(name), m.val)
 		}
 	}
 	return r, nil
+}
+
+func (r *Request) setContext(name string, v json.RawMessage) {
+	if r.Context == nil {
+		r.Context = make(map[string]json.RawMessage, 8)
+	}
+	r.Context[name] = compact(v)
 }
 
 // ContextKeys returns the request-context keys in sorted order (for logs and
@@ -203,8 +227,8 @@ func (r *Request) ContextKeys() []string {
 	return keys
 }
 
-func optString(m map[string]json.RawMessage, key string) (string, error) {
-	raw, ok := m[key]
+func optString(f *fields, key string) (string, error) {
+	raw, ok := f.get(key)
 	if !ok || isNull(raw) {
 		return "", nil
 	}

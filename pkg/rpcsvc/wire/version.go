@@ -9,21 +9,22 @@ import (
 // ParseVersion parses an oslo RPC API version "major.minor" (a bare "major"
 // means minor 0; a third component, as oslo allows, is accepted and ignored).
 func ParseVersion(v string) (major, minor int, err error) {
-	parts := strings.Split(v, ".")
-	if len(parts) < 1 || len(parts) > 3 {
-		return 0, 0, fmt.Errorf("version %q is not major.minor", v)
-	}
-	nums := make([]int, 2)
-	for i, p := range parts {
+	var nums [2]int
+	rest := v
+	for i := 0; ; i++ {
+		p, tail, more := strings.Cut(rest, ".")
 		n, err := strconv.Atoi(p)
-		if err != nil || n < 0 || p == "" || (len(p) > 1 && p[0] == '+') {
+		if i > 2 || err != nil || n < 0 || p == "" || (len(p) > 1 && p[0] == '+') {
 			return 0, 0, fmt.Errorf("version %q is not major.minor", v)
 		}
 		if i < 2 {
 			nums[i] = n
 		}
+		if !more {
+			return nums[0], nums[1], nil
+		}
+		rest = tail
 	}
-	return nums[0], nums[1], nil
 }
 
 // VersionCompatible reports whether a server at version have can serve a

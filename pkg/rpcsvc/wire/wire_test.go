@@ -3,6 +3,7 @@ package wire
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -249,6 +250,20 @@ func TestVersionCompatible(t *testing.T) {
 	for _, c := range cases {
 		if got := VersionCompatible(c.have, c.want); got != c.ok {
 			t.Errorf("VersionCompatible(%q, %q) = %v", c.have, c.want, got)
+		}
+	}
+}
+
+func TestParseVersion(t *testing.T) {
+	for in, want := range map[string][2]int{"1": {1, 0}, "1.2": {1, 2}, "6.4.1": {6, 4}, "01.02": {1, 2}, "-0.1": {0, 1}} {
+		maj, min, err := ParseVersion(in)
+		if err != nil || maj != want[0] || min != want[1] {
+			t.Errorf("ParseVersion(%q) = %d, %d, %v; want %v", in, maj, min, err, want)
+		}
+	}
+	for _, in := range []string{"", ".", "1.", ".1", "1..2", "1.2.3.4", "+1.0", "1.+2", "-1.0", "a.b", "1.2.x", " 1.2"} {
+		if _, _, err := ParseVersion(in); err == nil || err.Error() != fmt.Sprintf("version %q is not major.minor", in) {
+			t.Errorf("ParseVersion(%q): %v, want the major.minor error", in, err)
 		}
 	}
 }

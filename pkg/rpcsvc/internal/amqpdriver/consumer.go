@@ -70,7 +70,7 @@ func (c *consumer) start(conn *amqp.Connection) (<-chan struct{}, error) {
 		return nil, err
 	}
 	if err := ch.Qos(c.spec.Prefetch, 0, false); err != nil {
-		return fail(fmt.Errorf("setting prefetch %d: %w", c.spec.Prefetch, err))
+		return fail(fmt.Errorf("setting prefetch %d: %w", c.spec.Prefetch, permanent(err)))
 	}
 	for _, q := range c.spec.Queues {
 		if err := declareQueue(ch, c.d.cfg, q); err != nil {

@@ -98,16 +98,25 @@ func Open(ctx context.Context, cfg Config) (*Driver, error) {
 	return d, nil
 }
 
+// dialAny tries each host in turn. Its error wraps driver.ErrPermanent when
+// every host refused the login (credentials or vhost access): another try
+// cannot succeed before the configuration changes.
 func (d *Driver) dialAny(ctx context.Context) (*amqp.Connection, error) {
 	var errs []error
+	allRefused := true
 	for _, h := range d.cfg.URL.Hosts {
 		conn, err := d.dial(ctx, h)
 		if err == nil {
 			return conn, nil
 		}
+		allRefused = allRefused && errors.Is(permanent(err), driver.ErrPermanent)
 		errs = append(errs, fmt.Errorf("%s:%d: %w", h.Host, h.Port, err))
 	}
-	return nil, fmt.Errorf("amqpdriver: no broker answered: %w", errors.Join(errs...))
+	err := fmt.Errorf("amqpdriver: no broker answered: %w", errors.Join(errs...))
+	if allRefused {
+		return nil, driver.Permanent(err)
+	}
+	return nil, err
 }
 
 func (d *Driver) dial(ctx context.Context, h Host) (*amqp.Connection, error) {
@@ -496,11 +505,17 @@ func (e *PreconditionError) Error() string {
 
 func (e *PreconditionError) Unwrap() error { return e.Err }
 
-// explain turns PRECONDITION_FAILED into an error naming the option to align.
+// Is makes every PreconditionError a driver.ErrPermanent: redeclaring the
+// same entity with the same arguments fails the same way.
+func (e *PreconditionError) Is(target error) bool { return target == driver.ErrPermanent }
+
+// explain turns PRECONDITION_FAILED into an error naming the option to align,
+// and marks it and the other errors retrying cannot fix as
+// driver.ErrPermanent.
 func explain(err error, entity string) error {
 	var ae *amqp.Error
 	if !errors.As(err, &ae) || ae.Code != amqp.PreconditionFailed {
-		return err
+		return permanent(err)
 	}
 	r := ae.Reason
 	opt := "amqp_durable_queues, rabbit_quorum_queue and amqp_auto_delete"
@@ -519,12 +534,13 @@ func explain(err error, entity string) error {
 	return &PreconditionError{Entity: entity, Option: opt, Err: ae}
 }
 
-// IsPermanent reports whether retrying err cannot help.
-func IsPermanent(err error) bool {
-	var pe *PreconditionError
-	if errors.As(err, &pe) {
-		return true
-	}
+// permanent marks err as driver.ErrPermanent when it carries a broker refusal
+// that retrying cannot fix: ACCESS_REFUSED (permissions, credentials, vhost)
+// or NOT_ALLOWED. Other errors are returned as they are.
+func permanent(err error) error {
 	var ae *amqp.Error
-	return errors.As(err, &ae) && (ae.Code == amqp.AccessRefused || ae.Code == amqp.NotAllowed)
+	if errors.As(err, &ae) && (ae.Code == amqp.AccessRefused || ae.Code == amqp.NotAllowed) {
+		return driver.Permanent(err)
+	}
+	return err
 }

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/gonova/gonova/pkg/rpcsvc/internal/driver"
 )
 
 // Host is one broker of a transport_url.
@@ -23,8 +25,14 @@ type URL struct {
 }
 
 // ParseURL parses `rabbit://user:pass@h1:5672,user:pass@h2:5672/vhost?ssl=1`
-// (also amqp:// and amqps://). Hosts are tried in order on (re)connect.
+// (also amqp:// and amqps://). Hosts are tried in order on (re)connect. Its
+// errors wrap driver.ErrPermanent.
 func ParseURL(raw string) (URL, error) {
+	u, err := parseURL(raw)
+	return u, driver.Permanent(err)
+}
+
+func parseURL(raw string) (URL, error) {
 	var u URL
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok {

@@ -76,8 +76,10 @@ type ConsumeSpec struct {
 	// Prefetch bounds unacknowledged deliveries handed to Handle at once.
 	Prefetch int
 	// Handle receives every delivery, possibly from several goroutines at
-	// once (one per queue). It must not block for long: with at most Prefetch
-	// deliveries outstanding, a buffered channel of that size never blocks.
+	// once (amqpdriver: one per queue; memdriver: the goroutine that
+	// published, acked or nacked). It must not block for long: with at most
+	// Prefetch deliveries outstanding, a buffered channel of that size never
+	// blocks.
 	Handle func(Delivery)
 	// Interrupted, if set, is called when the consumer loses its connection
 	// (deliveries not yet acked are lost to this consumer); consuming resumes
@@ -117,6 +119,27 @@ var ErrClosed = errors.New("rpcsvc: transport closed")
 // ErrNotConnected is returned by Publish while the connection is down; the
 // caller may retry.
 var ErrNotConnected = errors.New("rpcsvc: not connected to the broker")
+
+// ErrPermanent is wrapped by the errors a driver knows retrying cannot fix:
+// the broker refused a declaration (PRECONDITION_FAILED: the entity exists
+// with other arguments), access was refused or not allowed, the transport URL
+// is malformed. rpcsvc stops retrying an operation whose error wraps it.
+var ErrPermanent = errors.New("rpcsvc: permanent broker error")
+
+// Permanent returns err marked as permanent: its text is err's, and
+// errors.Is(…, ErrPermanent) holds while errors.Is and errors.As still reach
+// err's own chain. It returns nil for nil and err itself when already marked.
+func Permanent(err error) error {
+	if err == nil || errors.Is(err, ErrPermanent) {
+		return err
+	}
+	return permanentError{err}
+}
+
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string   { return e.err.Error() }
+func (e permanentError) Unwrap() []error { return []error{e.err, ErrPermanent} }
 
 // DLQName is the gonova dead-letter queue of queue.
 func DLQName(queue string) string { return queue + ".dlq" }

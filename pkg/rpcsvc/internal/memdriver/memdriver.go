@@ -1,10 +1,14 @@
 // Package memdriver is rpcsvc's in-process broker for memory:// transports:
 // AMQP's semantics (topic and fanout exchanges, queues with competing
 // consumers, prefetch, ack, nack with requeue, redelivery of what a closed
-// consumer held) with watermill's gochannel as the pipe into each queue.
+// consumer held) on plain Go queues.
 //
-// Publish returns once the message is in every bound queue (gochannel's
-// BlockPublishUntilSubscriberAck), which is this broker's publisher confirm.
+// Publish returns once the message is in every bound queue, which is this
+// broker's publisher confirm; the queue hands it to a consumer with credit
+// right away, on the publishing goroutine (as an ack hands the next message
+// on the acking one), so ConsumeSpec.Handle must not block, as the driver
+// contract says. Declaring an exchange with another type than it has fails
+// with driver.ErrPermanent, as RabbitMQ's PRECONDITION_FAILED does.
 package memdriver
 
 import (
@@ -12,10 +16,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-
-	"github.com/ThreeDotsLabs/watermill"
-	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
 
 	"github.com/gonova/gonova/pkg/rpcsvc/internal/driver"
 )
@@ -49,16 +49,12 @@ type Driver struct {
 
 type broker struct {
 	name string
-	gc   *gochannel.GoChannel
 	refs int
 
-	mu       sync.Mutex
-	queues   map[string]*queue
-	bindings map[string]map[string]bool // exchange -> queue names
-	fanouts  map[string]bool            // fanout exchanges
-	wg       sync.WaitGroup
-	ctx      context.Context
-	cancel   context.CancelFunc
+	mu        sync.Mutex
+	queues    map[string]*queue
+	bindings  map[string]map[string]bool     // exchange -> queue names
+	exchanges map[string]driver.ExchangeKind // declared exchanges: Topic or Fanout
 }
 
 type item struct {
@@ -75,57 +71,64 @@ type queue struct {
 }
 
 func newBroker(name string) *broker {
-	ctx, cancel := context.WithCancel(context.Background())
 	return &broker{
-		name:     name,
-		gc:       gochannel.NewGoChannel(gochannel.Config{BlockPublishUntilSubscriberAck: true}, watermill.NopLogger{}),
-		queues:   map[string]*queue{},
-		bindings: map[string]map[string]bool{},
-		fanouts:  map[string]bool{},
-		ctx:      ctx,
-		cancel:   cancel,
+		name:      name,
+		queues:    map[string]*queue{},
+		bindings:  map[string]map[string]bool{},
+		exchanges: map[string]driver.ExchangeKind{},
 	}
 }
 
-func pipeTopic(q string) string { return "queue:" + q }
+// declareExchange records exchange name of kind (b.mu held). As amqpdriver
+// declares every exchange that is not fanout as a topic exchange, so does
+// this broker; an exchange declared before with the other type is a
+// permanent error.
+func (b *broker) declareExchange(name string, kind driver.ExchangeKind) error {
+	if kind != driver.Fanout {
+		kind = driver.Topic
+	}
+	if have, ok := b.exchanges[name]; ok && have != kind {
+		return driver.Permanent(fmt.Errorf("memdriver: exchange %q exists as a %s exchange, not %s", name, kindName(have), kindName(kind)))
+	}
+	b.exchanges[name] = kind
+	return nil
+}
 
-// declare creates q (and its pump from gochannel) if needed, and binds it.
+func kindName(k driver.ExchangeKind) string {
+	if k == driver.Fanout {
+		return "fanout"
+	}
+	return "topic"
+}
+
+// declare creates q if needed, and binds it.
 func (b *broker) declare(q driver.Queue) (*queue, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if q.Kind != driver.Reply {
+		if err := b.declareExchange(q.Exchange, q.ExchangeKind); err != nil {
+			return nil, fmt.Errorf("memdriver: declaring queue %q: %w", q.Name, err)
+		}
+	}
 	qu, ok := b.queues[q.Name]
 	if !ok {
 		qu = &queue{name: q.Name}
-		msgs, err := b.gc.Subscribe(b.ctx, pipeTopic(q.Name))
-		if err != nil {
-			return nil, fmt.Errorf("memdriver: subscribing queue %q: %w", q.Name, err)
-		}
 		b.queues[q.Name] = qu
-		b.wg.Add(1)
-		go b.pump(qu, msgs)
 	}
 	if q.Kind != driver.Reply {
 		if b.bindings[q.Exchange] == nil {
 			b.bindings[q.Exchange] = map[string]bool{}
 		}
 		b.bindings[q.Exchange][q.Name] = true
-		if q.ExchangeKind == driver.Fanout {
-			b.fanouts[q.Exchange] = true
-		}
 	}
 	return qu, nil
 }
 
-// pump moves messages from the gochannel pipe into the queue.
-func (b *broker) pump(q *queue, msgs <-chan *message.Message) {
-	defer b.wg.Done()
-	for m := range msgs {
-		q.mu.Lock()
-		q.msgs = append(q.msgs, item{body: m.Payload})
-		q.mu.Unlock()
-		m.Ack()
-		q.dispatch()
-	}
+// push appends a published message to q.
+func (q *queue) push(body []byte) {
+	q.mu.Lock()
+	q.msgs = append(q.msgs, item{body: body})
+	q.mu.Unlock()
 }
 
 // dispatch hands queued messages to consumers with credit, round robin.
@@ -180,28 +183,35 @@ func (d *Driver) Publish(ctx context.Context, p driver.Publishing) error {
 		return err
 	}
 	b := d.b
-	var targets []string
+	var one [1]*queue
+	var targets []*queue
 	b.mu.Lock()
 	switch {
 	case p.Exchange == "":
-		if _, ok := b.queues[p.RoutingKey]; ok {
-			targets = []string{p.RoutingKey}
-		}
-	case b.fanouts[p.Exchange]:
-		for q := range b.bindings[p.Exchange] {
-			targets = append(targets, q)
+		if q, ok := b.queues[p.RoutingKey]; ok {
+			one[0] = q
+			targets = one[:]
 		}
 	default:
-		if b.bindings[p.Exchange][p.RoutingKey] {
-			targets = []string{p.RoutingKey}
+		if err := b.declareExchange(p.Exchange, p.ExchangeKind); err != nil {
+			b.mu.Unlock()
+			return fmt.Errorf("memdriver: publish to %q: %w", p.Exchange, err)
+		}
+		if b.exchanges[p.Exchange] == driver.Fanout {
+			for name := range b.bindings[p.Exchange] {
+				targets = append(targets, b.queues[name])
+			}
+		} else if b.bindings[p.Exchange][p.RoutingKey] {
+			one[0] = b.queues[p.RoutingKey]
+			targets = one[:]
 		}
 	}
 	b.mu.Unlock()
 	for _, q := range targets {
-		m := message.NewMessage(watermill.NewUUID(), p.Body)
-		if err := b.gc.Publish(pipeTopic(q), m); err != nil {
-			return fmt.Errorf("memdriver: publish to %q: %w", q, err)
-		}
+		q.push(p.Body)
+	}
+	for _, q := range targets {
+		q.dispatch()
 	}
 	return nil
 }
@@ -251,7 +261,7 @@ func (d *Driver) Consume(ctx context.Context, spec driver.ConsumeSpec) (driver.C
 	if spec.Prefetch < 1 {
 		spec.Prefetch = 1
 	}
-	c := &consumer{spec: spec, unacked: map[*item]*queue{}}
+	c := &consumer{spec: spec, unacked: map[*delivery]struct{}{}}
 	var qs []*queue
 	for _, q := range spec.Queues {
 		qu, err := d.b.declare(q)
@@ -275,7 +285,8 @@ func (d *Driver) Consume(ctx context.Context, spec driver.ConsumeSpec) (driver.C
 	return c, nil
 }
 
-// Close implements driver.Driver; the last driver of a broker stops it.
+// Close implements driver.Driver; the last driver of a broker forgets it (a
+// later Open of the name starts an empty one).
 func (d *Driver) Close() error {
 	d.mu.Lock()
 	if d.closed {
@@ -290,17 +301,10 @@ func (d *Driver) Close() error {
 	}
 	registryMu.Lock()
 	d.b.refs--
-	last := d.b.refs == 0
-	if last {
+	if d.b.refs == 0 {
 		delete(registry, d.b.name)
 	}
 	registryMu.Unlock()
-	if last {
-		d.b.cancel()
-		err := d.b.gc.Close()
-		d.b.wg.Wait()
-		return err
-	}
 	return nil
 }
 
@@ -311,7 +315,7 @@ type consumer struct {
 	mu        sync.Mutex
 	credit    int // deliveries outstanding
 	cancelled bool
-	unacked   map[*item]*queue
+	unacked   map[*delivery]struct{}
 }
 
 func (c *consumer) takeCredit() bool {
@@ -324,39 +328,51 @@ func (c *consumer) takeCredit() bool {
 	return true
 }
 
+// delivery is one message handed to a consumer; it is unacked until settled.
+type delivery struct {
+	c       *consumer
+	q       *queue
+	it      item
+	settled bool // under c.mu
+}
+
 func (c *consumer) deliver(q *queue, it item) {
-	key := &it
+	dl := &delivery{c: c, q: q, it: it}
 	c.mu.Lock()
-	c.unacked[key] = q
+	c.unacked[dl] = struct{}{}
 	c.mu.Unlock()
-	var once sync.Once
-	settle := func(requeue bool) error {
-		done := false
-		once.Do(func() { done = true })
-		if !done {
-			return fmt.Errorf("memdriver: delivery from %q already settled", q.name)
-		}
-		c.mu.Lock()
-		_, held := c.unacked[key]
-		delete(c.unacked, key)
-		c.credit--
-		c.mu.Unlock()
-		if !held {
-			return fmt.Errorf("memdriver: delivery from %q was requeued when its consumer closed", q.name)
-		}
-		if requeue {
-			q.requeue(it)
-		}
-		q.dispatch()
-		return nil
-	}
 	c.spec.Handle(driver.Delivery{
 		Queue:       q.name,
 		Body:        it.body,
 		Redelivered: it.redelivered,
-		Ack:         func() error { return settle(false) },
-		Nack:        func(requeue bool) error { return settle(requeue) },
+		Ack:         dl.ack,
+		Nack:        dl.nack,
 	})
+}
+
+func (dl *delivery) ack() error              { return dl.settle(false) }
+func (dl *delivery) nack(requeue bool) error { return dl.settle(requeue) }
+
+func (dl *delivery) settle(requeue bool) error {
+	c := dl.c
+	c.mu.Lock()
+	if dl.settled {
+		c.mu.Unlock()
+		return fmt.Errorf("memdriver: delivery from %q already settled", dl.q.name)
+	}
+	dl.settled = true
+	_, held := c.unacked[dl]
+	delete(c.unacked, dl)
+	c.credit--
+	c.mu.Unlock()
+	if !held {
+		return fmt.Errorf("memdriver: delivery from %q was requeued when its consumer closed", dl.q.name)
+	}
+	if requeue {
+		dl.q.requeue(dl.it)
+	}
+	dl.q.dispatch()
+	return nil
 }
 
 // Cancel implements driver.Consumer.
@@ -375,12 +391,12 @@ func (c *consumer) Close() error {
 	_ = c.Cancel(context.Background())
 	c.mu.Lock()
 	held := c.unacked
-	c.unacked = map[*item]*queue{}
+	c.unacked = map[*delivery]struct{}{}
 	c.mu.Unlock()
 	touched := map[*queue]bool{}
-	for it, q := range held {
-		q.requeue(*it)
-		touched[q] = true
+	for dl := range held {
+		dl.q.requeue(dl.it)
+		touched[dl.q] = true
 	}
 	for q := range touched {
 		q.dispatch()
@@ -392,7 +408,7 @@ func (c *consumer) Close() error {
 func ParseName(url string) (string, error) {
 	rest, ok := strings.CutPrefix(url, "memory://")
 	if !ok {
-		return "", fmt.Errorf("transport_url %q is not memory://", url)
+		return "", driver.Permanent(fmt.Errorf("transport_url %q is not memory://", url))
 	}
 	return rest, nil
 }
