@@ -105,7 +105,7 @@ func TestMaskValueUnknownOptionNames(t *testing.T) {
 		{"encryption_key", secret},
 		{"api_key", secret},
 		{"auth_token", secret},
-		{"connection", "nova:" + secret + "@db/nova"},         // no scheme://
+		{"connection", "nova:" + secret + "@db/nova"},        // no scheme://
 		{"transport_url", "rabbit:/nova:" + secret + "@mq/"}, // one slash
 		{"auth_url", "keystone:" + secret},
 		{"slave_connection", "postgresql://nova:" + secret + "@db/nova"},
