@@ -368,6 +368,7 @@ func NormalizeDatabaseURL(v string) string {
 
 // MaskURL hides the passwords of every host in a URL, including oslo's
 // multi-host transport URLs: rabbit://u:secret@h1,u:secret@h2/ becomes
-// rabbit://u:***@h1,u:***@h2/. It is the report's masking, so that logs,
-// errors and reports agree.
-func MaskURL(v string) string { return gmr.MaskURL(v) }
+// rabbit://u:***@h1,u:***@h2/; a value that is not scheme://... is hidden
+// whole. It is the report's masking of secret URLs (gmr.MaskSecretURL), so
+// that logs, errors and reports agree.
+func MaskURL(v string) string { return gmr.MaskSecretURL(v) }
