@@ -48,7 +48,7 @@ func Parse(v string) (URL, error) {
 	var u URL
 	scheme, rest, ok := strings.Cut(v, "://")
 	if !ok {
-		return u, fmt.Errorf("%w: expected scheme://...", ErrNotURL)
+		return u, fmt.Errorf("%w: expected scheme://host", ErrNotURL)
 	}
 	if !validScheme(scheme) {
 		return u, fmt.Errorf("%w: the part before :// is not a scheme (letters, digits, '+', '-', '.')", ErrNotURL)
