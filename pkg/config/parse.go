@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -11,6 +12,8 @@ import (
 	"strings"
 
 	"gopkg.in/ini.v1"
+
+	"github.com/gonova/gonova/pkg/gmr"
 )
 
 // Error is a configuration value that cannot be used. Its message names where
@@ -162,7 +165,7 @@ func parseCommandLine(args []string) (commandLine, error) {
 				return cl, err
 			}
 			if _, err := os.Stat(v); err != nil {
-				return cl, &Error{Source: "command line", Section: secDefault, Option: "--config-file", Err: err}
+				return cl, &Error{Source: "command line", Section: secDefault, Option: "--config-file", Err: pathProblem(v, err)}
 			}
 			cl.sources = append(cl.sources, source{path: v})
 		case "config-dir", "config_dir":
@@ -174,7 +177,7 @@ func parseCommandLine(args []string) (commandLine, error) {
 				if err == nil {
 					err = fmt.Errorf("not a directory")
 				}
-				return cl, &Error{Source: "command line", Section: secDefault, Option: "--config-dir", Err: err}
+				return cl, &Error{Source: "command line", Section: secDefault, Option: "--config-dir", Err: pathProblem(v, err)}
 			}
 			cl.sources = append(cl.sources, source{path: v, dir: true})
 		case "debug", "d":
@@ -194,6 +197,17 @@ func parseCommandLine(args []string) (commandLine, error) {
 		}
 	}
 	return cl, nil
+}
+
+// pathProblem is err about the path v, with v shown as any value is: a URL
+// typed where a path belongs has its userinfo masked (os's errors quote the
+// path raw).
+func pathProblem(v string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Errorf("%s: %w", gmr.MaskURL(v), err)
 }
 
 func confFilesIn(dir string) ([]string, error) {
