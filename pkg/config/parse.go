@@ -153,7 +153,7 @@ func parseCommandLine(args []string) (commandLine, error) {
 				return val, nil
 			}
 			if i+1 >= len(args) {
-				return "", &Error{Source: "command line", Section: secDefault, Option: "--" + name, Err: errors.New("needs a value")}
+				return "", &Error{Source: "command line", Section: secDefault, Option: "--" + gmr.MaskURL(name), Err: errors.New("needs a value")}
 			}
 			i++
 			return args[i], nil
@@ -192,7 +192,7 @@ func parseCommandLine(args []string) (commandLine, error) {
 			}
 		default:
 			// Only the flag's name: its value may be a secret.
-			return cl, &Error{Source: "command line", Section: secDefault, Option: "--" + name,
+			return cl, &Error{Source: "command line", Section: secDefault, Option: "--" + gmr.MaskURL(name),
 				Err: fmt.Errorf("%w flag (flags: --config-file FILE, --config-dir DIR, --debug)", ErrUnknown)}
 		}
 	}
