@@ -29,7 +29,7 @@ func run(args []string) int {
 		return app.ExitConfig
 	}
 	if len(rest) > 0 {
-		fmt.Fprintf(os.Stderr, "nova-api: unexpected arguments %q\n", rest)
+		fmt.Fprintf(os.Stderr, "nova-api: unexpected arguments %q\n", app.MaskArgs(rest))
 		return app.ExitConfig
 	}
 	workers := cfg.Default.OsapiComputeWorkers

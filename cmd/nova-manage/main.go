@@ -28,6 +28,7 @@ import (
 
 	"github.com/gonova/gonova/pkg/config"
 	"github.com/gonova/gonova/pkg/db"
+	"github.com/gonova/gonova/pkg/gmr"
 )
 
 const usage = `usage: nova-manage [--config-file FILE]... [--config-dir DIR] db sync [VERSION]
@@ -76,7 +77,7 @@ func dispatch(ctx context.Context, cfg *config.Config, rest []string, stdout io.
 		if len(rest) == 3 {
 			v, err := strconv.ParseInt(rest[2], 10, 64)
 			if err != nil || v < 1 {
-				return fmt.Errorf("%w: VERSION %q is not a positive integer", errUsage, rest[2])
+				return fmt.Errorf("%w: VERSION %q is not a positive integer", errUsage, gmr.MaskURL(rest[2]))
 			}
 			target = v
 		}
@@ -87,7 +88,7 @@ func dispatch(ctx context.Context, cfg *config.Config, rest []string, stdout io.
 		}
 		return dbVersion(ctx, cfg, stdout)
 	default:
-		return fmt.Errorf("%w: unknown db command %q", errUsage, rest[1])
+		return fmt.Errorf("%w: unknown db command %q", errUsage, gmr.MaskURL(rest[1]))
 	}
 }
 

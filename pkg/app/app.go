@@ -79,7 +79,7 @@ func New(ctx context.Context, args []string, o Options) (*App, error) {
 		return nil, &Error{Code: ExitConfig, Err: err}
 	}
 	if len(rest) > 0 {
-		return nil, &Error{Code: ExitConfig, Err: fmt.Errorf("unexpected arguments %q (flags: --config-file FILE, --config-dir DIR, --debug)", rest)}
+		return nil, &Error{Code: ExitConfig, Err: fmt.Errorf("unexpected arguments %q (flags: --config-file FILE, --config-dir DIR, --debug)", MaskArgs(rest))}
 	}
 	return NewFromConfig(ctx, cfg, o)
 }
@@ -303,11 +303,12 @@ func (a *App) reload(context.Context) error {
 	if a.Logging.Apply(slog.LevelInfo, nc.Default.Debug) {
 		a.Log.Info("log level changed by reload", "debug", nc.Default.Debug)
 	}
+	// Names only, never values: Changed compares the values themselves, so a
+	// new password is reported as a change without being shown.
 	var changed []string
-	old := a.cfgPtr.Load().Masked()
-	for i, e := range nc.Masked() {
-		if old[i].Value != e.Value && e.Option != "debug" {
-			changed = append(changed, "["+e.Section+"] "+e.Option)
+	for _, name := range a.cfgPtr.Load().Changed(nc) {
+		if name != "[DEFAULT] debug" {
+			changed = append(changed, name)
 		}
 	}
 	if len(changed) > 0 {
@@ -315,6 +316,17 @@ func (a *App) reload(context.Context) error {
 	}
 	a.cfgPtr.Store(nc)
 	return nil
+}
+
+// MaskArgs is how a binary shows command-line arguments it refuses: the
+// userinfo of any URL in them masked (a misplaced transport_url must not be
+// printed whole).
+func MaskArgs(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = gmr.MaskURL(a)
+	}
+	return out
 }
 
 // Close releases the transport and then the database pool, last.

@@ -70,4 +70,13 @@
 // shutdown begins: the readiness marker is the last service the launcher
 // starts, so it is the first it stops. /healthcheck answers 503 meanwhile,
 // and OnReady runs its functions once start-up has finished.
+//
+// # Secrets
+//
+// No configuration value is logged unmasked. Options of other parts of nova
+// are logged by name only; SIGHUP logs the names of the options that changed
+// (Config.Changed compares values, so a new password counts, and returns only
+// names); a refused reload logs config's error, which shows no value of an
+// unknown option and masks secrets; the report's configuration section comes
+// from Config.Masked; arguments a binary refuses are shown through MaskArgs.
 package app

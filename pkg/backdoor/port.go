@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/gonova/gonova/pkg/gmr"
 )
 
 // Port is a parsed backdoor_port: a single port (Start == End), any free port
@@ -27,14 +29,19 @@ func (p Port) String() string {
 //	p, err := backdoor.ParsePort("8000:8010") // Port{8000, 8010}
 func ParsePort(s string) (Port, error) {
 	s = strings.TrimSpace(s)
+	// The value is shown as pkg/config shows any value: with the userinfo of
+	// a URL in it masked. parseOne's reasons quote nothing.
 	bad := func(why string) error {
-		return fmt.Errorf("backdoor_port %q: %s; want a port number, 0 for any free port, or start:end for the first free port in a range", s, why)
+		return fmt.Errorf("backdoor_port %q: %s; want a port number, 0 for any free port, or start:end for the first free port in a range", gmr.MaskURL(s), why)
 	}
 	if s == "" {
 		return Port{}, bad("empty")
 	}
 	lo, hi, isRange := strings.Cut(s, ":")
 	start, err := parseOne(lo)
+	if err != nil && isRange {
+		return Port{}, bad("the range start is " + err.Error())
+	}
 	if err != nil {
 		return Port{}, bad(err.Error())
 	}
@@ -43,7 +50,7 @@ func ParsePort(s string) (Port, error) {
 	}
 	end, err := parseOne(hi)
 	if err != nil {
-		return Port{}, bad(err.Error())
+		return Port{}, bad("the range end is " + err.Error())
 	}
 	if start == 0 || end == 0 {
 		return Port{}, bad("a range cannot include port 0")
@@ -57,7 +64,7 @@ func ParsePort(s string) (Port, error) {
 func parseOne(s string) (int, error) {
 	n, err := strconv.Atoi(strings.TrimSpace(s))
 	if err != nil {
-		return 0, fmt.Errorf("%q is not a number", s)
+		return 0, fmt.Errorf("not a number")
 	}
 	if n < 0 || n > 65535 {
 		return 0, fmt.Errorf("%d is out of range 0-65535", n)

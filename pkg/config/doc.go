@@ -29,6 +29,21 @@
 // to other parts of nova (for example [keystone_authtoken] or compute_driver)
 // are accepted and listed in Config.Ignored so the service can log them once.
 //
+// # Secrets
+//
+// No value reaches an output unmasked. One function (display, in mask.go)
+// renders every value that an Error, Masked, String, the Guru Meditation
+// Report or a log line shows: the value of an option gonova does not know is
+// never shown (it may be nova's old rabbit_password, or a [DEFAULT] connection
+// that belongs in [database]); transport_url and [database] connection show
+// the password of every host as ***, and a value that is not scheme://... as
+// *** whole; any other value is masked by gmr.MaskValue (names containing
+// password, secret, token or key hide the whole value; the userinfo of any URL
+// is masked). What is wrong with a URL is said in gonova's words, naming the
+// part (scheme, host N, the port of host N, password, path, query): a
+// parser's error is never wrapped, since net/url, pgx and amqp091 quote the
+// URL. A line the INI parser refuses is named by its number, not quoted.
+//
 // # Usage
 //
 // A binary calls Parse(os.Args[1:]) and gets the Config and the positional

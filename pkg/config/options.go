@@ -1,14 +1,15 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gonova/gonova/pkg/gmr"
+	"github.com/gonova/gonova/pkg/internal/urlcheck"
 	"github.com/gonova/gonova/pkg/service/servicegroup"
 )
 
@@ -271,13 +272,12 @@ func validListenOrEmpty(v string) error {
 	if v == "" {
 		return nil
 	}
-	host, port, err := net.SplitHostPort(v)
+	_, port, err := net.SplitHostPort(v)
 	if err != nil {
-		return fmt.Errorf("not host:port: %v", err)
+		return fmt.Errorf("not host:port (an IPv6 address in brackets: [::1]:9774)")
 	}
-	_ = host
 	if _, err := parseInt(port, 0, 65535); err != nil {
-		return fmt.Errorf("port %q: %v", port, err)
+		return fmt.Errorf("the port: %v", err)
 	}
 	return nil
 }
@@ -304,35 +304,30 @@ func validBackdoorPort(v string) error {
 // TransportSchemes are the transport_url schemes gonova understands.
 var TransportSchemes = []string{"rabbit", "amqp", "amqps", "memory"}
 
+// validTransportURL and validDatabaseURL check a URL with urlcheck, whose
+// errors name the wrong part and never echo the value (a malformed URL may
+// hold its password anywhere); a scheme is quoted only once urlcheck found it
+// to be one.
 func validTransportURL(v string) error {
-	if v == "" {
+	if v == "" || strings.HasPrefix(v, "memory://") {
 		return nil
 	}
-	scheme, rest, ok := strings.Cut(v, "://")
-	if !ok {
-		return fmt.Errorf("not a URL: expected scheme://..., for example rabbit://guest:guest@127.0.0.1:5672/")
+	u, err := urlcheck.Parse(v)
+	if errors.Is(err, urlcheck.ErrNotURL) {
+		return fmt.Errorf("%v, for example rabbit://guest:guest@127.0.0.1:5672/", err)
 	}
-	if err := oneOf(TransportSchemes...)(scheme); err != nil {
-		return fmt.Errorf("unsupported scheme %q: %v", scheme, err)
+	if err != nil {
+		return err
 	}
-	if scheme == "memory" {
-		return nil
+	if err := oneOf(TransportSchemes...)(u.Scheme); err != nil {
+		return fmt.Errorf("unsupported scheme %q: %v", u.Scheme, err)
 	}
-	hosts, _, _ := strings.Cut(rest, "/")
-	if hosts == "" {
-		return fmt.Errorf("no host in URL")
-	}
-	for _, h := range strings.Split(hosts, ",") {
-		if i := strings.LastIndex(h, "@"); i >= 0 {
-			h = h[i+1:]
-		}
-		if h == "" {
-			return fmt.Errorf("empty host in URL")
-		}
-		if _, port, err := net.SplitHostPort(h); err == nil {
-			if _, err := parseInt(port, 1, 65535); err != nil {
-				return fmt.Errorf("host %q: port %v", h, err)
+	for i, h := range u.Hosts {
+		if h.Host == "" {
+			if len(u.Hosts) == 1 {
+				return fmt.Errorf("no host in URL")
 			}
+			return fmt.Errorf("host %d is empty", i+1)
 		}
 	}
 	return nil
@@ -342,15 +337,25 @@ func validDatabaseURL(v string) error {
 	if v == "" || v == "memory://" {
 		return nil
 	}
-	u, err := url.Parse(NormalizeDatabaseURL(v))
+	u, err := urlcheck.Parse(NormalizeDatabaseURL(v))
+	if errors.Is(err, urlcheck.ErrNotURL) {
+		return fmt.Errorf("%v: gonova needs postgresql://user:pass@host:5432/dbname", err)
+	}
 	if err != nil {
-		return fmt.Errorf("not a URL: %v", err)
+		return err
 	}
 	if u.Scheme != "postgresql" && u.Scheme != "postgres" {
 		return fmt.Errorf("unsupported scheme %q: gonova needs postgresql://user:pass@host:5432/dbname", u.Scheme)
 	}
-	if u.Host == "" && u.Query().Get("host") == "" {
-		return fmt.Errorf("no host in URL")
+	if u.Query.Get("host") == "" {
+		for i, h := range u.Hosts {
+			if h.Host == "" {
+				if len(u.Hosts) == 1 {
+					return fmt.Errorf("no host in URL")
+				}
+				return fmt.Errorf("host %d is empty", i+1)
+			}
+		}
 	}
 	return nil
 }
@@ -368,6 +373,7 @@ func NormalizeDatabaseURL(v string) string {
 
 // MaskURL hides the passwords of every host in a URL, including oslo's
 // multi-host transport URLs: rabbit://u:secret@h1,u:secret@h2/ becomes
-// rabbit://u:***@h1,u:***@h2/. It is the report's masking, so that logs,
-// errors and reports agree.
-func MaskURL(v string) string { return gmr.MaskURL(v) }
+// rabbit://u:***@h1,u:***@h2/; a value that is not scheme://... is hidden
+// whole. It is the report's masking of secret URLs (gmr.MaskSecretURL), so
+// that logs, errors and reports agree.
+func MaskURL(v string) string { return gmr.MaskSecretURL(v) }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -11,6 +12,8 @@ import (
 	"strings"
 
 	"gopkg.in/ini.v1"
+
+	"github.com/gonova/gonova/pkg/gmr"
 )
 
 // Error is a configuration value that cannot be used. Its message names where
@@ -18,18 +21,24 @@ import (
 type Error struct {
 	Source  string // a file path, "environment OS_X__Y" or "command line"
 	Section string
-	Option  string // empty for a whole-section problem
-	Value   string // masked when the option is a secret
-	Err     error
+	Option  string // empty for a whole-section problem; "--flag" for a command-line flag
+	Value   string // as it may be shown (see display): masked, or empty for an option gonova does not know
+	Err     error  // what is wrong, in gonova's words: never a parser's error that echoes the value
 }
 
+// Error renders the value through display, so an Error never shows the value
+// of an unknown option or an unmasked secret, however it was built.
 func (e *Error) Error() string {
 	switch {
 	case e.Option == "":
 		return fmt.Sprintf("%s: [%s]: %v", e.Source, e.Section, e.Err)
-	default:
-		return fmt.Sprintf("%s: [%s] %s = %q: %v", e.Source, e.Section, e.Option, e.Value, e.Err)
+	case strings.HasPrefix(e.Option, "-"):
+		return fmt.Sprintf("%s: %s: %v", e.Source, e.Option, e.Err)
 	}
+	if v, ok := display(e.Section, e.Option, e.Value); ok {
+		return fmt.Sprintf("%s: [%s] %s = %q: %v", e.Source, e.Section, e.Option, v, e.Err)
+	}
+	return fmt.Sprintf("%s: [%s] %s: %v", e.Source, e.Section, e.Option, e.Err)
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -144,7 +153,7 @@ func parseCommandLine(args []string) (commandLine, error) {
 				return val, nil
 			}
 			if i+1 >= len(args) {
-				return "", &Error{Source: "command line", Section: secDefault, Option: name, Err: fmt.Errorf("--%s needs a value", name)}
+				return "", &Error{Source: "command line", Section: secDefault, Option: "--" + gmr.MaskURL(name), Err: errors.New("needs a value")}
 			}
 			i++
 			return args[i], nil
@@ -156,7 +165,7 @@ func parseCommandLine(args []string) (commandLine, error) {
 				return cl, err
 			}
 			if _, err := os.Stat(v); err != nil {
-				return cl, &Error{Source: "command line", Section: secDefault, Option: "config_file", Value: v, Err: err}
+				return cl, &Error{Source: "command line", Section: secDefault, Option: "--config-file", Err: pathProblem(v, err)}
 			}
 			cl.sources = append(cl.sources, source{path: v})
 		case "config-dir", "config_dir":
@@ -168,25 +177,37 @@ func parseCommandLine(args []string) (commandLine, error) {
 				if err == nil {
 					err = fmt.Errorf("not a directory")
 				}
-				return cl, &Error{Source: "command line", Section: secDefault, Option: "config_dir", Value: v, Err: err}
+				return cl, &Error{Source: "command line", Section: secDefault, Option: "--config-dir", Err: pathProblem(v, err)}
 			}
 			cl.sources = append(cl.sources, source{path: v, dir: true})
 		case "debug", "d":
 			if hasVal {
 				b, err := parseBool(val)
 				if err != nil {
-					return cl, &Error{Source: "command line", Section: secDefault, Option: "debug", Value: val, Err: err}
+					return cl, valueError("command line", secDefault, "debug", val, err)
 				}
 				cl.debug = b
 			} else {
 				cl.debug = true
 			}
 		default:
-			return cl, &Error{Source: "command line", Section: secDefault, Option: name, Value: a,
+			// Only the flag's name: its value may be a secret.
+			return cl, &Error{Source: "command line", Section: secDefault, Option: "--" + gmr.MaskURL(name),
 				Err: fmt.Errorf("%w flag (flags: --config-file FILE, --config-dir DIR, --debug)", ErrUnknown)}
 		}
 	}
 	return cl, nil
+}
+
+// pathProblem is err about the path v, with v shown as any value is: a URL
+// typed where a path belongs has its userinfo masked (os's errors quote the
+// path raw).
+func pathProblem(v string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Errorf("%s: %w", gmr.MaskURL(v), err)
 }
 
 func confFilesIn(dir string) ([]string, error) {
@@ -205,7 +226,9 @@ func (c *Config) loadFile(path string) error {
 		SkipUnrecognizableLines:    false,
 	}, path)
 	if err != nil {
-		return &Error{Source: path, Section: secDefault, Err: fmt.Errorf("cannot read as an INI file: %v", err)}
+		// Never ini's error: it quotes the offending line, which may hold a
+		// password ("rabbit_password hunter2" without its '=').
+		return &Error{Source: path, Section: secDefault, Err: fmt.Errorf("cannot read as an INI file: %s", iniProblem(path))}
 	}
 	for _, sec := range f.Sections() {
 		name := sec.Name()
@@ -251,23 +274,18 @@ func EnvName(section, option string) string {
 }
 
 func (c *Config) setOption(src, section, name, value string) error {
-	for _, o := range options {
-		if o.section == section && o.name == name {
-			if err := o.set(c, value); err != nil {
-				shown := value
-				if o.secret {
-					shown = MaskURL(value)
-				}
-				return &Error{Source: src, Section: section, Option: name, Value: shown, Err: err}
-			}
-			return nil
+	if o, ok := lookup(section, name); ok {
+		if err := o.set(c, value); err != nil {
+			return valueError(src, section, name, value, err)
 		}
+		return nil
 	}
 	if section == secDefault && ignoredDefaults[name] {
 		c.Ignored = append(c.Ignored, "[DEFAULT] "+name)
 		return nil
 	}
-	return &Error{Source: src, Section: section, Option: name, Value: value, Err: fmt.Errorf("%w option%s", ErrUnknown, suggestion(section, name))}
+	// display shows no value for an unknown option: it may be a password.
+	return valueError(src, section, name, value, fmt.Errorf("%w option%s", ErrUnknown, suggestion(section, name)))
 }
 
 func suggestion(section, name string) string {
@@ -314,16 +332,26 @@ type Entry struct {
 	Section, Option, Value string
 }
 
-// Masked lists every option's current value, with passwords in URLs masked:
-// what a report or a log line may show.
+// Masked lists every option's current value as display renders it, with
+// secrets masked: what a report or a log line may show.
 func (c *Config) Masked() []Entry {
 	out := make([]Entry, 0, len(options))
 	for _, o := range options {
-		v := o.get(c)
-		if o.secret {
-			v = MaskURL(v)
-		}
+		v, _ := display(o.section, o.name, o.get(c))
 		out = append(out, Entry{Section: o.section, Option: o.name, Value: v})
+	}
+	return out
+}
+
+// Changed lists, as "[section] option", the options whose values differ
+// between c and nc. It compares the values themselves, so a changed password
+// counts, and returns only names.
+func (c *Config) Changed(nc *Config) []string {
+	var out []string
+	for _, o := range options {
+		if o.get(c) != o.get(nc) {
+			out = append(out, o.key())
+		}
 	}
 	return out
 }
@@ -381,4 +409,41 @@ func wrap(s string) string {
 	}
 	lines = append(lines, line)
 	return strings.Join(lines, "\n# ")
+}
+
+// iniProblem says in gonova's words which line of an INI file the INI parser
+// refused, without quoting it: the line may hold a password.
+func iniProblem(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error() // an *os.PathError: the path and the reason
+	}
+	lines := strings.Split(string(b), "\n")
+	for i, line := range lines {
+		n := i + 1
+		t := strings.TrimSpace(line)
+		switch {
+		case t == "" || t[0] == '#' || t[0] == ';':
+		case t[0] == '[':
+			if !strings.Contains(t, "]") {
+				return fmt.Sprintf("line %d: a section header lacks its closing ']'", n)
+			}
+		case line[0] == ' ' || line[0] == '\t':
+			// A continuation of the previous value.
+		case t[0] == '"' || t[0] == '`':
+			return fmt.Sprintf("line %d: an option name in quotes is not closed", n)
+		case !strings.ContainsAny(t, "=:"):
+			return fmt.Sprintf("line %d: not \"name = value\" (no '=' on the line)", n)
+		default:
+			_, v, _ := strings.Cut(t, "=")
+			v = strings.TrimSpace(v)
+			for _, q := range []string{`"""`, "`"} {
+				if strings.HasPrefix(v, q) && !strings.Contains(v[len(q):], q) &&
+					!strings.Contains(strings.Join(lines[i+1:], "\n"), q) {
+					return fmt.Sprintf("line %d: a value opened with %s is not closed", n, q)
+				}
+			}
+		}
+	}
+	return "expected [section] headers and lines of name = value"
 }

@@ -10,7 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/gonova/gonova/pkg/internal/urlcheck"
 )
 
 // OptionName is how errors name the setting a bad URL came from, so an
@@ -70,22 +73,30 @@ func OpenWith(ctx context.Context, url string, opts Options) (*pgxpool.Pool, err
 }
 
 // ParseConfig turns url and opts into a pool configuration without connecting.
-// Errors name the option and never contain the password.
+// Errors name the option and the part of the URL that is wrong, in gonova's
+// words: they never contain the URL or any part of it, since a malformed URL
+// may hold its password anywhere (pgx's errors quote the URL, redacted only as
+// far as pgx could parse it).
 func ParseConfig(url string, opts Options) (*pgxpool.Config, error) {
 	if strings.TrimSpace(url) == "" {
 		return nil, fmt.Errorf("db: %s is empty: set it to postgresql://user:password@host:5432/dbname", OptionName)
 	}
 	url = normalizeScheme(url)
-	if scheme, _, ok := strings.Cut(url, "://"); ok && scheme != "postgres" && scheme != "postgresql" {
-		return nil, fmt.Errorf("db: %s: unsupported scheme %q: gonova needs postgresql://user:password@host:5432/dbname", OptionName, scheme)
+	if strings.Contains(url, "://") {
+		u, err := urlcheck.Parse(url)
+		if err != nil {
+			return nil, fmt.Errorf("db: %s is not a valid Postgres URL: %v", OptionName, err)
+		}
+		if u.Scheme != "postgres" && u.Scheme != "postgresql" {
+			return nil, fmt.Errorf("db: %s: unsupported scheme %q: gonova needs postgresql://user:password@host:5432/dbname", OptionName, u.Scheme)
+		}
 	}
 	if opts.MaxPoolSize < 0 {
 		return nil, fmt.Errorf("db: [database] max_pool_size = %d: must not be negative", opts.MaxPoolSize)
 	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
-		// pgx redacts the password in its parse errors.
-		return nil, fmt.Errorf("db: %s is not a valid Postgres URL: %w", OptionName, err)
+		return nil, fmt.Errorf("db: %s is not a valid Postgres URL: %s", OptionName, pgxProblem(err))
 	}
 	if cfg.ConnConfig.Database == "" {
 		return nil, fmt.Errorf("db: %s names no database: add /dbname to the URL", OptionName)
@@ -113,6 +124,38 @@ func ParseConfig(url string, opts Options) (*pgxpool.Config, error) {
 		cfg.ConnConfig.RuntimeParams["application_name"] = filepath.Base(os.Args[0])
 	}
 	return cfg, nil
+}
+
+// pgxProblem says what pgx refused, without pgx's error text: that quotes the
+// connection string and wraps errors (strconv's, net/url's) that quote parts
+// of it.
+func pgxProblem(err error) string {
+	var pe *pgconn.ParseConfigError
+	if !errors.As(err, &pe) {
+		return "pgx cannot use it"
+	}
+	// pgx's own description, without the connection string it quotes and
+	// without the wrapped error.
+	bare := *pe
+	bare.ConnString = ""
+	msg := strings.TrimPrefix(bare.Error(), "cannot parse ``: ")
+	if inner := errors.Unwrap(pe); inner != nil {
+		msg = strings.TrimSuffix(msg, " ("+inner.Error()+")")
+	}
+	switch {
+	case msg == "invalid port":
+		return "a port is not a number from 1 to 65535"
+	case msg == "failed to configure TLS":
+		return "the TLS parameters (sslmode, sslrootcert, sslcert, sslkey) are not valid: sslmode is one of disable, allow, prefer, require, verify-ca, verify-full"
+	case msg == "invalid connect_timeout":
+		return "connect_timeout is not a whole number of seconds"
+	case strings.HasPrefix(msg, "failed to parse as"):
+		return "it is neither a postgresql:// URL nor key=value pairs"
+	case strings.HasPrefix(msg, "cannot parse pool_"), strings.HasSuffix(msg, " too small"):
+		// "cannot parse pool_max_conns": pgx names the parameter only.
+		return "the query parameter " + strings.TrimPrefix(msg, "cannot parse ") + " is not valid"
+	}
+	return "a connection parameter is not valid (check the query parameters)"
 }
 
 // normalizeScheme turns nova's SQLAlchemy URLs (postgresql+psycopg2://) into

@@ -16,6 +16,14 @@
 // migration only. Concurrent Migrate calls (two services starting at once) are
 // serialised by a Postgres advisory lock that goose takes.
 //
+// # Errors
+//
+// An error about the connection URL names [database] connection and the part
+// that is wrong (scheme, host N, the port of host N, password, path, query,
+// sslmode, connect_timeout, a pool_ parameter) in gonova's words. It never
+// wraps pgx's parse error: that quotes the URL, with the password redacted
+// only as far as pgx could parse it ("nova:xxxxx@rest-of-password@db").
+//
 // # Logging
 //
 // The package does not log: Migrate returns what it applied (Result) and the

@@ -19,9 +19,14 @@
 // # Secrets
 //
 // The configuration section is supplied by the caller, which knows which
-// options are secret. As a second line of defence [ConfigSection] masks values
-// whose option name looks secret and passwords inside URLs and DSNs with
-// [MaskValue]; [MaskURL] can be used on its own for log lines and errors.
+// options are secret. As a second line of defence [ConfigSection] masks every
+// value with [MaskValue], whether the option is known or not: a name that
+// looks secret (password, secret, token, key, credential) hides the whole
+// value; a name that looks like a URL option (url, uri, connection, dsn)
+// shows it through [MaskSecretURL], which hides a value it cannot parse; any
+// other value has the userinfo of every URL in it masked by [MaskURL]. The
+// process section masks argv the same way. [MaskURL] can be used on its own
+// for log lines and errors.
 //
 // # Logging
 //

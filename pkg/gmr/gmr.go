@@ -191,12 +191,25 @@ func (r *Reporter) processSection(w io.Writer) error {
 	return nil
 }
 
-// maskArgs masks URLs and secret-looking flags on the command line.
+// maskArgs masks URLs and the values of secret-looking flags on the command
+// line, whether given as --flag=value or as --flag value.
 func maskArgs(args []string) []string {
 	out := make([]string, len(args))
+	flag := "" // the flag before this argument, when it took no =value
 	for i, a := range args {
+		prev := flag
+		flag = ""
 		if k, v, ok := strings.Cut(a, "="); ok && strings.HasPrefix(k, "-") {
 			out[i] = k + "=" + MaskValue(strings.TrimLeft(k, "-"), v)
+			continue
+		}
+		if strings.HasPrefix(a, "-") {
+			flag = strings.TrimLeft(a, "-")
+			out[i] = a
+			continue
+		}
+		if prev != "" {
+			out[i] = MaskValue(prev, a)
 			continue
 		}
 		out[i] = MaskURL(a)

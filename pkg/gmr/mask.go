@@ -8,12 +8,18 @@ import (
 // Masked replaces a secret in reports and logs, as oslo does.
 const Masked = "***"
 
-// secretWords are the option-name fragments that mark a value as secret. They
-// match oslo's secret options (password, admin_password, transport_url's
-// password, metadata_proxy_shared_secret, memcache_secret_key, token, ...).
-var secretWords = []string{"password", "passwd", "secret", "token", "credential", "private_key", "api_key"}
+// secretWords are the option-name fragments that mark a whole value as
+// secret. They match oslo's secret options (password, admin_password,
+// metadata_proxy_shared_secret, memcache_secret_key, token, ...); "key" also
+// covers api_key, private_key and the like.
+var secretWords = []string{"password", "passwd", "secret", "token", "credential", "key"}
 
-// IsSecret reports whether an option or parameter name looks secret.
+// urlWords are the option-name fragments of options that hold URLs or DSNs
+// with credentials in them (transport_url, [database] connection, auth_url).
+var urlWords = []string{"url", "uri", "connection", "dsn"}
+
+// IsSecret reports whether an option or parameter name looks secret: its whole
+// value is never shown.
 func IsSecret(name string) bool {
 	n := strings.ToLower(name)
 	if n == "pwd" || n == "pass" {
@@ -27,17 +33,59 @@ func IsSecret(name string) bool {
 	return false
 }
 
+// IsURLOption reports whether an option name looks like it holds a URL or a
+// DSN with credentials (transport_url, connection, auth_url): its value is
+// shown only through MaskSecretURL.
+func IsURLOption(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range urlWords {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}
+
 // MaskValue returns the value as it may be shown for the option called name:
-// Masked when the name looks secret (see IsSecret), otherwise the value with
-// any password inside it masked by MaskURL.
+// Masked when the name looks secret (see IsSecret), MaskSecretURL when it
+// looks like a URL option (see IsURLOption), otherwise the value with any
+// password of a URL or DSN inside it masked by MaskURL.
 //
 //	gmr.MaskValue("admin_password", "s3cret")                 // "***"
 //	gmr.MaskValue("transport_url", "rabbit://nova:pw@mq:5672/") // "rabbit://nova:***@mq:5672/"
+//	gmr.MaskValue("connection", "nova:pw@db/nova")              // "***" (not a URL: cannot tell)
 func MaskValue(name, value string) string {
-	if value != "" && IsSecret(name) {
+	if value == "" {
+		return value
+	}
+	if IsSecret(name) {
 		return Masked
 	}
+	if IsURLOption(name) {
+		return MaskSecretURL(value)
+	}
 	return MaskURL(value)
+}
+
+// MaskSecretURL is MaskURL for a value that is known to carry credentials (a
+// transport_url or a database connection): when the value is not
+// scheme://... and holds no key=value password that MaskURL would mask, it
+// cannot be told apart from a password and is replaced by Masked as a whole.
+//
+//	gmr.MaskSecretURL("rabbit://nova:pw@mq/") // "rabbit://nova:***@mq/"
+//	gmr.MaskSecretURL("rabbit:/nova:pw@mq/")  // "***"
+//	gmr.MaskSecretURL("memory://")            // "memory://"
+func MaskSecretURL(v string) string {
+	if v == "" {
+		return v
+	}
+	if strings.Contains(v, "://") {
+		return MaskURL(v)
+	}
+	if m := MaskURL(v); m != v {
+		return m // a key/value DSN: host=db password=***
+	}
+	return Masked
 }
 
 // kvSecret matches key=value pairs whose key is secret, as found in libpq
@@ -69,22 +117,38 @@ func maskAuthority(s string) string {
 		return s
 	}
 	head, rest := s[:i+3], s[i+3:]
+	// A later URL in the same value ("tried a://h then b://u:p@h2") is masked
+	// on its own: this one ends before the word that holds the next "://".
+	limit := len(rest)
+	if j := strings.Index(rest, "://"); j >= 0 {
+		limit = j
+		if sp := strings.LastIndexAny(rest[:j], " \t\n"); sp >= 0 {
+			limit = sp
+		}
+	}
 	// The userinfo ends at the last '@' before the query or fragment; the
 	// authority ends at the first '/' after it. Looking for the '@' first
 	// keeps an unescaped '/' inside a password from hiding it.
-	scope := rest
+	scope := rest[:limit]
 	if q := strings.IndexAny(scope, "?#"); q >= 0 {
 		scope = scope[:q]
 	}
 	lastAt := strings.LastIndex(scope, "@")
 	if lastAt < 0 {
-		return s
+		// No '@' before a '?' or '#': either there is no userinfo, or the
+		// password holds an unescaped '?' or '#' ("u:p?w@h"). An '@' after
+		// them is taken for the end of a userinfo: this masks more rather
+		// than less.
+		scope = rest[:limit]
+		if lastAt = strings.LastIndex(scope, "@"); lastAt < 0 {
+			return head + rest[:limit] + maskAuthority(rest[limit:])
+		}
 	}
 	end := len(scope)
 	if j := strings.IndexByte(scope[lastAt:], '/'); j >= 0 {
 		end = lastAt + j
 	}
-	authority, tail := rest[:end], rest[end:]
+	authority, tail := rest[:end], maskAuthority(rest[end:])
 
 	hosts := strings.Split(authority, ",")
 	var out []string

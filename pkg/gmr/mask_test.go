@@ -62,3 +62,103 @@ func TestMaskURLDigitsCommaPassword(t *testing.T) {
 		t.Errorf("MaskURL(%q) = %q leaks the password", in, got)
 	}
 }
+
+// A password holding an unescaped '?' or '#' ends the authority early for a
+// URL parser; masking must not stop there.
+func TestMaskURLPasswordWithQueryOrFragmentCharacter(t *testing.T) {
+	for _, in := range []string{
+		"rabbit://nova:Zq9?secret@mq:5672/",
+		"rabbit://nova:Zq9#secret@mq:5672/",
+		"postgresql://nova:Zq9?secret@db/nova?sslmode=disable",
+	} {
+		if got := MaskURL(in); strings.Contains(got, "Zq9") || strings.Contains(got, "secret") {
+			t.Errorf("MaskURL(%q) = %q leaks the password", in, got)
+		}
+	}
+	// A plain query is left alone.
+	if got := MaskURL("postgresql://db/nova?sslmode=disable"); got != "postgresql://db/nova?sslmode=disable" {
+		t.Errorf("MaskURL changed a URL without userinfo: %q", got)
+	}
+}
+
+// Every URL in a value is masked, not only the first.
+func TestMaskURLEveryURLInAValue(t *testing.T) {
+	in := "tried http://keystone:5000/v3 then rabbit://nova:Zq9secret@mq:5672/ and postgresql://nova:Zq9other@db/nova"
+	got := MaskURL(in)
+	if strings.Contains(got, "Zq9") {
+		t.Errorf("MaskURL(%q) = %q leaks a password", in, got)
+	}
+	if !strings.Contains(got, "http://keystone:5000/v3") {
+		t.Errorf("MaskURL(%q) = %q changed the URL without userinfo", in, got)
+	}
+}
+
+// Options gonova does not know are masked by their names: anything that
+// looks like a password, secret, token or key as a whole, and URL options
+// through MaskSecretURL, which hides a value it cannot parse.
+func TestMaskValueUnknownOptionNames(t *testing.T) {
+	secret := "Zq9-very-secret"
+	for _, c := range []struct{ name, value string }{
+		{"rabbit_password", secret},
+		{"memcache_secret_key", secret},
+		{"ssl_key_password", secret},
+		{"encryption_key", secret},
+		{"api_key", secret},
+		{"auth_token", secret},
+		{"connection", "nova:" + secret + "@db/nova"},        // no scheme://
+		{"transport_url", "rabbit:/nova:" + secret + "@mq/"}, // one slash
+		{"auth_url", "keystone:" + secret},
+		{"slave_connection", "postgresql://nova:" + secret + "@db/nova"},
+		{"transport_url", "rabbit://nova:" + secret + "?x@mq/"},
+	} {
+		got := MaskValue(c.name, c.value)
+		if strings.Contains(got, secret) || !strings.Contains(got, Masked) {
+			t.Errorf("MaskValue(%q, %q) = %q", c.name, c.value, got)
+		}
+	}
+	if got := MaskValue("transport_url", "memory://"); got != "memory://" {
+		t.Errorf("MaskValue(transport_url, memory://) = %q", got)
+	}
+	if got := MaskValue("connection", "postgresql://nova@db/nova"); got != "postgresql://nova@db/nova" {
+		t.Errorf("MaskValue(connection) without password = %q", got)
+	}
+}
+
+func TestConfigSectionMasksOptionsItDoesNotKnow(t *testing.T) {
+	secret := "Zq9-very-secret"
+	var b strings.Builder
+	err := ConfigSection(func() []Setting {
+		return []Setting{
+			{"oslo_messaging_rabbit", "rabbit_password", secret},
+			{"", "connection", "postgresql://nova:" + secret + "@db/nova"},
+			{"database", "connection", "nova:" + secret + "@db/nova"},
+			{"cache", "memcache_secret_key", secret},
+			{"keystone_authtoken", "auth_url", "http://admin:" + secret + "@keystone:5000"},
+			{"", "my_ip", "10.0.0.5"},
+		}
+	})(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), secret) {
+		t.Fatalf("configuration section leaks a secret:\n%s", b.String())
+	}
+	if !strings.Contains(b.String(), "my_ip = 10.0.0.5") {
+		t.Fatalf("configuration section lost a plain value:\n%s", b.String())
+	}
+}
+
+func TestMaskArgsFlagValueInTheNextArgument(t *testing.T) {
+	secret := "Zq9-very-secret"
+	got := strings.Join(maskArgs([]string{
+		"nova-compute", "--config-file", "/etc/nova/nova.conf",
+		"--password", secret, "--transport_url", "rabbit:/u:" + secret + "@h/",
+		"--db-password=" + secret, "rabbit://u:" + secret + "@h/",
+	}), " ")
+	if strings.Contains(got, secret) {
+		t.Fatalf("maskArgs = %q leaks a secret", got)
+	}
+	if !strings.Contains(got, "--config-file /etc/nova/nova.conf") {
+		t.Fatalf("maskArgs = %q changed a plain flag", got)
+	}
+}

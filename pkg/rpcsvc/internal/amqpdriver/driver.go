@@ -120,8 +120,13 @@ func (d *Driver) dialAny(ctx context.Context) (*amqp.Connection, error) {
 }
 
 func (d *Driver) dial(ctx context.Context, h Host) (*amqp.Connection, error) {
-	uri := amqp.URI{Scheme: "amqp", Host: h.Host, Port: h.Port, Username: h.User, Password: h.Password, Vhost: d.cfg.URL.Vhost}
+	// The credentials and the vhost go in the Config, not in the URI string:
+	// amqp091 returns net/url's errors for a URI it cannot parse, and those
+	// quote it whole. The URI carries only the host and port.
+	uri := amqp.URI{Scheme: "amqp", Host: h.Host, Port: h.Port, Username: "guest", Password: "guest", Vhost: "/"}
 	cfg := amqp.Config{
+		SASL:       []amqp.Authentication{&amqp.PlainAuth{Username: h.User, Password: h.Password}},
+		Vhost:      d.cfg.URL.Vhost,
 		Heartbeat:  d.cfg.Heartbeat,
 		Locale:     "en_US",
 		Properties: amqp.Table{"connection_name": d.cfg.ConnectionName, "product": "gonova"},

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gonova/gonova/pkg/internal/urlcheck"
 	"github.com/gonova/gonova/pkg/rpcsvc/internal/driver"
 )
 
@@ -25,8 +26,10 @@ type URL struct {
 }
 
 // ParseURL parses `rabbit://user:pass@h1:5672,user:pass@h2:5672/vhost?ssl=1`
-// (also amqp:// and amqps://). Hosts are tried in order on (re)connect. Its
-// errors wrap driver.ErrPermanent.
+// (also amqp:// and amqps://). Hosts are tried in order on (re)connect.
+// Errors never quote the URL or a part of its authority: a malformed URL may
+// hold its password anywhere (urlcheck names the wrong part instead).
+// Its errors wrap driver.ErrPermanent.
 func ParseURL(raw string) (URL, error) {
 	u, err := parseURL(raw)
 	return u, driver.Permanent(err)
@@ -34,10 +37,10 @@ func ParseURL(raw string) (URL, error) {
 
 func parseURL(raw string) (URL, error) {
 	var u URL
-	scheme, rest, ok := strings.Cut(raw, "://")
-	if !ok {
-		return u, fmt.Errorf("transport_url %q has no scheme://", redact(raw))
+	if _, err := urlcheck.Parse(raw); err != nil {
+		return u, fmt.Errorf("transport_url: %v", err)
 	}
+	scheme, rest, _ := strings.Cut(raw, "://")
 	switch scheme {
 	case "rabbit", "amqp":
 	case "amqps":
@@ -73,7 +76,7 @@ func parseURL(raw string) (URL, error) {
 		}
 	}
 	if hostsPart == "" {
-		return u, fmt.Errorf("transport_url %q has no host", redact(raw))
+		return u, fmt.Errorf("transport_url has no host")
 	}
 	for _, hp := range strings.Split(hostsPart, ",") {
 		h := Host{User: "guest", Password: "guest", Port: 5672}
@@ -83,10 +86,10 @@ func parseURL(raw string) (URL, error) {
 		if at := strings.LastIndex(hp, "@"); at >= 0 {
 			user, pass, _ := strings.Cut(hp[:at], ":")
 			if h.User, err = url.PathUnescape(user); err != nil {
-				return u, fmt.Errorf("transport_url user: %v", err)
+				return u, fmt.Errorf("transport_url: a user name is not percent-encoded correctly")
 			}
 			if h.Password, err = url.PathUnescape(pass); err != nil {
-				return u, fmt.Errorf("transport_url password: %v", err)
+				return u, fmt.Errorf("transport_url: a password is not percent-encoded correctly")
 			}
 			hp = hp[at+1:]
 		}
@@ -94,19 +97,19 @@ func parseURL(raw string) (URL, error) {
 		if strings.HasPrefix(hp, "[") { // IPv6 literal
 			end := strings.Index(hp, "]")
 			if end < 0 {
-				return u, fmt.Errorf("transport_url host %q: missing ]", hp)
+				return u, fmt.Errorf("transport_url: an IPv6 host lacks its closing ]")
 			}
 			host, port = hp[1:end], strings.TrimPrefix(hp[end+1:], ":")
 		} else if i := strings.LastIndex(hp, ":"); i >= 0 {
 			host, port = hp[:i], hp[i+1:]
 		}
 		if host == "" {
-			return u, fmt.Errorf("transport_url %q has an empty host", redact(raw))
+			return u, fmt.Errorf("transport_url has an empty host")
 		}
 		if port != "" {
 			n, err := strconv.Atoi(port)
 			if err != nil || n <= 0 || n > 65535 {
-				return u, fmt.Errorf("transport_url port %q is not a port number", port)
+				return u, fmt.Errorf("transport_url: a port is not a number from 1 to 65535")
 			}
 			h.Port = n
 		}

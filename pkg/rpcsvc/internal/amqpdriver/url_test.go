@@ -28,7 +28,7 @@ func TestParseURL(t *testing.T) {
 		"rabbit://":            "no host",
 		"rabbit://u:p@h:x/":    "port",
 		"rabbit://h?ssl=maybe": "ssl",
-		"h1:5672":              "no scheme",
+		"h1:5672":              "scheme://",
 	} {
 		if _, err := ParseURL(in); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("ParseURL(%q) = %v, want an error about %q", in, err, want)
