@@ -3,8 +3,8 @@ package ovo
 import (
 	"fmt"
 	"maps"
-	"slices"
 	"reflect"
+	"slices"
 	"sync"
 	"time"
 )
