@@ -1,0 +1,137 @@
+#!/usr/bin/python3
+"""Referee for pkg/ovo: Debian's python3-oslo.versionedobjects and python3-nova
+judge what the Go codec produces. Reads JSON on stdin, writes JSON on stdout.
+
+  referee.py time     list of strings -> what oslo's DateTime.from_primitive
+                      makes of each, in UTC ("...T..:..:..ffffffZ"), or null
+  referee.py accept   list of nova primitives -> for each, whether nova's
+                      obj_from_primitive takes it (every field coerced by its
+                      type) and whether obj_to_primitive gives it back unchanged
+  referee.py build    (no input) payloads built in Python field by field
+  referee.py schema   list of class names -> nova's fields of each
+"""
+import datetime
+import importlib
+import json
+import pkgutil
+import sys
+import warnings
+
+warnings.simplefilter('error', FutureWarning)  # an invalid UUID must fail
+
+
+def time_cmd(strings):
+    from oslo_versionedobjects import fields
+    out = []
+    for s in strings:
+        try:
+            v = fields.DateTime().from_primitive(None, 't', s)
+            u = v.astimezone(datetime.timezone.utc)
+            out.append('%04d-%s' % (u.year, u.strftime('%m-%dT%H:%M:%S.%fZ')))
+        except Exception:
+            out.append(None)
+    return out
+
+
+def nova():
+    import nova.notifications.objects as no
+    import nova.objects
+    from nova.objects import base
+    nova.objects.register_all()
+    for m in pkgutil.iter_modules(no.__path__):
+        importlib.import_module('nova.notifications.objects.' + m.name)
+    base.NovaObjectRegistry.register_notification_objects()
+    return base
+
+
+def accept_cmd(prims):
+    base = nova()
+    out = []
+    for p in prims:
+        try:
+            obj = base.NovaObject.obj_from_primitive(p)
+            unset = [f for f in obj.fields if not obj.obj_attr_is_set(f)]
+            again = obj.obj_to_primitive()
+            out.append({'ok': True, 'class': type(obj).__name__, 'version': obj.VERSION,
+                        'unset': unset, 'same': again == p, 'again': again})
+        except Exception as e:
+            out.append({'ok': False, 'error': '%s: %s' % (type(e).__name__, e)})
+    return out
+
+
+def build_cmd(_):
+    base = nova()
+    from nova.notifications.objects import exception, flavor, instance, service
+    from nova.notifications.objects import base as nbase
+
+    def new(cls, **kw):
+        o = cls.__new__(cls)
+        base.NovaObject.__init__(o)
+        for k, v in kw.items():
+            setattr(o, k, v)
+        o.obj_reset_changes(recursive=True)
+        return o
+
+    ts = datetime.datetime(2026, 12, 1, 8, 30, 15, 123456, tzinfo=datetime.timezone.utc)
+    svc = new(service.ServiceStatusPayload, host='compute-1', binary='nova-compute', topic='compute',
+              report_count=42, disabled=False, disabled_reason=None, availability_zone='nova',
+              last_seen_up=ts, forced_down=False, version=64,
+              uuid='6bc9a3f0-9c76-4b4a-9d1e-0f5a3e3c0b11')
+    fl = new(flavor.FlavorPayload, flavorid='42', memory_mb=512, vcpus=1, root_gb=1, ephemeral_gb=0,
+             name='m1.tiny', swap=0, rxtx_factor=1.0, vcpu_weight=0, disabled=False, is_public=True,
+             extra_specs={'hw:cpu_policy': 'shared'}, projects=None, description=None)
+    fault = new(exception.ExceptionPayload, module_name='nova.compute.manager', function_name='_build',
+                exception='BuildAbortException', exception_message='boom', traceback='Traceback...')
+    ip = new(instance.IpPayload, label='private', mac='FA:16:3E:00:00:01', meta={}, port_uuid=None,
+             version=6, address='2001:DB8:0:0::1', device_name='tap0')
+    common = dict(uuid='7bc9a3f0-9c76-4b4a-9d1e-0f5a3e3c0b12', user_id='u', tenant_id='p',
+                  reservation_id='r-1', display_name='vm', display_description=None,
+                  host_name='vm', host='compute-1', node='fake-node', os_type=None, architecture=None,
+                  availability_zone='nova', flavor=fl, image_uuid='8bc9a3f0-9c76-4b4a-9d1e-0f5a3e3c0b13',
+                  key_name=None, kernel_id='', ramdisk_id='', created_at=ts, launched_at=None,
+                  terminated_at=None, deleted_at=None, updated_at=ts, state='active',
+                  power_state='running', task_state=None, progress=0, ip_addresses=[ip],
+                  block_devices=[], metadata={'a': 'b'}, locked=False, auto_disk_config='MANUAL',
+                  request_id='req-1', action_initiator_user='u', action_initiator_project='p',
+                  locked_reason=None)
+    act = new(instance.InstanceActionPayload, fault=fault, **common)
+    create = new(instance.InstanceCreatePayload, fault=None, keypairs=[], tags=['t'],
+                 trusted_image_certificates=None, instance_name='instance-00000001', **common)
+    et = new(nbase.EventType, object='instance', action='create', phase='end')
+    pub = new(nbase.NotificationPublisher, host='compute-1', source='nova-compute')
+    return [o.obj_to_primitive() for o in (svc, fl, fault, act, create, et, pub)]
+
+
+def schema_cmd(names):
+    base = nova()
+    from oslo_versionedobjects import fields as of
+
+    def t(ft):
+        d = {'type': type(ft).__name__}
+        if isinstance(ft, of.Enum):
+            d['valid'] = list(ft.valid_values)
+        if isinstance(ft, of.Object):
+            d['object'] = ft._obj_name
+        if isinstance(ft, of.CompoundFieldType):
+            d['elem'] = t(ft._element_type._type)
+            d['elem_nullable'] = ft._element_type.nullable
+        return d
+
+    out = {}
+    for n in names:
+        c = base.NovaObjectRegistry.obj_classes()[n][0]
+        fs = {}
+        for fn, f in c.fields.items():
+            d = t(f._type)
+            d['nullable'] = f.nullable
+            if f.default is not of.UnspecifiedDefault:
+                d['default'] = f.default
+            fs[fn] = d
+        out[n] = {'version': c.VERSION, 'fields': fs}
+    return out
+
+
+if __name__ == '__main__':
+    cmd = {'time': time_cmd, 'accept': accept_cmd, 'build': build_cmd, 'schema': schema_cmd}[sys.argv[1]]
+    arg = None if sys.argv[1] == 'build' else json.load(sys.stdin)
+    json.dump(cmd(arg), sys.stdout, default=str)
