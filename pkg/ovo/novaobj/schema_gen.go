@@ -40,13 +40,13 @@ type ServiceStatusPayload struct {
 type FlavorPayload struct {
 	FlavorID    *string           `ovo:"flavorid"`
 	MemoryMB    *int64            `ovo:"memory_mb"`
-	Vcpus       *int64            `ovo:"vcpus"`
+	VCPUs       *int64            `ovo:"vcpus"`
 	RootGB      *int64            `ovo:"root_gb"`
 	EphemeralGB *int64            `ovo:"ephemeral_gb"`
 	Name        string            `ovo:"name"`
 	Swap        int64             `ovo:"swap"`
 	RxtxFactor  *float64          `ovo:"rxtx_factor"`
-	VcpuWeight  *int64            `ovo:"vcpu_weight"`
+	VCPUWeight  *int64            `ovo:"vcpu_weight"`
 	Disabled    bool              `ovo:"disabled"`
 	IsPublic    bool              `ovo:"is_public"`
 	ExtraSpecs  map[string]string `ovo:"extra_specs"`

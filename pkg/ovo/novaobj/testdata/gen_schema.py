@@ -49,7 +49,7 @@ ADDED = {
                               'instance_name': '1.11', 'locked_reason': '1.12'},
 }
 
-INITIALISMS = {'id': 'ID', 'uuid': 'UUID', 'ip': 'IP', 'mb': 'MB', 'gb': 'GB', 'mac': 'MAC'}
+INITIALISMS = {'id': 'ID', 'uuid': 'UUID', 'ip': 'IP', 'mb': 'MB', 'gb': 'GB', 'mac': 'MAC', 'vcpus': 'VCPUs', 'vcpu': 'VCPU'}
 SPECIAL = {'flavorid': 'FlavorID'}
 
 
