@@ -92,7 +92,11 @@ func (r *Registry) encodeObject(e *entry, rv reflect.Value) (map[string]any, err
 	data := make(map[string]any, len(e.fields))
 	for i := range e.fields {
 		f := &e.fields[i]
-		val, err := r.encodeValue(f.Type, f.Nullable, rv.FieldByIndex(f.index))
+		fv := rv.FieldByIndex(f.index)
+		if unset(f, fv) {
+			continue
+		}
+		val, err := r.encodeValue(f.Type, f.Nullable, fv)
 		if err != nil {
 			return nil, &Error{Object: e.class.Name, Version: e.class.Version, Field: f.Name, Err: err}
 		}
@@ -104,6 +108,20 @@ func (r *Registry) encodeObject(e *entry, rv reflect.Value) (map[string]any, err
 		r.keyVersion:   e.class.Version,
 		r.keyData:      data,
 	}, nil
+}
+
+// unset reports a Go zero value the field's type cannot hold: an empty UUID,
+// Enum, MAC or IP address string, or a nil non-nullable object. Such a field
+// is left out of the primitive, as oslo leaves out a field that is not set
+// (which is also what decoding a primitive without it gives back).
+func unset(f *fieldPlan, v reflect.Value) bool {
+	switch f.Type.Kind {
+	case KindUUID, KindEnum, KindMACAddress, KindIPAddress:
+		return v.Kind() == reflect.String && v.Len() == 0
+	case KindObject:
+		return !f.Nullable && v.Kind() == reflect.Pointer && v.IsNil()
+	}
+	return false
 }
 
 func (r *Registry) encodeValue(t Type, nullable bool, v reflect.Value) (any, error) {
