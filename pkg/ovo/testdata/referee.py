@@ -9,6 +9,10 @@ judge what the Go codec produces. Reads JSON on stdin, writes JSON on stdout.
                       type) and whether obj_to_primitive gives it back unchanged
   referee.py build    (no input) payloads built in Python field by field
   referee.py schema   list of class names -> nova's fields of each
+  referee.py emit     (no input) the messages nova's NotificationBase.emit
+                      hands to oslo.messaging's notifier for build's
+                      ServiceStatusPayload (service.update) and
+                      InstanceActionPayload (instance.reboot.end)
 """
 import datetime
 import importlib
@@ -33,7 +37,7 @@ def time_cmd(strings):
     return out
 
 
-def nova():
+def load_nova():
     import nova.notifications.objects as no
     import nova.objects
     from nova.objects import base
@@ -67,7 +71,7 @@ def construct_without_init():
 
 
 def accept_cmd(prims):
-    base = nova()
+    base = load_nova()
     construct_without_init()
     out = []
     for p in prims:
@@ -83,7 +87,7 @@ def accept_cmd(prims):
 
 
 def build_cmd(_):
-    base = nova()
+    base = load_nova()
     from nova.notifications.objects import exception, flavor, instance, service
     from nova.notifications.objects import base as nbase
 
@@ -125,8 +129,43 @@ def build_cmd(_):
     return [o.obj_to_primitive() for o in (svc, fl, fault, act, create, et, pub)]
 
 
+def emit_cmd(_):
+    load_nova()
+    import oslo_messaging as messaging
+    from oslo_messaging.notify import _impl_test
+    import nova.conf
+    from nova import context, rpc
+    from nova.notifications.objects import base as nbase
+    from nova.notifications.objects import instance, service
+
+    conf = nova.conf.CONF
+    conf([], project='nova')
+    conf.set_override('notification_format', 'versioned', group='notifications')
+    transport = messaging.get_notification_transport(conf, url='fake:/')
+    rpc.NOTIFIER = messaging.Notifier(
+        transport, serializer=rpc.RequestContextSerializer(rpc.JsonPayloadSerializer()),
+        driver='test', topics=['versioned_notifications'])
+    prims = build_cmd(None)
+    base = load_nova()
+    construct_without_init()
+    svc = base.NovaObject.obj_from_primitive(prims[0])
+    act = base.NovaObject.obj_from_primitive(prims[3])
+    ctx = context.RequestContext(user_id='u', project_id='p')
+    pub = nbase.NotificationPublisher(host='compute-1', source='nova-compute')
+    for payload, cls, et in (
+            (svc, service.ServiceStatusNotification, nbase.EventType(object='service', action='update')),
+            (act, instance.InstanceActionNotification,
+             nbase.EventType(object='instance', action='reboot', phase='end'))):
+        payload.populated = True
+        cls(priority='info', event_type=et, publisher=pub, payload=payload).emit(ctx)
+    out = []
+    for ctxt, message, priority, retry in _impl_test.NOTIFICATIONS:
+        out.append({'message': message, 'priority': priority})
+    return out
+
+
 def schema_cmd(names):
-    base = nova()
+    base = load_nova()
     from oslo_versionedobjects import fields as of
 
     def t(ft):
@@ -155,6 +194,7 @@ def schema_cmd(names):
 
 
 if __name__ == '__main__':
-    cmd = {'time': time_cmd, 'accept': accept_cmd, 'build': build_cmd, 'schema': schema_cmd}[sys.argv[1]]
-    arg = None if sys.argv[1] == 'build' else json.load(sys.stdin)
+    cmd = {'time': time_cmd, 'accept': accept_cmd, 'build': build_cmd, 'schema': schema_cmd,
+           'emit': emit_cmd}[sys.argv[1]]
+    arg = None if sys.argv[1] in ('build', 'emit') else json.load(sys.stdin)
     json.dump(cmd(arg), sys.stdout, default=str)
