@@ -22,6 +22,9 @@ type Options struct {
 	// (oslo's version_manifest); with it, sub-objects backport to those
 	// versions instead of following Class.Relationships.
 	Manifest map[string]string
+	// RequireAll makes a field left unset (see unset) an error, at every
+	// level: for senders such as nova's notifications, which set every field.
+	RequireAll bool
 	// Changes lists the top-level fields to report as changed
 	// ("<ns>.changes"); those the target lacks are left out, as oslo does.
 	Changes []string
@@ -53,7 +56,7 @@ func (r *Registry) Encode(v any, o Options) (map[string]any, error) {
 		}
 		target = t
 	}
-	p, err := r.encodeObject(e, rv)
+	p, err := r.encodeObject(e, rv, o.RequireAll)
 	if err != nil {
 		return nil, err
 	}
@@ -88,15 +91,18 @@ func (r *Registry) Marshal(v any, o Options) ([]byte, error) {
 	return json.Marshal(p)
 }
 
-func (r *Registry) encodeObject(e *entry, rv reflect.Value) (map[string]any, error) {
+func (r *Registry) encodeObject(e *entry, rv reflect.Value, all bool) (map[string]any, error) {
 	data := make(map[string]any, len(e.fields))
 	for i := range e.fields {
 		f := &e.fields[i]
 		fv := rv.FieldByIndex(f.index)
 		if unset(f, fv) {
+			if all {
+				return nil, &Error{Object: e.class.Name, Version: e.class.Version, Field: f.Name, Err: fmt.Errorf("%w: not set", ErrInvalid)}
+			}
 			continue
 		}
-		val, err := r.encodeValue(f.Type, f.Nullable, fv)
+		val, err := r.encodeValue(f.Type, f.Nullable, fv, all)
 		if err != nil {
 			return nil, &Error{Object: e.class.Name, Version: e.class.Version, Field: f.Name, Err: err}
 		}
@@ -124,7 +130,7 @@ func unset(f *fieldPlan, v reflect.Value) bool {
 	return false
 }
 
-func (r *Registry) encodeValue(t Type, nullable bool, v reflect.Value) (any, error) {
+func (r *Registry) encodeValue(t Type, nullable bool, v reflect.Value, all bool) (any, error) {
 	switch t.Kind {
 	case KindList:
 		if v.IsNil() && nullable {
@@ -132,7 +138,7 @@ func (r *Registry) encodeValue(t Type, nullable bool, v reflect.Value) (any, err
 		}
 		out := make([]any, v.Len())
 		for i := range out {
-			x, err := r.encodeValue(*t.Elem, t.ElemNullable, v.Index(i))
+			x, err := r.encodeValue(*t.Elem, t.ElemNullable, v.Index(i), all)
 			if err != nil {
 				return nil, fmt.Errorf("element %d: %w", i, err)
 			}
@@ -146,7 +152,7 @@ func (r *Registry) encodeValue(t Type, nullable bool, v reflect.Value) (any, err
 		out := make(map[string]any, v.Len())
 		it := v.MapRange()
 		for it.Next() {
-			x, err := r.encodeValue(*t.Elem, t.ElemNullable, it.Value())
+			x, err := r.encodeValue(*t.Elem, t.ElemNullable, it.Value(), all)
 			if err != nil {
 				return nil, fmt.Errorf("key %q: %w", it.Key().String(), err)
 			}
@@ -170,7 +176,7 @@ func (r *Registry) encodeValue(t Type, nullable bool, v reflect.Value) (any, err
 		if e.class.Name != t.Object {
 			return nil, fmt.Errorf("%w: an object of type %s is required, not a %s", ErrInvalid, t.Object, e.class.Name)
 		}
-		return r.encodeObject(e, v)
+		return r.encodeObject(e, v, all)
 	}
 	if v.Kind() == reflect.Pointer {
 		if v.IsNil() {

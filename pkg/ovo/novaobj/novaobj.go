@@ -87,7 +87,8 @@ type Message struct {
 
 // NewMessage builds the message for payload (a registered payload struct),
 // as nova's emit does: priority must be one of nova's, the event type and
-// publisher must be valid for their classes.
+// publisher must be valid for their classes, and every field of the payload
+// must be set (ovo.Options.RequireAll).
 func NewMessage(priority string, et EventType, pub NotificationPublisher, payload any) (Message, error) {
 	ok := false
 	for _, p := range NotificationPriorityValues {
@@ -96,14 +97,16 @@ func NewMessage(priority string, et EventType, pub NotificationPublisher, payloa
 	if !ok {
 		return Message{}, fmt.Errorf("novaobj: priority %q is not one of %s", priority, strings.Join(NotificationPriorityValues, ", "))
 	}
-	// Encoding checks the enums and non-nullable fields of both.
-	if _, err := Registry.Encode(et, ovo.Options{}); err != nil {
+	// Encoding checks the enums and non-nullable fields of all three; nova
+	// sets every field of what it emits, so an unset one is an error here.
+	all := ovo.Options{RequireAll: true}
+	if _, err := Registry.Encode(et, all); err != nil {
 		return Message{}, err
 	}
-	if _, err := Registry.Encode(pub, ovo.Options{}); err != nil {
+	if _, err := Registry.Encode(pub, all); err != nil {
 		return Message{}, err
 	}
-	p, err := Registry.Encode(payload, ovo.Options{})
+	p, err := Registry.Encode(payload, all)
 	if err != nil {
 		return Message{}, err
 	}

@@ -27,6 +27,12 @@ func TestNewMessage(t *testing.T) {
 	if !errors.Is(err, ovo.ErrInvalid) {
 		t.Fatalf("bad action: %v", err)
 	}
+	noFlavor := actionSample()
+	noFlavor.Flavor = nil
+	_, err = NewMessage(PriorityInfo, EventType{Object: "instance", Action: ActionReboot}, NotificationPublisher{Host: "h", Source: SourceCompute}, noFlavor)
+	if !errors.Is(err, ovo.ErrInvalid) || err.Error() != "ovo: InstanceActionPayload 1.8: field flavor: invalid value: not set" {
+		t.Fatalf("payload without flavor: %v", err)
+	}
 	if _, err := NewMessage("INFO", EventType{Object: "instance", Action: ActionCreate}, NotificationPublisher{Host: "h", Source: SourceCompute}, actionSample()); err == nil {
 		t.Fatal("upper-case priority accepted (oslo upper-cases it on the wire, nova's field is lower-case)")
 	}
