@@ -276,3 +276,16 @@ func TestTime(t *testing.T) {
 		}
 	}
 }
+
+func TestMarshalNoHTMLEscape(t *testing.T) {
+	r := testRegistry(t)
+	p := sample()
+	p.S = "<module> & co"
+	b, err := r.Marshal(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"s":"<module> & co"`) || strings.HasSuffix(string(b), "\n") {
+		t.Fatalf("%s", b)
+	}
+}

@@ -1,6 +1,7 @@
 package ovo
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -82,13 +83,20 @@ func (r *Registry) Encode(v any, o Options) (map[string]any, error) {
 	return p, nil
 }
 
-// Marshal is Encode followed by encoding/json.
+// Marshal is Encode followed by encoding/json, without json's HTML escaping
+// (a traceback's "<module>" stays as Python's json.dumps writes it).
 func (r *Registry) Marshal(v any, o Options) ([]byte, error) {
 	p, err := r.Encode(v, o)
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(p)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(p); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 func (r *Registry) encodeObject(e *entry, rv reflect.Value, all bool) (map[string]any, error) {
