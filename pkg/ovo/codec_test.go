@@ -289,3 +289,14 @@ func TestMarshalNoHTMLEscape(t *testing.T) {
 		t.Fatalf("%s", b)
 	}
 }
+
+func TestValidate(t *testing.T) {
+	if err := testRegistry(t).Validate(); err != nil {
+		t.Fatal(err)
+	}
+	r := NewRegistry(OsloNamespace)
+	r.MustRegister(parentClass, parent{})
+	if err := r.Validate(); err == nil || !strings.Contains(err.Error(), "Parent.kid holds Child, which is not registered") {
+		t.Fatalf("%v", err)
+	}
+}

@@ -32,6 +32,8 @@
 //
 // Nullable scalars are pointers; lists, dicts and objects are slices, maps
 // and struct pointers, nil meaning null where the field is nullable.
+// Registry.Validate, once all classes are in, checks that every Object field
+// names a registered class.
 //
 // # Wire rules (oslo.versionedobjects 3.0.1)
 //
@@ -46,7 +48,8 @@
 //   - A null for a non-nullable field takes the field's default, or fails; a
 //     missing field takes its default, or the Go zero value.
 //   - An empty UUID, Enum, MAC or IP string and a nil non-nullable object are
-//     "not set" and left out of the primitive, as oslo leaves unset fields out.
+//     "not set" and left out of the primitive, as oslo leaves unset fields out
+//     (Options.RequireAll makes them an error instead).
 //
 // # Versions
 //

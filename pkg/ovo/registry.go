@@ -1,6 +1,7 @@
 package ovo
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"reflect"
@@ -286,4 +287,38 @@ func checkGoType(ft Type, nullable bool, gt reflect.Type) error {
 		return fmt.Errorf("type %s does not hold a %s", gt, ft.Kind)
 	}
 	return nil
+}
+
+// Validate checks what Register cannot see one class at a time: every Object
+// field names a registered class, and its Go field holds that class's struct.
+// Call it once every class is registered (a test is a good place).
+func (r *Registry) Validate() error {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(r.byName)) {
+		e := r.byName[name]
+		for _, f := range e.fields {
+			obj := f.Type.objectName()
+			if obj == "" {
+				continue
+			}
+			target, ok := r.byName[obj]
+			if !ok {
+				errs = append(errs, fmt.Errorf("ovo: %s.%s holds %s, which is not registered", name, f.Name, obj))
+				continue
+			}
+			gt := f.goType
+			for gt.Kind() == reflect.Slice || gt.Kind() == reflect.Map {
+				gt = gt.Elem()
+			}
+			if gt.Kind() == reflect.Pointer {
+				gt = gt.Elem()
+			}
+			if gt != target.typ {
+				errs = append(errs, fmt.Errorf("ovo: %s.%s holds %s, whose Go type is %s, not %s", name, f.Name, obj, target.typ, gt))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -37,3 +37,12 @@ func TestNewMessage(t *testing.T) {
 		t.Fatal("upper-case priority accepted (oslo upper-cases it on the wire, nova's field is lower-case)")
 	}
 }
+
+func TestRegistryValid(t *testing.T) {
+	if err := Registry.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if len(Registry.Classes()) != len(Classes) {
+		t.Fatalf("%d classes registered of %d", len(Registry.Classes()), len(Classes))
+	}
+}
