@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os/exec"
+	"reflect"
 	"testing"
 
 	"github.com/gonova/gonova/pkg/testenv"
@@ -66,4 +67,68 @@ func deref(s *string) string {
 		return "rejects"
 	}
 	return *s
+}
+
+// TestRefereeOslo: oslo itself, with the test classes written as oslo
+// classes (testdata/referee.py), takes what this codec encodes, and
+// backports it (by obj_relationships, or by a version manifest) to exactly
+// what Encode gives for the same target.
+func TestRefereeOslo(t *testing.T) {
+	r := testRegistry(t)
+	type item struct {
+		Primitive map[string]any    `json:"primitive"`
+		Target    *string           `json:"target"`
+		Manifest  map[string]string `json:"manifest"`
+	}
+	minimal := &parent{U: "d5ca8f0e-2b57-4a5c-8b2c-111111111111", E: "a", Mac: "aa:bb:cc:dd:ee:ff", IP: "10.0.0.1", Kids: []*child{}}
+	var items []item
+	var wants []map[string]any
+	for _, v := range []*parent{sample(), minimal} {
+		for _, o := range []Options{
+			{}, {Changes: []string{"s"}}, {Target: "1.3"}, {Target: "1.2"}, {Target: "1.1"}, {Target: "1.0"},
+			{Manifest: map[string]string{"Child": "1.0"}}, {Target: "1.2", Manifest: map[string]string{"Child": "1.1"}},
+			{Manifest: map[string]string{"Other": "1.0"}},
+		} {
+			cur, err := r.Encode(v, Options{Changes: o.Changes})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := r.Encode(v, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			it := item{Primitive: jsonRoundTrip(cur), Manifest: o.Manifest}
+			if o.Target != "" {
+				it.Target = &o.Target
+			}
+			items = append(items, it)
+			wants = append(wants, jsonRoundTrip(want))
+		}
+	}
+	var res []struct {
+		OK    bool
+		Error string
+		Again map[string]any
+	}
+	runReferee(t, "oslo", items, &res)
+	if len(res) != len(items) {
+		t.Fatalf("referee answered %d of %d", len(res), len(items))
+	}
+	for i, r := range res {
+		b, _ := json.Marshal(wants[i])
+		switch {
+		case !r.OK:
+			t.Errorf("item %d (target %v, manifest %v): oslo: %s", i, deref(items[i].Target), items[i].Manifest, r.Error)
+		case !reflect.DeepEqual(r.Again, wants[i]):
+			a, _ := json.Marshal(r.Again)
+			t.Errorf("item %d (target %v, manifest %v):\n  Go   %s\n  oslo %s", i, deref(items[i].Target), items[i].Manifest, b, a)
+		}
+	}
+}
+
+func jsonRoundTrip(p map[string]any) map[string]any {
+	b, _ := json.Marshal(p)
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	return m
 }

@@ -9,6 +9,10 @@ judge what the Go codec produces. Reads JSON on stdin, writes JSON on stdout.
                       type) and whether obj_to_primitive gives it back unchanged
   referee.py build    (no input) payloads built in Python field by field
   referee.py schema   list of class names -> nova's fields of each
+  referee.py oslo     list of {primitive, target, manifest} of pkg/ovo's test
+                      classes Parent 1.3 / Child 1.2 (namespace "test") ->
+                      oslo's obj_from_primitive of each, then its
+                      obj_to_primitive(target_version, version_manifest)
   referee.py emit     (no input) the messages nova's NotificationBase.emit
                       hands to oslo.messaging's notifier for build's
                       ServiceStatusPayload (service.update) and
@@ -164,6 +168,60 @@ def emit_cmd(_):
     return out
 
 
+def oslo_cmd(items):
+    """pkg/ovo's codec_test.go classes, written as oslo classes are."""
+    from oslo_utils import versionutils
+    from oslo_versionedobjects import base as ovb
+    from oslo_versionedobjects import fields as f
+
+    class TestBase(ovb.VersionedObject):
+        OBJ_SERIAL_NAMESPACE = 'test_object'
+        OBJ_PROJECT_NAMESPACE = 'test'
+
+    @ovb.VersionedObjectRegistry.register
+    class Child(TestBase):
+        VERSION = '1.2'
+        fields = {'name': f.StringField(), 'extra': f.IntegerField(nullable=True),
+                  'tag': f.StringField(default='none')}
+
+        def obj_make_compatible(self, primitive, target_version):
+            super().obj_make_compatible(primitive, target_version)
+            t = versionutils.convert_version_to_tuple(target_version)
+            if t < (1, 2):
+                primitive.pop('tag', None)
+            if t < (1, 1):
+                primitive.pop('extra', None)
+
+    @ovb.VersionedObjectRegistry.register
+    class Parent(TestBase):
+        VERSION = '1.3'
+        fields = {'s': f.StringField(), 'n': f.IntegerField(), 'f': f.FloatField(),
+                  'b': f.BooleanField(), 'u': f.UUIDField(), 't': f.DateTimeField(nullable=True),
+                  'e': f.EnumField(['a', 'b']), 'mac': f.MACAddressField(),
+                  'ip': f.IPV4AndV6AddressField(), 'l': f.ListOfStringsField(nullable=True),
+                  'd': f.DictOfNullableStringsField(), 'kid': f.ObjectField('Child', nullable=True),
+                  'kids': f.ListOfObjectsField('Child'), 'def': f.IntegerField(default=7),
+                  'new_one': f.StringField(nullable=True)}
+        obj_relationships = {'kid': [('1.0', '1.0'), ('1.2', '1.1'), ('1.3', '1.2')],
+                             'kids': [('1.1', '1.0'), ('1.3', '1.2')]}
+
+        def obj_make_compatible(self, primitive, target_version):
+            super().obj_make_compatible(primitive, target_version)
+            if versionutils.convert_version_to_tuple(target_version) < (1, 3):
+                primitive.pop('new_one', None)
+
+    out = []
+    for it in items:
+        try:
+            obj = TestBase.obj_from_primitive(it['primitive'])
+            again = obj.obj_to_primitive(target_version=it.get('target'),
+                                         version_manifest=it.get('manifest'))
+            out.append({'ok': True, 'again': again})
+        except Exception as e:
+            out.append({'ok': False, 'error': '%s: %s' % (type(e).__name__, e)})
+    return out
+
+
 def schema_cmd(names):
     base = load_nova()
     from oslo_versionedobjects import fields as of
@@ -195,6 +253,6 @@ def schema_cmd(names):
 
 if __name__ == '__main__':
     cmd = {'time': time_cmd, 'accept': accept_cmd, 'build': build_cmd, 'schema': schema_cmd,
-           'emit': emit_cmd}[sys.argv[1]]
+           'emit': emit_cmd, 'oslo': oslo_cmd}[sys.argv[1]]
     arg = None if sys.argv[1] in ('build', 'emit') else json.load(sys.stdin)
     json.dump(cmd(arg), sys.stdout, default=str)
