@@ -3,6 +3,8 @@
 #   PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth on loopback),
 #   RabbitMQ on 127.0.0.1:5672 (guest/guest),
 #   Debian's python3-oslo.messaging under /usr/bin/python3 (the RPC interop peer),
+#   Debian's python3-oslo.versionedobjects and python3-nova (the referees of
+#   pkg/ovo's versioned-object codec and nova's notification payloads),
 #   promtool (checks and unit-tests deploy/prometheus): the one on PATH, or the
 #   binary alone taken from Debian's prometheus package into .tools/bin (the
 #   package itself would install and start a Prometheus server).
@@ -137,6 +139,17 @@ ensure_python_oslo() {
   log "python3-oslo.messaging installed"
 }
 
+ensure_python_ovo() {
+  if [ -x "$PY" ] && "$PY" -c 'import oslo_versionedobjects, nova.objects' 2>/dev/null; then
+    log "python3-oslo.versionedobjects and python3-nova importable by $PY"
+    return
+  fi
+  apt_install python3 python3-oslo.versionedobjects python3-nova ||
+    die "Debian's python3-oslo.versionedobjects or python3-nova is missing: apt-get install python3-oslo.versionedobjects python3-nova (they must import under $PY)"
+  "$PY" -c 'import oslo_versionedobjects, nova.objects' || die "python3-oslo.versionedobjects / python3-nova installed but do not import under $PY"
+  log "python3-oslo.versionedobjects and python3-nova installed"
+}
+
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PROMTOOL_LOCAL=$ROOT/.tools/bin/promtool
 
@@ -177,4 +190,5 @@ ensure_tools
 ensure_postgres
 ensure_rabbit
 ensure_python_oslo
+ensure_python_ovo
 ensure_promtool

@@ -165,3 +165,17 @@ func repoRoot() (string, error) {
 		dir = parent
 	}
 }
+
+// RequirePythonModules skips (or, in CI, fails) the test when Debian's python3
+// cannot import every module named (python3-nova's "nova.objects", say); hint
+// says what to install.
+func RequirePythonModules(t testing.TB, hint string, modules ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	code := "import " + strings.Join(modules, ", ")
+	out, err := exec.CommandContext(ctx, PythonPath, "-c", code).CombinedOutput()
+	if err != nil {
+		missing(t, strings.Join(modules, ", "), hint+": "+strings.TrimSpace(string(out)))
+	}
+}
