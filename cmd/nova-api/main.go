@@ -48,16 +48,16 @@ func run(args []string) int {
 			a.Log.Error("building the API listener", "error", err)
 			return app.ExitCode(err)
 		}
-		listeners := []app.Service{l}
+		var parentServices []app.Service
 		m, err := a.NewAPIMetricsService()
 		if err != nil {
 			a.Log.Error("building the metrics listener", "error", err)
 			return app.ExitCode(err)
 		}
 		if m != nil {
-			listeners = append(listeners, m)
+			parentServices = append(parentServices, m) // the parent serves the whole group's metrics
 		}
-		return a.Run(ctx, workers, listeners...)
+		return a.RunGroup(ctx, workers, parentServices, l)
 	}
 	if err := a.OpenTransport(ctx); err != nil {
 		a.Log.Error("opening the RPC transport", "error", err)

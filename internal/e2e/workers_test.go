@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // childPIDs lists the processes whose parent is pid (Linux /proc).
@@ -125,4 +128,79 @@ func TestAPIWorkersWithBackdoorDoNotCrashLoop(t *testing.T) {
 			}
 		})
 	}
+}
+
+// nova-api with 2 workers: 200 requests spread over both, and every scrape of
+// api_metrics_listen shows all 200 (the parent gathers each worker's
+// registry), never one worker's share.
+func TestAPIWorkersMetricsShowTheWholeGroup(t *testing.T) {
+	d := newDeployment(t)
+	addr := freeAddr(t)
+	host, port := splitHostPort(t, addr)
+	metrics := freeAddr(t)
+	api := start(t, "nova-api", "nova-api", writeConf(t, "api.conf", map[string]map[string]string{
+		"DEFAULT": {"host": "api-host", "transport_url": "memory://workers-metrics", "osapi_compute_listen": host,
+			"osapi_compute_listen_port": port, "osapi_compute_workers": "2", "graceful_shutdown_timeout": "20"},
+		"api":      {"auth_strategy": "noauth2"},
+		"database": {"connection": d.dbURL},
+		"gonova":   {"api_metrics_listen": metrics},
+	}))
+	waitHealthy(t, api, "http://"+addr, 30*time.Second)
+	eventually(t, 15*time.Second, "two worker processes", func() error {
+		if w := childPIDs(api.cmd.Process.Pid); len(w) != 2 {
+			return fmt.Errorf("children %v", w)
+		}
+		return nil
+	})
+	c := apiClient{base: "http://" + addr, token: "admin:admin", version: "2.53"}
+	const requests = 200
+	for i := 0; i < requests; i++ {
+		http.DefaultClient.CloseIdleConnections() // spread the requests over both workers
+		if code, err := c.do(http.MethodGet, "/v2.1/os-services", nil, nil); err != nil || code != http.StatusOK {
+			t.Fatalf("request %d: %d %v", i, code, err)
+		}
+	}
+	perWorker := map[string]float64{}
+	for scrape := 0; scrape < 12; scrape++ {
+		total, by := scrapeRequests(t, "http://"+metrics+"/metrics", "/v2.1/os-services")
+		if total != requests {
+			t.Fatalf("scrape %d shows %v requests, want %d (by worker %v)", scrape, total, requests, by)
+		}
+		perWorker = by
+	}
+	if len(perWorker) != 2 || perWorker["0"] == 0 || perWorker["1"] == 0 {
+		t.Errorf("requests by worker %v: want both workers to have served some", perWorker)
+	}
+	if code := api.stop(t, 40*time.Second); code != 0 {
+		t.Fatalf("nova-api parent exited %d after SIGTERM", code)
+	}
+}
+
+// scrapeRequests sums gonova_http_requests_total for route over a scrape,
+// in all and by the worker label.
+func scrapeRequests(t *testing.T, url, route string) (float64, map[string]float64) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total, by := 0.0, map[string]float64{}
+	for _, m := range families["gonova_http_requests_total"].GetMetric() {
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		if labels["route"] != route {
+			continue
+		}
+		total += m.GetCounter().GetValue()
+		by[labels["worker"]] += m.GetCounter().GetValue()
+	}
+	return total, by
 }

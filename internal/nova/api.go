@@ -79,14 +79,16 @@ func (a *App) NewAPIService(rpc computeapi.ComputeRPC) (*wsgi.Service, error) {
 
 // NewAPIMetricsService is nova-api's own listener on [gonova]
 // api_metrics_listen (loopback by default) for /metrics and the detailed
-// /healthcheck, or nil when the option is empty. API workers share its socket
-// (the parent binds it), so workers never fight over the port.
+// /healthcheck, or nil when the option is empty. With API workers the parent
+// serves it, and each scrape shows every worker's series
+// (app.NewGroupMetricsService), so workers never fight over the port and no
+// scrape reaches only one of them.
 func (a *App) NewAPIMetricsService() (*wsgi.Service, error) {
 	addr := a.Cfg.Gonova.APIMetricsListen
 	if addr == "" {
 		return nil, nil
 	}
-	return a.NewSharedHealthService("osapi_compute_metrics", addr)
+	return a.NewGroupMetricsService("osapi_compute_metrics", addr, a.Cfg.Default.OsapiComputeWorkers)
 }
 
 // adminCaller reports whether a request's token authenticates an admin: who

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -67,6 +68,7 @@ type App struct {
 	ready    atomic.Bool
 	downTime time.Duration
 	onReady  []func()
+	onClose  []func()
 	cfgPtr   atomic.Pointer[config.Config]
 }
 
@@ -262,6 +264,15 @@ func (a *App) Ready() bool { return a.ready.Load() }
 // with the backdoor when backdoor_port is set and the readiness marker last,
 // then closes the transport and the database pool. It returns the exit code.
 func (a *App) Run(ctx context.Context, workers int, services ...launcher.Service) int {
+	return a.RunGroup(ctx, workers, nil, services...)
+}
+
+// RunGroup is Run with services that run once per process group: with
+// workers, the parent itself runs parent (a listener that gathers the
+// workers' metrics, NewGroupMetricsService) and its readiness marker, while
+// the workers run services; without workers, parent runs first, in this
+// process. See launcher.Options.ParentServices.
+func (a *App) RunGroup(ctx context.Context, workers int, parent []launcher.Service, services ...launcher.Service) int {
 	if bp := a.Cfg.Default.BackdoorPort; bp != "" {
 		p, err := backdoor.ParsePort(bp)
 		if err != nil {
@@ -277,13 +288,20 @@ func (a *App) Run(ctx context.Context, workers int, services ...launcher.Service
 			services = append([]launcher.Service{bd}, services...)
 		}
 	}
-	services = append(services, &readyMarker{ready: &a.ready, onReady: a.onReady})
+	marker := &readyMarker{ready: &a.ready, onReady: a.onReady}
+	if workers > 1 && !launcher.IsWorker() {
+		// The parent is ready once it runs its own services and supervises.
+		parent = append(slices.Clone(parent), marker)
+	} else {
+		services = append(services, marker)
+	}
 	l := launcher.New(launcher.Options{
 		Logger:                  a.Log,
 		GracefulShutdownTimeout: a.Cfg.Default.GracefulShutdownTimeout,
 		Reload:                  a.reload,
 		Reporter:                a.Reporter,
 		Workers:                 workers,
+		ParentServices:          parent,
 	}, services...)
 	err := l.Run(ctx)
 	if err != nil {
@@ -331,6 +349,10 @@ func MaskArgs(args []string) []string {
 
 // Close releases the transport and then the database pool, last.
 func (a *App) Close() {
+	for _, f := range a.onClose {
+		f()
+	}
+	a.onClose = nil
 	if a.Transport != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		if err := a.Transport.Close(ctx); err != nil {

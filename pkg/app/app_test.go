@@ -183,3 +183,30 @@ func TestMainExitCodesNameTheCause(t *testing.T) {
 		})
 	}
 }
+
+// The directory of the workers' metrics sockets is refused when someone else
+// could have prepared it: wrong mode, or not a directory.
+func TestPrivateDirRefusesAPreparedDirectory(t *testing.T) {
+	base := t.TempDir()
+	good := filepath.Join(base, "good")
+	if err := privateDir(good); err != nil {
+		t.Fatal(err)
+	}
+	if err := privateDir(good); err != nil {
+		t.Fatalf("an existing private directory: %v", err)
+	}
+	open := filepath.Join(base, "open")
+	if err := os.Mkdir(open, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := privateDir(open); err == nil {
+		t.Fatal("a directory of mode 0755 was accepted")
+	}
+	link := filepath.Join(base, "link")
+	if err := os.Symlink(good, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := privateDir(link); err == nil {
+		t.Fatal("a symlink was accepted")
+	}
+}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/gonova/gonova/pkg/launcher"
 	"github.com/gonova/gonova/pkg/wsgi"
 )
 
@@ -62,20 +61,10 @@ func (a *App) Healthcheck(detail func(*http.Request) bool) http.Handler {
 // and a service that lists it first has it stopped last, so probes answer
 // throughout. Port 0 binds any free port (see Addr).
 func (a *App) NewHealthService(addr string) (*wsgi.Service, error) {
-	return a.newHealthService("health", addr, nil)
+	return a.newHealthService("health", addr, nil, a.HealthHandler())
 }
 
-// NewSharedHealthService is NewHealthService for a service run by several
-// worker processes: the listener is named (launcher.Listen), so the parent
-// binds it once and every worker inherits the socket instead of failing to
-// bind it. A parent calls it too, and only binds.
-func (a *App) NewSharedHealthService(name, addr string) (*wsgi.Service, error) {
-	return a.newHealthService(name, addr, func(network, address string) (net.Listener, error) {
-		return launcher.Listen(name, network, address)
-	})
-}
-
-func (a *App) newHealthService(name, addr string, listen func(network, addr string) (net.Listener, error)) (*wsgi.Service, error) {
+func (a *App) newHealthService(name, addr string, listen func(network, addr string) (net.Listener, error), h http.Handler) (*wsgi.Service, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, &Error{Code: ExitConfig, Err: fmt.Errorf("[gonova] metrics_listen = %q: want host:port: %w", addr, err)}
@@ -91,7 +80,7 @@ func (a *App) newHealthService(name, addr string, listen func(network, addr stri
 		Name:              name,
 		Host:              host,
 		Port:              p,
-		Handler:           a.HealthHandler(),
+		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      30 * time.Second,

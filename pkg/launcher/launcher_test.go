@@ -318,3 +318,27 @@ func (n *notifySocket) drain() []string {
 		got = append(got, string(buf[:k]))
 	}
 }
+
+// Without workers, ParentServices run as the first ordinary services:
+// started first, stopped last.
+func TestParentServicesRunFirstWithoutWorkers(t *testing.T) {
+	rec := &recorder{}
+	p, a := newFake("metrics", rec), newFake("api", rec)
+	opts := quietOptions(make(chan os.Signal))
+	opts.ParentServices = []Service{p}
+	ctx, cancel := context.WithCancel(t.Context())
+	l := New(opts, a)
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx) }()
+	eventually := time.Now().Add(5 * time.Second)
+	for len(rec.get()) < 2 && time.Now().Before(eventually) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rec.get(), []string{"start metrics", "start api", "stop api", "stop metrics"}; !slices.Equal(got, want) {
+		t.Fatalf("calls = %v, want %v", got, want)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -78,6 +79,13 @@ type Options struct {
 	// this process's arguments, stdout and stderr. The launcher adds the
 	// environment, ExtraFiles and SysProcAttr.
 	Command func() *exec.Cmd
+	// ParentServices run once per process group, in the parent of workers
+	// itself: started in order before the first worker is spawned, stopped
+	// in reverse after the last worker has stopped (each Stop bounded by
+	// GracefulShutdownTimeout). A listener that gathers the workers' metrics
+	// belongs here. Without workers they run as the first ordinary services;
+	// a worker never runs them.
+	ParentServices []Service
 }
 
 // New returns a ProcessLauncher when opts.Workers > 1 and this process is not
@@ -87,6 +95,9 @@ type Options struct {
 func New(opts Options, services ...Service) Launcher {
 	if opts.Workers > 1 && !IsWorker() {
 		return NewProcessLauncher(opts, services...)
+	}
+	if !IsWorker() {
+		services = append(slices.Clone(opts.ParentServices), services...)
 	}
 	return NewServiceLauncher(opts, services...)
 }

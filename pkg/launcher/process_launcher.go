@@ -113,10 +113,43 @@ func (p *ProcessLauncher) Run(ctx context.Context) error {
 		p.opts.Sockets.Close()
 	}()
 
+	stopParent, err := p.startParentServices(ctx)
+	if err != nil {
+		return err
+	}
 	r := p.start(ctx, sigs, names, files)
 	defer r.stopEvents()
 	r.supervise()
-	return r.shutdown()
+	err = r.shutdown()
+	return errors.Join(err, stopParent())
+}
+
+// startParentServices starts Options.ParentServices in order, undoing those
+// started when one fails, and returns what stops them in reverse, each under
+// a fresh GracefulShutdownTimeout.
+func (p *ProcessLauncher) startParentServices(ctx context.Context) (stop func() error, err error) {
+	var started []Service
+	stop = func() error {
+		var errs []error
+		for i := len(started) - 1; i >= 0; i-- {
+			s := started[i]
+			sctx, cancel := shutdownContext(ctx, p.opts.GracefulShutdownTimeout)
+			if err := s.Stop(sctx); err != nil {
+				errs = append(errs, fmt.Errorf("stop %s: %w", s.Name(), err))
+			}
+			cancel()
+		}
+		return errors.Join(errs...)
+	}
+	for _, s := range p.opts.ParentServices {
+		if err := s.Start(ctx); err != nil {
+			_ = stop()
+			return nil, &StartError{Service: s.Name(), Err: err}
+		}
+		p.log.Info("parent service started", "service", s.Name())
+		started = append(started, s)
+	}
+	return stop, nil
 }
 
 // processRun is the state one ProcessLauncher.Run shares between its phases.
