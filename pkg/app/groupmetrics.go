@@ -178,4 +178,6 @@ func remoteRegistry(path string) prometheus.Gatherer {
 // scrapeLog reports a worker left out of a scrape (starting, respawning).
 type scrapeLog struct{ l *slog.Logger }
 
-func (s scrapeLog) Println(v ...any) { s.l.Debug("metrics scrape incomplete", "error", fmt.Sprint(v...)) }
+func (s scrapeLog) Println(v ...any) {
+	s.l.Debug("metrics scrape incomplete", "error", fmt.Sprint(v...))
+}
