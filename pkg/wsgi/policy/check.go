@@ -101,6 +101,25 @@ type evaluation struct {
 	onMissing func(name string)
 	// onDepth is told when maxDepth stops an evaluation.
 	onDepth func()
+	// failed is set by a check that oslo.policy could not evaluate (it
+	// raises): the whole decision is then a refusal, even under a "not".
+	failed bool
+	reason string
+}
+
+// fail marks the evaluation as one oslo would have aborted with an
+// exception, and returns false.
+func (e *evaluation) fail(reason string) bool {
+	if !e.failed {
+		e.failed, e.reason = true, reason
+	}
+	return false
+}
+
+// decide evaluates c: false when any check failed.
+func (e *evaluation) decide(c Check) bool {
+	ok := c.eval(e, 0)
+	return ok && !e.failed
 }
 
 func (TrueCheck) eval(*evaluation, int) bool  { return true }
@@ -134,7 +153,7 @@ func (c *KindCheck) eval(e *evaluation, d int) bool {
 			if e.onDepth != nil {
 				e.onDepth()
 			}
-			return false
+			return e.fail("rule references nest deeper than 64 (a cycle?)")
 		}
 		r, ok := e.rs.lookup(c.Match)
 		if !ok {
@@ -147,13 +166,18 @@ func (c *KindCheck) eval(e *evaluation, d int) bool {
 	case e.rs != nil && e.rs.checks[c.Kind] != nil:
 		return e.rs.checks[c.Kind](c.Match, e.target, e.creds)
 	case c.Kind == "role":
-		match, ok := substitute(c.Match, e.target)
+		match, ok := substitute(e, c.Match)
 		if !ok {
 			return false
 		}
 		roles, ok := e.creds["roles"]
 		if !ok {
 			return false
+		}
+		switch roles.(type) {
+		case []string, []any:
+		default:
+			return e.fail("credential roles is not a list")
 		}
 		want := pyLower(match)
 		found := false
@@ -164,19 +188,46 @@ func (c *KindCheck) eval(e *evaluation, d int) bool {
 		})
 		return found
 	}
-	match, ok := substitute(c.Match, e.target)
+	match, ok := substitute(e, c.Match)
 	if !ok {
 		return false
 	}
 	if lit, ok := pyLiteral(c.Kind); ok {
 		return match == lit
 	}
-	return findIn(map[string]any(e.creds), strings.Split(c.Kind, "."), match)
+	if !pyPath.MatchString(c.Kind) || hasKeyword(c.Kind) {
+		// ast.literal_eval raises SyntaxError for most such kinds; gonova
+		// does not guess which would have been a path.
+		return e.fail(fmt.Sprintf("check kind %q is neither a Python literal nor a dotted name", c.Kind))
+	}
+	return findIn(e, map[string]any(e.creds), strings.Split(c.Kind, "."), match)
+}
+
+// pyPath is a dotted Python name, which ast.literal_eval refuses with
+// ValueError and oslo then reads as a path into the credentials.
+var pyPath = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$`)
+
+var pyKeywords = map[string]bool{
+	"and": true, "as": true, "assert": true, "async": true, "await": true, "break": true,
+	"class": true, "continue": true, "def": true, "del": true, "elif": true, "else": true,
+	"except": true, "finally": true, "for": true, "from": true, "global": true, "if": true,
+	"import": true, "in": true, "is": true, "lambda": true, "nonlocal": true, "not": true,
+	"or": true, "pass": true, "raise": true, "return": true, "try": true, "while": true,
+	"with": true, "yield": true,
+}
+
+func hasKeyword(path string) bool {
+	for _, seg := range strings.Split(path, ".") {
+		if pyKeywords[seg] {
+			return true
+		}
+	}
+	return false
 }
 
 // findIn is oslo's GenericCheck._find_in_dict: follow path through nested
 // maps; at a list, any element may match the rest of the path.
-func findIn(v any, path []string, match string) bool {
+func findIn(e *evaluation, v any, path []string, match string) bool {
 	if len(path) == 0 {
 		return match == pyStr(v)
 	}
@@ -189,9 +240,9 @@ func findIn(v any, path []string, match string) bool {
 		}
 		next = x
 	case Credentials:
-		return findIn(map[string]any(m), path, match)
+		return findIn(e, map[string]any(m), path, match)
 	case Target:
-		return findIn(map[string]any(m), path, match)
+		return findIn(e, map[string]any(m), path, match)
 	case map[string]string:
 		x, ok := m[path[0]]
 		if !ok {
@@ -199,27 +250,27 @@ func findIn(v any, path []string, match string) bool {
 		}
 		next = x
 	default:
-		// Python raises TypeError indexing a str or None; fail closed.
-		return false
+		// Python raises TypeError indexing a str, a number or None.
+		return e.fail(fmt.Sprintf("credential path reaches a %T before %q", v, path[0]))
 	}
 	rest := path[1:]
 	switch l := next.(type) {
 	case []any:
 		for _, x := range l {
-			if findIn(x, rest, match) {
+			if findIn(e, x, rest, match) {
 				return true
 			}
 		}
 		return false
 	case []string:
 		for _, x := range l {
-			if findIn(x, rest, match) {
+			if findIn(e, x, rest, match) {
 				return true
 			}
 		}
 		return false
 	}
-	return findIn(next, rest, match)
+	return findIn(e, next, rest, match)
 }
 
 func eachString(v any, f func(string)) {
@@ -239,9 +290,10 @@ func eachString(v any, f func(string)) {
 
 // substitute is Python's match % target for the forms policies use:
 // %(key)s takes str(target[key]) and %% is a percent sign. A missing key
-// (oslo: KeyError, the check fails) or any other conversion (Python would
-// format it, or raise) reports false.
-func substitute(match string, target Target) (string, bool) {
+// fails the check (oslo catches the KeyError); any other conversion fails
+// the evaluation (Python would format it or raise; gonova does neither).
+func substitute(e *evaluation, match string) (string, bool) {
+	target := e.target
 	if !strings.Contains(match, "%") {
 		return match, true
 	}
@@ -254,7 +306,7 @@ func substitute(match string, target Target) (string, bool) {
 		}
 		i++
 		if i >= len(match) {
-			return "", false
+			return "", e.fail("incomplete format in " + strconv.Quote(match))
 		}
 		switch match[i] {
 		case '%':
@@ -262,7 +314,7 @@ func substitute(match string, target Target) (string, bool) {
 			continue
 		case '(':
 		default:
-			return "", false
+			return "", e.fail("unsupported format in " + strconv.Quote(match))
 		}
 		// Python's key runs to the matching parenthesis.
 		depth, start := 1, i+1
@@ -275,13 +327,16 @@ func substitute(match string, target Target) (string, bool) {
 				depth--
 			}
 		}
-		if depth != 0 || j >= len(match) || match[j] != 's' {
-			return "", false
+		if depth != 0 {
+			return "", e.fail("incomplete format in " + strconv.Quote(match))
 		}
 		key := match[start : j-1]
 		v, ok := target[key]
 		if !ok {
 			return "", false
+		}
+		if j >= len(match) || match[j] != 's' {
+			return "", e.fail("unsupported format in " + strconv.Quote(match))
 		}
 		b.WriteString(pyStr(v))
 		i = j

@@ -256,7 +256,13 @@ func (e *Enforcer) enforce(ctx context.Context, action string, target Target, cr
 			}
 		},
 	}
-	return c.eval(ev, 0)
+	if ok := ev.decide(c); ok {
+		return true
+	}
+	if ev.failed {
+		e.logger.WarnContext(ctx, "policy check cannot be evaluated; refusing", "action", action, "reason", ev.reason)
+	}
+	return false
 }
 
 // tokenScope is oslo's: system when creds carry system (or system_scope),
