@@ -3,6 +3,7 @@
 #   PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth on loopback),
 #   RabbitMQ on 127.0.0.1:5672 (guest/guest),
 #   Debian's python3-oslo.messaging under /usr/bin/python3 (the RPC interop peer),
+#   Debian's python3-oslo.policy and python3-nova (the policy referees),
 #   promtool (checks and unit-tests deploy/prometheus): the one on PATH, or the
 #   binary alone taken from Debian's prometheus package into .tools/bin (the
 #   package itself would install and start a Prometheus server).
@@ -46,7 +47,7 @@ apt_install() {
   is_root && is_debian || return 1
   apt_update_once
   log "apt-get install $*"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
 pg_ok() { pg_isready -q -h "$PGHOST_ADDR" -p "$PGPORT" 2>/dev/null || answers "$PGPORT"; }
@@ -137,6 +138,20 @@ ensure_python_oslo() {
   log "python3-oslo.messaging installed"
 }
 
+# ensure_python_module MODULE PACKAGE: Debian's PACKAGE makes MODULE importable
+# under $PY (the policy referees: python3-oslo.policy for pkg/wsgi/policy,
+# python3-nova for internal/policies).
+ensure_python_module() {
+  if [ -x "$PY" ] && "$PY" -c "import $1" 2>/dev/null; then
+    log "$2 importable by $PY"
+    return
+  fi
+  apt_install python3 "$2" ||
+    die "Debian's $2 is missing: apt-get install $2 (it must import under $PY)"
+  "$PY" -c "import $1" || die "$2 installed but does not import under $PY"
+  log "$2 installed"
+}
+
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PROMTOOL_LOCAL=$ROOT/.tools/bin/promtool
 
@@ -177,4 +192,6 @@ ensure_tools
 ensure_postgres
 ensure_rabbit
 ensure_python_oslo
+ensure_python_module oslo_policy python3-oslo.policy
+ensure_python_module nova.policies python3-nova
 ensure_promtool

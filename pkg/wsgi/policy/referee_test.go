@@ -63,30 +63,23 @@ func askOslo(t *testing.T, cases []refereeCase) []refereeAnswer {
 	return answers
 }
 
-// goEval evaluates rule as oslo's Enforcer.enforce does with a Check object:
-// rules are the other named rules, "default" the fallback.
-func goEval(rule Check, rules map[string]string, target Target, creds Credentials) bool {
+// refRuleSet holds rules as the other named rules, "default" the fallback.
+func refRuleSet(rules map[string]string) *ruleSet {
 	rs := &ruleSet{rules: map[string]Check{}, defaultRule: DefaultRuleName}
 	for k, v := range rules {
 		c, _ := Parse(v)
 		rs.rules[k] = c
 	}
-	e := &evaluation{target: target, creds: creds, rs: rs}
-	return e.decide(rule)
+	return rs
 }
 
-// goFailed reports whether gonova refused rule because a check in it is
-// one gonova does not evaluate (see doc.go), where oslo may have evaluated
-// it.
-func goFailed(rule Check, rules map[string]string, target Target, creds Credentials) bool {
-	rs := &ruleSet{rules: map[string]Check{}, defaultRule: DefaultRuleName}
-	for k, v := range rules {
-		c, _ := Parse(v)
-		rs.rules[k] = c
-	}
+// goEval evaluates rule as oslo's Enforcer.enforce does with a Check
+// object; failed reports that gonova refused because a check in it is one
+// gonova does not evaluate (see doc.go), where oslo may have evaluated it.
+func goEval(rule Check, rs *ruleSet, target Target, creds Credentials) (ok, failed bool) {
 	e := &evaluation{target: target, creds: creds, rs: rs}
-	e.decide(rule)
-	return e.failed
+	ok = e.decide(rule)
+	return ok, e.failed
 }
 
 // pyJSON decodes JSON as Python's json module does: integers stay integers.
@@ -185,6 +178,14 @@ func TestOsloReferee(t *testing.T) {
 		}
 	}
 	answers := askOslo(t, cases)
+	// The callers and targets as Python's json module decodes them, in the
+	// order the cases cycle through them.
+	type pair struct{ target, creds map[string]any }
+	var converted []pair
+	for i := range len(callers) * len(targets) {
+		converted = append(converted, pair{pyJSON(t, cases[i].Target), pyJSON(t, cases[i].Creds)})
+	}
+	withNamed, withoutNamed := refRuleSet(named), refRuleSet(nil)
 	fails, stricter := 0, 0
 	for i, c := range cases {
 		a := answers[i]
@@ -205,11 +206,15 @@ func TestOsloReferee(t *testing.T) {
 			t.Errorf("%q: gonova error %v, oslo logged a parse error: %v", c.Rule, err, a.ParseError)
 			fails++
 		}
-		target, creds := pyJSON(t, c.Target), pyJSON(t, c.Creds)
-		res := goEval(got, c.Rules, target, creds)
+		target, creds := converted[i%len(converted)].target, converted[i%len(converted)].creds
+		rs := withNamed
+		if c.Rules == nil {
+			rs = withoutNamed
+		}
+		res, failed := goEval(got, rs, target, creds)
 		switch a.Result {
 		case true, false:
-			if res != a.Result && a.Result == true && goFailed(got, c.Rules, target, creds) {
+			if res != a.Result && a.Result == true && failed {
 				stricter++ // gonova refuses a check it does not evaluate
 				continue
 			}

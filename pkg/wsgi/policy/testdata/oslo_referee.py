@@ -32,6 +32,7 @@ log.setLevel(logging.DEBUG)
 
 conf = cfg.ConfigOpts()
 conf([], project="gonova-referee")
+enforcers = {}
 
 for line in sys.stdin:
     req = json.loads(line)
@@ -46,8 +47,12 @@ for line in sys.stdin:
         out["result"] = "error"
         out["parse_error"] = True
     else:
-        enf = policy.Enforcer(conf, use_conf=False)
-        enf.set_rules(policy.Rules.from_dict(req.get("rules") or {}), use_conf=False)
+        key = json.dumps(req.get("rules") or {}, sort_keys=True)
+        enf = enforcers.get(key)
+        if enf is None:
+            enf = policy.Enforcer(conf, use_conf=False)
+            enf.set_rules(policy.Rules.from_dict(req.get("rules") or {}), use_conf=False)
+            enforcers[key] = enf
         try:
             out["result"] = bool(enf.enforce(check, req.get("target") or {}, req.get("creds") or {}))
         except Exception as e:  # oslo raises where gonova fails closed
