@@ -78,7 +78,7 @@ func isAdmin(match string, _ policy.Target, creds policy.Credentials) bool {
 
 // Options returns the policy.Options of the compute API for conf: nova's
 // defaults and checks, and [oslo_policy] policy_file, enforce_scope,
-// enforce_new_defaults and policy_default_rule.
+// policy_dirs, enforce_new_defaults and policy_default_rule.
 //
 //	enf, err := policy.NewEnforcer(policies.Options(conf, logger))
 //	if err != nil { return err } // the policy file does not parse
@@ -91,7 +91,15 @@ func Options(conf *config.Config, logger *slog.Logger) policy.Options {
 		EnforceScope:       conf.Policy.EnforceScope,
 		EnforceNewDefaults: conf.Policy.EnforceNewDefaults,
 		DefaultRule:        conf.Policy.PolicyDefaultRule,
+		PolicyDirs:         dirs(conf.Policy.PolicyDirs),
 		Checks:             Checks(),
 		Logger:             logger,
 	}
+}
+
+func dirs(d string) []string {
+	if d == "" {
+		return nil
+	}
+	return []string{d}
 }

@@ -85,6 +85,7 @@ type PolicyOptions struct {
 	PolicyFile         string // policy_file: YAML or JSON rule overrides, relative to ConfigDirs
 	EnforceScope       bool   // enforce_scope: refuse tokens whose scope the rule does not allow
 	EnforceNewDefaults bool   // enforce_new_defaults: drop the deprecated defaults
+	PolicyDirs         string // policy_dirs: one directory of further overrides ("" for none)
 	PolicyDefaultRule  string // policy_default_rule: fallback of references to undefined rules
 }
 

@@ -58,6 +58,7 @@ func TestDefaultsMatchNova(t *testing.T) {
 		{"enforce_scope", c.Policy.EnforceScope, false},
 		{"enforce_new_defaults", c.Policy.EnforceNewDefaults, false},
 		{"policy_default_rule", c.Policy.PolicyDefaultRule, "default"},
+		{"policy_dirs", c.Policy.PolicyDirs, "policy.d"},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {
@@ -320,18 +321,20 @@ func TestOsloPolicySection(t *testing.T) {
 policy_file = /etc/nova/my-policy.yaml
 enforce_scope = true
 enforce_new_defaults = True
-policy_dirs = policy.d
+policy_dirs = /etc/nova/policy.d
+remote_content_type = application/json
 `)
 	c, _, err := parse(t, []string{"--config-file", f}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := c.Policy
-	if p.PolicyFile != "/etc/nova/my-policy.yaml" || !p.EnforceScope || !p.EnforceNewDefaults || p.PolicyDefaultRule != "default" {
+	if p.PolicyFile != "/etc/nova/my-policy.yaml" || !p.EnforceScope || !p.EnforceNewDefaults || p.PolicyDefaultRule != "default" ||
+		p.PolicyDirs != "/etc/nova/policy.d" {
 		t.Errorf("%+v", p)
 	}
-	if !strings.Contains(strings.Join(c.Ignored, ","), "[oslo_policy] policy_dirs") {
-		t.Errorf("policy_dirs not listed as ignored: %v", c.Ignored)
+	if !strings.Contains(strings.Join(c.Ignored, ","), "[oslo_policy] remote_content_type") {
+		t.Errorf("remote_content_type not listed as ignored: %v", c.Ignored)
 	}
 	write(t, dir, "bad.conf", "[oslo_policy]\nenforce_scop = true\n")
 	if _, _, err := parse(t, []string{"--config-file", filepath.Join(dir, "bad.conf")}, nil); !errors.Is(err, ErrUnknown) {

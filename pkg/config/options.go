@@ -76,6 +76,7 @@ var options = []option{
 	str(secPolicy, "policy_file", "policy.yaml", "The policy file: YAML (or JSON) rules overriding the API's defaults. A relative path is looked for in the --config-dir, the directories of the --config-file files, ~/.nova, ~, /etc/nova and /etc. A missing file is fine: the defaults apply. Re-read on SIGHUP; a file that does not parse stops the start, and on SIGHUP keeps the rules in force.", func(c *Config) *string { return &c.Policy.PolicyFile }, nil),
 	boolean(secPolicy, "enforce_scope", "false", "Refuse (403) a token whose scope (project, domain or system) is not among the scope types of the rule checked. When false such calls are allowed and logged.", func(c *Config) *bool { return &c.Policy.EnforceScope }),
 	boolean(secPolicy, "enforce_new_defaults", "false", "Check only the new default of a rule whose default changed; when false the deprecated default is or'ed with it (for example: any caller in its own project, as admin_or_owner allowed).", func(c *Config) *bool { return &c.Policy.EnforceNewDefaults }),
+	str(secPolicy, "policy_dirs", "policy.d", "A directory (looked for as policy_file is) whose files, in lexical order, override rules after policy_file. A missing directory is fine; empty disables it. oslo allows several; gonova reads one.", func(c *Config) *string { return &c.Policy.PolicyDirs }, nil),
 	str(secPolicy, "policy_default_rule", "default", "Rule a reference to an undefined rule falls back to, when the policy file defines it.", func(c *Config) *string { return &c.Policy.PolicyDefaultRule }, nil),
 
 	integer64(secMiddleware, "max_request_body_size", "114688", 1, 1<<40, "Largest request body the API accepts, bytes.", func(c *Config) *int64 { return &c.Middleware.MaxRequestBodySize }),
@@ -104,7 +105,7 @@ var ignoredSections = map[string]bool{
 // of oslo gonova does not implement: accepted, listed in Ignored.
 var ignoredOptions = map[string]map[string]bool{
 	secPolicy: {
-		"policy_dirs": true, "remote_content_type": true, "remote_ssl_verify_server_crt": true,
+		"remote_content_type": true, "remote_ssl_verify_server_crt": true,
 		"remote_ssl_ca_crt_file": true, "remote_ssl_client_crt_file": true, "remote_ssl_client_key_file": true,
 	},
 }

@@ -70,6 +70,12 @@
 //   - a reference to a rule that does not exist falls back to the rule
 //     named by policy_default_rule ("default") if the file defines it.
 //
+// Files in the policy directories ([oslo_policy] policy_dirs, "policy.d")
+// override rules after the policy file. oslo re-reads a changed file before
+// the next decision; gonova re-reads on Reload (SIGHUP), or on
+// ReloadIfChanged for a service that wants oslo's behaviour. Either way a
+// file that does not parse never replaces the rules in force.
+//
 // WriteSample writes the defaults as oslopolicy-sample-generator does.
 //
 // # Credentials

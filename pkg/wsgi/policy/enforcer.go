@@ -89,6 +89,11 @@ type Options struct {
 	// EnforceNewDefaults is [oslo_policy] enforce_new_defaults: check only
 	// the new default of a rule with a DeprecatedRule, not "new or old".
 	EnforceNewDefaults bool
+	// PolicyDirs is [oslo_policy] policy_dirs: directories (looked for as
+	// PolicyFile is) whose files, in lexical order and skipping dot files,
+	// override rules after PolicyFile, later files winning. Missing
+	// directories are fine. oslo's default is "policy.d".
+	PolicyDirs []string
 	// DefaultRule is [oslo_policy] policy_default_rule; "" means
 	// DefaultRuleName.
 	DefaultRule string
@@ -107,6 +112,7 @@ type Enforcer struct {
 	logger  *slog.Logger
 	current atomic.Pointer[ruleSet]
 	mu      sync.Mutex // serializes Reload
+	failed  string     // fingerprint of the files a reload refused last (under mu)
 	warned  sync.Map   // "scope:action", "missing:name" -> true: warn once
 }
 
@@ -117,7 +123,9 @@ type ruleSet struct {
 	checks      map[string]CheckFunc
 	defaultRule string
 	path        string            // the policy file read, or ""
-	fileRules   map[string]string // as written in the file, rendered
+	dirFiles    []string          // the files read from PolicyDirs
+	fileRules   map[string]string // as written in the files, rendered
+	fingerprint string            // names, sizes and times of what was read
 }
 
 func (rs *ruleSet) lookup(name string) (Check, bool) {
@@ -186,6 +194,10 @@ func NewEnforcer(o Options) (*Enforcer, error) {
 func (e *Enforcer) Reload() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	return e.reloadLocked()
+}
+
+func (e *Enforcer) reloadLocked() error {
 	rs, err := e.load()
 	if err != nil {
 		e.logger.Error("policy file not reloaded; the rules in force stay", "err", err)
@@ -194,6 +206,44 @@ func (e *Enforcer) Reload() error {
 	e.current.Store(rs)
 	e.logger.Info("policy reloaded", "policy_file", rs.path, "overrides", len(rs.fileRules))
 	return nil
+}
+
+// ReloadIfChanged reloads when the policy file or a policy directory
+// changed, appeared or went away since the rules in force were read, as
+// oslo.policy checks before every decision. It reports whether it reloaded.
+// Call it on a timer or before decisions to follow oslo; SIGHUP's Reload
+// alone is enough otherwise.
+func (e *Enforcer) ReloadIfChanged() (bool, error) {
+	rs := e.current.Load()
+	o := &e.opts
+	var fp []string
+	if p := findPolicyFile(o.PolicyFile, o.SearchDirs); p != "" {
+		fp = append(fp, fingerprint(p))
+	}
+	for _, d := range o.PolicyDirs {
+		if dir := findPolicyFile(d, o.SearchDirs); dir != "" {
+			fp = append(fp, fingerprint(dir))
+			files, _ := policyDirFiles(dir)
+			for _, f := range files {
+				fp = append(fp, fingerprint(f))
+			}
+		}
+	}
+	now := strings.Join(fp, "\n")
+	if now == rs.fingerprint {
+		return false, nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if now == e.failed {
+		return false, nil // this version was refused already; it was logged
+	}
+	if err := e.reloadLocked(); err != nil {
+		e.failed = now
+		return false, err
+	}
+	e.failed = ""
+	return true, nil
 }
 
 // PolicyFile returns the path of the policy file in force, or "" when no
@@ -304,35 +354,35 @@ func (e *Enforcer) load() (*ruleSet, error) {
 	}
 	path := findPolicyFile(o.PolicyFile, o.SearchDirs)
 	fileChecks := map[string]Check{}
+	var fp []string
 	if path != "" {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("policy file %s: %w", path, err)
-		}
-		raw, isJSON, err := parseFile(data)
-		if err != nil {
-			return nil, fmt.Errorf("policy file %s: %w", path, err)
-		}
-		if isJSON {
-			e.logger.Warn("JSON formatted policy_file support is deprecated; convert it with oslopolicy-convert-json-to-yaml", "policy_file", path)
-		}
-		var errs []error
-		for _, kv := range raw {
-			c, err := parseValue(kv.value)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%q: %w", kv.name, err))
-				continue
-			}
-			fileChecks[kv.name] = c
-			rs.fileRules[kv.name] = c.String()
-		}
-		if len(errs) > 0 {
-			return nil, fmt.Errorf("policy file %s: %w", path, errors.Join(errs...))
+		if err := e.readRules(path, fileChecks, rs.fileRules); err != nil {
+			return nil, err
 		}
 		rs.path = path
+		fp = append(fp, fingerprint(path))
 	} else if o.PolicyFile != "" {
 		e.logger.Debug("policy file not found; the defaults apply", "policy_file", o.PolicyFile, "search_dirs", o.SearchDirs)
 	}
+	for _, d := range o.PolicyDirs {
+		dir := findPolicyFile(d, o.SearchDirs)
+		if dir == "" {
+			continue
+		}
+		files, err := policyDirFiles(dir)
+		if err != nil {
+			return nil, err
+		}
+		fp = append(fp, fingerprint(dir))
+		for _, f := range files {
+			if err := e.readRules(f, fileChecks, rs.fileRules); err != nil {
+				return nil, err
+			}
+			rs.dirFiles = append(rs.dirFiles, f)
+			fp = append(fp, fingerprint(f))
+		}
+	}
+	rs.fingerprint = strings.Join(fp, "\n")
 	for name, c := range fileChecks {
 		rs.rules[name] = c
 	}
@@ -538,6 +588,63 @@ func exists(p string) bool {
 type namedValue struct {
 	name  string
 	value any
+}
+
+// readRules parses the policy file at path into checks and rendered, later
+// files overriding earlier ones.
+func (e *Enforcer) readRules(path string, checks map[string]Check, rendered map[string]string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("policy file %s: %w", path, err)
+	}
+	raw, isJSON, err := parseFile(data)
+	if err != nil {
+		return fmt.Errorf("policy file %s: %w", path, err)
+	}
+	if isJSON {
+		e.logger.Warn("JSON formatted policy_file support is deprecated; convert it with oslopolicy-convert-json-to-yaml", "policy_file", path)
+	}
+	var errs []error
+	for _, kv := range raw {
+		c, err := parseValue(kv.value)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%q: %w", kv.name, err))
+			continue
+		}
+		checks[kv.name] = c
+		rendered[kv.name] = c.String()
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("policy file %s: %w", path, errors.Join(errs...))
+	}
+	return nil
+}
+
+// policyDirFiles lists a policy directory's files as oslo walks them: the
+// regular files directly in it, sorted, without dot files.
+func policyDirFiles(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("policy directory %s: %w", dir, err)
+	}
+	var out []string
+	for _, en := range entries {
+		if en.IsDir() || strings.HasPrefix(en.Name(), ".") {
+			continue
+		}
+		out = append(out, filepath.Join(dir, en.Name()))
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// fingerprint identifies the version of a file or directory that was read.
+func fingerprint(path string) string {
+	st, err := os.Stat(path)
+	if err != nil {
+		return path + " -"
+	}
+	return fmt.Sprintf("%s %d %d", path, st.Size(), st.ModTime().UnixNano())
 }
 
 // parseFile reads a policy file's mapping of rule name to rule, in file

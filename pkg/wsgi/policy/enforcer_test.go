@@ -393,3 +393,65 @@ func TestCredentialsOf(t *testing.T) {
 		t.Error("absent values are None, not missing")
 	}
 }
+
+func TestPolicyDirs(t *testing.T) {
+	etc := t.TempDir()
+	writeFile(t, etc, "policy.yaml", `
+"os_compute_api:os-services:list": "role:file"
+"os_compute_api:servers:show": "role:file"
+`)
+	if err := os.Mkdir(filepath.Join(etc, "policy.d"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(etc, "policy.d"), "10-ops.yaml", `"os_compute_api:os-services:list": "role:ops"`)
+	writeFile(t, filepath.Join(etc, "policy.d"), "20-later.yaml", `"os_compute_api:servers:show": "role:later"`)
+	writeFile(t, filepath.Join(etc, "policy.d"), ".hidden.yaml", `"os_compute_api:servers:create": "!"`)
+	e := mustEnforcer(t, Options{PolicyFile: DefaultPolicyFile, PolicyDirs: []string{"policy.d", "missing.d"}, SearchDirs: []string{etc}})
+	r := e.Rules()
+	if r[svcList] != "role:ops" || r[show] != "role:later" || r[create] == "!" {
+		t.Errorf("policy.d not applied in order: %v %v %v", r[svcList], r[show], r[create])
+	}
+	// Without the policy file, the directory still applies (as oslo 4).
+	if err := os.Remove(filepath.Join(etc, "policy.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Reload(); err != nil || e.Rules()[svcList] != "role:ops" {
+		t.Errorf("policy.d without policy.yaml: %v %v", err, e.Rules()[svcList])
+	}
+}
+
+func TestReloadIfChanged(t *testing.T) {
+	dir := t.TempDir()
+	logger, logs := newLogger()
+	e := mustEnforcer(t, Options{PolicyFile: DefaultPolicyFile, PolicyDirs: []string{"policy.d"}, SearchDirs: []string{dir}, Logger: logger})
+	if changed, err := e.ReloadIfChanged(); changed || err != nil {
+		t.Fatalf("nothing changed: %v %v", changed, err)
+	}
+	writeFile(t, dir, "policy.yaml", `"os_compute_api:os-services:list": "role:ops"`)
+	if changed, err := e.ReloadIfChanged(); !changed || err != nil || authz(e, cOps, svcList, nil) != 0 {
+		t.Fatalf("new file: %v %v", changed, err)
+	}
+	if changed, _ := e.ReloadIfChanged(); changed {
+		t.Error("reloaded an unchanged file")
+	}
+	writeFile(t, dir, "policy.yaml", `"os_compute_api:os-services:list": "role:ops or"`)
+	if changed, err := e.ReloadIfChanged(); changed || err == nil {
+		t.Errorf("broken file: %v %v", changed, err)
+	}
+	for range 3 {
+		if changed, err := e.ReloadIfChanged(); changed || err != nil {
+			t.Errorf("a refused version is retried: %v %v", changed, err)
+		}
+	}
+	if n := strings.Count(logs.String(), "the rules in force stay"); n != 1 || authz(e, cOps, svcList, nil) != 0 {
+		t.Errorf("%d refusals logged; ops allowed: %v", n, authz(e, cOps, svcList, nil) == 0)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "policy.d"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, dir, "policy.yaml", `{}`)
+	writeFile(t, filepath.Join(dir, "policy.d"), "x.yaml", `"os_compute_api:os-services:list": "role:dir"`)
+	if changed, err := e.ReloadIfChanged(); !changed || err != nil || e.Rules()[svcList] != "role:dir" {
+		t.Errorf("fixed file and a new directory: %v %v %v", changed, err, e.Rules()[svcList])
+	}
+}
