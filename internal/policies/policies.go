@@ -82,7 +82,7 @@ func isAdmin(match string, _ policy.Target, creds policy.Credentials) bool {
 //
 //	enf, err := policy.NewEnforcer(policies.Options(conf, logger))
 //	if err != nil { return err } // the policy file does not parse
-//	svc.OnReset = func(context.Context) { _ = enf.Reload() }
+//	opts.OnReset = func(context.Context) error { return enf.Reload() } // wsgi.Options, SIGHUP
 func Options(conf *config.Config, logger *slog.Logger) policy.Options {
 	return policy.Options{
 		Defaults:           Defaults(),

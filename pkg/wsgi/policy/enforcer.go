@@ -190,7 +190,7 @@ func NewEnforcer(o Options) (*Enforcer, error) {
 // since is read, one that went away leaves the defaults). When the file
 // cannot be read or parsed, the rules in force stay and the error says why.
 //
-//	svc.OnReset = func(context.Context) { _ = enf.Reload() }
+//	wsgi.Options{..., OnReset: func(context.Context) error { return enf.Reload() }}
 func (e *Enforcer) Reload() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()

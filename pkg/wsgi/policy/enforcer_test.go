@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -380,6 +382,27 @@ func TestAllowedAndRequire(t *testing.T) {
 	ctx := auth.NewContext(context.Background(), cMember)
 	if !e.Allowed(ctx, show, nil) || e.Allowed(ctx, show, Target{"project_id": "p9"}) || e.Allowed(context.Background(), show, nil) {
 		t.Error("Allowed")
+	}
+	if !e.IsAdmin(cAdmin) || e.IsAdmin(cMember) {
+		t.Error("IsAdmin")
+	}
+	// Require checks the caller's own project; RequireTarget the target
+	// given, here nova's empty one for operator APIs.
+	dir := t.TempDir()
+	writeFile(t, dir, "policy.yaml", `"os_compute_api:os-services:list": "project_id:%(project_id)s"`)
+	e = mustEnforcer(t, Options{PolicyFile: DefaultPolicyFile, SearchDirs: []string{dir}})
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	for _, c := range []struct {
+		h    http.Handler
+		want int
+	}{{e.Require(svcList)(ok), 200}, {e.RequireTarget(svcList, Target{})(ok), 403}, {e.RequireTarget(svcList, nil)(ok), 403}} {
+		r := httptest.NewRequest("GET", "/v2.1/os-services", nil)
+		r = r.WithContext(auth.NewContext(r.Context(), cMember))
+		w := httptest.NewRecorder()
+		c.h.ServeHTTP(w, r)
+		if w.Code != c.want {
+			t.Errorf("%d, want %d", w.Code, c.want)
+		}
 	}
 }
 

@@ -146,6 +146,34 @@ func (e *Enforcer) Require(action string) func(http.Handler) http.Handler {
 	}
 }
 
+// RequireTarget is Require with a fixed target: nova checks its operator
+// APIs (os-services, os-hypervisors) with the empty target, so that an
+// override naming %(project_id)s refuses instead of matching the caller's
+// own project.
+//
+//	r.With(enf.RequireTarget("os_compute_api:os-services:list", policy.Target{})).Get("/os-services", list)
+func (e *Enforcer) RequireTarget(action string, target Target) func(http.Handler) http.Handler {
+	if target == nil {
+		target = Target{}
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := e.AuthorizeTarget(r.Context(), action, target); err != nil {
+				fault.Write(w, r, err)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// IsAdmin is nova's check_is_admin: whether context_is_admin allows the
+// caller on its own project. An authenticator sets auth.Context.IsAdmin
+// from it, as nova's RequestContext does when Keystone did not say.
+func (e *Enforcer) IsAdmin(c *auth.Context) bool {
+	return e.enforce(context.Background(), "context_is_admin", DefaultTarget(c), CredentialsOf(c), c)
+}
+
 // DefaultTarget is nova's default target: the caller's own project and
 // user.
 func DefaultTarget(c *auth.Context) Target {
