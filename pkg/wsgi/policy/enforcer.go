@@ -147,6 +147,19 @@ func newEnforcer(o Options) *Enforcer {
 	if o.DefaultRule == "" {
 		o.DefaultRule = DefaultRuleName
 	}
+	// The enforcer keeps its own copy: a caller's later change to its
+	// slice must not change the rules in force.
+	defaults := make([]RuleDefault, len(o.Defaults))
+	for i, d := range o.Defaults {
+		if d.DeprecatedRule != nil {
+			dr := *d.DeprecatedRule
+			d.DeprecatedRule = &dr
+		}
+		d.Operations = slices.Clone(d.Operations)
+		d.ScopeTypes = slices.Clone(d.ScopeTypes)
+		defaults[i] = d
+	}
+	o.Defaults = defaults
 	return &Enforcer{opts: o, logger: o.Logger}
 }
 
@@ -164,7 +177,7 @@ func newEnforcer(o Options) *Enforcer {
 func NewEnforcer(o Options) (*Enforcer, error) {
 	e := newEnforcer(o)
 	seen := map[string]bool{}
-	for _, d := range o.Defaults {
+	for _, d := range e.opts.Defaults {
 		if seen[d.Name] {
 			return nil, fmt.Errorf("policy: rule %q registered twice", d.Name)
 		}

@@ -478,3 +478,18 @@ func TestReloadIfChanged(t *testing.T) {
 		t.Errorf("fixed file and a new directory: %v %v %v", changed, err, e.Rules()[svcList])
 	}
 }
+
+func TestEnforcerCopiesDefaults(t *testing.T) {
+	d := novaLike()
+	e := mustEnforcer(t, Options{Defaults: d})
+	for i := range d {
+		d[i].CheckStr = "@"
+		d[i].ScopeTypes = nil
+	}
+	if err := e.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if authz(e, cMember, svcList, nil) != 403 {
+		t.Error("a change to the caller's defaults reached the enforcer")
+	}
+}
