@@ -129,6 +129,9 @@ type ruleSet struct {
 }
 
 func (rs *ruleSet) lookup(name string) (Check, bool) {
+	if rs == nil {
+		return nil, false
+	}
 	if c, ok := rs.rules[name]; ok {
 		return c, true
 	}
