@@ -11,7 +11,7 @@ STATICCHECK_VERSION := v0.8.2
 TEST_FLAGS ?= -race -count=1 -timeout 12m -p 2
 BENCH_FLAGS ?= -run '^$$' -bench . -benchmem -count=1 -timeout 30m
 
-.PHONY: all build run test test-unit test-example test-serial services bench lint fuzz sample-config clean
+.PHONY: all build run test test-unit test-example test-serial services bench lint fuzz sample-config sample-policy clean
 
 all: build
 
@@ -71,6 +71,10 @@ fuzz:
 
 sample-config:
 	$(GO) test ./pkg/config -run TestSampleFileInDeployIsCurrent -update
+
+# deploy/policy.yaml.sample from internal/policies' registry.
+sample-policy:
+	$(GO) test ./internal/policies -run TestSampleFileInDeployIsCurrent -update
 
 clean:
 	rm -rf $(BIN) bench.out

@@ -3,8 +3,8 @@
 #   PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth on loopback),
 #   RabbitMQ on 127.0.0.1:5672 (guest/guest),
 #   Debian's python3-oslo.messaging under /usr/bin/python3 (the RPC interop peer),
-#   Debian's python3-oslo.versionedobjects and python3-nova (the referees of
-#   pkg/ovo's versioned-object codec and nova's notification payloads),
+#   Debian's python3-oslo.versionedobjects, python3-oslo.policy and python3-nova
+#   (the referees of pkg/ovo, of pkg/wsgi/policy and of nova's payloads and rules),
 #   promtool (checks and unit-tests deploy/prometheus): the one on PATH, or the
 #   binary alone taken from Debian's prometheus package into .tools/bin (the
 #   package itself would install and start a Prometheus server).
@@ -48,7 +48,7 @@ apt_install() {
   is_root && is_debian || return 1
   apt_update_once
   log "apt-get install $*"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
 pg_ok() { pg_isready -q -h "$PGHOST_ADDR" -p "$PGPORT" 2>/dev/null || answers "$PGPORT"; }
@@ -139,15 +139,18 @@ ensure_python_oslo() {
   log "python3-oslo.messaging installed"
 }
 
-ensure_python_ovo() {
-  if [ -x "$PY" ] && "$PY" -c 'import oslo_versionedobjects, nova.objects' 2>/dev/null; then
-    log "python3-oslo.versionedobjects and python3-nova importable by $PY"
+# ensure_python_module MODULE PACKAGE: Debian's PACKAGE makes MODULE importable
+# under $PY (the policy referees: python3-oslo.policy for pkg/wsgi/policy,
+# python3-nova for internal/policies).
+ensure_python_module() {
+  if [ -x "$PY" ] && "$PY" -c "import $1" 2>/dev/null; then
+    log "$2 importable by $PY"
     return
   fi
-  apt_install python3 python3-oslo.versionedobjects python3-nova ||
-    die "Debian's python3-oslo.versionedobjects or python3-nova is missing: apt-get install python3-oslo.versionedobjects python3-nova (they must import under $PY)"
-  "$PY" -c 'import oslo_versionedobjects, nova.objects' || die "python3-oslo.versionedobjects / python3-nova installed but do not import under $PY"
-  log "python3-oslo.versionedobjects and python3-nova installed"
+  apt_install python3 "$2" ||
+    die "Debian's $2 is missing: apt-get install $2 (it must import under $PY)"
+  "$PY" -c "import $1" || die "$2 installed but does not import under $PY"
+  log "$2 installed"
 }
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -190,5 +193,7 @@ ensure_tools
 ensure_postgres
 ensure_rabbit
 ensure_python_oslo
-ensure_python_ovo
+ensure_python_module oslo_versionedobjects python3-oslo.versionedobjects
+ensure_python_module oslo_policy python3-oslo.policy
+ensure_python_module 'nova.objects, nova.policies' python3-nova
 ensure_promtool

@@ -14,6 +14,7 @@ type Config struct {
 	API        APIOptions
 	Rabbit     RabbitOptions
 	Middleware MiddlewareOptions
+	Policy     PolicyOptions
 	Gonova     GonovaOptions
 
 	// Sources lists, in the order they were read, the files that contributed.
@@ -77,6 +78,15 @@ type RabbitOptions struct {
 // MiddlewareOptions are the options of the [oslo_middleware] section.
 type MiddlewareOptions struct {
 	MaxRequestBodySize int64 // max_request_body_size: bytes
+}
+
+// PolicyOptions are the options of the [oslo_policy] section.
+type PolicyOptions struct {
+	PolicyFile         string // policy_file: YAML or JSON rule overrides, relative to ConfigDirs
+	EnforceScope       bool   // enforce_scope: refuse tokens whose scope the rule does not allow
+	EnforceNewDefaults bool   // enforce_new_defaults: drop the deprecated defaults
+	PolicyDirs         string // policy_dirs: one directory of further overrides ("" for none)
+	PolicyDefaultRule  string // policy_default_rule: fallback of references to undefined rules
 }
 
 // GonovaOptions are gonova's own options, in the [gonova] section.

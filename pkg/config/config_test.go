@@ -54,6 +54,11 @@ func TestDefaultsMatchNova(t *testing.T) {
 		{"heartbeat_timeout_threshold", c.Rabbit.HeartbeatTimeoutThreshold, 60 * time.Second},
 		{"rabbit_transient_queues_ttl", c.Rabbit.RabbitTransientQueuesTTL, 1800 * time.Second},
 		{"max_request_body_size", c.Middleware.MaxRequestBodySize, int64(114688)},
+		{"policy_file", c.Policy.PolicyFile, "policy.yaml"},
+		{"enforce_scope", c.Policy.EnforceScope, false},
+		{"enforce_new_defaults", c.Policy.EnforceNewDefaults, false},
+		{"policy_default_rule", c.Policy.PolicyDefaultRule, "default"},
+		{"policy_dirs", c.Policy.PolicyDirs, "policy.d"},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {
@@ -307,5 +312,57 @@ func TestSampleFileInDeployIsCurrent(t *testing.T) {
 	}
 	if string(want) != b.String() {
 		t.Fatal("deploy/nova.conf.sample is stale: run `make sample-config`")
+	}
+}
+
+func TestOsloPolicySection(t *testing.T) {
+	dir := t.TempDir()
+	f := write(t, dir, "nova.conf", `[oslo_policy]
+policy_file = /etc/nova/my-policy.yaml
+enforce_scope = true
+enforce_new_defaults = True
+policy_dirs = /etc/nova/policy.d
+remote_content_type = application/json
+`)
+	c, _, err := parse(t, []string{"--config-file", f}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.Policy
+	if p.PolicyFile != "/etc/nova/my-policy.yaml" || !p.EnforceScope || !p.EnforceNewDefaults || p.PolicyDefaultRule != "default" ||
+		p.PolicyDirs != "/etc/nova/policy.d" {
+		t.Errorf("%+v", p)
+	}
+	if !strings.Contains(strings.Join(c.Ignored, ","), "[oslo_policy] remote_content_type") {
+		t.Errorf("remote_content_type not listed as ignored: %v", c.Ignored)
+	}
+	write(t, dir, "bad.conf", "[oslo_policy]\nenforce_scop = true\n")
+	if _, _, err := parse(t, []string{"--config-file", filepath.Join(dir, "bad.conf")}, nil); !errors.Is(err, ErrUnknown) {
+		t.Errorf("typo in [oslo_policy]: %v", err)
+	}
+}
+
+// ConfigDirs is oslo.config's find_file order: the config dir, the
+// directories of the config files (last first), then the project's
+// standard directories.
+func TestConfigDirs(t *testing.T) {
+	a, b, d := t.TempDir(), t.TempDir(), t.TempDir()
+	fa, fb := write(t, a, "nova.conf", ""), write(t, b, "extra.conf", "")
+	c, _, err := ParseWith([]string{"--config-file", fa, "--config-dir", d, "--config-file", fb},
+		ParseOptions{Env: func(k string) string { return map[string]string{"HOME": "/home/op"}[k] }, DefaultFiles: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{d, b, a, "/home/op/.nova", "/home/op", "/etc/nova", "/etc"}
+	if got := c.ConfigDirs(); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("ConfigDirs = %v, want %v", got, want)
+	}
+	def := write(t, b, "nova-default.conf", "")
+	c, _, err = ParseWith(nil, ParseOptions{Env: func(string) string { return "" }, DefaultFiles: []string{def}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.ConfigDirs(); strings.Join(got, "|") != strings.Join([]string{b, "/etc/nova", "/etc"}, "|") {
+		t.Errorf("ConfigDirs without flags = %v", got)
 	}
 }

@@ -280,8 +280,8 @@ func (c *Config) setOption(src, section, name, value string) error {
 		}
 		return nil
 	}
-	if section == secDefault && ignoredDefaults[name] {
-		c.Ignored = append(c.Ignored, "[DEFAULT] "+name)
+	if section == secDefault && ignoredDefaults[name] || ignoredOptions[section][name] {
+		c.Ignored = append(c.Ignored, "["+section+"] "+name)
 		return nil
 	}
 	// display shows no value for an unknown option: it may be a password.
@@ -316,6 +316,55 @@ func knownSections() []string {
 		}
 	}
 	return out
+}
+
+// ConfigDirs are the directories oslo.config's find_file searches for a
+// file named relative to the configuration (policy_file), in order: the
+// --config-dir (the last one given), the directories of the --config-file
+// files (the last file's first), then ~/.nova, ~, /etc/nova and /etc.
+func (c *Config) ConfigDirs() []string {
+	var dirs []string
+	add := func(d string) {
+		if d == "" {
+			d = "."
+		}
+		for _, x := range dirs {
+			if x == d {
+				return
+			}
+		}
+		dirs = append(dirs, d)
+	}
+	cl, _ := parseCommandLine(c.args)
+	var files []string
+	lastDir := ""
+	for _, s := range cl.sources {
+		if s.dir {
+			lastDir = s.path
+		} else {
+			files = append(files, s.path)
+		}
+	}
+	if len(cl.sources) == 0 {
+		files = append(files, c.Sources...)
+	}
+	if lastDir != "" {
+		add(lastDir)
+	}
+	for i := len(files) - 1; i >= 0; i-- {
+		add(filepath.Dir(files[i]))
+	}
+	env := c.env
+	if env == nil {
+		env = os.Getenv
+	}
+	if home := env("HOME"); home != "" {
+		add(filepath.Join(home, ".nova"))
+		add(home)
+	}
+	add("/etc/nova")
+	add("/etc")
+	return dirs
 }
 
 // defaultConfigFiles is oslo.config's search list for project nova.

@@ -83,6 +83,19 @@ func RequirePythonOslo(t testing.TB) {
 	}
 }
 
+// RequirePython skips (or, in CI, fails) the test when Debian's python3
+// cannot import module, which Debian's package debPackage provides
+// (RequirePython(t, "oslo_policy", "python3-oslo.policy")).
+func RequirePython(t testing.TB, module, debPackage string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, PythonPath, "-c", "import "+module).CombinedOutput()
+	if err != nil {
+		missing(t, debPackage, "run scripts/services.sh (apt-get install "+debPackage+"): "+strings.TrimSpace(string(out)))
+	}
+}
+
 // UniqueName returns prefix followed by 12 random hex characters: a name for a
 // database, exchange or topic that no other test package uses at the same time.
 func UniqueName(prefix string) string {

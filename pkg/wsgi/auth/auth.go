@@ -22,6 +22,15 @@ type Context struct {
 	ProjectID string
 	Roles     []string
 	IsAdmin   bool
+	// UserDomainID and ProjectDomainID are the Keystone domains of the user
+	// and of the project (X-User-Domain-Id, X-Project-Domain-Id).
+	UserDomainID    string
+	ProjectDomainID string
+	// DomainID is set for a domain-scoped token (X-Domain-Id), SystemScope
+	// for a system-scoped one ("all", X-System-Scope); a token with neither
+	// is project-scoped. Policy compares them with a rule's scope types.
+	DomainID    string
+	SystemScope string
 	// RequestID and GlobalRequestID come from the request-id middleware; RPC
 	// clients copy them into messages so computes log the same ids.
 	RequestID       string

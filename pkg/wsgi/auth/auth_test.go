@@ -34,7 +34,8 @@ func TestNoAuth(t *testing.T) {
 			t.Errorf("%q: %v", c.token, err)
 			continue
 		}
-		if got.UserID != c.user || got.ProjectID != c.project || got.IsAdmin != c.admin || got.HasRole("admin") != c.admin {
+		if got.UserID != c.user || got.ProjectID != c.project || got.IsAdmin != c.admin || got.HasRole("admin") != c.admin ||
+			!got.HasRole("member") || !got.HasRole("reader") {
 			t.Errorf("%q: got %+v", c.token, got)
 		}
 	}

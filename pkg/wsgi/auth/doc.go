@@ -22,9 +22,12 @@
 // user is "admin". Differences, on purpose: nova answered a request with no
 // X-Auth-Token by a 204 carrying a made-up token (an Auth 1.1 handshake that
 // no current client uses); gonova answers 401 with an unauthorized fault, so
-// that a client that forgot its token learns it. An admin caller also gets
-// the role "admin", as nova's RequestContext.elevated does, so role-based
-// rules see it. Never use NoAuth on a network others can reach.
+// that a client that forgot its token learns it. Every caller gets the
+// roles "member" and "reader" in its project, and the admin also "admin",
+// as a Keystone token with implied roles would carry them, so that nova's
+// default policy (role:reader and project_id:%(project_id)s, role:admin)
+// decides for noauth2 callers as it does for Keystone ones. Never use
+// NoAuth on a network others can reach.
 //
 // # Logging
 //

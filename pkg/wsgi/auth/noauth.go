@@ -13,6 +13,9 @@ const AdminUser = "admin"
 
 // NoAuth is nova's auth_strategy = noauth2: it trusts "X-Auth-Token:
 // user:project" without checking anything. For development and tests only.
+// The caller has the roles member and reader in the project, as a Keystone
+// member would (reader is implied by member); the user "admin" also has
+// admin and is_admin.
 //
 //	r.Use(auth.Middleware(auth.NoAuth{}))
 //	// curl -H 'X-Auth-Token: admin:admin' http://127.0.0.1:8774/v2.1/os-services
@@ -31,10 +34,10 @@ func (NoAuth) Authenticate(r *http.Request) (*Context, error) {
 	if project == "" {
 		project = user
 	}
-	c := &Context{UserID: user, ProjectID: project, Roles: []string{}}
+	c := &Context{UserID: user, ProjectID: project, Roles: []string{"member", "reader"}}
 	if user == AdminUser {
 		c.IsAdmin = true
-		c.Roles = append(c.Roles, "admin")
+		c.Roles = []string{"admin", "member", "reader"}
 	}
 	return c, nil
 }

@@ -1,55 +1,52 @@
 package policy_test
 
 import (
+	"context"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
-	"strings"
-
-	"github.com/go-chi/chi/v5"
+	"log/slog"
+	"os"
+	"path/filepath"
 
 	"github.com/gonova/gonova/pkg/wsgi/auth"
-	"github.com/gonova/gonova/pkg/wsgi/fault"
 	"github.com/gonova/gonova/pkg/wsgi/policy"
 )
 
-// A route requires its action with Require; a handler that needs its target
-// first asks Authorize. An action without a rule is refused.
-func Example() {
-	enf := policy.New(map[string]policy.Rule{
-		"os_compute_api:os-services:list":   policy.Admin,
-		"os_compute_api:os-services:delete": policy.Admin,
-	})
-	list := func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"services": []}`) }
-	del := func(w http.ResponseWriter, r *http.Request) {
-		// ... look the service up first, then:
-		if err := enf.Authorize(r.Context(), "os_compute_api:os-services:delete"); err != nil {
-			fault.Write(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+func ExampleNewEnforcer() {
+	defaults := []policy.RuleDefault{
+		{Name: "context_is_admin", CheckStr: "role:admin"},
+		{Name: "os_compute_api:os-services:list", CheckStr: "rule:context_is_admin", ScopeTypes: []string{"project"}},
+		{Name: "os_compute_api:servers:show", CheckStr: "role:reader and project_id:%(project_id)s or rule:context_is_admin"},
 	}
-	r := chi.NewRouter()
-	r.Use(auth.Middleware(auth.NoAuth{}))
-	r.With(enf.Require("os_compute_api:os-services:list")).Get("/os-services", list)
-	r.Delete("/os-services/{id}", del)
+	// An operator lets the role "ops" list services.
+	dir, _ := os.MkdirTemp("", "policy")
+	defer os.RemoveAll(dir)
+	_ = os.WriteFile(filepath.Join(dir, "policy.yaml"),
+		[]byte(`"os_compute_api:os-services:list": "role:ops or rule:context_is_admin"`), 0o600)
 
-	for _, c := range []struct{ method, token string }{
-		{"GET", "admin:admin"}, {"GET", "alice:demo"}, {"DELETE", "admin:admin"}, {"DELETE", "alice:demo"},
-	} {
-		path := "/os-services"
-		if c.method == "DELETE" {
-			path += "/1"
-		}
-		req := httptest.NewRequest(c.method, path, nil)
-		req.Header.Set("X-Auth-Token", c.token)
-		w := httptest.NewRecorder()
-		r.ServeHTTP(w, req)
-		fmt.Println(strings.TrimSpace(fmt.Sprint(c.method, " ", c.token, " ", w.Code, " ", w.Body.String())))
+	enf, err := policy.NewEnforcer(policy.Options{
+		Defaults: defaults, PolicyFile: policy.DefaultPolicyFile, SearchDirs: []string{dir},
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
 	}
+	olga := auth.NewContext(context.Background(), &auth.Context{UserID: "olga", ProjectID: "p1", Roles: []string{"ops", "reader"}})
+	fmt.Println(enf.Authorize(olga, "os_compute_api:os-services:list"))
+	fmt.Println(enf.AuthorizeTarget(olga, "os_compute_api:servers:show", policy.Target{"project_id": "p1"}))
+	fmt.Println(enf.AuthorizeTarget(olga, "os_compute_api:servers:show", policy.Target{"project_id": "p2"}))
 	// Output:
-	// GET admin:admin 200 {"services": []}
-	// GET alice:demo 403 {"forbidden":{"code":403,"message":"Policy doesn't allow os_compute_api:os-services:list to be performed."}}
-	// DELETE admin:admin 204
-	// DELETE alice:demo 403 {"forbidden":{"code":403,"message":"Policy doesn't allow os_compute_api:os-services:delete to be performed."}}
+	// <nil>
+	// <nil>
+	// 403 forbidden: Policy doesn't allow os_compute_api:servers:show to be performed.
+}
+
+func ExampleParse() {
+	c, err := policy.Parse("role:admin or role:member and project_id:%(project_id)s")
+	fmt.Println(c)
+	_, err = policy.Parse("role:admin or")
+	fmt.Println(err)
+	// Output:
+	// (role:admin or (role:member and project_id:%(project_id)s))
+	// policy rule "role:admin or": cannot be reduced to one check (unbalanced parentheses, a dangling and/or/not, or a quoted string)
 }
