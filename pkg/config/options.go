@@ -31,6 +31,7 @@ const (
 	secAPI        = "api"
 	secRabbit     = "oslo_messaging_rabbit"
 	secMiddleware = "oslo_middleware"
+	secNotify     = "oslo_messaging_notifications"
 	secGonova     = "gonova"
 )
 
@@ -72,6 +73,11 @@ var options = []option{
 	seconds(secRabbit, "rabbit_transient_queues_ttl", "1800", 1, "x-expires of reply and fanout queues, seconds.", func(c *Config) *time.Duration { return &c.Rabbit.RabbitTransientQueuesTTL }),
 	boolean(secRabbit, "ssl", "false", "Connect to RabbitMQ over TLS.", func(c *Config) *bool { return &c.Rabbit.SSL }),
 
+	multiStr(secNotify, "driver", "", "Driver that sends notifications: messagingv2 (oslo's 2.0 envelope), messaging (the 1.0 bare dict), log (to the service log), noop. Multi-valued: repeat the line for several drivers. None (the default) sends nothing.", func(c *Config) *[]string { return &c.Notifications.Driver }, oneOf("messagingv2", "messaging", "log", "noop")),
+	secretURL(secNotify, "transport_url", "", "Messaging transport for notifications; empty means [DEFAULT] transport_url.", func(c *Config) *string { return &c.Notifications.TransportURL }, validTransportURL),
+	list(secNotify, "topics", "notifications", "Comma-separated topics notifications are published to, each as <topic>.<priority> on the control exchange.", func(c *Config) *[]string { return &c.Notifications.Topics }),
+	integer(secNotify, "retry", "-1", -1, 1<<30, "Reconnects tried to send a notification before it is dropped (and logged); 0 tries once, -1 retries until it is sent.", func(c *Config) *int { return &c.Notifications.Retry }),
+
 	integer64(secMiddleware, "max_request_body_size", "114688", 1, 1<<40, "Largest request body the API accepts, bytes.", func(c *Config) *int64 { return &c.Middleware.MaxRequestBodySize }),
 
 	str(secGonova, "metrics_listen", "127.0.0.1:9774", "Address of nova-compute's own /metrics and /healthcheck listener; empty disables it.", func(c *Config) *string { return &c.Gonova.MetricsListen }, validListenOrEmpty),
@@ -84,7 +90,7 @@ var ignoredSections = map[string]bool{
 	"keystone_authtoken": true, "placement": true, "neutron": true, "glance": true,
 	"cinder": true, "libvirt": true, "vnc": true, "spice": true, "serial_console": true,
 	"scheduler": true, "filter_scheduler": true, "conductor": true, "api_database": true,
-	"oslo_concurrency": true, "oslo_messaging_notifications": true, "notifications": true,
+	"oslo_concurrency": true, "notifications": true,
 	"oslo_policy": true, "cache": true, "upgrade_levels": true, "wsgi": true,
 	"keystone": true, "service_user": true, "cells": true, "workarounds": true,
 	"compute": true, "pci": true, "quota": true, "os_vif_ovs": true, "key_manager": true,
@@ -134,6 +140,46 @@ func secretURL(sec, name, def, help string, field func(*Config) *string, check f
 	o := str(sec, name, def, help, field, check)
 	o.secret = true
 	return o
+}
+
+// multiStr is oslo.config's MultiStrOpt: every line of the option adds a
+// value (files and the environment included, in the order they are read).
+// An empty value adds nothing.
+func multiStr(sec, name, def, help string, field func(*Config) *[]string, check func(string) error) option {
+	return option{section: sec, name: name, def: def, help: help,
+		set: func(c *Config, v string) error {
+			v = strings.TrimSpace(v)
+			if v == "" {
+				return nil
+			}
+			if check != nil {
+				if err := check(v); err != nil {
+					return err
+				}
+			}
+			*field(c) = append(*field(c), v)
+			return nil
+		},
+		get: func(c *Config) string { return strings.Join(*field(c), ",") },
+	}
+}
+
+// list is oslo.config's ListOpt: one comma-separated value, which replaces
+// the previous one. Empty items are dropped.
+func list(sec, name, def, help string, field func(*Config) *[]string) option {
+	return option{section: sec, name: name, def: def, help: help,
+		set: func(c *Config, v string) error {
+			var out []string
+			for _, item := range strings.Split(v, ",") {
+				if item = strings.TrimSpace(item); item != "" {
+					out = append(out, item)
+				}
+			}
+			*field(c) = out
+			return nil
+		},
+		get: func(c *Config) string { return strings.Join(*field(c), ",") },
+	}
 }
 
 func boolean(sec, name, def, help string, field func(*Config) *bool) option {
