@@ -1,0 +1,122 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gonova/gonova/pkg/rpcsvc"
+)
+
+// A Python oslo.messaging NotificationListener receives gonova's
+// notifications, in both formats, with their fields and context.
+func TestPythonListenerReceivesGonovaNotifications(t *testing.T) {
+	for _, driver := range []string{DriverMessagingV2, DriverMessaging} {
+		t.Run(driver, func(t *testing.T) {
+			u := testVhost(t)
+			events := startPyListener(t, u, "nova", "--topic", "notifications", "--priorities", "info,error")
+			n := newTestNotifier(t, u, Options{Drivers: []string{driver}, ControlExchange: "nova", Retry: -1})
+			ctx := rpcsvc.NewContext(context.Background(), rpcsvc.Context{RequestID: "req-go-1", UserID: "u1", ProjectID: "p1",
+				Extra: map[string]json.RawMessage{"auth_token": json.RawMessage(`"secret"`)}})
+			if err := n.Info(ctx, "compute.instance.create.end", map[string]any{"instance_id": "i-1", "state": "active"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := n.Prepare("compute.otherhost").Error(ctx, "compute.instance.create.error", json.RawMessage(`{"code":500}`)); err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]pyNotification{}
+			for len(got) < 2 {
+				ev := next(t, events, 30*time.Second)
+				got[ev.EventType] = ev
+			}
+			info := got["compute.instance.create.end"]
+			if info.Priority != "info" || info.PublisherID != "compute.gohost" || string(info.Payload) != `{"instance_id": "i-1", "state": "active"}` {
+				t.Errorf("info = %+v", info)
+			}
+			if info.Metadata["message_id"] == "" || len(info.Metadata["timestamp"]) < len("2026-12-01 10:00:00") {
+				t.Errorf("metadata = %v", info.Metadata)
+			}
+			if info.Ctxt["request_id"] != "req-go-1" || info.Ctxt["project_id"] != "p1" {
+				t.Errorf("context = %v", info.Ctxt)
+			}
+			if _, ok := info.Ctxt["auth_token"]; ok {
+				t.Errorf("auth_token reached the listener: %v", info.Ctxt)
+			}
+			errEv := got["compute.instance.create.error"]
+			if errEv.Priority != "error" || errEv.PublisherID != "compute.otherhost" || string(errEv.Payload) != `{"code": 500}` {
+				t.Errorf("error = %+v", errEv)
+			}
+		})
+	}
+}
+
+// A gonova Listener receives a Python Notifier's notifications (both
+// drivers) and decodes them.
+func TestGonovaListenerReceivesPythonNotifications(t *testing.T) {
+	for _, driver := range []string{DriverMessagingV2, DriverMessaging} {
+		t.Run(driver, func(t *testing.T) {
+			u := testVhost(t)
+			sub := newTestSubscriber(t, u, SubscriberConfig{ControlExchange: "nova"})
+			var mu sync.Mutex
+			var got []*Notification
+			var ctxs []rpcsvc.Context
+			handler := func(ctx context.Context, n *Notification) Result {
+				rc, _ := rpcsvc.ContextFrom(ctx)
+				mu.Lock()
+				got = append(got, n)
+				ctxs = append(ctxs, rc)
+				mu.Unlock()
+				return Handled
+			}
+			l, err := NewListener(sub, []string{"notifications"}, Endpoint{Handlers: map[Priority]Handler{Warn: handler}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := l.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			defer l.Stop()
+			pyNotify(t, u, "nova", "--driver", driver, "--priority", "warn", "--count", "3", "--publisher-id", "conductor.pyhost",
+				"--event-type", "compute.instance.update", "--payload", `{"state":"building"}`, "--request-id", "req-py-1")
+			waitFor(t, 30*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 3 })
+			mu.Lock()
+			defer mu.Unlock()
+			seen := map[float64]bool{}
+			for i, n := range got {
+				var p struct {
+					State string  `json:"state"`
+					I     float64 `json:"i"`
+				}
+				if err := json.Unmarshal(n.Payload, &p); err != nil || p.State != "building" {
+					t.Errorf("payload %s: %v", n.Payload, err)
+				}
+				seen[p.I] = true
+				if n.Priority != Warn || n.PublisherID != "conductor.pyhost" || n.EventType != "compute.instance.update" || n.MessageID == "" || n.Timestamp.IsZero() {
+					t.Errorf("notification %+v", n)
+				}
+				if time.Since(n.Timestamp) > time.Minute || time.Since(n.Timestamp) < -time.Minute {
+					t.Errorf("timestamp %v is not now in UTC", n.Timestamp)
+				}
+				if ctxs[i].RequestID != "req-py-1" || ctxs[i].ProjectID != "p1" {
+					t.Errorf("context %+v", ctxs[i])
+				}
+			}
+			if len(seen) != 3 {
+				t.Errorf("payload indexes %v", seen)
+			}
+		})
+	}
+}
+
+func waitFor(t testing.TB, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %v", d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
