@@ -281,15 +281,6 @@ func (c *conn) get(ctx context.Context) (*amqp.Connection, uint64, error) {
 	}
 }
 
-func (c *conn) isClosing() bool {
-	select {
-	case <-c.closing:
-		return true
-	default:
-		return false
-	}
-}
-
 // close stops the supervisor and closes the connection.
 func (c *conn) close() error {
 	var err error

@@ -23,15 +23,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	deleteVhosts()
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
+		deleteVhosts()
+		os.Exit(code)
+	}))
 }
 
 // Vhosts: queues are named after the topic alone (notifications.info), so
@@ -258,15 +253,6 @@ func next[T any](t testing.TB, ch <-chan T, d time.Duration) T {
 	}
 	var zero T
 	return zero
-}
-
-func quiet(t testing.TB, ch <-chan pyNotification, d time.Duration) {
-	t.Helper()
-	select {
-	case v := <-ch:
-		t.Fatalf("unexpected notification %+v", v)
-	case <-time.After(d):
-	}
 }
 
 func testLogger(t testing.TB) *slog.Logger {
