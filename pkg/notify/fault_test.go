@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -117,7 +118,7 @@ func TestNotifyAcrossConnectionCutsLosesNothingConfirmed(t *testing.T) {
 	if got := testutil.ToFloat64(n.metrics.reconnects); got < 1 {
 		t.Errorf("reconnects = %v", got)
 	}
-	t.Logf("%d notifications across %d cuts, %d delivered twice (at-least-once)", total, p.Cut(), dups)
+	t.Logf("%d notifications across %d cuts, %d handled twice (the listener drops duplicates by _unique_id)", total, p.Cut(), dups)
 }
 
 // With retry = N a notification that cannot be sent fails after N more
@@ -149,5 +150,26 @@ func TestRetryIsBounded(t *testing.T) {
 	defer cancel()
 	if err := n.Info(ctx, "test.retry", 3); err != nil {
 		t.Errorf("after the broker is back: %v", err)
+	}
+}
+
+// A notifier whose durability differs from what the broker has fails at once
+// (no retry can help) and names the option to align.
+func TestMismatchedDurabilityNamesTheOption(t *testing.T) {
+	u := testVhost(t)
+	plain := newTestNotifier(t, u, Options{Drivers: []string{DriverMessagingV2}, Retry: -1})
+	if err := plain.Info(context.Background(), "test.mismatch", 1); err != nil {
+		t.Fatal(err)
+	}
+	durable := newTestNotifier(t, u, Options{Drivers: []string{DriverMessagingV2}, Retry: -1, DurableQueues: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err := durable.Info(ctx, "test.mismatch", 2)
+	var pe *PreconditionError
+	if !errors.As(err, &pe) || !strings.Contains(pe.Option, "amqp_durable_queues") {
+		t.Fatalf("err = %v, want a PreconditionError naming amqp_durable_queues", err)
+	}
+	if ctx.Err() != nil {
+		t.Error("retried until the deadline: a refused declaration is permanent")
 	}
 }

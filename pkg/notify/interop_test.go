@@ -3,6 +3,10 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"net/url"
+	"os/exec"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -118,5 +122,34 @@ func waitFor(t testing.TB, d time.Duration, cond func() bool) {
 			t.Fatalf("condition not met within %v", d)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// With amqp_durable_queues the notifier declares the exchange and queue
+// durable, as a Python listener with the same setting does: they share the
+// queue, and notifications sent before the listener started wait in it.
+func TestDurableQueuesMatchPython(t *testing.T) {
+	u := testVhost(t)
+	n := newTestNotifier(t, u, Options{Drivers: []string{DriverMessagingV2}, Retry: -1, DurableQueues: true})
+	if err := n.Info(context.Background(), "test.durable", "before-listener"); err != nil {
+		t.Fatal(err)
+	}
+	pu, _ := url.Parse(u)
+	out, err := exec.Command("rabbitmqctl", "list_queues", "-q", "-p", strings.TrimPrefix(pu.Path, "/"), "name", "durable").CombinedOutput()
+	if err != nil {
+		t.Fatalf("rabbitmqctl list_queues: %v: %s", err, out)
+	}
+	if !regexp.MustCompile(`(?m)^notifications\.info\s+true$`).Match(out) {
+		t.Errorf("notifications.info is not durable:\n%s", out)
+	}
+	events := startPyListener(t, u, "nova", "--topic", "notifications", "--priorities", "info", "--durable")
+	if ev := next(t, events, 30*time.Second); string(ev.Payload) != `"before-listener"` || ev.EventType != "test.durable" {
+		t.Errorf("python got %+v", ev)
+	}
+	if err := n.Info(context.Background(), "test.durable", "after"); err != nil {
+		t.Fatal(err)
+	}
+	if ev := next(t, events, 30*time.Second); string(ev.Payload) != `"after"` {
+		t.Errorf("python got %+v", ev)
 	}
 }

@@ -55,7 +55,10 @@ type Endpoint struct {
 // for its priority whose filter matches, in order, stopping at the first
 // Requeue. A handler that panics counts as Requeue (oslo requeues on an
 // exception). The message is acknowledged after the handlers return, or
-// requeued.
+// requeued. A notification whose _unique_id it handled recently (redelivered
+// after a lost ack, or resent after a lost confirm) is acknowledged without
+// running the handlers again, as oslo's listeners drop duplicates; with
+// several listeners on a queue a duplicate can still reach another one.
 type Listener struct {
 	sub       *Subscriber
 	topics    []string
@@ -65,6 +68,48 @@ type Listener struct {
 	mu     sync.Mutex
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	seen *dedup
+}
+
+// dedupSize is how many handled _unique_ids a Listener remembers (oslo's
+// listeners remember 16).
+const dedupSize = 4096
+
+// dedup is a bounded set of recently handled _unique_ids: a notification
+// redelivered after its ack was lost (a cut connection), or republished after
+// its confirm was lost, is acknowledged without running the handlers again,
+// as oslo's listeners drop duplicates.
+type dedup struct {
+	mu   sync.Mutex
+	set  map[string]struct{}
+	ring []string
+	next int
+}
+
+func newDedup(n int) *dedup {
+	return &dedup{set: make(map[string]struct{}, n), ring: make([]string, n)}
+}
+
+func (d *dedup) seen(id string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, ok := d.set[id]
+	return ok
+}
+
+func (d *dedup) add(id string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.set[id]; ok {
+		return
+	}
+	if old := d.ring[d.next]; old != "" {
+		delete(d.set, old)
+	}
+	d.ring[d.next] = id
+	d.set[id] = struct{}{}
+	d.next = (d.next + 1) % len(d.ring)
 }
 
 // NewListener returns a Listener of topics (for example
@@ -83,7 +128,7 @@ func NewListener(sub *Subscriber, topics []string, endpoints ...Endpoint) (*List
 			}
 		}
 	}
-	return &Listener{sub: sub, topics: topics, endpoints: endpoints, log: sub.log}, nil
+	return &Listener{sub: sub, topics: topics, endpoints: endpoints, log: sub.log, seen: newDedup(dedupSize)}, nil
 }
 
 // priorities are the priorities some endpoint handles, in oslo's order.
@@ -152,9 +197,17 @@ func (l *Listener) handle(msg *message.Message) {
 		msg.Ack()
 		return
 	}
+	if n.UniqueID != "" && l.seen.seen(n.UniqueID) {
+		l.log.Debug("notify: dropping a duplicate notification", "event_type", n.EventType, "message_id", n.MessageID, "unique_id", n.UniqueID)
+		msg.Ack()
+		return
+	}
 	if l.dispatch(msg.Context(), n) == Requeue {
 		msg.Nack()
 		return
+	}
+	if n.UniqueID != "" {
+		l.seen.add(n.UniqueID)
 	}
 	msg.Ack()
 }

@@ -169,3 +169,13 @@ func TestListenerValidation(t *testing.T) {
 		t.Errorf("no driver: %v", err)
 	}
 }
+
+func TestDedupForgetsTheOldest(t *testing.T) {
+	d := newDedup(3)
+	for _, id := range []string{"a", "b", "c", "a", "d"} {
+		d.add(id)
+	}
+	if d.seen("a") || !d.seen("b") || !d.seen("c") || !d.seen("d") {
+		t.Errorf("set %v", d.set)
+	}
+}

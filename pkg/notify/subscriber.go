@@ -306,6 +306,9 @@ func (sb *subscription) consume(ch *amqp.Channel, deliveries <-chan amqp.Deliver
 					sb.drain(ch, "", nil)
 					return true
 				}
+				// The channel or connection closed (or the broker cancelled
+				// the consumer): start again on a fresh channel.
+				_ = ch.Close()
 				return false
 			}
 			if !sb.deliver(d) {

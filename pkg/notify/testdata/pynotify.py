@@ -105,6 +105,8 @@ def main():
     p.add_argument("--count", type=int, default=1)
     p.add_argument("--payload", default="")
     p.add_argument("--request-id", default="")
+    p.add_argument("--durable", action="store_true",
+                   help="[oslo_messaging_rabbit] amqp_durable_queues = True")
     p.add_argument("--debug", action="store_true")
     args = p.parse_args()
     logging.basicConfig(stream=sys.stderr,
@@ -112,6 +114,11 @@ def main():
     conf = cfg.CONF
     conf([], project="gonova-pynotify")
     messaging.set_transport_defaults(control_exchange=args.exchange)
+    if args.durable:
+        from oslo_messaging._drivers import amqp as rpc_amqp
+        conf.register_opts(rpc_amqp.amqp_opts, group="oslo_messaging_rabbit")
+        conf.set_override("amqp_durable_queues", True,
+                          group="oslo_messaging_rabbit")
     if args.mode == "listen":
         listen(args, conf)
     else:
