@@ -146,6 +146,8 @@ func TestRetryIsBounded(t *testing.T) {
 		t.Errorf("failures = %v", got)
 	}
 	p.SetRefuse(false)
+	// retry = 2 is not meant to outlast the reconnect backoff: wait for it.
+	waitFor(t, 30*time.Second, func() bool { return testutil.ToFloat64(n.metrics.reconnects) >= 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := n.Info(ctx, "test.retry", 3); err != nil {
