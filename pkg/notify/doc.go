@@ -92,7 +92,7 @@
 // false, declares non-durable queues: a broker restart deletes them with
 // every notification waiting in them, confirmed or not (publishes then
 // re-declare them). Connection cuts, with the broker up, lose nothing either
-// way.
+// way. The tests restart a private RabbitMQ node to show both.
 //
 // A Subscriber acknowledges a message when its handler Acks it (watermill)
 // or a Listener's handlers return; Nack, a Requeue result or a panic put it
