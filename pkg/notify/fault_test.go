@@ -175,3 +175,37 @@ func TestMismatchedDurabilityNamesTheOption(t *testing.T) {
 		t.Error("retried until the deadline: a refused declaration is permanent")
 	}
 }
+
+// Close lets Notify calls in progress finish, up to CloseTimeout; one that
+// cannot be confirmed by then fails with ErrClosed, and later calls fail at
+// once.
+func TestNotifierCloseWaitsThenFailsTheUnconfirmed(t *testing.T) {
+	u := testVhost(t)
+	pu, p := proxied(t, u)
+	opts := Options{Drivers: []string{DriverMessagingV2}, Retry: -1, CloseTimeout: 500 * time.Millisecond, TransportURL: pu, Logger: testLogger(t)}
+	n, err := NewNotifier(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Info(context.Background(), "test.close", 1); err != nil {
+		t.Fatal(err)
+	}
+	p.SetRefuse(true)
+	p.CutAll()
+	stuck := make(chan error, 1)
+	go func() { stuck <- n.Info(context.Background(), "test.close", 2) }()
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 400*time.Millisecond || d > 5*time.Second {
+		t.Errorf("Close took %v, want about CloseTimeout", d)
+	}
+	if err := <-stuck; !errors.Is(err, ErrClosed) {
+		t.Errorf("the unconfirmed Notify: %v, want ErrClosed", err)
+	}
+	if err := n.Info(context.Background(), "test.close", 3); !errors.Is(err, ErrClosed) {
+		t.Errorf("Notify after Close: %v", err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -61,6 +62,9 @@ type Options struct {
 	// AttemptTimeout (gonova) bounds how long one attempt waits for a
 	// connection before it counts as failed. Default 5s.
 	AttemptTimeout time.Duration
+	// CloseTimeout (gonova) bounds how long Close waits for the Notify
+	// calls in progress to be confirmed. Default 30s.
+	CloseTimeout time.Duration
 
 	// Logger receives the Notifier's logs and the log driver's
 	// notifications; nil uses slog.Default().
@@ -101,6 +105,26 @@ type Notifier struct {
 	conn        *conn // nil without a messaging driver
 	sender      *amqpSender
 	root        bool // owns conn
+	life        *lifecycle
+}
+
+// lifecycle tracks the sends in progress of a Notifier and the Notifiers
+// prepared from it, so that Close can let them finish first.
+type lifecycle struct {
+	mu      sync.Mutex
+	closed  bool
+	sending sync.WaitGroup
+}
+
+// begin registers a send; false once Close began.
+func (l *lifecycle) begin() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return false
+	}
+	l.sending.Add(1)
+	return true
 }
 
 // NewNotifier returns a Notifier. With a messaging driver it connects first
@@ -121,7 +145,10 @@ func NewNotifier(ctx context.Context, opts Options) (*Notifier, error) {
 	if opts.Retry < -1 {
 		return nil, fmt.Errorf("notify: retry must be -1 or more, got %d", opts.Retry)
 	}
-	n := &Notifier{opts: opts, publisherID: opts.PublisherID, log: opts.Logger, root: true}
+	if opts.CloseTimeout <= 0 {
+		opts.CloseTimeout = 30 * time.Second
+	}
+	n := &Notifier{opts: opts, publisherID: opts.PublisherID, log: opts.Logger, root: true, life: &lifecycle{}}
 	messaging := false
 	for _, d := range opts.Drivers {
 		switch d {
@@ -286,6 +313,11 @@ func (n *Notifier) sendTopic(ctx context.Context, topic string, msg *Notificatio
 }
 
 func (n *Notifier) send(ctx context.Context, topic string, msg *Notification, envelope bool) error {
+	if !n.life.begin() {
+		n.metrics.sent(msg.EventType, ErrClosed)
+		return fmt.Errorf("notify: %s to %s.%s: %w", msg.EventType, topic, msg.Priority, ErrClosed)
+	}
+	defer n.life.sending.Done()
 	body, err := msg.Encode(envelope)
 	if err == nil {
 		err = n.sender.send(ctx, topic+"."+string(msg.Priority), body)
@@ -321,12 +353,31 @@ func (n *Notifier) logNotification(ctx context.Context, msg *Notification) {
 	n.metrics.sent(msg.EventType, nil)
 }
 
-// Close closes the connection. Notify calls in progress fail with ErrClosed
-// unless already confirmed. A Notifier from Prepare does not own the
-// connection: its Close does nothing.
+// Close stops accepting notifications (Notify then fails with ErrClosed),
+// waits up to CloseTimeout for those in progress to be confirmed, and closes
+// the connection; a send still unconfirmed then fails with ErrClosed (and was
+// possibly delivered). A Notifier from Prepare does not own the connection:
+// its Close does nothing.
 func (n *Notifier) Close() error {
 	if !n.root || n.conn == nil {
 		return nil
 	}
-	return n.conn.close()
+	n.life.mu.Lock()
+	n.life.closed = true
+	n.life.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		n.life.sending.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(n.opts.CloseTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		n.log.Warn("notify: notifications still unconfirmed at close", "close_timeout", n.opts.CloseTimeout)
+	}
+	err := n.conn.close()
+	<-done // the close made the rest fail
+	return err
 }

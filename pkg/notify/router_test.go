@@ -30,6 +30,11 @@ func TestWatermillRouterConsumesAndRepublishes(t *testing.T) {
 	attempts := map[string]int{}
 	router.AddHandler("enrich", "notifications.info", sub, "enriched.info", n.Prepare("router.go").Publisher(),
 		func(msg *message.Message) ([]*message.Message, error) {
+			if msg.Metadata.Get(MetaPublisherID) != "compute.gohost" || msg.Metadata.Get(MetaPriority) != "INFO" ||
+				msg.Metadata.Get(MetaMessageID) != msg.UUID || msg.Metadata.Get(MetaTimestamp) == "" ||
+				(msg.Metadata.Get(MetaEventType) != "test.steady" && msg.Metadata.Get(MetaEventType) != "test.flaky") {
+				t.Errorf("metadata %v", msg.Metadata)
+			}
 			mu.Lock()
 			attempts[msg.UUID]++
 			first := attempts[msg.UUID] == 1
