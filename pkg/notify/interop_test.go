@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+
 	"github.com/gonova/gonova/pkg/rpcsvc"
 )
 
@@ -151,5 +154,40 @@ func TestDurableQueuesMatchPython(t *testing.T) {
 	}
 	if ev := next(t, events, 30*time.Second); string(ev.Payload) != `"after"` {
 		t.Errorf("python got %+v", ev)
+	}
+}
+
+// A watermill message published through NewPublisher reaches a Python
+// listener as a notification, with the metadata's fields and context.
+func TestWatermillPublisherToPythonListener(t *testing.T) {
+	u := testVhost(t)
+	events := startPyListener(t, u, "nova", "--topic", "versioned_notifications", "--priorities", "error")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pub, err := NewPublisher(ctx, Options{TransportURL: u, Retry: -1, PublisherID: "nova-compute:gohost", Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	msg := message.NewMessage(watermill.NewUUID(), []byte(`{"nova_object.name":"ExceptionPayload"}`))
+	msg.Metadata.Set(MetaEventType, "compute.exception")
+	msg.Metadata.Set(MetaContext, `{"request_id":"req-wm-1","user_id":"u9"}`)
+	if err := pub.Publish("versioned_notifications.error", msg); err != nil {
+		t.Fatal(err)
+	}
+	ev := next(t, events, 30*time.Second)
+	if ev.Priority != "error" || ev.EventType != "compute.exception" || ev.PublisherID != "nova-compute:gohost" ||
+		ev.Metadata["message_id"] != msg.UUID || ev.Ctxt["request_id"] != "req-wm-1" || string(ev.Payload) != `{"nova_object.name": "ExceptionPayload"}` {
+		t.Errorf("python got %+v", ev)
+	}
+	if err := pub.Publish("versioned_notifications"); err != nil {
+		t.Errorf("no messages: %v", err)
+	}
+	if err := pub.Publish("versioned_notifications", message.NewMessage("x", []byte("1"))); err == nil {
+		t.Error("a topic without a priority accepted")
+	}
+	bad := message.NewMessage("y", []byte("1"))
+	if err := pub.Publish("versioned_notifications.info", bad); err == nil {
+		t.Error("a message without event_type accepted")
 	}
 }
