@@ -35,7 +35,7 @@
 //	defer l.Stop()
 //
 //	// watermill: the Subscriber's topics are <topic>.<priority>.
-//	router.AddNoPublisherHandler("billing", "notifications.info", sub, func(m *message.Message) error {
+//	router.AddConsumerHandler("billing", "notifications.info", sub, func(m *message.Message) error {
 //		n, err := notify.FromMessage(m) // or m.Payload and m.Metadata.Get(notify.MetaEventType)
 //		...
 //	})

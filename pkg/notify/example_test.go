@@ -64,7 +64,7 @@ func ExampleSubscriber_router() {
 		log.Fatal(err)
 	}
 	router.AddMiddleware(middleware.Recoverer)
-	router.AddNoPublisherHandler("audit", "notifications.info", sub, func(m *message.Message) error {
+	router.AddConsumerHandler("audit", "notifications.info", sub, func(m *message.Message) error {
 		log.Printf("%s %s", m.Metadata.Get(notify.MetaEventType), m.Payload)
 		return nil // acked; an error nacks: the broker redelivers it
 	})
