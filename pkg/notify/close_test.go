@@ -85,7 +85,8 @@ func TestLogDriverWritesTheNotification(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n.Close()
-	if err := n.Warn(context.Background(), "compute.instance.power_off", map[string]string{"state": "stopped"}); err != nil {
+	if err := n.Warn(context.Background(), "compute.instance.power_off", map[string]any{"state": "stopped", "n": json.RawMessage("12345678901234567890"),
+		"nested": map[string]string{"adminPass": "hunter2"}}); err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()
@@ -99,7 +100,8 @@ func TestLogDriverWritesTheNotification(t *testing.T) {
 		t.Errorf("record %v", rec)
 	}
 	body, err := Decode([]byte(rec["msg"].(string)))
-	if err != nil || body.EventType != "compute.instance.power_off" || body.PublisherID != "compute.h1" || string(body.Payload) != `{"state":"stopped"}` {
+	if err != nil || body.EventType != "compute.instance.power_off" || body.PublisherID != "compute.h1" ||
+		string(body.Payload) != `{"n":12345678901234567890,"nested":{"adminPass":"***"},"state":"stopped"}` {
 		t.Errorf("logged message %v: %v", rec["msg"], err)
 	}
 	want := `

@@ -51,7 +51,8 @@
 // envelope ({"oslo.version": "2.0", "oslo.message": "<JSON text>"});
 // messaging sends the dict itself (1.0), for old consumers. log writes the
 // message as JSON to the Logger at the level of its priority, with oslo's
-// logger name `oslo.messaging.notification.<event_type>`.
+// logger name `oslo.messaging.notification.<event_type>` and the values of
+// secret-looking keys masked (oslo's mask_dict_password keys).
 //
 // # Wire format and topology
 //

@@ -331,8 +331,9 @@ func (n *Notifier) send(ctx context.Context, topic string, msg *Notification, en
 	return nil
 }
 
-// logNotification is the log driver: the message as JSON, at the level of
-// its priority, with oslo's logger name.
+// logNotification is the log driver: the message as JSON with secrets
+// masked (oslo's mask_dict_password), at the level of its priority, with
+// oslo's logger name.
 func (n *Notifier) logNotification(ctx context.Context, msg *Notification) {
 	body, err := msg.Encode(false)
 	if err != nil {
@@ -348,7 +349,7 @@ func (n *Notifier) logNotification(ctx context.Context, msg *Notification) {
 	case Error, Critical:
 		level = slog.LevelError
 	}
-	n.log.Log(ctx, level, string(body), "logger", "oslo.messaging.notification."+msg.EventType,
+	n.log.Log(ctx, level, string(maskSecrets(body)), "logger", "oslo.messaging.notification."+msg.EventType,
 		"event_type", msg.EventType, "priority", strings.ToUpper(string(msg.Priority)))
 	n.metrics.sent(msg.EventType, nil)
 }
