@@ -23,6 +23,10 @@ const (
 	DriverNoop        = "noop"
 )
 
+// RetryForever is Options.Retry's oslo default: resend until the Notify
+// context ends.
+const RetryForever = -1
+
 // Options configure a Notifier. Field comments name the oslo option each
 // one carries; OptionsFromConfig fills them from nova.conf.
 type Options struct {
@@ -40,7 +44,7 @@ type Options struct {
 	// notification that failed for a recoverable reason (no connection, no
 	// confirm) is sent again; -1 until the Notify context ends. Note: the
 	// zero value is oslo's 0 (one attempt); OptionsFromConfig gives oslo's
-	// default, -1.
+	// default, RetryForever (-1).
 	Retry int
 	// ControlExchange is [DEFAULT] control_exchange, default "nova".
 	ControlExchange string

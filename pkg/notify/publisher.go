@@ -185,8 +185,9 @@ type Publisher struct {
 
 var _ message.Publisher = (*Publisher)(nil)
 
-// Publish implements message.Publisher. The first message's context bounds
-// the wait for the broker.
+// Publish implements message.Publisher: the messages are sent in order, each
+// confirmed before the next; it stops at the first that fails. The first
+// message's context bounds the wait for the broker.
 func (p *Publisher) Publish(topic string, msgs ...*message.Message) error {
 	if len(msgs) == 0 {
 		return nil
@@ -196,17 +197,13 @@ func (p *Publisher) Publish(topic string, msgs ...*message.Message) error {
 	if err != nil {
 		return err
 	}
-	var wg sync.WaitGroup
-	errs := make([]error, len(msgs))
-	for i, m := range msgs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = p.publishOne(ctx, base, prio, m)
-		}()
+	// One after the other: a batch keeps its order on the queue.
+	for _, m := range msgs {
+		if err := p.publishOne(ctx, base, prio, m); err != nil {
+			return fmt.Errorf("notify: message %s: %w", m.UUID, err)
+		}
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return nil
 }
 
 func (p *Publisher) publishOne(ctx context.Context, base string, prio Priority, m *message.Message) error {
