@@ -13,6 +13,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	amqp "github.com/rabbitmq/amqp091-go"
 )
 
 // Close waits for the messages it handed out to be acked, and whatever it
@@ -132,4 +133,43 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.b.Write(p)
+}
+
+// A message that is not a notification is logged, acknowledged and counted
+// as rejected; the notifications around it are delivered.
+func TestSubscriberRejectsWhatIsNotANotification(t *testing.T) {
+	u := testVhost(t)
+	reg := prometheus.NewPedanticRegistry()
+	sub := newTestSubscriber(t, u, SubscriberConfig{Registerer: reg})
+	ch, err := sub.Subscribe(context.Background(), "notifications.info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := amqp.Dial(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	pch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []string{`not json`, `{"event_type":"x","priority":"LOUD"}`} {
+		if err := pch.PublishWithContext(context.Background(), "nova", "notifications.info", false, false, amqp.Publishing{ContentType: "application/json", Body: []byte(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := newTestNotifier(t, u, Options{Drivers: []string{DriverMessaging}, Retry: RetryForever})
+	if err := n.Info(context.Background(), "test.after", "ok"); err != nil {
+		t.Fatal(err)
+	}
+	m := next(t, ch, 10*time.Second)
+	if string(m.Payload) != `"ok"` {
+		t.Errorf("got %s", m.Payload)
+	}
+	m.Ack()
+	waitFor(t, 10*time.Second, func() bool {
+		return testutil.ToFloat64(sub.metrics.received.WithLabelValues(outcomeRejected)) == 2 &&
+			testutil.ToFloat64(sub.metrics.received.WithLabelValues(outcomeHandled)) == 1
+	})
 }
