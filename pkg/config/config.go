@@ -15,7 +15,9 @@ type Config struct {
 	Rabbit     RabbitOptions
 	Middleware MiddlewareOptions
 	Policy     PolicyOptions
-	Gonova     GonovaOptions
+	// Notifications is [oslo_messaging_notifications].
+	Notifications NotificationsOptions
+	Gonova        GonovaOptions
 
 	// Sources lists, in the order they were read, the files that contributed.
 	Sources []string
@@ -73,6 +75,24 @@ type RabbitOptions struct {
 	HeartbeatTimeoutThreshold time.Duration // heartbeat_timeout_threshold: AMQP heartbeat timeout
 	RabbitTransientQueuesTTL  time.Duration // rabbit_transient_queues_ttl: x-expires of reply and fanout queues
 	SSL                       bool          // ssl: connect with TLS
+}
+
+// NotificationsOptions are the options of the [oslo_messaging_notifications]
+// section (pkg/notify sends with them).
+type NotificationsOptions struct {
+	Driver       []string // driver (multi-valued): messagingv2, messaging, log, noop; none sends nothing
+	TransportURL string   // transport_url: empty means [DEFAULT] transport_url
+	Topics       []string // topics: default notifications
+	Retry        int      // retry: -1 retries until sent, 0 tries once
+}
+
+// NotificationTransportURL is [oslo_messaging_notifications] transport_url,
+// or [DEFAULT] transport_url when that is unset, as oslo falls back.
+func (c *Config) NotificationTransportURL() string {
+	if c.Notifications.TransportURL != "" {
+		return c.Notifications.TransportURL
+	}
+	return c.Default.TransportURL
 }
 
 // MiddlewareOptions are the options of the [oslo_middleware] section.

@@ -366,3 +366,31 @@ func TestConfigDirs(t *testing.T) {
 		t.Errorf("ConfigDirs without flags = %v", got)
 	}
 }
+
+func TestNotificationOptions(t *testing.T) {
+	dir := t.TempDir()
+	f := write(t, dir, "nova.conf", "[DEFAULT]\ntransport_url = rabbit://u:p@h1:5672/\nreport_interval = 5\nreport_interval = 6\n"+
+		"[oslo_messaging_notifications]\ndriver = messagingv2\ndriver = log\ntopics = notifications, versioned_notifications\nretry = 3\n")
+	c, _, err := parse(t, []string{"--config-file", f}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := c.Notifications
+	if strings.Join(n.Driver, " ") != "messagingv2 log" || strings.Join(n.Topics, " ") != "notifications versioned_notifications" || n.Retry != 3 {
+		t.Errorf("notifications = %+v", n)
+	}
+	if c.Default.ReportInterval != 6*time.Second {
+		t.Errorf("a repeated single-valued option: report_interval = %v, want the last line's 6s", c.Default.ReportInterval)
+	}
+	if got := c.NotificationTransportURL(); got != "rabbit://u:p@h1:5672/" {
+		t.Errorf("transport_url falls back to [DEFAULT]'s, got %q", got)
+	}
+	d := Defaults()
+	if len(d.Notifications.Driver) != 0 || strings.Join(d.Notifications.Topics, ",") != "notifications" || d.Notifications.Retry != -1 {
+		t.Errorf("defaults = %+v", d.Notifications)
+	}
+	bad := write(t, dir, "bad.conf", "[oslo_messaging_notifications]\ndriver = routing\n")
+	if _, _, err := parse(t, []string{"--config-file", bad}, nil); err == nil {
+		t.Error("driver = routing accepted; gonova has no routing driver")
+	}
+}

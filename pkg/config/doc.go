@@ -17,6 +17,10 @@
 // environment source, for example OS_DEFAULT__DEBUG=true or
 // OS_DATABASE__CONNECTION=postgresql://...), then command-line flags (--debug).
 //
+// A line repeated in a file is read like oslo.config reads it: the last
+// one wins, except for multi-valued options ([oslo_messaging_notifications]
+// driver), which take every line of every source in order.
+//
 // # Errors
 //
 // A wrong value names where it came from, the section, the option and what is

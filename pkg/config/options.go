@@ -34,6 +34,7 @@ const (
 	secRabbit     = "oslo_messaging_rabbit"
 	secMiddleware = "oslo_middleware"
 	secPolicy     = "oslo_policy"
+	secNotify     = "oslo_messaging_notifications"
 	secGonova     = "gonova"
 )
 
@@ -80,6 +81,10 @@ var options = []option{
 	boolean(secPolicy, "enforce_new_defaults", "false", "Check only the new default of a rule whose default changed; when false the deprecated default is or'ed with it (for example: any caller in its own project, as admin_or_owner allowed).", func(c *Config) *bool { return &c.Policy.EnforceNewDefaults }),
 	str(secPolicy, "policy_dirs", "policy.d", "A directory (looked for as policy_file is) whose files, in lexical order, override rules after policy_file. A missing directory is fine; empty disables it. oslo allows several; gonova reads one.", func(c *Config) *string { return &c.Policy.PolicyDirs }, nil),
 	str(secPolicy, "policy_default_rule", "default", "Rule a reference to an undefined rule falls back to, when the policy file defines it.", func(c *Config) *string { return &c.Policy.PolicyDefaultRule }, nil),
+	multiStr(secNotify, "driver", "", "Driver that sends notifications: messagingv2 (oslo's 2.0 envelope), messaging (the 1.0 bare dict), log (to the service log), noop. Multi-valued: repeat the line for several drivers. None (the default) sends nothing.", func(c *Config) *[]string { return &c.Notifications.Driver }, oneOf("messagingv2", "messaging", "log", "noop")),
+	secretURL(secNotify, "transport_url", "", "Messaging transport for notifications; empty means [DEFAULT] transport_url.", func(c *Config) *string { return &c.Notifications.TransportURL }, validTransportURL),
+	list(secNotify, "topics", "notifications", "Comma-separated topics notifications are published to, each as <topic>.<priority> on the control exchange.", func(c *Config) *[]string { return &c.Notifications.Topics }),
+	integer(secNotify, "retry", "-1", -1, 1<<30, "Reconnects tried to send a notification before it is dropped (and logged); 0 tries once, -1 retries until it is sent.", func(c *Config) *int { return &c.Notifications.Retry }),
 
 	integer64(secMiddleware, "max_request_body_size", "114688", 1, 1<<40, "Largest request body the API accepts, bytes.", func(c *Config) *int64 { return &c.Middleware.MaxRequestBodySize }),
 
@@ -93,7 +98,7 @@ var ignoredSections = map[string]bool{
 	"keystone_authtoken": true, "placement": true, "neutron": true, "glance": true,
 	"cinder": true, "libvirt": true, "vnc": true, "spice": true, "serial_console": true,
 	"scheduler": true, "filter_scheduler": true, "conductor": true, "api_database": true,
-	"oslo_concurrency": true, "oslo_messaging_notifications": true, "notifications": true,
+	"oslo_concurrency": true, "notifications": true,
 	"cache": true, "upgrade_levels": true, "wsgi": true,
 	"keystone": true, "service_user": true, "cells": true, "workarounds": true,
 	"compute": true, "pci": true, "quota": true, "os_vif_ovs": true, "key_manager": true,
@@ -152,6 +157,46 @@ func secretURL(sec, name, def, help string, field func(*Config) *string, check f
 	o := str(sec, name, def, help, field, check)
 	o.secret = true
 	return o
+}
+
+// multiStr is oslo.config's MultiStrOpt: every line of the option adds a
+// value (files and the environment included, in the order they are read).
+// An empty value adds nothing.
+func multiStr(sec, name, def, help string, field func(*Config) *[]string, check func(string) error) option {
+	return option{section: sec, name: name, def: def, help: help,
+		set: func(c *Config, v string) error {
+			v = strings.TrimSpace(v)
+			if v == "" {
+				return nil
+			}
+			if check != nil {
+				if err := check(v); err != nil {
+					return err
+				}
+			}
+			*field(c) = append(*field(c), v)
+			return nil
+		},
+		get: func(c *Config) string { return strings.Join(*field(c), ",") },
+	}
+}
+
+// list is oslo.config's ListOpt: one comma-separated value, which replaces
+// the previous one. Empty items are dropped.
+func list(sec, name, def, help string, field func(*Config) *[]string) option {
+	return option{section: sec, name: name, def: def, help: help,
+		set: func(c *Config, v string) error {
+			var out []string
+			for _, item := range strings.Split(v, ",") {
+				if item = strings.TrimSpace(item); item != "" {
+					out = append(out, item)
+				}
+			}
+			*field(c) = out
+			return nil
+		},
+		get: func(c *Config) string { return strings.Join(*field(c), ",") },
+	}
 }
 
 func boolean(sec, name, def, help string, field func(*Config) *bool) option {
