@@ -2,11 +2,9 @@ package notify
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +13,8 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/gonova/gonova/pkg/internal/amqpurl"
 )
 
 // ErrClosed is returned by a Notifier, Publisher or Subscriber after Close.
@@ -102,7 +102,7 @@ func explain(err error) error {
 
 // connConfig configures a supervised connection.
 type connConfig struct {
-	url          brokerURL
+	url          amqpurl.URL
 	heartbeat    time.Duration
 	reconnectMax time.Duration
 	name         string // connection_name shown by the broker
@@ -163,34 +163,8 @@ func (c *conn) dialAny(ctx context.Context) (*amqp.Connection, error) {
 	return nil, fmt.Errorf("notify: no broker answered: %w", errors.Join(errs...))
 }
 
-func (c *conn) dial(ctx context.Context, h brokerHost) (*amqp.Connection, error) {
-	uri := amqp.URI{Scheme: "amqp", Host: h.Host, Port: h.Port, Username: h.User, Password: h.Password, Vhost: c.cfg.url.Vhost}
-	cfg := amqp.Config{
-		Heartbeat:  c.cfg.heartbeat,
-		Locale:     "en_US",
-		Properties: amqp.Table{"connection_name": c.cfg.name, "product": "gonova"},
-		Dial: func(network, addr string) (net.Conn, error) {
-			var dl net.Dialer
-			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			defer cancel()
-			nc, err := dl.DialContext(dctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			// The handshake must not hang on a silent peer; amqp091-go
-			// clears the deadline once connected.
-			if err := nc.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
-				_ = nc.Close()
-				return nil, err
-			}
-			return nc, nil
-		},
-	}
-	if c.cfg.url.TLS {
-		uri.Scheme = "amqps"
-		cfg.TLSClientConfig = &tls.Config{ServerName: h.Host, MinVersion: tls.VersionTLS12}
-	}
-	return amqp.DialConfig(uri.String(), cfg)
+func (c *conn) dial(ctx context.Context, h amqpurl.Host) (*amqp.Connection, error) {
+	return amqpurl.Dial(ctx, c.cfg.url, h, amqpurl.DialOptions{Heartbeat: c.cfg.heartbeat, Name: c.cfg.name})
 }
 
 func (c *conn) set(ac *amqp.Connection) {

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gonova/gonova/pkg/config"
+	"github.com/gonova/gonova/pkg/internal/amqpurl"
 )
 
 // Driver names, as [oslo_messaging_notifications] driver takes them.
@@ -192,7 +193,7 @@ func (n *Notifier) connect(ctx context.Context) error {
 	if n.opts.TransportURL == "" {
 		return errors.New("notify: a messaging driver needs transport_url ([oslo_messaging_notifications] or [DEFAULT])")
 	}
-	u, err := parseURL(n.opts.TransportURL)
+	u, err := amqpurl.Parse(n.opts.TransportURL)
 	if err != nil {
 		return fmt.Errorf("notify: %w", err)
 	}

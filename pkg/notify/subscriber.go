@@ -16,6 +16,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/gonova/gonova/pkg/config"
+	"github.com/gonova/gonova/pkg/internal/amqpurl"
 	"github.com/gonova/gonova/pkg/rpcsvc"
 )
 
@@ -117,7 +118,7 @@ func NewSubscriber(ctx context.Context, cfg SubscriberConfig) (*Subscriber, erro
 	if cfg.TransportURL == "" {
 		return nil, errors.New("notify: transport_url is not set ([oslo_messaging_notifications] or [DEFAULT])")
 	}
-	u, err := parseURL(cfg.TransportURL)
+	u, err := amqpurl.Parse(cfg.TransportURL)
 	if err != nil {
 		return nil, fmt.Errorf("notify: %w", err)
 	}
