@@ -193,10 +193,10 @@ func (c *conn) supervise(ac *amqp.Connection) {
 			c.clear()
 			c.cfg.log.Warn("notify: lost the broker connection, reconnecting", "error", err)
 		}
-		b := backoff.NewExponentialBackOff()
-		b.InitialInterval = 100 * time.Millisecond
-		b.MaxInterval = c.cfg.reconnectMax
-		b.MaxElapsedTime = 0
+		// Options, not fields: NewExponentialBackOff resets with its own
+		// initial interval, so fields set afterwards miss the first wait.
+		b := backoff.NewExponentialBackOff(backoff.WithInitialInterval(100*time.Millisecond),
+			backoff.WithMaxInterval(c.cfg.reconnectMax), backoff.WithMaxElapsedTime(0))
 		for {
 			next, err := c.dialAny(c.ctx)
 			if err == nil {

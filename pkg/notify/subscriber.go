@@ -233,10 +233,10 @@ func (sb *subscription) run() {
 		sb.cancel()
 	}()
 	defer close(sb.out)
-	b := backoff.NewExponentialBackOff()
-	b.InitialInterval = 100 * time.Millisecond
-	b.MaxInterval = 5 * time.Second
-	b.MaxElapsedTime = 0
+	// Options, not fields: NewExponentialBackOff resets with its own
+	// initial interval, so fields set afterwards miss the first wait.
+	b := backoff.NewExponentialBackOff(backoff.WithInitialInterval(100*time.Millisecond),
+		backoff.WithMaxInterval(5*time.Second), backoff.WithMaxElapsedTime(0))
 	for {
 		ch, deliveries, err := sb.open()
 		if err != nil {

@@ -152,10 +152,10 @@ func (d *Driver) supervise(conn *amqp.Connection) {
 			d.clearConn()
 			d.log.Warn("rpcsvc: lost the broker connection, reconnecting", "error", err)
 		}
-		b := backoff.NewExponentialBackOff()
-		b.InitialInterval = 100 * time.Millisecond
-		b.MaxInterval = d.cfg.ReconnectMax
-		b.MaxElapsedTime = 0
+		// Options, not fields: NewExponentialBackOff resets with its own
+		// initial interval, so fields set afterwards miss the first wait.
+		b := backoff.NewExponentialBackOff(backoff.WithInitialInterval(100*time.Millisecond),
+			backoff.WithMaxInterval(d.cfg.ReconnectMax), backoff.WithMaxElapsedTime(0))
 		for {
 			c, err := d.dialAny(d.ctx)
 			if err == nil {
