@@ -35,6 +35,7 @@ const (
 	secMiddleware = "oslo_middleware"
 	secPolicy     = "oslo_policy"
 	secNotify     = "oslo_messaging_notifications"
+	secNovaNotify = "notifications"
 	secGonova     = "gonova"
 )
 
@@ -86,6 +87,12 @@ var options = []option{
 	list(secNotify, "topics", "notifications", "Comma-separated topics notifications are published to, each as <topic>.<priority> on the control exchange.", func(c *Config) *[]string { return &c.Notifications.Topics }),
 	integer(secNotify, "retry", "-1", -1, 1<<30, "Reconnects tried to send a notification before it is dropped (and logged); 0 tries once, -1 retries until it is sent.", func(c *Config) *int { return &c.Notifications.Retry }),
 
+	str(secNovaNotify, "notify_on_state_change", "", "Send compute.instance.update notifications on instance state changes: vm_state, or vm_and_task_state; unset sends none. (gonova sends no instance.update notifications yet: accepted for nova.conf compatibility.) Deprecated in [DEFAULT].", func(c *Config) *string { return &c.NovaNotifications.NotifyOnStateChange }, oneOf("", "vm_state", "vm_and_task_state")),
+	str(secNovaNotify, "default_level", "INFO", "Default notification level for outgoing notifications: DEBUG, INFO, WARN, ERROR, CRITICAL. ([DEFAULT] default_notification_level is its deprecated name.)", func(c *Config) *string { return &c.NovaNotifications.DefaultLevel }, oneOf("DEBUG", "INFO", "WARN", "ERROR", "CRITICAL")),
+	str(secNovaNotify, "notification_format", "unversioned", "Which notifications nova emits: unversioned (the legacy ones, on [oslo_messaging_notifications] topics), versioned (on versioned_notifications_topics), or both. Nothing is sent without an [oslo_messaging_notifications] driver. Deprecated in [DEFAULT].", func(c *Config) *string { return &c.NovaNotifications.NotificationFormat }, oneOf("unversioned", "versioned", "both")),
+	list(secNovaNotify, "versioned_notifications_topics", "versioned_notifications", "Comma-separated topics the versioned notifications are sent to (each as <topic>.<priority>).", func(c *Config) *[]string { return &c.NovaNotifications.VersionedNotificationsTopics }),
+	boolean(secNovaNotify, "bdms_in_notifications", "false", "Include block device information in versioned instance notifications. (gonova has no block devices: its instance notifications carry an empty list either way.)", func(c *Config) *bool { return &c.NovaNotifications.BdmsInNotifications }),
+
 	integer64(secMiddleware, "max_request_body_size", "114688", 1, 1<<40, "Largest request body the API accepts, bytes.", func(c *Config) *int64 { return &c.Middleware.MaxRequestBodySize }),
 
 	str(secGonova, "metrics_listen", "127.0.0.1:9774", "Address of nova-compute's own /metrics and /healthcheck listener; empty disables it.", func(c *Config) *string { return &c.Gonova.MetricsListen }, validListenOrEmpty),
@@ -98,8 +105,8 @@ var ignoredSections = map[string]bool{
 	"keystone_authtoken": true, "placement": true, "neutron": true, "glance": true,
 	"cinder": true, "libvirt": true, "vnc": true, "spice": true, "serial_console": true,
 	"scheduler": true, "filter_scheduler": true, "conductor": true, "api_database": true,
-	"oslo_concurrency": true, "notifications": true,
-	"cache": true, "upgrade_levels": true, "wsgi": true,
+	"oslo_concurrency": true,
+	"cache":            true, "upgrade_levels": true, "wsgi": true,
 	"keystone": true, "service_user": true, "cells": true, "workarounds": true,
 	"compute": true, "pci": true, "quota": true, "os_vif_ovs": true, "key_manager": true,
 	"barbican": true, "ironic": true, "metrics": true, "oslo_limit": true, "profiler": true,
@@ -118,6 +125,21 @@ var ignoredOptions = map[string]map[string]bool{
 	},
 }
 
+// lenientSections are sections gonova reads in which an option it does not
+// know is accepted and listed in Ignored rather than refused: [notifications]
+// was ignored whole before gonova read it, so an existing nova.conf keeps
+// working.
+var lenientSections = map[string]bool{secNovaNotify: true}
+
+// deprecatedDefaults are [DEFAULT] names of options that moved to another
+// section (oslo's deprecated_group / deprecated_name): they set the new
+// option.
+var deprecatedDefaults = map[string]struct{ section, name string }{
+	"notification_format":        {secNovaNotify, "notification_format"},
+	"notify_on_state_change":     {secNovaNotify, "notify_on_state_change"},
+	"default_notification_level": {secNovaNotify, "default_level"},
+}
+
 // ignoredDefaults are [DEFAULT] options of nova and oslo that gonova does not use.
 var ignoredDefaults = map[string]bool{
 	"my_ip": true, "compute_driver": true, "state_path": true, "instances_path": true,
@@ -132,7 +154,7 @@ var ignoredDefaults = map[string]bool{
 	"heal_instance_info_cache_interval": true, "vif_plugging_timeout": true,
 	"vif_plugging_is_fatal": true, "initial_cpu_allocation_ratio": true,
 	"initial_ram_allocation_ratio": true, "initial_disk_allocation_ratio": true,
-	"rpc_conn_pool_size": true, "notification_format": true, "publish_errors": true,
+	"rpc_conn_pool_size": true, "publish_errors": true,
 	"instance_name_template": true, "max_concurrent_builds": true, "config_drive_format": true,
 }
 
