@@ -9,6 +9,7 @@ import (
 
 	"github.com/gonova/gonova/internal/api"
 	computeapi "github.com/gonova/gonova/internal/compute/api"
+	"github.com/gonova/gonova/internal/notifications"
 	"github.com/gonova/gonova/pkg/app"
 	"github.com/gonova/gonova/pkg/launcher"
 	"github.com/gonova/gonova/pkg/registry"
@@ -36,6 +37,10 @@ func (a *App) NewAPIService(rpc computeapi.ComputeRPC) (*wsgi.Service, error) {
 	default:
 		return nil, &app.Error{Code: app.ExitConfig, Err: fmt.Errorf("[api] auth_strategy = %q is not supported yet: gonova validates no Keystone tokens; set auth_strategy = noauth2 (development) or put a validating proxy in front", c.API.AuthStrategy)}
 	}
+	notes, err := a.Notifications()
+	if err != nil {
+		return nil, err
+	}
 	capi, err := computeapi.New(computeapi.Options{
 		Services:        a.Services,
 		Compute:         a.Compute,
@@ -43,6 +48,7 @@ func (a *App) NewAPIService(rpc computeapi.ComputeRPC) (*wsgi.Service, error) {
 		ServiceDownTime: a.ServiceDownTime(),
 		RPCTimeout:      c.Default.RPCResponseTimeout,
 		Logger:          a.Log,
+		Notifier:        notes.As(notifications.SourceAPI),
 	})
 	if err != nil {
 		return nil, err

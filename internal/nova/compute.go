@@ -3,6 +3,7 @@ package nova
 import (
 	"github.com/gonova/gonova/internal/compute/manager"
 	"github.com/gonova/gonova/internal/compute/virt/fake"
+	"github.com/gonova/gonova/internal/notifications"
 	"github.com/gonova/gonova/pkg/service"
 )
 
@@ -11,6 +12,10 @@ import (
 // topic compute with this configuration's heartbeats and periodic tasks.
 func (a *App) NewComputeService() (*service.Service, error) {
 	host := a.Cfg.Default.Host
+	notes, err := a.Notifications()
+	if err != nil {
+		return nil, err
+	}
 	m, err := manager.New(manager.Options{
 		Host:                  host,
 		Driver:                fake.New(fake.Options{NodeName: host, Logger: a.Log}),
@@ -19,6 +24,7 @@ func (a *App) NewComputeService() (*service.Service, error) {
 		SyncPowerStateSpacing: a.Cfg.Default.SyncPowerStateInterval,
 		Logger:                a.Log,
 		Registerer:            a.Metrics,
+		Notifier:              notes.As(notifications.SourceCompute),
 	})
 	if err != nil {
 		return nil, err

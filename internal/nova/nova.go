@@ -2,6 +2,7 @@ package nova
 
 import (
 	"github.com/gonova/gonova/internal/computedb"
+	"github.com/gonova/gonova/internal/notifications"
 	"github.com/gonova/gonova/pkg/app"
 	"github.com/gonova/gonova/pkg/launcher"
 	"github.com/gonova/gonova/pkg/registry"
@@ -23,6 +24,9 @@ const (
 type App struct {
 	*app.App
 	Compute computedb.Store
+
+	notes      *notifications.Notifier // see Notifications
+	notesBuilt bool
 }
 
 // Options are the runtime options of a nova binary named product.

@@ -13,6 +13,7 @@ import (
 	"github.com/gonova/gonova/internal/compute/states"
 	"github.com/gonova/gonova/internal/compute/virt"
 	"github.com/gonova/gonova/internal/computedb"
+	"github.com/gonova/gonova/internal/notifications"
 	"github.com/gonova/gonova/pkg/rpcsvc"
 )
 
@@ -103,6 +104,7 @@ func (e *Endpoint) BuildAndRunInstance(ctx context.Context, args rpcapi.BuildAnd
 	case err != nil:
 		return rpcsvc.Retryable(fmt.Errorf("build of %s: claiming the instance: %w", id, err))
 	}
+	m.notes.Instance(ctx, notifications.CreateStart, claimed, nil)
 
 	spec := virt.InstanceSpec{
 		UUID: id,
@@ -118,6 +120,7 @@ func (e *Endpoint) BuildAndRunInstance(ctx context.Context, args rpcapi.BuildAnd
 	m.met.observe(callSpawn, start)
 	if err != nil {
 		m.buildFailed(ctx, log, id, err)
+		m.notes.InstanceByUUID(ctx, notifications.CreateError, id, err)
 		return nil
 	}
 
@@ -140,6 +143,7 @@ func (e *Endpoint) BuildAndRunInstance(ctx context.Context, args rpcapi.BuildAnd
 		log.Info("Instance was deleted while it spawned; destroying it on the hypervisor")
 		m.destroy(wctx, log, id)
 		m.met.builds.WithLabelValues(buildAborted).Inc()
+		m.notes.Instance(wctx, notifications.CreateError, claimed, &rpcapi.InstanceNotFoundError{UUID: id})
 		return nil
 	case err != nil:
 		// The guest runs but its row still says spawning; init_host moves
@@ -148,6 +152,7 @@ func (e *Endpoint) BuildAndRunInstance(ctx context.Context, args rpcapi.BuildAnd
 		return fmt.Errorf("build of %s: the instance runs but recording it failed: %w", id, err)
 	}
 	m.met.builds.WithLabelValues(buildSuccess).Inc()
+	m.notes.InstanceByUUID(wctx, notifications.CreateEnd, id, nil)
 	log.Info("Instance spawned", "took", time.Since(start).Round(time.Millisecond), "power_state", power.String())
 	return nil
 }
@@ -244,6 +249,7 @@ func (e *Endpoint) TerminateInstance(ctx context.Context, args rpcapi.TerminateI
 	if err != nil {
 		return rpcsvc.Retryable(fmt.Errorf("terminate of %s: %w", id, err))
 	}
+	m.notes.Instance(ctx, notifications.DeleteStart, inst, nil)
 
 	if err := m.destroy(ctx, log, id); err != nil {
 		wctx, cancel := writeCtx(ctx)
@@ -267,6 +273,8 @@ func (e *Endpoint) TerminateInstance(ctx context.Context, args rpcapi.TerminateI
 		return fmt.Errorf("terminate of %s: the guest is destroyed but deleting the row failed: %w", id, err)
 	}
 	log.Info("Instance destroyed and deleted")
+	inst.PowerState, inst.TerminatedAt = states.PowerNoState, &now
+	m.notes.Instance(wctx, notifications.DeleteEnd, inst, nil)
 	return nil
 }
 
@@ -320,6 +328,7 @@ func (e *Endpoint) RebootInstance(ctx context.Context, args rpcapi.RebootInstanc
 	case err != nil:
 		return rpcsvc.Retryable(fmt.Errorf("reboot of %s: %w", id, err))
 	}
+	m.notes.Instance(ctx, notifications.RebootStart, inst, nil)
 
 	start := time.Now()
 	rerr := m.driver.Reboot(ctx, id, how)
@@ -348,6 +357,7 @@ func (e *Endpoint) RebootInstance(ctx context.Context, args rpcapi.RebootInstanc
 	case uerr != nil && rerr == nil:
 		return fmt.Errorf("reboot of %s: recording the result: %w", id, uerr)
 	}
+	m.notes.Rebooted(wctx, id, rerr, perr == nil && power == states.PowerRunning)
 	if rerr != nil {
 		log.Error("Reboot failed", "error", rerr, "power_state", power.String())
 		return fmt.Errorf("reboot of %s: %w", id, rerr)

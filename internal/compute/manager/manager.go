@@ -14,6 +14,7 @@ import (
 	"github.com/gonova/gonova/internal/compute/states"
 	"github.com/gonova/gonova/internal/compute/virt"
 	"github.com/gonova/gonova/internal/computedb"
+	"github.com/gonova/gonova/internal/notifications"
 	"github.com/gonova/gonova/pkg/clock"
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/rpcsvc"
@@ -59,6 +60,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Registerer receives the manager's metrics; nil registers nothing.
 	Registerer prometheus.Registerer
+	// Notifier sends nova's instance notifications; nil sends none.
+	Notifier *notifications.Notifier
 }
 
 // ComputeManager is nova's ComputeManager for one host: it builds, reboots
@@ -76,6 +79,7 @@ type ComputeManager struct {
 	log    *slog.Logger
 	met    *metrics
 	work   *inflight
+	notes  *notifications.Notifier
 
 	hostIP          string
 	resourceSpacing time.Duration
@@ -124,6 +128,7 @@ func New(opts Options) (*ComputeManager, error) {
 		log:             opts.Logger.With("host", opts.Host),
 		met:             met,
 		work:            newInflight(c),
+		notes:           opts.Notifier,
 		hostIP:          opts.HostIP,
 		resourceSpacing: opts.ResourceSpacing,
 		syncSpacing:     opts.SyncPowerStateSpacing,
