@@ -236,17 +236,6 @@ func (n *Notifier) WithTopics(topics ...string) *Notifier {
 	return &c
 }
 
-// Enabled reports whether n sends anywhere: false without drivers or with
-// only noop, so that callers can skip building payloads.
-func (n *Notifier) Enabled() bool {
-	for _, d := range n.drivers {
-		if d != DriverNoop {
-			return true
-		}
-	}
-	return false
-}
-
 // Publisher returns n as a watermill Publisher (messagingv2 format, n's
 // connection). Its Close does nothing; close n.
 func (n *Notifier) Publisher() *Publisher { return &Publisher{n: n} }
