@@ -40,6 +40,13 @@
 // instead). Each matches its Err* sentinel with errors.Is. Any other error is
 // unexpected (a store or transport failure: nova's 500).
 //
+// # Notifications
+//
+// A local delete (no host, or its compute down) sends instance.delete.start
+// and .end itself, published as nova-api:<host>, as nova's _local_delete
+// does (Options.Notifier); everything else is announced by the compute
+// manager or the services store (internal/notifications).
+//
 // # Logging
 //
 // Info for what changes an instance (created, delete cast or done locally,

@@ -35,6 +35,17 @@
 // A build or delete interrupted by a crash is repaired by the next InitHost;
 // one cancelled by Shutdown records vm_state error itself.
 //
+// # Notifications
+//
+// With Options.Notifier (internal/notifications), nova's instance
+// notifications, published as nova-compute:<host>: instance.create.start
+// (once the build is claimed), .end or .error (the spawn failed, or the
+// instance was deleted while it spawned); instance.delete.start and .end;
+// instance.reboot.start, then .end (and .error before it when the driver
+// failed but the guest runs, as nova). Legacy compute.instance.* ones too
+// when notification_format says so. A notification that cannot be sent is
+// logged and never fails the operation.
+//
 // # Logging
 //
 // log/slog, every record with "host"; handler records add "method",
