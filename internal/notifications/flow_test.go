@@ -110,6 +110,7 @@ notification_format = both
 		t.Fatal(err)
 	}
 	defer func() { _ = apiSvc.Stop(ctx) }()
+	// (A process binds "osapi_compute" once: run this test with -count=1.)
 	base := "http://" + apiSvc.Addr().String() + "/v2.1"
 	// Heartbeats save the row (report_count, last_seen_up) and send nothing.
 	waitFor(t, 30*time.Second, func() bool {
