@@ -9,11 +9,13 @@ import (
 
 	"github.com/gonova/gonova/internal/api"
 	computeapi "github.com/gonova/gonova/internal/compute/api"
+	"github.com/gonova/gonova/internal/policies"
 	"github.com/gonova/gonova/pkg/app"
 	"github.com/gonova/gonova/pkg/launcher"
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/wsgi"
 	"github.com/gonova/gonova/pkg/wsgi/auth"
+	"github.com/gonova/gonova/pkg/wsgi/policy"
 )
 
 // apiServiceName is the compute API's WSGIService name (nova's
@@ -47,6 +49,17 @@ func (a *App) NewAPIService(rpc computeapi.ComputeRPC) (*wsgi.Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The policy: nova's defaults and [oslo_policy] policy_file. A file that
+	// does not parse stops the start (the operator's rules must be the ones
+	// in force); SIGHUP re-reads it and keeps the rules in force when it
+	// does not parse.
+	enf, err := policy.NewEnforcer(policies.Options(c, a.Log))
+	if err != nil {
+		return nil, &app.Error{Code: app.ExitConfig, Err: err}
+	}
+	if p := enf.PolicyFile(); p != "" {
+		a.Log.Info("policy file read", "policy_file", p)
+	}
 	router, err := api.NewRouter(api.Deps{
 		Services:        a.Services,
 		Compute:         a.Compute,
@@ -55,12 +68,13 @@ func (a *App) NewAPIService(rpc computeapi.ComputeRPC) (*wsgi.Service, error) {
 		Auth:            authn,
 		Logger:          a.Log,
 		Registerer:      a.Metrics,
+		Policy:          enf,
 	})
 	if err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/healthcheck", a.Healthcheck(adminCaller(authn)))
+	mux.Handle("/healthcheck", a.Healthcheck(adminCaller(authn, enf)))
 	mux.Handle("/", router)
 
 	return wsgi.New(wsgi.Options{
@@ -73,7 +87,10 @@ func (a *App) NewAPIService(rpc computeapi.ComputeRPC) (*wsgi.Service, error) {
 			return launcher.Listen(apiServiceName, network, addr)
 		},
 		OnStarted: a.recordAPIRow,
-		Logger:    a.Log,
+		// SIGHUP: re-read the policy file. Reload logs a file that does not
+		// parse and keeps the rules in force; the launcher logs the error.
+		OnReset: func(context.Context) error { return enf.Reload() },
+		Logger:  a.Log,
 	})
 }
 
@@ -91,15 +108,16 @@ func (a *App) NewAPIMetricsService() (*wsgi.Service, error) {
 	return a.NewGroupMetricsService("osapi_compute_metrics", addr, a.Cfg.Default.OsapiComputeWorkers)
 }
 
-// adminCaller reports whether a request's token authenticates an admin: who
-// may see which health checks failed on the public port.
-func adminCaller(authn auth.Authenticator) func(*http.Request) bool {
+// adminCaller reports whether a request's token authenticates an admin (the
+// policy's context_is_admin): who may see which health checks failed on the
+// public port.
+func adminCaller(authn auth.Authenticator, enf *policy.Enforcer) func(*http.Request) bool {
 	return func(r *http.Request) bool {
 		if r.Header.Get(auth.HeaderAuthToken) == "" {
 			return false
 		}
 		c, err := authn.Authenticate(r)
-		return err == nil && c != nil && (c.IsAdmin || c.HasRole("admin"))
+		return err == nil && c != nil && enf.IsAdmin(c)
 	}
 }
 

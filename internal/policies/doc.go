@@ -13,8 +13,8 @@
 //	go test ./internal/policies -run TestNovaMatchesPythonNova -update      # regenerate nova.go
 //	go test ./internal/policies -run TestSampleFileInDeployIsCurrent -update # regenerate deploy/policy.yaml.sample
 //
-// Gonova adds one rule of its own, FlavorsIndex (nova checks no policy on
-// GET /flavors).
+// gonova registers no rule of its own: where nova checks no policy (GET
+// /flavors), neither does gonova.
 //
 // # Using it
 //
