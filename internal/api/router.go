@@ -161,7 +161,7 @@ func NewRouter(d Deps) (http.Handler, error) {
 	r.Get("/v2.1", h.version)
 	r.Get("/v2.1/", h.version)
 	r.Group(func(r chi.Router) {
-		r.Use(mv.Handler, auth.MiddlewareWithLogger(d.Auth, d.Logger))
+		r.Use(mv.Handler, auth.MiddlewareWithLogger(d.Auth, d.Logger), h.requestContext)
 		// nova checks its operator APIs with the empty target: a rule naming
 		// %(project_id)s refuses there rather than match the caller's project.
 		none := policy.Target{}
@@ -191,6 +191,23 @@ func NewRouter(d Deps) (http.Handler, error) {
 		r.Post("/v2.1/servers/{id}/action", h.serverAction)
 	})
 	return r, nil
+}
+
+// requestContext completes the caller as nova's RequestContext does: a
+// caller the authenticator did not make an admin is one when the policy's
+// context_is_admin allows it (nova's check_is_admin), not by a role of its
+// own. is_admin then decides what the caller sees (every project's servers)
+// and what the deprecated "is_admin:True" rules allow. noauth2's admin has
+// is_admin from the authenticator, as in nova.
+func (h *handlers) requestContext(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, ok := auth.FromContext(r.Context()); ok && !c.IsAdmin && h.enf.IsAdmin(c) {
+			admin := *c // the authenticator's value stays as it made it
+			admin.IsAdmin = true
+			r = r.WithContext(auth.NewContext(r.Context(), &admin))
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // faultLogger makes fault.Write log to logger.

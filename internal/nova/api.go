@@ -38,6 +38,10 @@ func (a *App) NewAPIService(rpc computeapi.ComputeRPC) (*wsgi.Service, error) {
 	default:
 		return nil, &app.Error{Code: app.ExitConfig, Err: fmt.Errorf("[api] auth_strategy = %q is not supported yet: gonova validates no Keystone tokens; set auth_strategy = noauth2 (development) or put a validating proxy in front", c.API.AuthStrategy)}
 	}
+	enf, err := a.newPolicy()
+	if err != nil {
+		return nil, err
+	}
 	capi, err := computeapi.New(computeapi.Options{
 		Services:        a.Services,
 		Compute:         a.Compute,
@@ -48,17 +52,6 @@ func (a *App) NewAPIService(rpc computeapi.ComputeRPC) (*wsgi.Service, error) {
 	})
 	if err != nil {
 		return nil, err
-	}
-	// The policy: nova's defaults and [oslo_policy] policy_file. A file that
-	// does not parse stops the start (the operator's rules must be the ones
-	// in force); SIGHUP re-reads it and keeps the rules in force when it
-	// does not parse.
-	enf, err := policy.NewEnforcer(policies.Options(c, a.Log))
-	if err != nil {
-		return nil, &app.Error{Code: app.ExitConfig, Err: err}
-	}
-	if p := enf.PolicyFile(); p != "" {
-		a.Log.Info("policy file read", "policy_file", p)
 	}
 	router, err := api.NewRouter(api.Deps{
 		Services:        a.Services,
@@ -108,8 +101,9 @@ func (a *App) NewAPIMetricsService() (*wsgi.Service, error) {
 	return a.NewGroupMetricsService("osapi_compute_metrics", addr, a.Cfg.Default.OsapiComputeWorkers)
 }
 
-// adminCaller reports whether a request's token authenticates an admin (the
-// policy's context_is_admin): who may see which health checks failed on the
+// adminCaller reports whether a request's token authenticates an admin (its
+// authenticator says so, or the policy's context_is_admin does, as for the
+// API): who may see which health checks failed on the
 // public port.
 func adminCaller(authn auth.Authenticator, enf *policy.Enforcer) func(*http.Request) bool {
 	return func(r *http.Request) bool {
@@ -117,15 +111,35 @@ func adminCaller(authn auth.Authenticator, enf *policy.Enforcer) func(*http.Requ
 			return false
 		}
 		c, err := authn.Authenticate(r)
-		return err == nil && c != nil && enf.IsAdmin(c)
+		return err == nil && c != nil && (c.IsAdmin || enf.IsAdmin(c))
 	}
+}
+
+// newPolicy is the API's policy enforcer: nova's defaults and
+// [oslo_policy] (policy_file beside nova.conf by default). A file that does
+// not parse is a configuration error: the service must not start on rules
+// other than those its operator wrote. SIGHUP re-reads the file (OnReset).
+func (a *App) newPolicy() (*policy.Enforcer, error) {
+	enf, err := policy.NewEnforcer(policies.Options(a.Cfg, a.Log))
+	if err != nil {
+		return nil, &app.Error{Code: app.ExitConfig, Err: err}
+	}
+	if p := enf.PolicyFile(); p != "" {
+		a.Log.Info("policy file read", "policy_file", p)
+	}
+	return enf, nil
 }
 
 // NewAPIListener is the API's WSGIService in the parent of API workers: it
 // only binds the shared port (the launcher never starts it there), so the
-// parent needs neither the database nor the broker.
+// parent needs neither the database nor the broker. It reads the policy
+// file once, so that one that does not parse stops the parent at once
+// rather than every worker again and again.
 func (a *App) NewAPIListener() (*wsgi.Service, error) {
 	c := a.Cfg
+	if _, err := a.newPolicy(); err != nil {
+		return nil, err
+	}
 	return wsgi.New(wsgi.Options{
 		Name:    apiServiceName,
 		Host:    c.Default.OsapiComputeListen,
