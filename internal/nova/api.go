@@ -30,6 +30,14 @@ const apiServiceName = "osapi_compute"
 // services row (binary nova-osapi_compute, no topic, no heartbeats) recorded
 // once it listens. /metrics is served by NewAPIMetricsService, off this port.
 func (a *App) NewAPIService(rpc computeapi.ComputeRPC) (*wsgi.Service, error) {
+	return a.newAPIService(rpc, func(network, addr string) (net.Listener, error) {
+		return launcher.Listen(apiServiceName, network, addr)
+	})
+}
+
+// newAPIService is NewAPIService listening with listen (a process takes
+// launcher.Listen's "osapi_compute" once; tests listen on their own).
+func (a *App) newAPIService(rpc computeapi.ComputeRPC, listen func(network, addr string) (net.Listener, error)) (*wsgi.Service, error) {
 	c := a.Cfg
 	var authn auth.Authenticator
 	switch c.API.AuthStrategy {
@@ -76,10 +84,8 @@ func (a *App) NewAPIService(rpc computeapi.ComputeRPC) (*wsgi.Service, error) {
 		Port:               portOrFree(c.Default.OsapiComputeListenPort),
 		Handler:            mux,
 		MaxRequestBodySize: c.Middleware.MaxRequestBodySize,
-		Listen: func(network, addr string) (net.Listener, error) {
-			return launcher.Listen(apiServiceName, network, addr)
-		},
-		OnStarted: a.recordAPIRow,
+		Listen:             listen,
+		OnStarted:          a.recordAPIRow,
 		// SIGHUP: re-read the policy file. Reload logs a file that does not
 		// parse and keeps the rules in force; the launcher logs the error.
 		OnReset: func(context.Context) error { return enf.Reload() },

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -225,7 +226,8 @@ func TestAPIPolicyFileFromConfigAndSIGHUP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := n.NewAPIService(client)
+	// This process's "osapi_compute" listener is TestAPIPortHides...'s.
+	api, err := n.newAPIService(client, net.Listen)
 	if err != nil {
 		t.Fatal(err)
 	}
