@@ -22,7 +22,7 @@
 //	r.With(enf.RequireTarget("os_compute_api:os-services:list", policy.Target{})).Get("/v2.1/os-services", list) // nova: the empty target
 //	// a rule on an instance: the target is the instance's project
 //	err := enf.AuthorizeTarget(ctx, "os_compute_api:servers:show",
-//		policy.Target{"project_id": inst.ProjectID, "user_id": inst.UserID})
+//		policy.Target{"project_id": inst.ProjectID})
 //
 // # Who may do what by default
 //
