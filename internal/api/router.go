@@ -104,9 +104,9 @@ func defaultEnforcer(logger *slog.Logger) (*policy.Enforcer, error) {
 
 // NewRouter returns the compute API: the version documents (public) and the
 // /v2.1 routes behind deps.Auth, the microversion negotiation and
-// deps.Policy, each route checking nova's action on nova's target, all inside pkg/wsgi's middleware chain (request id,
-// access log, metrics, panic recovery). /healthcheck and /metrics are not
-// mounted here.
+// deps.Policy (each route checks nova's action on nova's target), all
+// inside pkg/wsgi's middleware chain (request id, access log, metrics,
+// panic recovery). /healthcheck and /metrics are not mounted here.
 //
 //	capi, err := computeapi.New(computeapi.Options{Services: reg, Compute: cdb, RPC: rpc})
 //	enf, err := policy.NewEnforcer(policies.Options(conf, logger))
