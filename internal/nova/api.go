@@ -9,11 +9,13 @@ import (
 
 	"github.com/gonova/gonova/internal/api"
 	computeapi "github.com/gonova/gonova/internal/compute/api"
+	"github.com/gonova/gonova/internal/policies"
 	"github.com/gonova/gonova/pkg/app"
 	"github.com/gonova/gonova/pkg/launcher"
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/wsgi"
 	"github.com/gonova/gonova/pkg/wsgi/auth"
+	"github.com/gonova/gonova/pkg/wsgi/policy"
 )
 
 // apiServiceName is the compute API's WSGIService name (nova's
@@ -28,6 +30,14 @@ const apiServiceName = "osapi_compute"
 // services row (binary nova-osapi_compute, no topic, no heartbeats) recorded
 // once it listens. /metrics is served by NewAPIMetricsService, off this port.
 func (a *App) NewAPIService(rpc computeapi.ComputeRPC) (*wsgi.Service, error) {
+	return a.newAPIService(rpc, func(network, addr string) (net.Listener, error) {
+		return launcher.Listen(apiServiceName, network, addr)
+	})
+}
+
+// newAPIService is NewAPIService listening with listen (a process takes
+// launcher.Listen's "osapi_compute" once; tests listen on their own).
+func (a *App) newAPIService(rpc computeapi.ComputeRPC, listen func(network, addr string) (net.Listener, error)) (*wsgi.Service, error) {
 	c := a.Cfg
 	var authn auth.Authenticator
 	switch c.API.AuthStrategy {
@@ -35,6 +45,10 @@ func (a *App) NewAPIService(rpc computeapi.ComputeRPC) (*wsgi.Service, error) {
 		authn = auth.NoAuth{}
 	default:
 		return nil, &app.Error{Code: app.ExitConfig, Err: fmt.Errorf("[api] auth_strategy = %q is not supported yet: gonova validates no Keystone tokens; set auth_strategy = noauth2 (development) or put a validating proxy in front", c.API.AuthStrategy)}
+	}
+	enf, err := a.newPolicy()
+	if err != nil {
+		return nil, err
 	}
 	capi, err := computeapi.New(computeapi.Options{
 		Services:        a.Services,
@@ -55,12 +69,13 @@ func (a *App) NewAPIService(rpc computeapi.ComputeRPC) (*wsgi.Service, error) {
 		Auth:            authn,
 		Logger:          a.Log,
 		Registerer:      a.Metrics,
+		Policy:          enf,
 	})
 	if err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/healthcheck", a.Healthcheck(adminCaller(authn)))
+	mux.Handle("/healthcheck", a.Healthcheck(adminCaller(authn, enf)))
 	mux.Handle("/", router)
 
 	return wsgi.New(wsgi.Options{
@@ -69,11 +84,12 @@ func (a *App) NewAPIService(rpc computeapi.ComputeRPC) (*wsgi.Service, error) {
 		Port:               portOrFree(c.Default.OsapiComputeListenPort),
 		Handler:            mux,
 		MaxRequestBodySize: c.Middleware.MaxRequestBodySize,
-		Listen: func(network, addr string) (net.Listener, error) {
-			return launcher.Listen(apiServiceName, network, addr)
-		},
-		OnStarted: a.recordAPIRow,
-		Logger:    a.Log,
+		Listen:             listen,
+		OnStarted:          a.recordAPIRow,
+		// SIGHUP: re-read the policy file. Reload logs a file that does not
+		// parse and keeps the rules in force; the launcher logs the error.
+		OnReset: func(context.Context) error { return enf.Reload() },
+		Logger:  a.Log,
 	})
 }
 
@@ -91,23 +107,45 @@ func (a *App) NewAPIMetricsService() (*wsgi.Service, error) {
 	return a.NewGroupMetricsService("osapi_compute_metrics", addr, a.Cfg.Default.OsapiComputeWorkers)
 }
 
-// adminCaller reports whether a request's token authenticates an admin: who
-// may see which health checks failed on the public port.
-func adminCaller(authn auth.Authenticator) func(*http.Request) bool {
+// adminCaller reports whether a request's token authenticates an admin (its
+// authenticator says so, or the policy's context_is_admin does, as for the
+// API): who may see which health checks failed on the
+// public port.
+func adminCaller(authn auth.Authenticator, enf *policy.Enforcer) func(*http.Request) bool {
 	return func(r *http.Request) bool {
 		if r.Header.Get(auth.HeaderAuthToken) == "" {
 			return false
 		}
 		c, err := authn.Authenticate(r)
-		return err == nil && c != nil && (c.IsAdmin || c.HasRole("admin"))
+		return err == nil && c != nil && (c.IsAdmin || enf.IsAdmin(c))
 	}
+}
+
+// newPolicy is the API's policy enforcer: nova's defaults and
+// [oslo_policy] (policy_file beside nova.conf by default). A file that does
+// not parse is a configuration error: the service must not start on rules
+// other than those its operator wrote. SIGHUP re-reads the file (OnReset).
+func (a *App) newPolicy() (*policy.Enforcer, error) {
+	enf, err := policy.NewEnforcer(policies.Options(a.Cfg, a.Log))
+	if err != nil {
+		return nil, &app.Error{Code: app.ExitConfig, Err: err}
+	}
+	if p := enf.PolicyFile(); p != "" {
+		a.Log.Info("policy file read", "policy_file", p)
+	}
+	return enf, nil
 }
 
 // NewAPIListener is the API's WSGIService in the parent of API workers: it
 // only binds the shared port (the launcher never starts it there), so the
-// parent needs neither the database nor the broker.
+// parent needs neither the database nor the broker. It reads the policy
+// file once, so that one that does not parse stops the parent at once
+// rather than every worker again and again.
 func (a *App) NewAPIListener() (*wsgi.Service, error) {
 	c := a.Cfg
+	if _, err := a.newPolicy(); err != nil {
+		return nil, err
+	}
 	return wsgi.New(wsgi.Options{
 		Name:    apiServiceName,
 		Host:    c.Default.OsapiComputeListen,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -165,5 +166,104 @@ func checkBodyCap(t *testing.T, addr string, limit int) {
 	if resp.StatusCode != http.StatusRequestEntityTooLarge || perr != nil || b.Name != "overLimit" ||
 		b.Message != fmt.Sprintf("Request is too large. Larger than max_request_body_size (%d).", limit) {
 		t.Errorf("a body over max_request_body_size: %d %s", resp.StatusCode, data)
+	}
+}
+
+// [oslo_policy] policy_file is read next to nova.conf; a file that does not
+// parse stops the start as a configuration error; SIGHUP (the service's
+// Reset) reads a new version, and keeps the rules in force when the new
+// one does not parse.
+func TestAPIPolicyFileFromConfigAndSIGHUP(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	writePolicy := func(rules string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, "policy.yaml"), []byte(rules), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conf := filepath.Join(dir, "nova.conf")
+	if err := os.WriteFile(conf, []byte("[DEFAULT]\nosapi_compute_listen = 127.0.0.1\nosapi_compute_listen_port = 0\ntransport_url = memory://nova-policy-test\n[api]\nauth_strategy = noauth2\n[oslo_policy]\npolicy_file = policy.yaml\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	newRuntime := func() *App {
+		t.Helper()
+		cfg, _, err := config.ParseWith([]string{"--config-file", conf}, config.ParseOptions{Env: func(string) string { return "" }, DefaultFiles: []string{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		devnull, err := os.Open(os.DevNull)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { devnull.Close() })
+		o := Options("test")
+		o.Output = devnull
+		a, err := app.NewFromConfig(ctx, cfg, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(a.Close)
+		return Wrap(a)
+	}
+
+	writePolicy(`"os_compute_api:os-services:list": "role:admin or"` + "\n")
+	if _, err := newRuntime().NewAPIService(nil); err == nil || app.ExitCode(err) != app.ExitConfig || !strings.Contains(err.Error(), "policy.yaml") {
+		t.Fatalf("a policy file that does not parse: %v (exit code %d), want a configuration error naming it", err, app.ExitCode(err))
+	}
+
+	// The parent of API workers checks the file once, before any worker.
+	if _, err := newRuntime().NewAPIListener(); err == nil || app.ExitCode(err) != app.ExitConfig {
+		t.Fatalf("the workers' parent with a policy file that does not parse: %v (exit code %d), want a configuration error", err, app.ExitCode(err))
+	}
+
+	writePolicy(`"os_compute_api:os-services:list": "role:member"` + "\n")
+	n := newRuntime()
+	if err := n.OpenTransport(ctx); err != nil {
+		t.Fatal(err)
+	}
+	client, err := n.ComputeClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// This process's "osapi_compute" listener is TestAPIPortHides...'s.
+	api, err := n.newAPIService(client, net.Listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := api.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = api.Stop(ctx) }()
+	list := func(token string) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, "http://"+api.Addr().String()+"/v2.1/os-services", nil)
+		req.Header.Set("X-Auth-Token", token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode
+	}
+	if code := list("demo:demo"); code != http.StatusOK {
+		t.Fatalf("a member with os-services:list = role:member: %d, want 200", code)
+	}
+	writePolicy("{not: [valid\n")
+	if err := api.Reset(ctx); err == nil {
+		t.Error("Reset with a policy file that does not parse reported no error")
+	}
+	if code := list("demo:demo"); code != http.StatusOK {
+		t.Fatalf("after a SIGHUP with a broken file: %d, want the rules in force (200)", code)
+	}
+	writePolicy(`"os_compute_api:os-services:list": "!"` + "\n")
+	if err := api.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, token := range []string{"demo:demo", "admin:admin"} {
+		if code := list(token); code != http.StatusForbidden {
+			t.Errorf("%s after SIGHUP with os-services:list = !: %d, want 403", token, code)
+		}
 	}
 }
