@@ -254,17 +254,17 @@ func (c *Config) setOption(src, section, name, value string) error {
 	for _, o := range options {
 		if o.section == section && o.name == name {
 			if err := o.set(c, value); err != nil {
-				shown := value
-				if o.secret {
-					shown = MaskURL(value)
-				}
-				return &Error{Source: src, Section: section, Option: name, Value: shown, Err: err}
+				return &Error{Source: src, Section: section, Option: name, Value: o.masked(value), Err: err}
 			}
 			return nil
 		}
 	}
 	if section == secDefault && ignoredDefaults[name] {
 		c.Ignored = append(c.Ignored, "[DEFAULT] "+name)
+		return nil
+	}
+	if lenientSections[section] {
+		c.Ignored = append(c.Ignored, "["+section+"] "+name)
 		return nil
 	}
 	return &Error{Source: src, Section: section, Option: name, Value: value, Err: fmt.Errorf("%w option%s", ErrUnknown, suggestion(section, name))}
@@ -319,11 +319,7 @@ type Entry struct {
 func (c *Config) Masked() []Entry {
 	out := make([]Entry, 0, len(options))
 	for _, o := range options {
-		v := o.get(c)
-		if o.secret {
-			v = MaskURL(v)
-		}
-		out = append(out, Entry{Section: o.section, Option: o.name, Value: v})
+		out = append(out, Entry{Section: o.section, Option: o.name, Value: o.masked(o.get(c))})
 	}
 	return out
 }
