@@ -13,8 +13,8 @@ import (
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/wsgi"
 	"github.com/gonova/gonova/pkg/wsgi/auth"
+	"github.com/gonova/gonova/pkg/wsgi/auth/keystone"
 )
-
 
 // NewAPIService builds the compute API's WSGIService: the router on
 // osapi_compute_listen:osapi_compute_listen_port with /healthcheck and
@@ -26,8 +26,16 @@ func (a *App) NewAPIService(compute api.ComputeAPI) (*wsgi.Service, error) {
 	switch c.API.AuthStrategy {
 	case "noauth2":
 		authn = auth.NoAuth{}
+	case "keystone":
+		o := keystone.OptionsFromConfig(c.KeystoneAuthtoken)
+		o.Logger = a.Log
+		ka, err := keystone.New(o)
+		if err != nil {
+			return nil, &app.Error{Code: app.ExitConfig, Err: fmt.Errorf("[api] auth_strategy = keystone: %w", err)}
+		}
+		authn = ka
 	default:
-		return nil, &app.Error{Code: app.ExitConfig, Err: fmt.Errorf("[api] auth_strategy = %q is not supported yet: gonova validates no Keystone tokens; set auth_strategy = noauth2 (development) or put a validating proxy in front", c.API.AuthStrategy)}
+		return nil, &app.Error{Code: app.ExitConfig, Err: fmt.Errorf("[api] auth_strategy = %q is not supported: set keystone or noauth2 (development)", c.API.AuthStrategy)}
 	}
 	router, err := api.NewRouter(api.Deps{
 		Services:        a.Services,
