@@ -40,6 +40,9 @@ class QuietHandler(WSGIRequestHandler):
 
 
 def serve(args):
+    # A daemon keeps no descriptor of its starter (services.sh's lock, a
+    # caller's pipe): only stdin, stdout and stderr.
+    os.closerange(3, 1024)
     os.environ["OS_KEYSTONE_CONFIG_FILES"] = os.path.abspath(args.config_file)
     os.environ["OS_KEYSTONE_CONFIG_DIR"] = os.path.dirname(os.path.abspath(args.config_file))
     # Keystone parses sys.argv with oslo.config: give it none of ours.
