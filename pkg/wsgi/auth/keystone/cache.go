@@ -84,12 +84,6 @@ func (c *lru) remove(key string) {
 	}
 }
 
-func (c *lru) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.ll.Len()
-}
-
 // shared is the memcached cache the API's processes share.
 type shared struct {
 	mc *memcache.Client

@@ -28,6 +28,19 @@ type Identity struct {
 	ExpiresAt         time.Time `json:"expires_at"`
 	// Catalog is Keystone's v3 catalog array, when it was asked for.
 	Catalog json.RawMessage `json:"catalog,omitempty"`
+
+	// catalogHeader is Catalog in X-Service-Catalog's shape, computed once
+	// per cache entry rather than per request (prepare).
+	catalogHeader string
+}
+
+// prepare computes what every request served from this entry needs.
+func (id *Identity) prepare() {
+	if id.Catalog != nil && id.catalogHeader == "" {
+		if c, err := normalizedCatalog(id.Catalog); err == nil {
+			id.catalogHeader = c
+		}
+	}
 }
 
 // HasRole reports whether the token carries one of roles (case-insensitive).

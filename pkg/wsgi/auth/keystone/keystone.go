@@ -290,10 +290,8 @@ func (a *Authenticator) process(r *http.Request) (*result, error) {
 	h[HeaderIdentityStatus] = []string{status(res.user != nil)}
 	if res.user != nil {
 		setUserHeaders(h, res.user)
-		if a.o.IncludeServiceCatalog && res.user.Catalog != nil {
-			if c, err := normalizedCatalog(res.user.Catalog); err == nil {
-				h[HeaderServiceCatalog] = []string{c}
-			}
+		if a.o.IncludeServiceCatalog && res.user.catalogHeader != "" {
+			h[HeaderServiceCatalog] = []string{res.user.catalogHeader}
 		}
 	}
 	if res.service != nil {
@@ -422,6 +420,7 @@ func (a *Authenticator) validate(ctx context.Context, token string, allowExpired
 			if err != nil {
 				a.log.WarnContext(ctx, "memcached token cache unavailable; asking Keystone", "err", err)
 			} else if id != nil {
+				id.prepare()
 				a.local.add(key, id, a.deadline(now, id))
 				return a.fresh(key, id, now, allowExpired)
 			}

@@ -161,6 +161,7 @@ func (a *Authenticator) fetch(ctx context.Context, token string, allowExpired bo
 		a.log.WarnContext(ctx, "token refused", "err", err)
 		return nil, ErrInvalidToken
 	}
+	id.prepare()
 	return id, nil
 }
 
