@@ -407,7 +407,14 @@ func (a *Authenticator) Validate(ctx context.Context, token string) (*Identity, 
 	return a.validate(ctx, token, false)
 }
 
+// MaxTokenSize bounds the tokens sent to Keystone: fernet tokens are under
+// 255 bytes (Keystone's max_token_size); a larger one is refused unasked.
+const MaxTokenSize = 8192
+
 func (a *Authenticator) validate(ctx context.Context, token string, allowExpired bool) (*Identity, error) {
+	if len(token) > MaxTokenSize {
+		return nil, ErrInvalidToken
+	}
 	now := a.clk.Now()
 	var key string
 	if a.local != nil {

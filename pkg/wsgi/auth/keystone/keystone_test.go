@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -510,5 +511,73 @@ func TestServiceLoginIsRenewedBeforeItExpires(t *testing.T) {
 	}
 	if n.logins.Load() != 2 {
 		t.Fatalf("%d logins, want 2 (renewed before expiry)", n.logins.Load())
+	}
+}
+
+// A Keystone that accepts connections and never answers: requests that
+// queued behind one failed login share its answer, so ten requests cost
+// about one timeout, not ten in turn.
+func TestHungKeystoneCostsOneTimeoutNotOnePerRequest(t *testing.T) {
+	f := setup(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	o := f.options(nil)
+	o.AuthURL = "http://" + ln.Addr().String() + "/v3"
+	o.Timeout = time.Second
+	a := newAuth(t, o)
+	h := auth.Middleware(a)
+	start := time.Now()
+	var wg sync.WaitGroup
+	codes := make([]int, 10)
+	for i := range codes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w, _, _ := serve(h, request(f.token))
+			codes[i] = w.Code
+		}()
+	}
+	wg.Wait()
+	for i, c := range codes {
+		if c != http.StatusServiceUnavailable {
+			t.Errorf("request %d: %d, want 503", i, c)
+		}
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("10 requests took %v with a 1 s timeout: failed logins are not shared", d)
+	}
+}
+
+func TestOversizedTokenIsRefusedUnasked(t *testing.T) {
+	f := setup(t)
+	var n counter
+	a := newAuth(t, f.options(&n))
+	w, _, _ := serve(auth.Middleware(a), request(strings.Repeat("x", keystone.MaxTokenSize+1)))
+	wantFault(t, w, http.StatusUnauthorized, "unauthorized")
+	if n.total() != 0 {
+		t.Errorf("Keystone asked %d times", n.total())
 	}
 }

@@ -23,6 +23,11 @@ type serviceClient struct {
 	provider *gophercloud.ProviderClient
 	identity *gophercloud.ServiceClient
 	expires  time.Time
+	// failedAt and failure are the last failed login: callers that waited
+	// for it share its answer instead of each trying again in turn (a hung
+	// Keystone would otherwise cost every queued request a full timeout).
+	failedAt time.Time
+	failure  error
 }
 
 // identity returns the identity client, logging in first when there is no
@@ -31,20 +36,31 @@ type serviceClient struct {
 // the current token while it is still valid.
 func (a *Authenticator) identity(ctx context.Context) (*gophercloud.ServiceClient, error) {
 	s := &a.svc
+	arrived := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := a.clk.Now()
 	if s.identity != nil && now.Add(a.o.RenewBefore).Before(s.expires) {
 		return s.identity, nil
 	}
+	if s.identity != nil && now.Before(s.expires) && s.failedAt.After(arrived) {
+		return s.identity, nil // a renewal failed while we waited; the token still works
+	}
+	if s.failure != nil && s.failedAt.After(arrived) {
+		return nil, s.failure
+	}
 	err := a.login(ctx)
 	if err != nil {
+		s.failedAt = time.Now()
 		if s.identity != nil && now.Before(s.expires) {
+			s.failure = nil
 			a.log.WarnContext(ctx, "renewing the service's Keystone token failed; using the current one until it expires", "err", err, "expires_at", s.expires)
 			return s.identity, nil
 		}
-		return nil, &UnavailableError{Err: fmt.Errorf("service login to %s: %w", a.o.AuthURL, err)}
+		s.failure = &UnavailableError{Err: fmt.Errorf("service login to %s: %w", a.o.AuthURL, err)}
+		return nil, s.failure
 	}
+	s.failure = nil
 	return s.identity, nil
 }
 
@@ -165,11 +181,13 @@ func (a *Authenticator) fetch(ctx context.Context, token string, allowExpired bo
 	return id, nil
 }
 
-// classify maps Keystone's answer as keystonemiddleware does: 404 means the
-// token is not valid; anything else (401 after the one re-login, 5xx, no
+// classify maps Keystone's answer as keystonemiddleware does: 404 (and 400)
+// means the token is not valid; anything else (401 after the one re-login, 5xx, no
 // answer) means the token could not be checked.
 func classify(err error) error {
-	if gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
+	// 400: Keystone found the token malformed (keystonemiddleware would say
+	// 503; the fault is the client's, so gonova says 401).
+	if gophercloud.ResponseCodeIs(err, http.StatusNotFound) || gophercloud.ResponseCodeIs(err, http.StatusBadRequest) {
 		return ErrInvalidToken
 	}
 	var ue *UnavailableError
