@@ -88,7 +88,7 @@ func (s *syncBuffer) String() string {
 func writeConf(t testing.TB, name string, sections map[string]map[string]string) string {
 	t.Helper()
 	var b strings.Builder
-	for _, sec := range []string{"DEFAULT", "api", "database", "oslo_messaging_rabbit", "gonova"} {
+	for _, sec := range []string{"DEFAULT", "api", "database", "oslo_messaging_rabbit", "gonova", "keystone_authtoken"} {
 		opts, ok := sections[sec]
 		if !ok {
 			continue
