@@ -350,7 +350,7 @@ memcached_start() {
   if is_root; then
     local u=memcache
     id "$u" >/dev/null 2>&1 || u=root
-    memcached -d -u "$u" -l 127.0.0.1 -p "$MEMCACHED_PORT" -U 0 -m 64 -P "/run/gonova-memcached-$MEMCACHED_PORT.pid" || return 1
+    memcached -d -u "$u" -l 127.0.0.1 -p "$MEMCACHED_PORT" -U 0 -m 64 || return 1
   else
     memcached -d -l 127.0.0.1 -p "$MEMCACHED_PORT" -U 0 -m 64 || return 1
   fi
