@@ -38,7 +38,8 @@ type Context struct {
 	// no admin project configured, as keystonemiddleware reads it).
 	IsAdminProject bool
 	// ServiceCatalog is the token's catalog as Keystone's v3 JSON array, when
-	// the validator asked for it (include_service_catalog).
+	// the validator asked for it (include_service_catalog). Read-only: it
+	// may be shared with the validator's cache.
 	ServiceCatalog json.RawMessage
 	// AuthToken is the caller's token, for calls to other services on the
 	// caller's behalf (nova's context.auth_token). Never log it.
