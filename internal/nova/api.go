@@ -29,6 +29,9 @@ func (a *App) NewAPIService(compute api.ComputeAPI) (*wsgi.Service, error) {
 	case "keystone":
 		o := keystone.OptionsFromConfig(c.KeystoneAuthtoken)
 		o.Logger = a.Log
+		if a.Metrics != nil {
+			o.Registerer = a.Metrics
+		}
 		ka, err := keystone.New(o)
 		if err != nil {
 			return nil, &app.Error{Code: app.ExitConfig, Err: fmt.Errorf("[api] auth_strategy = keystone: %w", err)}

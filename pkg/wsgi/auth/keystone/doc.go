@@ -82,8 +82,19 @@
 //
 // # Metrics
 //
-// None of its own: 401 and 503 answers are counted by the HTTP metrics
-// middleware.
+// With Options.Registerer (nova-api passes its registry):
+//
+//   - gonova_keystone_token_validations_total{result}: user and service
+//     token validations by result, cached, valid (Keystone asked), invalid
+//     or unavailable; every series exists from the start at zero.
+//   - gonova_keystone_validation_request_duration_seconds: the round trip of
+//     a validation that asked Keystone (with the service's login when one
+//     was needed).
+//
+// 401 and 503 answers are also counted by the HTTP metrics middleware. A
+// rising unavailable rate is Keystone (or the service's credentials)
+// failing; a low cached share means token_cache_time or the cache size is
+// too small for the traffic.
 //
 // # Cost
 //

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/gonova/gonova/pkg/clock"
 	"github.com/gonova/gonova/pkg/config"
 	"github.com/gonova/gonova/pkg/wsgi/auth"
@@ -81,6 +83,8 @@ type Options struct {
 	Clock clock.Clock
 	// Logger receives logs (default slog.Default()).
 	Logger *slog.Logger
+	// Registerer, when set, gets the validation metrics.
+	Registerer prometheus.Registerer
 }
 
 // OptionsFromConfig maps nova's [keystone_authtoken] onto Options.
@@ -120,6 +124,7 @@ type Authenticator struct {
 	local  *lru    // nil: no caching
 	shared *shared // nil: no memcached
 	svc    serviceClient
+	m      *metrics
 
 	serviceWarn sync.Once
 }
@@ -173,6 +178,11 @@ func New(o Options) (*Authenticator, error) {
 		}
 		a.http = c
 	}
+	m, err := newMetrics(o.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("keystone: metrics: %w", err)
+	}
+	a.m = m
 	if o.TokenCacheTime > 0 {
 		a.local = newLRU(o.CacheSize)
 		if len(o.MemcachedServers) > 0 {
@@ -412,15 +422,34 @@ func (a *Authenticator) Validate(ctx context.Context, token string) (*Identity, 
 const MaxTokenSize = 8192
 
 func (a *Authenticator) validate(ctx context.Context, token string, allowExpired bool) (*Identity, error) {
+	id, cached, err := a.lookup(ctx, token, allowExpired)
+	var ue *UnavailableError
+	switch {
+	case err == nil && cached:
+		a.m.validations.WithLabelValues(resultCached).Inc()
+	case err == nil:
+		a.m.validations.WithLabelValues(resultValid).Inc()
+	case errors.As(err, &ue):
+		a.m.validations.WithLabelValues(resultUnavailable).Inc()
+	default:
+		a.m.validations.WithLabelValues(resultInvalid).Inc()
+	}
+	return id, err
+}
+
+// lookup is validate without the counting; cached tells whether a cache
+// answered.
+func (a *Authenticator) lookup(ctx context.Context, token string, allowExpired bool) (*Identity, bool, error) {
 	if len(token) > MaxTokenSize {
-		return nil, ErrInvalidToken
+		return nil, false, ErrInvalidToken
 	}
 	now := a.clk.Now()
 	var key string
 	if a.local != nil {
 		key = cacheKey(token)
 		if id, ok := a.local.get(key, now); ok {
-			return a.fresh(key, id, now, allowExpired)
+			id, err := a.fresh(key, id, now, allowExpired)
+			return id, true, err
 		}
 		if a.shared != nil {
 			id, err := a.shared.get(key)
@@ -429,13 +458,16 @@ func (a *Authenticator) validate(ctx context.Context, token string, allowExpired
 			} else if id != nil {
 				id.prepare()
 				a.local.add(key, id, a.deadline(now, id))
-				return a.fresh(key, id, now, allowExpired)
+				id, err := a.fresh(key, id, now, allowExpired)
+				return id, true, err
 			}
 		}
 	}
+	start := time.Now()
 	id, err := a.fetch(ctx, token, allowExpired)
+	a.m.observeKeystone(start)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if a.local != nil {
 		if d := a.deadline(now, id); d.After(now) {
@@ -447,7 +479,8 @@ func (a *Authenticator) validate(ctx context.Context, token string, allowExpired
 			}
 		}
 	}
-	return a.fresh("", id, now, allowExpired)
+	id, err = a.fresh("", id, now, allowExpired)
+	return id, false, err
 }
 
 // deadline is when a cache entry for id ends: token_cache_time from now,

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/tokens"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gonova/gonova/pkg/clock/clocktest"
 	"github.com/gonova/gonova/pkg/tcpproxy"
@@ -349,10 +350,32 @@ func TestExpiredTokenIsRefusedEvenWhenCached(t *testing.T) {
 	wantFault(t, w, http.StatusUnauthorized, "unauthorized")
 }
 
+// validations reads gonova_keystone_token_validations_total by result.
+func validations(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, f := range fams {
+		if f.GetName() != "gonova_keystone_token_validations_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			out[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+		}
+	}
+	return out
+}
+
 func TestCacheHitDoesNotCallKeystone(t *testing.T) {
 	f := setup(t)
 	var n counter
-	a := newAuth(t, f.options(&n))
+	reg := prometheus.NewPedanticRegistry()
+	o := f.options(&n)
+	o.Registerer = reg
+	a := newAuth(t, o)
 	h := auth.Middleware(a)
 	if w, _, _ := serve(h, request(f.token)); w.Code != http.StatusNoContent {
 		t.Fatalf("first: %d", w.Code)
@@ -375,6 +398,19 @@ func TestCacheHitDoesNotCallKeystone(t *testing.T) {
 	}
 	if n.validations.Load() != 3 {
 		t.Fatalf("validations after two bad tokens: %d, want 3", n.validations.Load())
+	}
+	got := validations(t, reg)
+	if got["valid"] != 1 || got["cached"] != 20 || got["invalid"] != 2 || got["unavailable"] != 0 || len(got) != 4 {
+		t.Errorf("gonova_keystone_token_validations_total = %v", got)
+	}
+	// A second authenticator on the same registry shares the series.
+	o2 := f.options(nil)
+	o2.Registerer = reg
+	if _, err := newAuth(t, o2).Validate(context.Background(), f.token); err != nil {
+		t.Fatal(err)
+	}
+	if got := validations(t, reg); got["valid"] != 2 {
+		t.Errorf("after a second authenticator: %v", got)
 	}
 }
 
