@@ -16,8 +16,12 @@ import (
 // its SHA-256. The prefix keeps gonova's entries (JSON of Identity) apart
 // from keystonemiddleware's own ("tokens/<sha256>") on a shared memcached.
 func cacheKey(token string) string {
+	const prefix = "gonova/authtoken/"
 	sum := sha256.Sum256([]byte(token))
-	return "gonova/authtoken/" + hex.EncodeToString(sum[:])
+	var buf [len(prefix) + 2*sha256.Size]byte
+	copy(buf[:], prefix)
+	hex.Encode(buf[len(prefix):], sum[:])
+	return string(buf[:])
 }
 
 // lru is a bounded in-process cache of validated tokens. Entries leave it

@@ -69,27 +69,38 @@ func stripIdentityHeaders(h http.Header) {
 	}
 }
 
+// headerNames are the identity header names, in identityHeaders' order,
+// for the user ("") and the service ("-Service") prefixes, built once.
+var headerNames = map[string][]string{"": names(""), "-Service": names("-Service")}
+
+func names(prefix string) []string {
+	out := make([]string, len(identityHeaders))
+	for i, h := range identityHeaders {
+		out[i] = "X" + prefix + "-" + h
+	}
+	return out
+}
+
 // setIdentityHeaders sets the X<prefix>-... headers of id, as
 // keystonemiddleware's _set_auth_headers; empty values are left out (webob
-// drops a header set to None).
+// drops a header set to None). X-Roles is always set, empty for a token
+// without roles.
 func setIdentityHeaders(h http.Header, prefix string, id *Identity) {
-	set := func(name, v string) {
-		if v != "" {
-			h["X"+prefix+"-"+name] = []string{v}
+	values := [...]string{
+		id.DomainID, id.DomainName, id.ProjectID, id.ProjectName, id.ProjectDomainID,
+		id.ProjectDomainName, id.UserID, id.UserName, id.UserDomainID, id.UserDomainName,
+		strings.Join(id.Roles, ","),
+	}
+	// One backing array for every value; each header gets a one-element
+	// slice of it with its capacity capped, so an append downstream copies.
+	vals := make([]string, len(values))
+	copy(vals, values[:])
+	last := len(values) - 1
+	for i, name := range headerNames[prefix] {
+		if vals[i] != "" || i == last {
+			h[name] = vals[i : i+1 : i+1]
 		}
 	}
-	set("Domain-Id", id.DomainID)
-	set("Domain-Name", id.DomainName)
-	set("Project-Id", id.ProjectID)
-	set("Project-Name", id.ProjectName)
-	set("Project-Domain-Id", id.ProjectDomainID)
-	set("Project-Domain-Name", id.ProjectDomainName)
-	set("User-Id", id.UserID)
-	set("User-Name", id.UserName)
-	set("User-Domain-Id", id.UserDomainID)
-	set("User-Domain-Name", id.UserDomainName)
-	// X-Roles is always set, empty for a token without roles.
-	h["X"+prefix+"-Roles"] = []string{strings.Join(id.Roles, ",")}
 }
 
 // setUserHeaders sets the user's headers. The system scope is the user

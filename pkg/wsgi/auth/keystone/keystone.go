@@ -313,6 +313,9 @@ func (a *Authenticator) process(r *http.Request) (*result, error) {
 // unavailable turns an UnavailableError into the 503 fault, or, with
 // delay_auth_decision, into nil (the token then counts as invalid).
 func (a *Authenticator) unavailable(err error) error {
+	if err == nil {
+		return nil
+	}
 	var ue *UnavailableError
 	if !errors.As(err, &ue) {
 		return nil
@@ -322,6 +325,11 @@ func (a *Authenticator) unavailable(err error) error {
 		return nil
 	}
 	return &fault.Error{Code: http.StatusServiceUnavailable, Message: MessageUnavailable, Err: ue}
+}
+
+func isUnavailable(err error) bool {
+	var ue *UnavailableError
+	return errors.As(err, &ue)
 }
 
 func status(ok bool) string {
@@ -423,16 +431,15 @@ const MaxTokenSize = 8192
 
 func (a *Authenticator) validate(ctx context.Context, token string, allowExpired bool) (*Identity, error) {
 	id, cached, err := a.lookup(ctx, token, allowExpired)
-	var ue *UnavailableError
 	switch {
 	case err == nil && cached:
-		a.m.validations.WithLabelValues(resultCached).Inc()
+		a.m.cached.Inc()
 	case err == nil:
-		a.m.validations.WithLabelValues(resultValid).Inc()
-	case errors.As(err, &ue):
-		a.m.validations.WithLabelValues(resultUnavailable).Inc()
+		a.m.valid.Inc()
+	case isUnavailable(err):
+		a.m.unavailable.Inc()
 	default:
-		a.m.validations.WithLabelValues(resultInvalid).Inc()
+		a.m.invalid.Inc()
 	}
 	return id, err
 }

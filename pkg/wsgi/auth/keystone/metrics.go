@@ -19,6 +19,8 @@ const (
 type metrics struct {
 	validations *prometheus.CounterVec
 	keystoneDur prometheus.Histogram
+	// the validations series, resolved once (no label lookup per request)
+	cached, valid, invalid, unavailable prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -42,9 +44,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			return nil, err
 		}
 	}
-	for _, r := range []string{resultCached, resultValid, resultInvalid, resultUnavailable} {
-		m.validations.WithLabelValues(r) // every outcome series exists at zero
-	}
+	// Every outcome series exists at zero from the start.
+	m.cached = m.validations.WithLabelValues(resultCached)
+	m.valid = m.validations.WithLabelValues(resultValid)
+	m.invalid = m.validations.WithLabelValues(resultInvalid)
+	m.unavailable = m.validations.WithLabelValues(resultUnavailable)
 	return m, nil
 }
 
