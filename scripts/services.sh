@@ -191,15 +191,27 @@ KEYSTONE_COMPUTE_URL=${GONOVA_KEYSTONE_COMPUTE_URL:-http://127.0.0.1:8774/v2.1}
 if is_root; then KEYSTONE_HOME=${GONOVA_KEYSTONE_HOME:-/var/lib/gonova-keystone}; else KEYSTONE_HOME=${GONOVA_KEYSTONE_HOME:-$ROOT/.tools/keystone}; fi
 MEMCACHED_PORT=${MEMCACHED_PORT:-11211}
 
-keystone_token_ok() { # an admin token can be issued: Keystone is up, bootstrapped, and the password is ours
+keystone_login_ok() { # user password project: a token can be issued
   local body
-  body=$(printf '{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin","domain":{"id":"default"},"password":"%s"}}},"scope":{"project":{"name":"admin","domain":{"id":"default"}}}}}' "$KEYSTONE_ADMIN_PASSWORD")
+  body=$(printf '{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"%s","domain":{"id":"default"},"password":"%s"}}},"scope":{"project":{"name":"%s","domain":{"id":"default"}}}}}' "$1" "$2" "$3")
   [ "$(curl -s -o /dev/null -m 10 -w '%{http_code}' -H 'Content-Type: application/json' -d "$body" "$KEYSTONE_URL/auth/tokens")" = 201 ]
 }
 
+# Keystone is up, bootstrapped, and the admin password is the tests'.
+keystone_token_ok() { keystone_login_ok admin "$KEYSTONE_ADMIN_PASSWORD" admin; }
+
 keystone_answers() { [ "$(curl -s -o /dev/null -m 5 -w '%{http_code}' "$KEYSTONE_URL")" = 200 ]; }
 
-keystone_ready() { [ -f "$KEYSTONE_HOME/registered" ] && keystone_conf_current && keystone_token_ok; }
+# Ready: the Keystone this script runs is up to date and answers; or one
+# this script does not run (another user's, a container) already has the
+# tests' admin and nova users.
+keystone_ready() {
+  if [ -f "$KEYSTONE_HOME/running.conf" ]; then
+    [ -f "$KEYSTONE_HOME/registered" ] && keystone_conf_current && keystone_token_ok
+  else
+    keystone_answers && keystone_token_ok && keystone_login_ok nova "$KEYSTONE_NOVA_PASSWORD" service
+  fi
+}
 
 keystone_installed() {
   command -v keystone-manage >/dev/null && command -v openstack >/dev/null &&
