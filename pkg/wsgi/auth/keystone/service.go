@@ -145,34 +145,36 @@ func (a *Authenticator) fetch(ctx context.Context, token string, allowExpired bo
 	if err != nil {
 		return nil, err
 	}
-	var r tokens.GetResult
-	if a.o.IncludeServiceCatalog && !allowExpired {
-		r = tokens.Get(ctx, ic, token)
-	} else {
-		// tokens.Get has no query options; the same request with
-		// keystonemiddleware's nocatalog / allow_expired.
-		q := "?"
-		if !a.o.IncludeServiceCatalog {
-			q += "nocatalog&"
-		}
-		if allowExpired {
-			q += "allow_expired=1"
-		}
-		resp, err := ic.Get(ctx, ic.ServiceURL("auth", "tokens")+q, &r.Body, &gophercloud.RequestOpts{
-			MoreHeaders: map[string]string{"X-Subject-Token": token},
-			OkCodes:     []int{http.StatusOK, http.StatusNonAuthoritativeInfo},
-		})
-		_, r.Header, r.Err = gophercloud.ParseResponse(resp, err)
+	// GET /v3/auth/tokens as tokens.Get sends it, decoded straight into the
+	// token's struct: tokens.GetResult would decode into a map and then
+	// re-encode and decode it again to extract (the catalog makes that the
+	// costly part of a validation). The query carries keystonemiddleware's
+	// nocatalog and allow_expired.
+	q := ""
+	switch {
+	case !a.o.IncludeServiceCatalog && allowExpired:
+		q = "?nocatalog&allow_expired=1"
+	case !a.o.IncludeServiceCatalog:
+		q = "?nocatalog"
+	case allowExpired:
+		q = "?allow_expired=1"
 	}
-	if r.Err != nil {
-		return nil, classify(r.Err)
+	var doc struct {
+		Token *tokenBody `json:"token"`
 	}
-	var body tokenBody
-	if err := r.ExtractInto(&body); err != nil { // the "token" object
-		a.log.WarnContext(ctx, "invalid token contents", "err", err)
+	_, err = ic.Get(ctx, ic.ServiceURL("auth", "tokens")+q, &doc, &gophercloud.RequestOpts{
+		MoreHeaders: map[string]string{"X-Subject-Token": token},
+		OkCodes:     []int{http.StatusOK, http.StatusNonAuthoritativeInfo},
+	})
+	if err != nil {
+		return nil, classify(err)
+	}
+	if doc.Token == nil {
+		a.log.WarnContext(ctx, "invalid token contents: no token object")
 		return nil, ErrInvalidToken
 	}
-	id, err := identityFrom(&body)
+	body := doc.Token
+	id, err := identityFrom(body)
 	if err != nil {
 		a.log.WarnContext(ctx, "token refused", "err", err)
 		return nil, ErrInvalidToken
