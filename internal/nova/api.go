@@ -15,6 +15,7 @@ import (
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/wsgi"
 	"github.com/gonova/gonova/pkg/wsgi/auth"
+	"github.com/gonova/gonova/pkg/wsgi/auth/keystone"
 	"github.com/gonova/gonova/pkg/wsgi/policy"
 )
 
@@ -43,8 +44,19 @@ func (a *App) newAPIService(rpc computeapi.ComputeRPC, listen func(network, addr
 	switch c.API.AuthStrategy {
 	case "noauth2":
 		authn = auth.NoAuth{}
+	case "keystone":
+		o := keystone.OptionsFromConfig(c.KeystoneAuthtoken)
+		o.Logger = a.Log
+		if a.Metrics != nil {
+			o.Registerer = a.Metrics
+		}
+		ka, err := keystone.New(o)
+		if err != nil {
+			return nil, &app.Error{Code: app.ExitConfig, Err: fmt.Errorf("[api] auth_strategy = keystone: %w", err)}
+		}
+		authn = ka
 	default:
-		return nil, &app.Error{Code: app.ExitConfig, Err: fmt.Errorf("[api] auth_strategy = %q is not supported yet: gonova validates no Keystone tokens; set auth_strategy = noauth2 (development) or put a validating proxy in front", c.API.AuthStrategy)}
+		return nil, &app.Error{Code: app.ExitConfig, Err: fmt.Errorf("[api] auth_strategy = %q is not supported: set keystone or noauth2 (development)", c.API.AuthStrategy)}
 	}
 	enf, err := a.newPolicy()
 	if err != nil {

@@ -18,6 +18,9 @@ type Config struct {
 	// Notifications is [oslo_messaging_notifications].
 	Notifications NotificationsOptions
 	Gonova        GonovaOptions
+	// KeystoneAuthtoken is [keystone_authtoken], read by the Keystone
+	// token validator (pkg/wsgi/auth/keystone) when auth_strategy = keystone.
+	KeystoneAuthtoken KeystoneAuthtokenOptions
 
 	// Sources lists, in the order they were read, the files that contributed.
 	Sources []string
@@ -114,6 +117,32 @@ type GonovaOptions struct {
 	MetricsListen          string        // metrics_listen: address of nova-compute's /metrics and /healthcheck listener; empty disables
 	APIMetricsListen       string        // api_metrics_listen: address of nova-api's /metrics and detailed /healthcheck listener; empty disables
 	ManagerShutdownTimeout time.Duration // manager_shutdown_timeout: how long a manager may finish in-flight work at stop
+}
+
+// KeystoneAuthtokenOptions are keystonemiddleware's [keystone_authtoken]
+// options that gonova's token validator reads; the section's other options
+// are accepted and listed in Config.Ignored.
+type KeystoneAuthtokenOptions struct {
+	WWWAuthenticateURI        string   // www_authenticate_uri: where 401 answers send clients (default: auth_url)
+	AuthURL                   string   // auth_url: identity endpoint the service authenticates against
+	AuthType                  string   // auth_type: password
+	Username                  string   // username: the service user
+	Password                  string   // password: the service user's password (secret)
+	ProjectName               string   // project_name: the service's project
+	UserDomainName            string   // user_domain_name
+	UserDomainID              string   // user_domain_id
+	ProjectDomainName         string   // project_domain_name
+	ProjectDomainID           string   // project_domain_id
+	RegionName                string   // region_name: region of the catalog's identity endpoint
+	Interface                 string   // interface: public, internal or admin
+	Cafile                    string   // cafile: CA bundle for Keystone's TLS certificate
+	Insecure                  bool     // insecure: skip TLS verification
+	TokenCacheTime            int      // token_cache_time: seconds; <= 0 disables caching
+	MemcachedServers          []string // memcached_servers: host:port list
+	ServiceTokenRoles         []string // service_token_roles
+	ServiceTokenRolesRequired bool     // service_token_roles_required
+	DelayAuthDecision         bool     // delay_auth_decision
+	IncludeServiceCatalog     bool     // include_service_catalog
 }
 
 // Defaults returns the configuration with every option at its default.

@@ -192,16 +192,64 @@ func TestBadEnvironmentAndFlagsAreNamed(t *testing.T) {
 
 func TestOtherNovaSectionsAndOptionsAreIgnoredAndListed(t *testing.T) {
 	dir := t.TempDir()
-	f := write(t, dir, "nova.conf", "[DEFAULT]\nmy_ip = 10.0.0.5\ncompute_driver = libvirt.LibvirtDriver\n[keystone_authtoken]\nauth_url = http://keystone:5000\npassword = x\n")
+	f := write(t, dir, "nova.conf", "[DEFAULT]\nmy_ip = 10.0.0.5\ncompute_driver = libvirt.LibvirtDriver\n[placement]\nauth_url = http://keystone:5000\npassword = x\n")
 	c, _, err := parse(t, []string{"--config-file", f}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := strings.Join(c.Ignored, ";")
-	for _, w := range []string{"[DEFAULT] my_ip", "[DEFAULT] compute_driver", "[keystone_authtoken]"} {
+	for _, w := range []string{"[DEFAULT] my_ip", "[DEFAULT] compute_driver", "[placement]"} {
 		if !strings.Contains(got, w) {
 			t.Errorf("Ignored = %q lacks %q", got, w)
 		}
+	}
+}
+
+func TestKeystoneAuthtoken(t *testing.T) {
+	dir := t.TempDir()
+	f := write(t, dir, "nova.conf", `[keystone_authtoken]
+www_authenticate_uri = http://keystone.example:5000
+auth_url = http://keystone:5000/v3
+auth_type = password
+username = nova
+password = hunter2
+project_name = service
+user_domain_name = Default
+project_domain_name = Default
+region_name = RegionOne
+memcached_servers = mc1:11211, mc2:11211
+service_token_roles = service,admin
+token_cache_time = -1
+memcache_security_strategy = ENCRYPT
+auth_version = v3
+`)
+	c, _, err := parse(t, []string{"--config-file", f}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := c.KeystoneAuthtoken
+	if k.AuthURL != "http://keystone:5000/v3" || k.Username != "nova" || k.Password != "hunter2" || k.ProjectName != "service" ||
+		k.UserDomainName != "Default" || k.RegionName != "RegionOne" || k.TokenCacheTime != -1 || k.Interface != "internal" ||
+		!k.IncludeServiceCatalog || !k.ServiceTokenRolesRequired || k.DelayAuthDecision {
+		t.Errorf("parsed %+v", k)
+	}
+	if strings.Join(k.MemcachedServers, ";") != "mc1:11211;mc2:11211" || strings.Join(k.ServiceTokenRoles, ";") != "service;admin" {
+		t.Errorf("lists: %q %q", k.MemcachedServers, k.ServiceTokenRoles)
+	}
+	got := strings.Join(c.Ignored, ";")
+	if !strings.Contains(got, "[keystone_authtoken] memcache_security_strategy") || !strings.Contains(got, "[keystone_authtoken] auth_version") {
+		t.Errorf("Ignored = %q", got)
+	}
+	if s := c.String(); strings.Contains(s, "hunter2") || !strings.Contains(s, "password = ***") {
+		t.Errorf("String does not mask the password:\n%s", s)
+	}
+	d := Defaults().KeystoneAuthtoken
+	if d.TokenCacheTime != 300 || strings.Join(d.ServiceTokenRoles, ",") != "service" || d.AuthType != "password" || d.Password != "" {
+		t.Errorf("defaults %+v", d)
+	}
+	f = write(t, dir, "bad.conf", "[keystone_authtoken]\npassword = hunter2\ninterface = private\n")
+	if _, _, err := parse(t, []string{"--config-file", f}, nil); err == nil || !strings.Contains(err.Error(), "interface") {
+		t.Errorf("interface = private: %v", err)
 	}
 }
 

@@ -21,11 +21,24 @@ type option struct {
 	def     string
 	help    string
 	secret  bool
-	set     func(c *Config, v string) error
-	get     func(c *Config) string
+	// password: a secret shown as *** (secret alone masks a URL's password)
+	password bool
+	set      func(c *Config, v string) error
+	get      func(c *Config) string
 }
 
 func (o option) key() string { return "[" + o.section + "] " + o.name }
+
+// masked is v as logs, errors and reports may show it.
+func (o option) masked(v string) string {
+	switch {
+	case o.password && v != "":
+		return "***"
+	case o.secret:
+		return MaskURL(v)
+	}
+	return v
+}
 
 const (
 	secDefault    = "DEFAULT"
@@ -36,6 +49,7 @@ const (
 	secPolicy     = "oslo_policy"
 	secNotify     = "oslo_messaging_notifications"
 	secGonova     = "gonova"
+	secKeystone   = "keystone_authtoken"
 )
 
 // options is the table that drives parsing, defaults, masking and the example
@@ -88,6 +102,27 @@ var options = []option{
 
 	integer64(secMiddleware, "max_request_body_size", "114688", 1, 1<<40, "Largest request body the API accepts, bytes.", func(c *Config) *int64 { return &c.Middleware.MaxRequestBodySize }),
 
+	str(secKeystone, "www_authenticate_uri", "", "Public Identity API endpoint that 401 answers point clients to (WWW-Authenticate: Keystone uri=...). Empty: auth_url.", func(c *Config) *string { return &c.KeystoneAuthtoken.WWWAuthenticateURI }, nil),
+	str(secKeystone, "auth_url", "", "Identity endpoint the service authenticates against (its own token validates users' tokens), e.g. http://keystone:5000/v3. Required with auth_strategy = keystone.", func(c *Config) *string { return &c.KeystoneAuthtoken.AuthURL }, nil),
+	str(secKeystone, "auth_type", "password", "How the service authenticates to Keystone; gonova supports password (v3password is the same).", func(c *Config) *string { return &c.KeystoneAuthtoken.AuthType }, oneOf("password", "v3password")),
+	str(secKeystone, "username", "", "The service user's name (nova).", func(c *Config) *string { return &c.KeystoneAuthtoken.Username }, nil),
+	password(secKeystone, "password", "", "The service user's password.", func(c *Config) *string { return &c.KeystoneAuthtoken.Password }),
+	str(secKeystone, "project_name", "", "Project the service's token is scoped to (service).", func(c *Config) *string { return &c.KeystoneAuthtoken.ProjectName }, nil),
+	str(secKeystone, "user_domain_name", "", "Domain of the service user, by name (Default). With neither this nor user_domain_id, the domain id default is used.", func(c *Config) *string { return &c.KeystoneAuthtoken.UserDomainName }, nil),
+	str(secKeystone, "user_domain_id", "", "Domain of the service user, by id.", func(c *Config) *string { return &c.KeystoneAuthtoken.UserDomainID }, nil),
+	str(secKeystone, "project_domain_name", "", "Domain of the service's project, by name (Default). With neither this nor project_domain_id, the domain id default is used.", func(c *Config) *string { return &c.KeystoneAuthtoken.ProjectDomainName }, nil),
+	str(secKeystone, "project_domain_id", "", "Domain of the service's project, by id.", func(c *Config) *string { return &c.KeystoneAuthtoken.ProjectDomainID }, nil),
+	str(secKeystone, "region_name", "", "Region of the identity endpoint taken from the service catalog.", func(c *Config) *string { return &c.KeystoneAuthtoken.RegionName }, nil),
+	str(secKeystone, "interface", "internal", "Interface of the identity endpoint taken from the catalog: public, internal or admin.", func(c *Config) *string { return &c.KeystoneAuthtoken.Interface }, oneOf("public", "internal", "admin")),
+	str(secKeystone, "cafile", "", "PEM file of the CAs that sign Keystone's certificate. Default: the system's.", func(c *Config) *string { return &c.KeystoneAuthtoken.Cafile }, nil),
+	boolean(secKeystone, "insecure", "false", "Do not verify Keystone's TLS certificate (tests only).", func(c *Config) *bool { return &c.KeystoneAuthtoken.Insecure }),
+	integer(secKeystone, "token_cache_time", "300", -1, 1<<30, "Seconds a validated token is cached (never past its expiry); a revoked token is accepted until its entry expires. 0 or -1 disables caching.", func(c *Config) *int { return &c.KeystoneAuthtoken.TokenCacheTime }),
+	list(secKeystone, "memcached_servers", "", "host:port list of memcached servers shared by the API's processes; empty caches in each process only.", func(c *Config) *[]string { return &c.KeystoneAuthtoken.MemcachedServers }),
+	list(secKeystone, "service_token_roles", "service", "An X-Service-Token must carry one of these roles to be a valid service token.", func(c *Config) *[]string { return &c.KeystoneAuthtoken.ServiceTokenRoles }),
+	boolean(secKeystone, "service_token_roles_required", "true", "When false, any valid token is accepted as X-Service-Token (with a warning): keystonemiddleware's old behaviour.", func(c *Config) *bool { return &c.KeystoneAuthtoken.ServiceTokenRolesRequired }),
+	boolean(secKeystone, "delay_auth_decision", "false", "Pass requests without a valid token on with X-Identity-Status: Invalid instead of answering 401 (for services that decide themselves).", func(c *Config) *bool { return &c.KeystoneAuthtoken.DelayAuthDecision }),
+	boolean(secKeystone, "include_service_catalog", "true", "Ask Keystone for the token's service catalog and pass it on (X-Service-Catalog, the caller's context).", func(c *Config) *bool { return &c.KeystoneAuthtoken.IncludeServiceCatalog }),
+
 	str(secGonova, "metrics_listen", "127.0.0.1:9774", "Address of nova-compute's own /metrics and /healthcheck listener; empty disables it.", func(c *Config) *string { return &c.Gonova.MetricsListen }, validListenOrEmpty),
 	str(secGonova, "api_metrics_listen", "127.0.0.1:9775", "Address of nova-api's /metrics and detailed /healthcheck listener, kept off the public API port (loopback by default); empty disables it. API workers share it.", func(c *Config) *string { return &c.Gonova.APIMetricsListen }, validListenOrEmpty),
 	seconds(secGonova, "manager_shutdown_timeout", "60", 0, "At stop, how long a manager may finish in-flight work before it is cut off, seconds.", func(c *Config) *time.Duration { return &c.Gonova.ManagerShutdownTimeout }),
@@ -95,7 +130,7 @@ var options = []option{
 
 // ignoredSections belong to other parts of nova: accepted, listed in Ignored.
 var ignoredSections = map[string]bool{
-	"keystone_authtoken": true, "placement": true, "neutron": true, "glance": true,
+	"placement": true, "neutron": true, "glance": true,
 	"cinder": true, "libvirt": true, "vnc": true, "spice": true, "serial_console": true,
 	"scheduler": true, "filter_scheduler": true, "conductor": true, "api_database": true,
 	"oslo_concurrency": true, "notifications": true,
@@ -117,6 +152,11 @@ var ignoredOptions = map[string]map[string]bool{
 		"remote_ssl_ca_crt_file": true, "remote_ssl_client_crt_file": true, "remote_ssl_client_key_file": true,
 	},
 }
+
+// lenientSections are read by gonova, but hold many more options of their
+// owners (keystonemiddleware's memcache_*, auth_version, ...): an option gonova
+// does not read there is accepted and listed in Ignored, not refused.
+var lenientSections = map[string]bool{secKeystone: true}
 
 // ignoredDefaults are [DEFAULT] options of nova and oslo that gonova does not use.
 var ignoredDefaults = map[string]bool{
@@ -156,6 +196,13 @@ func str(sec, name, def, help string, field func(*Config) *string, check func(st
 func secretURL(sec, name, def, help string, field func(*Config) *string, check func(string) error) option {
 	o := str(sec, name, def, help, field, check)
 	o.secret = true
+	return o
+}
+
+// password is a secret that is not a URL: shown as *** when set.
+func password(sec, name, def, help string, field func(*Config) *string) option {
+	o := str(sec, name, def, help, field, nil)
+	o.secret, o.password = true, true
 	return o
 }
 

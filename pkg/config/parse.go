@@ -285,7 +285,7 @@ func (c *Config) setOption(src, section, name, value string) error {
 		}
 		return nil
 	}
-	if section == secDefault && ignoredDefaults[name] || ignoredOptions[section][name] {
+	if section == secDefault && ignoredDefaults[name] || ignoredOptions[section][name] || lenientSections[section] {
 		c.Ignored = append(c.Ignored, "["+section+"] "+name)
 		return nil
 	}
