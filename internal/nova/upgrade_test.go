@@ -107,6 +107,31 @@ func tap(t *testing.T, exchange string, hosts ...string) <-chan wireMessage {
 	return out
 }
 
+// dropBrokerNames deletes the queues and the exchange a test declared.
+func dropBrokerNames(t *testing.T, exchange string, queues ...string) {
+	t.Helper()
+	conn, err := amqp.Dial(testenv.RabbitURL())
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	for _, q := range queues {
+		if _, err := ch.QueueDelete(q, false, false, false); err != nil {
+			t.Errorf("deleting queue %s: %v", q, err)
+			return
+		}
+	}
+	if err := ch.ExchangeDelete(exchange, false, false); err != nil {
+		t.Errorf("deleting exchange %s: %v", exchange, err)
+	}
+}
+
 func nextWire(t *testing.T, c <-chan wireMessage) wireMessage {
 	t.Helper()
 	select {
@@ -136,6 +161,9 @@ func TestRollingUpgradeCapsTheAPIAtTheOldestCompute(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	// Registered first, run last: once every service stopped, the broker
+	// keeps nothing of this test.
+	t.Cleanup(func() { dropBrokerNames(t, exchange, "compute."+oldHost, "compute."+newHost) })
 
 	startCompute := func(host string, version int) *service.Service {
 		t.Helper()
