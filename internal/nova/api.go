@@ -30,6 +30,10 @@ const apiServiceName = "osapi_compute"
 // (its detail for admins only: the port is public), and the API's own
 // services row (binary nova-osapi_compute, no topic, no heartbeats) recorded
 // once it listens. /metrics is served by NewAPIMetricsService, off this port.
+// It first checks that no nova-compute in the services table is older than
+// this release supports (checkComputeVersions); with a ComputeClient under
+// [upgrade_levels] compute = auto, the cap is chosen when the service starts
+// and again on Reset (SIGHUP).
 func (a *App) NewAPIService(rpc computeapi.ComputeRPC) (*wsgi.Service, error) {
 	return a.newAPIService(rpc, func(network, addr string) (net.Listener, error) {
 		return launcher.Listen(apiServiceName, network, addr)
@@ -60,6 +64,9 @@ func (a *App) newAPIService(rpc computeapi.ComputeRPC, listen func(network, addr
 	}
 	enf, err := a.newPolicy()
 	if err != nil {
+		return nil, err
+	}
+	if err := a.checkComputeVersions(); err != nil {
 		return nil, err
 	}
 	capi, err := computeapi.New(computeapi.Options{
@@ -97,12 +104,36 @@ func (a *App) newAPIService(rpc computeapi.ComputeRPC, listen func(network, addr
 		Handler:            mux,
 		MaxRequestBodySize: c.Middleware.MaxRequestBodySize,
 		Listen:             listen,
-		OnStarted:          a.recordAPIRow,
-		// SIGHUP: re-read the policy file. Reload logs a file that does not
-		// parse and keeps the rules in force; the launcher logs the error.
-		OnReset: func(context.Context) error { return enf.Reload() },
+		OnStarted:          a.apiStarted(rpc),
+		// SIGHUP: re-read the policy file (Reload logs a file that does not
+		// parse and keeps the rules in force) and choose the compute RPC
+		// version cap again ([upgrade_levels] compute = auto).
+		OnReset: func(ctx context.Context) error { return errors.Join(enf.Reload(), resetCap(ctx, rpc)) },
 		Logger:  a.Log,
 	})
+}
+
+// apiStarted is the API service's start hook: its services row, then the
+// compute RPC version cap.
+func (a *App) apiStarted(rpc computeapi.ComputeRPC) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if err := a.recordAPIRow(ctx); err != nil {
+			return err
+		}
+		return resetCap(ctx, rpc)
+	}
+}
+
+// resetCap chooses the compute RPC version cap of rpc again when it is a
+// ComputeClient under [upgrade_levels] compute = auto: when the API starts
+// (nova chooses at its first message; starting here logs the choice up
+// front, after a nova-all's own compute recorded its version) and on SIGHUP.
+func resetCap(ctx context.Context, rpc computeapi.ComputeRPC) error {
+	r, ok := rpc.(interface{ Reset(context.Context) error })
+	if !ok {
+		return nil
+	}
+	return r.Reset(ctx)
 }
 
 // NewAPIMetricsService is nova-api's own listener on [gonova]

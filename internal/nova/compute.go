@@ -1,15 +1,29 @@
 package nova
 
 import (
+	"fmt"
+
 	"github.com/gonova/gonova/internal/compute/manager"
+	"github.com/gonova/gonova/internal/compute/versions"
 	"github.com/gonova/gonova/internal/compute/virt/fake"
 	"github.com/gonova/gonova/pkg/service"
 )
 
 // NewComputeService builds nova-compute: the compute manager over the fake
 // virt driver (its host capacity nova's fake host's), run as an RPC Service on
-// topic compute with this configuration's heartbeats and periodic tasks.
+// topic compute with this configuration's heartbeats and periodic tasks. It
+// serves the compute RPC version of the runtime's service version (the
+// history in internal/compute/versions: ServiceVersion serves the newest), and
+// first checks that no nova-compute in the services table is older than this
+// release supports (checkComputeVersions).
 func (a *App) NewComputeService() (*service.Service, error) {
+	if err := a.checkComputeVersions(); err != nil {
+		return nil, err
+	}
+	rpcVersion, err := versions.ComputeRPC(a.Version())
+	if err != nil {
+		return nil, fmt.Errorf("nova-compute at service version %d: %w", a.Version(), err)
+	}
 	host := a.Cfg.Default.Host
 	m, err := manager.New(manager.Options{
 		Host:                  host,
@@ -19,6 +33,7 @@ func (a *App) NewComputeService() (*service.Service, error) {
 		SyncPowerStateSpacing: a.Cfg.Default.SyncPowerStateInterval,
 		Logger:                a.Log,
 		Registerer:            a.Metrics,
+		RPCVersion:            rpcVersion,
 	})
 	if err != nil {
 		return nil, err

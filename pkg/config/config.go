@@ -22,6 +22,9 @@ type Config struct {
 	// token validator (pkg/wsgi/auth/keystone) when auth_strategy = keystone.
 	KeystoneAuthtoken KeystoneAuthtokenOptions
 
+	UpgradeLevels UpgradeLevelsOptions
+	Workarounds   WorkaroundsOptions
+
 	// Sources lists, in the order they were read, the files that contributed.
 	Sources []string
 	// Ignored lists sections and options that belong to other parts of nova and
@@ -110,6 +113,19 @@ type PolicyOptions struct {
 	EnforceNewDefaults bool   // enforce_new_defaults: drop the deprecated defaults
 	PolicyDirs         string // policy_dirs: one directory of further overrides ("" for none)
 	PolicyDefaultRule  string // policy_default_rule: fallback of references to undefined rules
+}
+
+// UpgradeLevelsOptions are the options of the [upgrade_levels] section that
+// gonova reads; nova's others (cert, scheduler, conductor, baseapi) are
+// accepted and ignored.
+type UpgradeLevelsOptions struct {
+	Compute string // compute: compute RPC version cap: "", a version, a release name, or "auto"
+}
+
+// WorkaroundsOptions are the options of the [workarounds] section that
+// gonova reads; nova's others are accepted and ignored.
+type WorkaroundsOptions struct {
+	DisableComputeServiceCheckForFFU bool // disable_compute_service_check_for_ffu: too old computes warn instead of refusing the start
 }
 
 // GonovaOptions are gonova's own options, in the [gonova] section.

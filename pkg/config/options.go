@@ -50,6 +50,8 @@ const (
 	secNotify     = "oslo_messaging_notifications"
 	secGonova     = "gonova"
 	secKeystone   = "keystone_authtoken"
+	secUpgrade    = "upgrade_levels"
+	secWorkaround = "workarounds"
 )
 
 // options is the table that drives parsing, defaults, masking and the example
@@ -122,6 +124,9 @@ var options = []option{
 	boolean(secKeystone, "service_token_roles_required", "true", "When false, any valid token is accepted as X-Service-Token (with a warning): keystonemiddleware's old behaviour.", func(c *Config) *bool { return &c.KeystoneAuthtoken.ServiceTokenRolesRequired }),
 	boolean(secKeystone, "delay_auth_decision", "false", "Pass requests without a valid token on with X-Identity-Status: Invalid instead of answering 401 (for services that decide themselves).", func(c *Config) *bool { return &c.KeystoneAuthtoken.DelayAuthDecision }),
 	boolean(secKeystone, "include_service_catalog", "true", "Ask Keystone for the token's service catalog and pass it on (X-Service-Catalog, the caller's context).", func(c *Config) *bool { return &c.KeystoneAuthtoken.IncludeServiceCatalog }),
+	str(secUpgrade, "compute", "", "Compute RPC API version cap: the highest version nova-api sends to nova-compute. Unset sends the newest this release speaks. During a rolling upgrade, set what the oldest compute understands: a version (6.0), a release name in lower case as nova names them (wallaby, zed), or auto: the version the oldest nova-compute serves, read from the service versions in the services table at start and again on SIGHUP. The value itself is read at start only.", func(c *Config) *string { return &c.UpgradeLevels.Compute }, validUpgradeLevel),
+
+	boolean(secWorkaround, "disable_compute_service_check_for_ffu", "false", "At start, a nova-compute row older than the oldest service version this release supports is logged as a warning instead of refusing to start (exit code 2). Only for a fast-forward upgrade, where control services start before the computes updated their rows.", func(c *Config) *bool { return &c.Workarounds.DisableComputeServiceCheckForFFU }),
 
 	str(secGonova, "metrics_listen", "127.0.0.1:9774", "Address of nova-compute's own /metrics and /healthcheck listener; empty disables it.", func(c *Config) *string { return &c.Gonova.MetricsListen }, validListenOrEmpty),
 	str(secGonova, "api_metrics_listen", "127.0.0.1:9775", "Address of nova-api's /metrics and detailed /healthcheck listener, kept off the public API port (loopback by default); empty disables it. API workers share it.", func(c *Config) *string { return &c.Gonova.APIMetricsListen }, validListenOrEmpty),
@@ -134,8 +139,8 @@ var ignoredSections = map[string]bool{
 	"cinder": true, "libvirt": true, "vnc": true, "spice": true, "serial_console": true,
 	"scheduler": true, "filter_scheduler": true, "conductor": true, "api_database": true,
 	"oslo_concurrency": true, "notifications": true,
-	"cache": true, "upgrade_levels": true, "wsgi": true,
-	"keystone": true, "service_user": true, "cells": true, "workarounds": true,
+	"cache": true, "wsgi": true,
+	"keystone": true, "service_user": true, "cells": true,
 	"compute": true, "pci": true, "quota": true, "os_vif_ovs": true, "key_manager": true,
 	"barbican": true, "ironic": true, "metrics": true, "oslo_limit": true, "profiler": true,
 	"oslo_messaging_amqp": true, "oslo_messaging_kafka": true, "privsep": true, "mks": true,
@@ -147,6 +152,20 @@ var ignoredSections = map[string]bool{
 // ignoredOptions are options of sections gonova reads that belong to parts
 // of oslo gonova does not implement: accepted, listed in Ignored.
 var ignoredOptions = map[string]map[string]bool{
+	// nova's other RPC version caps: gonova has no such services.
+	secUpgrade: {"cert": true, "scheduler": true, "conductor": true, "baseapi": true},
+	// nova's other workarounds (nova 26): libvirt, ironic and placement details.
+	secWorkaround: {
+		"disable_rootwrap": true, "disable_libvirt_livesnapshot": true, "handle_virt_lifecycle_events": true,
+		"disable_group_policy_check_upcall": true, "enable_numa_live_migration": true,
+		"ensure_libvirt_rbd_instance_dir_cleanup": true, "disable_fallback_pcpu_query": true,
+		"never_download_image_if_on_rbd": true, "reserve_disk_resource_for_image_cache": true,
+		"libvirt_disable_apic": true, "wait_for_vif_plugged_event_during_hard_reboot": true,
+		"enable_qemu_monitor_announce_self": true, "unified_limits_count_pcpu_as_vcpu": true,
+		"skip_cpu_compare_on_dest": true, "skip_cpu_compare_at_startup": true,
+		"skip_hypervisor_version_check_on_lm": true, "skip_reserve_in_use_ironic_nodes": true,
+		"disable_deep_image_inspection": true,
+	},
 	secPolicy: {
 		"remote_content_type": true, "remote_ssl_verify_server_crt": true,
 		"remote_ssl_ca_crt_file": true, "remote_ssl_client_crt_file": true, "remote_ssl_client_key_file": true,
@@ -364,6 +383,29 @@ func oneOf(allowed ...string) func(string) error {
 		}
 		return fmt.Errorf("must be one of %s", strings.Join(allowed, ", "))
 	}
+}
+
+// validUpgradeLevel accepts what [upgrade_levels] compute may hold: empty,
+// auto, a version N.N, or a lower-case release name (the compute RPC client
+// knows which release names exist and refuses an unknown one at start).
+func validUpgradeLevel(v string) error {
+	if v == "" || v == "auto" {
+		return nil
+	}
+	if major, minor, ok := strings.Cut(v, "."); ok {
+		if _, err := parseInt(major, 0, 1000); err == nil && !strings.ContainsAny(major, "+- ") {
+			if _, err := parseInt(minor, 0, 1000); err == nil && !strings.ContainsAny(minor, "+- ") {
+				return nil
+			}
+		}
+		return fmt.Errorf("not a version: use N.N (6.0), a release name (zed) or auto")
+	}
+	for _, r := range v {
+		if r < 'a' || r > 'z' {
+			return fmt.Errorf("not a version (6.0), a release name in lower case (zed) or auto")
+		}
+	}
+	return nil
 }
 
 func validHost(v string) error {

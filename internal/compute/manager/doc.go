@@ -25,7 +25,9 @@
 //     update_available_resource once, so a new host can take work at once.
 //   - Endpoints: build_and_run_instance, terminate_instance,
 //     reboot_instance (casts), get_console_output, get_diagnostics (calls),
-//     on an Endpoint value so the lifecycle methods are not served.
+//     on an Endpoint value so the lifecycle methods are not served, at
+//     compute RPC version rpcapi.Version (6.1), or at an older release's
+//     version with Options.RPCVersion (a rolling upgrade's old compute).
 //   - PeriodicTasks: update_available_resource (ResourceSpacing, default
 //     60 s) and _sync_power_states (SyncPowerStateSpacing, default 600 s).
 //   - Shutdown: refuses new handler runs (retryably, so casts return to the

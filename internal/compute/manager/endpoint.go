@@ -49,11 +49,17 @@ func instanceName(in computedb.Instance) string { return fmt.Sprintf("instance-%
 // failure puts it in vm_state error and logs why. An instance deleted before
 // or during the build is left deleted (and destroyed on the hypervisor).
 //
+// With power_on false (6.1), the guest is powered off once spawned and the
+// instance ends in vm_state stopped, power_state shutdown (nova's
+// driver.spawn(power_on=False)). A manager serving 6.0 has no such argument
+// and ignores it.
+//
 // Errors returned (and then logged by the RPC server) are only database
 // errors; those before the claim are retryable, so the cast is redelivered.
 func (e *Endpoint) BuildAndRunInstance(ctx context.Context, args rpcapi.BuildAndRunInstanceArgs) error {
 	m := e.m
 	id := args.Instance.UUID
+	powerOn := args.PowerOn == nil || *args.PowerOn || m.rpcVersion == "6.0"
 	ctx, end, err := m.work.begin(ctx, rpcapi.MethodBuildAndRunInstance, id)
 	if err != nil {
 		return err
@@ -121,16 +127,27 @@ func (e *Endpoint) BuildAndRunInstance(ctx context.Context, args rpcapi.BuildAnd
 		return nil
 	}
 
+	vmState, assumed := states.VMActive, states.PowerRunning
+	if !powerOn {
+		pstart := time.Now()
+		err := m.driver.PowerOff(ctx, id)
+		m.met.observe(callPowerOff, pstart)
+		if err != nil {
+			m.buildFailed(ctx, log, id, fmt.Errorf("powering off the new guest (power_on=false): %w", err))
+			return nil
+		}
+		vmState, assumed = states.VMStopped, states.PowerShutdown
+	}
 	power, perr := m.powerState(ctx, id)
 	if perr != nil {
-		log.Warn("Cannot read the power state of the spawned instance; recording running", "error", perr)
-		power = states.PowerRunning
+		log.Warn("Cannot read the power state of the spawned instance; recording "+assumed.String(), "error", perr)
+		power = assumed
 	}
 	now := m.clock.Now().UTC()
 	wctx, cancel := writeCtx(ctx)
 	defer cancel()
 	_, err = m.store.UpdateInstance(wctx, id, computedb.InstanceUpdate{
-		VMState: ptr(states.VMActive), PowerState: ptr(power), TaskState: ptr(states.TaskNone),
+		VMState: ptr(vmState), PowerState: ptr(power), TaskState: ptr(states.TaskNone),
 		LaunchedAt: &now, ExpectTaskState: ptr(states.TaskSpawning),
 	})
 	switch {
@@ -148,7 +165,7 @@ func (e *Endpoint) BuildAndRunInstance(ctx context.Context, args rpcapi.BuildAnd
 		return fmt.Errorf("build of %s: the instance runs but recording it failed: %w", id, err)
 	}
 	m.met.builds.WithLabelValues(buildSuccess).Inc()
-	log.Info("Instance spawned", "took", time.Since(start).Round(time.Millisecond), "power_state", power.String())
+	log.Info("Instance spawned", "took", time.Since(start).Round(time.Millisecond), "power_state", power.String(), "vm_state", string(vmState))
 	return nil
 }
 

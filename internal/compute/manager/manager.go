@@ -12,6 +12,7 @@ import (
 
 	"github.com/gonova/gonova/internal/compute/rpcapi"
 	"github.com/gonova/gonova/internal/compute/states"
+	"github.com/gonova/gonova/internal/compute/versions"
 	"github.com/gonova/gonova/internal/compute/virt"
 	"github.com/gonova/gonova/internal/computedb"
 	"github.com/gonova/gonova/pkg/clock"
@@ -59,6 +60,12 @@ type Options struct {
 	Logger *slog.Logger
 	// Registerer receives the manager's metrics; nil registers nothing.
 	Registerer prometheus.Registerer
+	// RPCVersion is the compute RPC API version the endpoint serves: empty
+	// means rpcapi.Version, the newest. An older one (one of the versions
+	// of internal/compute/versions) makes the manager serve what a compute
+	// of that release served, and nothing newer: a rolling upgrade's old
+	// compute, in tests.
+	RPCVersion string
 }
 
 // ComputeManager is nova's ComputeManager for one host: it builds, reboots
@@ -78,6 +85,7 @@ type ComputeManager struct {
 	work   *inflight
 
 	hostIP          string
+	rpcVersion      string
 	resourceSpacing time.Duration
 	syncSpacing     time.Duration
 
@@ -111,6 +119,12 @@ func New(opts Options) (*ComputeManager, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.RPCVersion == "" {
+		opts.RPCVersion = rpcapi.Version
+	}
+	if !servedVersion(opts.RPCVersion) {
+		return nil, fmt.Errorf("compute manager: compute RPC version %q is not one a gonova release serves", opts.RPCVersion)
+	}
 	met, err := newMetrics(opts.Registerer)
 	if err != nil {
 		return nil, err
@@ -125,6 +139,7 @@ func New(opts Options) (*ComputeManager, error) {
 		met:             met,
 		work:            newInflight(c),
 		hostIP:          opts.HostIP,
+		rpcVersion:      opts.RPCVersion,
 		resourceSpacing: opts.ResourceSpacing,
 		syncSpacing:     opts.SyncPowerStateSpacing,
 	}, nil
@@ -182,10 +197,26 @@ func (m *ComputeManager) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-// Endpoints serves the compute RPC API (rpcapi) at version 6.0, in no
-// namespace, as nova's ComputeManager target.
+// Endpoints serves the compute RPC API (rpcapi) at rpcapi.Version (or
+// Options.RPCVersion), in no namespace, as nova's ComputeManager target. A
+// message for a newer version is refused by the dispatcher as
+// UnsupportedVersion, as a compute of an older release refuses it.
 func (m *ComputeManager) Endpoints() []rpcsvc.Endpoint {
-	return []rpcsvc.Endpoint{{Version: rpcapi.Version, Impl: &Endpoint{m: m}}}
+	return []rpcsvc.Endpoint{{Version: m.rpcVersion, Impl: &Endpoint{m: m}}}
+}
+
+// RPCVersion is the compute RPC API version the manager serves.
+func (m *ComputeManager) RPCVersion() string { return m.rpcVersion }
+
+// servedVersion reports whether v is the compute RPC version of one of
+// gonova's service versions.
+func servedVersion(v string) bool {
+	for _, e := range versions.History() {
+		if e.ComputeRPC != "" && e.ComputeRPC == v {
+			return true
+		}
+	}
+	return false
 }
 
 // PeriodicTasks registers update_available_resource and _sync_power_states.

@@ -674,7 +674,63 @@ func TestPeriodicTasksAndEndpoints(t *testing.T) {
 		t.Fatalf("manager host = %q", cm.Host())
 	}
 	eps := cm.Endpoints()
-	if len(eps) != 1 || eps[0].Version != "6.0" || eps[0].Namespace != "" {
+	if len(eps) != 1 || eps[0].Version != rpcapi.Version || eps[0].Namespace != "" {
 		t.Fatalf("endpoints = %+v", eps)
 	}
+	// A compute of the first release serves 6.0 only; no release served 6.7.
+	old, err := New(Options{Host: "compute-8", Driver: drv, Store: store, Logger: quiet, RPCVersion: "6.0"})
+	if err != nil || old.Endpoints()[0].Version != "6.0" || old.RPCVersion() != "6.0" {
+		t.Fatalf("RPCVersion 6.0: %v", err)
+	}
+	if _, err := New(Options{Host: "compute-7", Driver: drv, Store: store, Logger: quiet, RPCVersion: "6.7"}); err == nil {
+		t.Fatal("RPCVersion 6.7 accepted")
+	}
+}
+
+// power_on = false (6.1) builds the guest and leaves it stopped; a manager
+// serving 6.0 has no such argument and boots it.
+func TestBuildWithPowerOnFalse(t *testing.T) {
+	h := newHarness(t, fake.Options{})
+	in := h.create(t, 1, 512, 1)
+	off := false
+	if err := h.ep.BuildAndRunInstance(ctx(t), rpcapi.BuildAndRunInstanceArgs{Instance: rpcapi.InstanceFrom(in), PowerOn: &off}); err != nil {
+		t.Fatal(err)
+	}
+	got := h.get(t, in.UUID)
+	wantState(t, got, states.VMStopped, states.TaskNone, states.PowerShutdown)
+	if got.LaunchedAt == nil || len(h.guests(t)) != 1 || h.builds(buildSuccess) != 1 {
+		t.Fatalf("launched_at %v, guests %v, successes %d", got.LaunchedAt, h.guests(t), h.builds(buildSuccess))
+	}
+	if info, err := h.drv.GetInfo(ctx(t), in.UUID); err != nil || info.State != states.PowerShutdown {
+		t.Fatalf("guest %+v, %v; want it shut down", info, err)
+	}
+	// A power sync leaves the stopped instance as it is.
+	if err := h.m.SyncPowerStates(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	wantState(t, h.get(t, in.UUID), states.VMStopped, states.TaskNone, states.PowerShutdown)
+
+	on := true
+	in2 := h.create(t, 1, 512, 1)
+	if err := h.ep.BuildAndRunInstance(ctx(t), rpcapi.BuildAndRunInstanceArgs{Instance: rpcapi.InstanceFrom(in2), PowerOn: &on}); err != nil {
+		t.Fatal(err)
+	}
+	wantState(t, h.get(t, in2.UUID), states.VMActive, states.TaskNone, states.PowerRunning)
+
+	drv, store := fake.New(fake.Options{Logger: quiet}), computedb.NewMem()
+	old, err := New(Options{Host: host, Driver: drv, Store: store, Logger: quiet, RPCVersion: "6.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in3, err := store.CreateInstance(ctx(t), computedb.Instance{UUID: newUUID(), DisplayName: "vm", ProjectID: "p", UserID: "u", Host: host,
+		VMState: states.VMBuilding, TaskState: states.TaskScheduling, FlavorID: "f1", VCPUs: 1, MemoryMB: 512, RootGB: 1, ImageRef: "cirros"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := old.Endpoints()[0].Impl.(*Endpoint)
+	if err := ep.BuildAndRunInstance(ctx(t), rpcapi.BuildAndRunInstanceArgs{Instance: rpcapi.InstanceFrom(in3), PowerOn: &off}); err != nil {
+		t.Fatal(err)
+	}
+	got3, _ := store.GetInstance(ctx(t), in3.UUID)
+	wantState(t, got3, states.VMActive, states.TaskNone, states.PowerRunning)
 }
