@@ -7,13 +7,15 @@ import (
 )
 
 // NewComputeService builds nova-compute: the compute manager over the fake
-// virt driver (its host capacity nova's fake host's), run as an RPC Service on
+// virt driver (its host capacity nova's fake host's unless [gonova]
+// fake_driver_* say otherwise), run as an RPC Service on
 // topic compute with this configuration's heartbeats and periodic tasks.
 func (a *App) NewComputeService() (*service.Service, error) {
 	host := a.Cfg.Default.Host
 	m, err := manager.New(manager.Options{
-		Host:                  host,
-		Driver:                fake.New(fake.Options{NodeName: host, Logger: a.Log}),
+		Host: host,
+		Driver: fake.New(fake.Options{NodeName: host, Logger: a.Log,
+			VCPUs: a.Cfg.Gonova.FakeDriverVCPUs, MemoryMB: a.Cfg.Gonova.FakeDriverMemoryMB, LocalGB: a.Cfg.Gonova.FakeDriverLocalGB}),
 		Store:                 a.Compute,
 		ResourceSpacing:       a.Cfg.Default.UpdateResourcesInterval,
 		SyncPowerStateSpacing: a.Cfg.Default.SyncPowerStateInterval,
