@@ -47,7 +47,7 @@ type Node struct {
 	MemoryMBReserved    int64
 	LocalGBReserved     int64
 	CreatedAt           time.Time
-	UpdatedAt          *time.Time
+	UpdatedAt           *time.Time
 }
 
 // Instance is one instances row.
