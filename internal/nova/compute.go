@@ -3,6 +3,7 @@ package nova
 import (
 	"github.com/gonova/gonova/internal/compute/manager"
 	"github.com/gonova/gonova/internal/compute/virt/fake"
+	"github.com/gonova/gonova/internal/computedb"
 	"github.com/gonova/gonova/pkg/service"
 )
 
@@ -11,16 +12,32 @@ import (
 // fake_driver_* say otherwise), run as an RPC Service on
 // topic compute with this configuration's heartbeats and periodic tasks.
 func (a *App) NewComputeService() (*service.Service, error) {
-	host := a.Cfg.Default.Host
+	host, d := a.Cfg.Default.Host, a.Cfg.Default
+	ratios := computedb.AllocationRatios{CPU: d.CPUAllocationRatio, RAM: d.RAMAllocationRatio, Disk: d.DiskAllocationRatio}
+	initial := computedb.AllocationRatios{CPU: d.InitialCPUAllocationRatio, RAM: d.InitialRAMAllocationRatio, Disk: d.InitialDiskAllocationRatio}
+	// The fake hypervisor enforces the same overcommit the claims allow
+	// (the configured ratios, or the initial ones a new node takes).
+	hv := initial
+	for _, r := range []struct{ set, to *float64 }{{&ratios.CPU, &hv.CPU}, {&ratios.RAM, &hv.RAM}, {&ratios.Disk, &hv.Disk}} {
+		if *r.set > 0 {
+			*r.to = *r.set
+		}
+	}
 	m, err := manager.New(manager.Options{
 		Host: host,
 		Driver: fake.New(fake.Options{NodeName: host, Logger: a.Log,
-			VCPUs: a.Cfg.Gonova.FakeDriverVCPUs, MemoryMB: a.Cfg.Gonova.FakeDriverMemoryMB, LocalGB: a.Cfg.Gonova.FakeDriverLocalGB}),
-		Store:                 a.Compute,
-		ResourceSpacing:       a.Cfg.Default.UpdateResourcesInterval,
-		SyncPowerStateSpacing: a.Cfg.Default.SyncPowerStateInterval,
-		Logger:                a.Log,
-		Registerer:            a.Metrics,
+			VCPUs: a.Cfg.Gonova.FakeDriverVCPUs, MemoryMB: a.Cfg.Gonova.FakeDriverMemoryMB, LocalGB: a.Cfg.Gonova.FakeDriverLocalGB,
+			CPUAllocationRatio: hv.CPU, RAMAllocationRatio: hv.RAM, DiskAllocationRatio: hv.Disk}),
+		Store:                   a.Compute,
+		AllocationRatios:        ratios,
+		InitialAllocationRatios: initial,
+		ReservedHostMemoryMB:    d.ReservedHostMemoryMB,
+		ReservedHostDiskMB:      d.ReservedHostDiskMB,
+		ReservedHostCPUs:        d.ReservedHostCPUs,
+		ResourceSpacing:         a.Cfg.Default.UpdateResourcesInterval,
+		SyncPowerStateSpacing:   a.Cfg.Default.SyncPowerStateInterval,
+		Logger:                  a.Log,
+		Registerer:              a.Metrics,
 	})
 	if err != nil {
 		return nil, err

@@ -53,6 +53,20 @@ type Options struct {
 	// sync_power_state_interval): 0 means DefaultSyncPowerStateSpacing,
 	// negative disables it.
 	SyncPowerStateSpacing time.Duration
+	// AllocationRatios are nova's cpu_allocation_ratio, ram_allocation_ratio
+	// and disk_allocation_ratio: each one > 0 is written into the node's row
+	// at every resource report; a zero one leaves the node's ratio, which a
+	// new node takes from InitialAllocationRatios (nova's
+	// initial_*_allocation_ratio: 16.0, 1.5 and 1.0 there; 1.0 for a zero one
+	// here).
+	AllocationRatios        computedb.AllocationRatios
+	InitialAllocationRatios computedb.AllocationRatios
+	// ReservedHostMemoryMB, ReservedHostDiskMB and ReservedHostCPUs are kept
+	// for the host, never claimed by instances (nova's reserved_host_*
+	// options; nova's default memory reserve is 512 MB, here 0 unless set).
+	ReservedHostMemoryMB int64
+	ReservedHostDiskMB   int64
+	ReservedHostCPUs     int
 	// Clock stamps launched_at and terminated_at; nil means clock.Real.
 	Clock clock.Clock
 	// Logger receives the manager's logs; nil means slog.Default().
@@ -78,12 +92,16 @@ type ComputeManager struct {
 	work   *inflight
 
 	hostIP          string
+	ratios          computedb.AllocationRatios
+	initialRatios   computedb.AllocationRatios
+	reserved        computedb.Resources // vcpus, memory MB, disk GB
 	resourceSpacing time.Duration
 	syncSpacing     time.Duration
 
 	mu        sync.Mutex
 	serviceID int64
 	node      string // hypervisor_hostname, learnt from the driver
+	nodeID    int64  // the compute_nodes row's id, learnt at the first report
 }
 
 var _ service.Manager = (*ComputeManager)(nil)
@@ -125,6 +143,10 @@ func New(opts Options) (*ComputeManager, error) {
 		met:             met,
 		work:            newInflight(c),
 		hostIP:          opts.HostIP,
+		ratios:          opts.AllocationRatios,
+		initialRatios:   opts.InitialAllocationRatios,
+		reserved: computedb.Resources{VCPUs: int64(opts.ReservedHostCPUs), MemoryMB: opts.ReservedHostMemoryMB,
+			LocalGB: (opts.ReservedHostDiskMB + 1023) / 1024},
 		resourceSpacing: opts.ResourceSpacing,
 		syncSpacing:     opts.SyncPowerStateSpacing,
 	}, nil
