@@ -100,8 +100,7 @@ type ComputeManager struct {
 
 	mu        sync.Mutex
 	serviceID int64
-	node      string // hypervisor_hostname, learnt from the driver
-	nodeID    int64  // the compute_nodes row's id, learnt at the first report
+	nodeID    int64 // the compute_nodes row's id, learnt at the first report
 }
 
 var _ service.Manager = (*ComputeManager)(nil)
@@ -216,22 +215,6 @@ func (m *ComputeManager) PeriodicTasks(ts *periodic.Tasks) {
 	ts.Add("_sync_power_states", m.SyncPowerStates, periodic.Spacing(m.syncSpacing))
 }
 
-// nodeName returns the hypervisor_hostname of this host's node, asking the
-// driver the first time.
-func (m *ComputeManager) nodeName(ctx context.Context) (string, error) {
-	m.mu.Lock()
-	node := m.node
-	m.mu.Unlock()
-	if node != "" {
-		return node, nil
-	}
-	res, err := m.getAvailableResource(ctx)
-	if err != nil {
-		return "", err
-	}
-	return res.HypervisorHostname, nil
-}
-
 func (m *ComputeManager) getAvailableResource(ctx context.Context) (virt.Resources, error) {
 	start := time.Now()
 	res, err := m.driver.GetAvailableResource(ctx)
@@ -242,9 +225,6 @@ func (m *ComputeManager) getAvailableResource(ctx context.Context) (virt.Resourc
 	if res.HypervisorHostname == "" {
 		res.HypervisorHostname = m.host
 	}
-	m.mu.Lock()
-	m.node = res.HypervisorHostname
-	m.mu.Unlock()
 	return res, nil
 }
 
