@@ -58,6 +58,18 @@ type DefaultOptions struct {
 	UseJSON                  bool          // use_json: log as JSON instead of text
 	UpdateResourcesInterval  time.Duration // update_resources_interval: update_available_resource spacing; 0 = default (60 s)
 	SyncPowerStateInterval   time.Duration // sync_power_state_interval: _sync_power_states spacing; negative disables
+
+	// Resource claims (nova-compute writes them into its compute_nodes row;
+	// the scheduler's claims are checked against them).
+	CPUAllocationRatio         float64 // cpu_allocation_ratio: 0 (nova's None) keeps the node's ratio
+	RAMAllocationRatio         float64 // ram_allocation_ratio: 0 keeps the node's ratio
+	DiskAllocationRatio        float64 // disk_allocation_ratio: 0 keeps the node's ratio
+	InitialCPUAllocationRatio  float64 // initial_cpu_allocation_ratio: a new node's ratio when cpu_allocation_ratio is unset
+	InitialRAMAllocationRatio  float64 // initial_ram_allocation_ratio
+	InitialDiskAllocationRatio float64 // initial_disk_allocation_ratio
+	ReservedHostMemoryMB       int64   // reserved_host_memory_mb: memory kept for the host
+	ReservedHostDiskMB         int64   // reserved_host_disk_mb: disk kept for the host
+	ReservedHostCPUs           int     // reserved_host_cpus: CPUs kept for the host
 }
 
 // DatabaseOptions are the options of the [database] section.
@@ -133,6 +145,9 @@ type GonovaOptions struct {
 	MetricsListen          string        // metrics_listen: address of nova-compute's /metrics and /healthcheck listener; empty disables
 	APIMetricsListen       string        // api_metrics_listen: address of nova-api's /metrics and detailed /healthcheck listener; empty disables
 	ManagerShutdownTimeout time.Duration // manager_shutdown_timeout: how long a manager may finish in-flight work at stop
+	FakeDriverVCPUs        int           // fake_driver_vcpus: the fake hypervisor's vcpus; 0 = the fake's default
+	FakeDriverMemoryMB     int           // fake_driver_memory_mb: the fake hypervisor's memory; 0 = the fake's default
+	FakeDriverLocalGB      int           // fake_driver_local_gb: the fake hypervisor's disk; 0 = the fake's default
 }
 
 // KeystoneAuthtokenOptions are keystonemiddleware's [keystone_authtoken]

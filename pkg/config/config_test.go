@@ -59,6 +59,14 @@ func TestDefaultsMatchNova(t *testing.T) {
 		{"enforce_new_defaults", c.Policy.EnforceNewDefaults, false},
 		{"policy_default_rule", c.Policy.PolicyDefaultRule, "default"},
 		{"policy_dirs", c.Policy.PolicyDirs, "policy.d"},
+		{"cpu_allocation_ratio", d.CPUAllocationRatio, 0.0},
+		{"initial_cpu_allocation_ratio", d.InitialCPUAllocationRatio, 16.0},
+		{"initial_ram_allocation_ratio", d.InitialRAMAllocationRatio, 1.5},
+		{"initial_disk_allocation_ratio", d.InitialDiskAllocationRatio, 1.0},
+		{"reserved_host_memory_mb", d.ReservedHostMemoryMB, int64(512)},
+		{"reserved_host_disk_mb", d.ReservedHostDiskMB, int64(0)},
+		{"reserved_host_cpus", d.ReservedHostCPUs, 0},
+		{"fake_driver_vcpus", c.Gonova.FakeDriverVCPUs, 0},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {
@@ -440,5 +448,21 @@ func TestNotificationOptions(t *testing.T) {
 	bad := write(t, dir, "bad.conf", "[oslo_messaging_notifications]\ndriver = routing\n")
 	if _, _, err := parse(t, []string{"--config-file", bad}, nil); err == nil {
 		t.Error("driver = routing accepted; gonova has no routing driver")
+	}
+}
+
+func TestAllocationRatiosAreNonNegativeNumbers(t *testing.T) {
+	dir := t.TempDir()
+	f := write(t, dir, "nova.conf", "[DEFAULT]\ncpu_allocation_ratio = 4.0\nram_allocation_ratio = 1\n[gonova]\nfake_driver_vcpus = 4\n")
+	c, _, err := parse(t, []string{"--config-file", f}, nil)
+	if err != nil || c.Default.CPUAllocationRatio != 4 || c.Default.RAMAllocationRatio != 1 || c.Gonova.FakeDriverVCPUs != 4 {
+		t.Fatalf("parsed %+v, %v", c.Default, err)
+	}
+	for v, want := range map[string]string{"-1": "must be at least 0", "many": "not a number", "NaN": "not a number"} {
+		f := write(t, dir, "bad.conf", "[DEFAULT]\ncpu_allocation_ratio = "+v+"\n")
+		if _, _, err := parse(t, []string{"--config-file", f}, nil); err == nil || !strings.Contains(err.Error(), want) ||
+			!strings.Contains(err.Error(), "cpu_allocation_ratio") {
+			t.Errorf("cpu_allocation_ratio = %s: %v, want %q", v, err, want)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"strconv"
 	"strings"
@@ -77,6 +78,15 @@ var options = []option{
 	boolean(secDefault, "debug", "false", "Log at debug level. Re-read on SIGHUP.", func(c *Config) *bool { return &c.Default.Debug }),
 	boolean(secDefault, "use_json", "false", "Log as JSON lines instead of text.", func(c *Config) *bool { return &c.Default.UseJSON }),
 	signedSeconds(secDefault, "update_resources_interval", "0", "Seconds between nova-compute's update_available_resource runs; 0 means the default periodic spacing (60 s), negative disables the periodic run (it still runs at start).", func(c *Config) *time.Duration { return &c.Default.UpdateResourcesInterval }),
+	float(secDefault, "cpu_allocation_ratio", "0.0", "Virtual CPU to physical CPU allocation ratio of this compute's node. 0.0 (nova's None) leaves the node's ratio as it is: initial_cpu_allocation_ratio on a new node.", func(c *Config) *float64 { return &c.Default.CPUAllocationRatio }),
+	float(secDefault, "ram_allocation_ratio", "0.0", "Virtual RAM to physical RAM allocation ratio of this compute's node. 0.0 leaves the node's ratio: initial_ram_allocation_ratio on a new node.", func(c *Config) *float64 { return &c.Default.RAMAllocationRatio }),
+	float(secDefault, "disk_allocation_ratio", "0.0", "Virtual disk to physical disk allocation ratio of this compute's node. 0.0 leaves the node's ratio: initial_disk_allocation_ratio on a new node.", func(c *Config) *float64 { return &c.Default.DiskAllocationRatio }),
+	float(secDefault, "initial_cpu_allocation_ratio", "16.0", "CPU allocation ratio a new compute node starts with (cpu_allocation_ratio unset).", func(c *Config) *float64 { return &c.Default.InitialCPUAllocationRatio }),
+	float(secDefault, "initial_ram_allocation_ratio", "1.5", "RAM allocation ratio a new compute node starts with (ram_allocation_ratio unset).", func(c *Config) *float64 { return &c.Default.InitialRAMAllocationRatio }),
+	float(secDefault, "initial_disk_allocation_ratio", "1.0", "Disk allocation ratio a new compute node starts with (disk_allocation_ratio unset).", func(c *Config) *float64 { return &c.Default.InitialDiskAllocationRatio }),
+	integer64(secDefault, "reserved_host_memory_mb", "512", 0, 1<<40, "Memory (MB) kept for the host: never claimed by instances.", func(c *Config) *int64 { return &c.Default.ReservedHostMemoryMB }),
+	integer64(secDefault, "reserved_host_disk_mb", "0", 0, 1<<50, "Disk (MB, rounded up to GB) kept for the host: never claimed by instances.", func(c *Config) *int64 { return &c.Default.ReservedHostDiskMB }),
+	integer(secDefault, "reserved_host_cpus", "0", 0, 1<<20, "Host CPUs kept for host processes: never claimed by instances.", func(c *Config) *int { return &c.Default.ReservedHostCPUs }),
 	signedSeconds(secDefault, "sync_power_state_interval", "600", "Seconds between nova-compute's _sync_power_states runs; negative disables them.", func(c *Config) *time.Duration { return &c.Default.SyncPowerStateInterval }),
 
 	secretURL(secDatabase, "connection", "", "Database URL: postgresql://user:pass@host:5432/nova. Empty or memory:// selects the in-memory store.", func(c *Config) *string { return &c.Database.Connection }, validDatabaseURL),
@@ -130,6 +140,9 @@ var options = []option{
 
 	str(secGonova, "metrics_listen", "127.0.0.1:9774", "Address of nova-compute's own /metrics and /healthcheck listener; empty disables it.", func(c *Config) *string { return &c.Gonova.MetricsListen }, validListenOrEmpty),
 	str(secGonova, "api_metrics_listen", "127.0.0.1:9775", "Address of nova-api's /metrics and detailed /healthcheck listener, kept off the public API port (loopback by default); empty disables it. API workers share it.", func(c *Config) *string { return &c.Gonova.APIMetricsListen }, validListenOrEmpty),
+	integer(secGonova, "fake_driver_vcpus", "0", 0, 1<<20, "vcpus of the fake virt driver's host; 0 means its default (1000, nova's fake).", func(c *Config) *int { return &c.Gonova.FakeDriverVCPUs }),
+	integer(secGonova, "fake_driver_memory_mb", "0", 0, 1<<30, "Memory (MB) of the fake virt driver's host; 0 means its default (800000).", func(c *Config) *int { return &c.Gonova.FakeDriverMemoryMB }),
+	integer(secGonova, "fake_driver_local_gb", "0", 0, 1<<30, "Disk (GB) of the fake virt driver's host; 0 means its default (600000).", func(c *Config) *int { return &c.Gonova.FakeDriverLocalGB }),
 	seconds(secGonova, "manager_shutdown_timeout", "60", 0, "At stop, how long a manager may finish in-flight work before it is cut off, seconds.", func(c *Config) *time.Duration { return &c.Gonova.ManagerShutdownTimeout }),
 }
 
@@ -184,14 +197,12 @@ var ignoredDefaults = map[string]bool{
 	"verbose": true, "log_config_append": true, "default_log_levels": true,
 	"logging_context_format_string": true, "rootwrap_config": true, "use_neutron": true,
 	"firewall_driver": true, "enabled_apis": true, "metadata_listen": true,
-	"metadata_listen_port": true, "metadata_workers": true, "cpu_allocation_ratio": true,
-	"ram_allocation_ratio": true, "disk_allocation_ratio": true, "allow_resize_to_same_host": true,
-	"reserved_host_memory_mb": true, "reserved_host_disk_mb": true, "instance_usage_audit": true,
+	"metadata_listen_port": true, "metadata_workers": true, "allow_resize_to_same_host": true,
+	"instance_usage_audit":             true,
 	"resume_guests_state_on_host_boot": true, "block_device_allocate_retries": true,
 	"heal_instance_info_cache_interval": true, "vif_plugging_timeout": true,
-	"vif_plugging_is_fatal": true, "initial_cpu_allocation_ratio": true,
-	"initial_ram_allocation_ratio": true, "initial_disk_allocation_ratio": true,
-	"rpc_conn_pool_size": true, "notification_format": true, "publish_errors": true,
+	"vif_plugging_is_fatal": true,
+	"rpc_conn_pool_size":    true, "notification_format": true, "publish_errors": true,
 	"instance_name_template": true, "max_concurrent_builds": true, "config_drive_format": true,
 }
 
@@ -304,6 +315,24 @@ func integer64(sec, name, def string, lo, hi int64, help string, field func(*Con
 			return nil
 		},
 		get: func(c *Config) string { return strconv.FormatInt(*field(c), 10) },
+	}
+}
+
+// float is a decimal number of at least 0, as nova's FloatOpt(min=0.0).
+func float(sec, name, def, help string, field func(*Config) *float64) option {
+	return option{section: sec, name: name, def: def, help: help,
+		set: func(c *Config, v string) error {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+				return fmt.Errorf("not a number")
+			}
+			if f < 0 {
+				return fmt.Errorf("must be at least 0")
+			}
+			*field(c) = f
+			return nil
+		},
+		get: func(c *Config) string { return strconv.FormatFloat(*field(c), 'f', -1, 64) },
 	}
 }
 

@@ -37,6 +37,18 @@
 // A build or delete interrupted by a crash is repaired by the next InitHost;
 // one cancelled by Shutdown records vm_state error itself.
 //
+// # Resource claims
+//
+// nova's resource tracker, on the claims of internal/computedb: a build
+// checks that the instance holds its resources on this host's node (the
+// scheduler's claim, or one made on the spot for an instance cast here
+// without), and fails with nova's "Insufficient compute resources: ..."
+// fault when the node cannot take it. A build that fails, and an instance
+// that init_host puts in ERROR, gives its claim back; a delete gives it back
+// with the row. update_available_resource writes capacity, reserved amounts
+// and allocation ratios, and leaves the usage to the claims (recomputed from
+// them under the node's row lock), so it never fights a placement in flight.
+//
 // # Logging
 //
 // log/slog, every record with "host"; handler records add "method",

@@ -54,6 +54,20 @@ type Options struct {
 	// sync_power_state_interval): 0 means DefaultSyncPowerStateSpacing,
 	// negative disables it.
 	SyncPowerStateSpacing time.Duration
+	// AllocationRatios are nova's cpu_allocation_ratio, ram_allocation_ratio
+	// and disk_allocation_ratio: each one > 0 is written into the node's row
+	// at every resource report; a zero one leaves the node's ratio, which a
+	// new node takes from InitialAllocationRatios (nova's
+	// initial_*_allocation_ratio: 16.0, 1.5 and 1.0 there; 1.0 for a zero one
+	// here).
+	AllocationRatios        computedb.AllocationRatios
+	InitialAllocationRatios computedb.AllocationRatios
+	// ReservedHostMemoryMB, ReservedHostDiskMB and ReservedHostCPUs are kept
+	// for the host, never claimed by instances (nova's reserved_host_*
+	// options; nova's default memory reserve is 512 MB, here 0 unless set).
+	ReservedHostMemoryMB int64
+	ReservedHostDiskMB   int64
+	ReservedHostCPUs     int
 	// Clock stamps launched_at and terminated_at; nil means clock.Real.
 	Clock clock.Clock
 	// Logger receives the manager's logs; nil means slog.Default().
@@ -86,12 +100,15 @@ type ComputeManager struct {
 
 	hostIP          string
 	rpcVersion      string
+	ratios          computedb.AllocationRatios
+	initialRatios   computedb.AllocationRatios
+	reserved        computedb.Resources // vcpus, memory MB, disk GB
 	resourceSpacing time.Duration
 	syncSpacing     time.Duration
 
 	mu        sync.Mutex
 	serviceID int64
-	node      string // hypervisor_hostname, learnt from the driver
+	nodeID    int64 // the compute_nodes row's id, learnt at the first report
 }
 
 var _ service.Manager = (*ComputeManager)(nil)
@@ -131,14 +148,18 @@ func New(opts Options) (*ComputeManager, error) {
 	}
 	c := clock.OrReal(opts.Clock)
 	return &ComputeManager{
-		host:            opts.Host,
-		driver:          opts.Driver,
-		store:           opts.Store,
-		clock:           c,
-		log:             opts.Logger.With("host", opts.Host),
-		met:             met,
-		work:            newInflight(c),
-		hostIP:          opts.HostIP,
+		host:          opts.Host,
+		driver:        opts.Driver,
+		store:         opts.Store,
+		clock:         c,
+		log:           opts.Logger.With("host", opts.Host),
+		met:           met,
+		work:          newInflight(c),
+		hostIP:        opts.HostIP,
+		ratios:        opts.AllocationRatios,
+		initialRatios: opts.InitialAllocationRatios,
+		reserved: computedb.Resources{VCPUs: int64(opts.ReservedHostCPUs), MemoryMB: opts.ReservedHostMemoryMB,
+			LocalGB: (opts.ReservedHostDiskMB + 1023) / 1024},
 		rpcVersion:      opts.RPCVersion,
 		resourceSpacing: opts.ResourceSpacing,
 		syncSpacing:     opts.SyncPowerStateSpacing,
@@ -225,22 +246,6 @@ func (m *ComputeManager) PeriodicTasks(ts *periodic.Tasks) {
 	ts.Add("_sync_power_states", m.SyncPowerStates, periodic.Spacing(m.syncSpacing))
 }
 
-// nodeName returns the hypervisor_hostname of this host's node, asking the
-// driver the first time.
-func (m *ComputeManager) nodeName(ctx context.Context) (string, error) {
-	m.mu.Lock()
-	node := m.node
-	m.mu.Unlock()
-	if node != "" {
-		return node, nil
-	}
-	res, err := m.getAvailableResource(ctx)
-	if err != nil {
-		return "", err
-	}
-	return res.HypervisorHostname, nil
-}
-
 func (m *ComputeManager) getAvailableResource(ctx context.Context) (virt.Resources, error) {
 	start := time.Now()
 	res, err := m.driver.GetAvailableResource(ctx)
@@ -251,9 +256,6 @@ func (m *ComputeManager) getAvailableResource(ctx context.Context) (virt.Resourc
 	if res.HypervisorHostname == "" {
 		res.HypervisorHostname = m.host
 	}
-	m.mu.Lock()
-	m.node = res.HypervisorHostname
-	m.mu.Unlock()
 	return res, nil
 }
 
