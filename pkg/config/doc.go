@@ -32,6 +32,9 @@
 // otherwise silently keep a default). Sections and DEFAULT options that belong
 // to other parts of nova (for example [keystone_authtoken] or compute_driver)
 // are accepted and listed in Config.Ignored so the service can log them once.
+// So are nova's other options of the sections gonova reads in part:
+// [upgrade_levels] (gonova reads compute) and [workarounds] (gonova reads
+// disable_compute_service_check_for_ffu).
 //
 // # Secrets
 //

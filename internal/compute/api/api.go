@@ -25,9 +25,9 @@ type Options struct {
 	Compute computedb.Store
 	// RPC sends work to computes (NewComputeRPC in production).
 	RPC ComputeRPC
-	// Scheduler places new instances. Default: scheduler.New over Services
-	// and Compute with ServiceDownTime.
-	Scheduler *scheduler.Scheduler
+	// Scheduler places new instances and claims their resources. Default:
+	// scheduler.New over Services and Compute with ServiceDownTime.
+	Scheduler Scheduler
 	// ServiceDownTime is the effective service_down_time
 	// (servicegroup.EffectiveServiceDownTime). Default
 	// servicegroup.DefaultServiceDownTime.
@@ -42,6 +42,14 @@ type Options struct {
 	Notifier *notifications.Notifier
 }
 
+// Scheduler places an instance in task state scheduling: it claims the
+// instance's resources on a host and returns the instance with its host and
+// node, or an error matching scheduler.ErrNoValidHost. *scheduler.Scheduler
+// is the one nova-api uses.
+type Scheduler interface {
+	Schedule(ctx context.Context, inst computedb.Instance) (computedb.Instance, error)
+}
+
 // API is nova's compute.API. Create it with New; it is safe for concurrent
 // use.
 //
@@ -52,7 +60,7 @@ type API struct {
 	services   registry.Store
 	compute    computedb.Store
 	rpc        ComputeRPC
-	sched      *scheduler.Scheduler
+	sched      Scheduler
 	downTime   time.Duration
 	rpcTimeout time.Duration
 	log        *slog.Logger
