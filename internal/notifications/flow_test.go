@@ -144,6 +144,17 @@ notification_format = both
 	computeRunning = false
 	call(t, "DELETE", base+"/os-services/"+svcUUID, "admin:admin", "2.53", "", http.StatusNoContent, nil)
 
+	// No compute left: a boot goes to ERROR unscheduled, and its delete is
+	// the API's local delete, announced by nova-api.
+	var orphan struct{ Server struct{ ID string } }
+	call(t, "POST", base+"/servers", "demo:demo", "", `{"server":{"name":"orphan","flavorRef":"1","imageRef":"70a599e0-31e7-49b7-b260-868f441e862b"}}`, http.StatusAccepted, &orphan)
+	waitFor(t, 30*time.Second, func() bool {
+		var s struct{ Server struct{ Status string } }
+		call(t, "GET", base+"/servers/"+orphan.Server.ID, "demo:demo", "", "", http.StatusOK, &s)
+		return s.Server.Status == "ERROR"
+	})
+	call(t, "DELETE", base+"/servers/"+orphan.Server.ID, "demo:demo", "", "", http.StatusNoContent, nil)
+
 	want := []string{
 		"service.create", // nova-compute's row
 		"service.create", // nova-osapi_compute's row
@@ -154,6 +165,8 @@ notification_format = both
 		"compute.instance.create.start", "compute.instance.create.end",
 		"compute.instance.reboot.start", "compute.instance.reboot.end",
 		"compute.instance.delete.start", "compute.instance.delete.end",
+		// the local delete
+		"instance.delete.start", "instance.delete.end", "compute.instance.delete.start", "compute.instance.delete.end",
 	}
 	var got []received
 	deadline := time.After(60 * time.Second)
@@ -185,7 +198,7 @@ notification_format = both
 	var updates []map[string]any
 	for _, ev := range got {
 		if strings.HasPrefix(ev.EventType, "compute.") {
-			checkLegacy(t, ev, host, id)
+			checkLegacy(t, ev, host, id, orphan.Server.ID)
 			continue
 		}
 		d := ev.Decoded
@@ -215,6 +228,11 @@ notification_format = both
 		}
 		_ = json.Unmarshal(ev.Payload, &p)
 		switch {
+		case strings.HasPrefix(ev.EventType, "instance.") && p.Data["uuid"] == orphan.Server.ID:
+			if ev.PublisherID != "nova-api:"+host || p.Data["host"] != nil ||
+				p.Data["state"] != map[string]string{"instance.delete.start": "error", "instance.delete.end": "deleted"}[ev.EventType] {
+				t.Errorf("the local delete's %s: publisher %s, payload %s", ev.EventType, ev.PublisherID, ev.Payload)
+			}
 		case strings.HasPrefix(ev.EventType, "instance."):
 			if ev.PublisherID != "nova-compute:"+host || p.Data["uuid"] != id || p.Data["host"] != host {
 				t.Errorf("%s: publisher %s, payload %s", ev.EventType, ev.PublisherID, ev.Payload)
@@ -273,7 +291,7 @@ notification_format = both
 
 // checkLegacy checks an unversioned notification: publisher compute.<host>
 // and nova's info_from_instance keys (nova/notifications/base.py).
-func checkLegacy(t *testing.T, ev received, host, id string) {
+func checkLegacy(t *testing.T, ev received, host, id, orphan string) {
 	t.Helper()
 	var p map[string]any
 	if err := json.Unmarshal(ev.Payload, &p); err != nil {
@@ -298,10 +316,10 @@ func checkLegacy(t *testing.T, ev received, host, id string) {
 	if !slices.Equal(sorted(have), sorted(keys)) {
 		t.Errorf("%s keys:\n  got  %v\n  want %v", ev.EventType, sorted(have), sorted(keys))
 	}
-	if ev.PublisherID != "compute."+host || p["instance_id"] != id || p["instance_type"] != "m1.tiny" || ev.Priority != "info" {
+	if ev.PublisherID != "compute."+host || (p["instance_id"] != id && p["instance_id"] != orphan) || p["instance_type"] != "m1.tiny" || ev.Priority != "info" {
 		t.Errorf("%s: publisher %s, payload %s", ev.EventType, ev.PublisherID, ev.Payload)
 	}
-	if md, _ := p["metadata"].(map[string]any); md["k"] != "v" {
+	if md, _ := p["metadata"].(map[string]any); p["instance_id"] == id && md["k"] != "v" {
 		t.Errorf("%s: metadata %v", ev.EventType, p["metadata"])
 	}
 }
