@@ -50,6 +50,7 @@ type DefaultOptions struct {
 	UseJSON                  bool          // use_json: log as JSON instead of text
 	UpdateResourcesInterval  time.Duration // update_resources_interval: update_available_resource spacing; 0 = default (60 s)
 	SyncPowerStateInterval   time.Duration // sync_power_state_interval: _sync_power_states spacing; negative disables
+	InstanceBuildTimeout     time.Duration // instance_build_timeout: building longer than this on a host is an error; 0 disables
 }
 
 // DatabaseOptions are the options of the [database] section.
@@ -94,6 +95,9 @@ type GonovaOptions struct {
 	MetricsListen          string        // metrics_listen: address of nova-compute's /metrics and /healthcheck listener; empty disables
 	APIMetricsListen       string        // api_metrics_listen: address of nova-api's /metrics and detailed /healthcheck listener; empty disables
 	ManagerShutdownTimeout time.Duration // manager_shutdown_timeout: how long a manager may finish in-flight work at stop
+	RPCUnavailableTimeout  time.Duration // rpc_unavailable_timeout: how long a cast or call waits for the broker; 0 = rpc_response_timeout
+	RPCUnroutableTimeout   time.Duration // rpc_unroutable_timeout: how long a returned (unroutable) cast or call is retried; 0 = not
+	BuildRequestTimeout    time.Duration // build_request_timeout: nova-api fails instances still scheduling after this; 0 disables
 }
 
 // Defaults returns the configuration with every option at its default.

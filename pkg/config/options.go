@@ -60,6 +60,7 @@ var options = []option{
 	boolean(secDefault, "debug", "false", "Log at debug level. Re-read on SIGHUP.", func(c *Config) *bool { return &c.Default.Debug }),
 	boolean(secDefault, "use_json", "false", "Log as JSON lines instead of text.", func(c *Config) *bool { return &c.Default.UseJSON }),
 	signedSeconds(secDefault, "update_resources_interval", "0", "Seconds between nova-compute's update_available_resource runs; 0 means the default periodic spacing (60 s), negative disables the periodic run (it still runs at start).", func(c *Config) *time.Duration { return &c.Default.UpdateResourcesInterval }),
+	seconds(secDefault, "instance_build_timeout", "3600", 0, "Seconds an instance may stay in vm_state building on its compute host before nova-compute's _check_instance_build_time sets it to error with a fault; 0 disables the check (nova's default; gonova checks after an hour).", func(c *Config) *time.Duration { return &c.Default.InstanceBuildTimeout }),
 	signedSeconds(secDefault, "sync_power_state_interval", "600", "Seconds between nova-compute's _sync_power_states runs; negative disables them.", func(c *Config) *time.Duration { return &c.Default.SyncPowerStateInterval }),
 
 	secretURL(secDatabase, "connection", "", "Database URL: postgresql://user:pass@host:5432/nova. Empty or memory:// selects the in-memory store.", func(c *Config) *string { return &c.Database.Connection }, validDatabaseURL),
@@ -85,6 +86,9 @@ var options = []option{
 
 	str(secGonova, "metrics_listen", "127.0.0.1:9774", "Address of nova-compute's own /metrics and /healthcheck listener; empty disables it.", func(c *Config) *string { return &c.Gonova.MetricsListen }, validListenOrEmpty),
 	str(secGonova, "api_metrics_listen", "127.0.0.1:9775", "Address of nova-api's /metrics and detailed /healthcheck listener, kept off the public API port (loopback by default); empty disables it. API workers share it.", func(c *Config) *string { return &c.Gonova.APIMetricsListen }, validListenOrEmpty),
+	seconds(secGonova, "rpc_unavailable_timeout", "5", 0, "How long an RPC cast or call waits for the message broker (reconnecting, or a publish not confirmed) before it fails: an API request then answers 503 and a boot sets its instance to error. 0 waits for rpc_response_timeout.", func(c *Config) *time.Duration { return &c.Gonova.RPCUnavailableTimeout }),
+	seconds(secGonova, "rpc_unroutable_timeout", "10", 0, "How long an RPC cast or call that the broker returns for want of a queue (its servers have not declared it yet, as after a broker restart with non-durable queues) is sent again before it fails; 0 fails at the first return. Fanout casts are never returned.", func(c *Config) *time.Duration { return &c.Gonova.RPCUnroutableTimeout }),
+	seconds(secGonova, "build_request_timeout", "300", 0, "nova-api fails (vm_state error, with a fault) an instance still in task_state scheduling this many seconds after it was created: no compute took its build request (lost, or the compute is down). 0 disables the sweep.", func(c *Config) *time.Duration { return &c.Gonova.BuildRequestTimeout }),
 	seconds(secGonova, "manager_shutdown_timeout", "60", 0, "At stop, how long a manager may finish in-flight work before it is cut off, seconds.", func(c *Config) *time.Duration { return &c.Gonova.ManagerShutdownTimeout }),
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/gonova/gonova/internal/computedb"
 	"github.com/gonova/gonova/internal/scheduler"
 	"github.com/gonova/gonova/pkg/registry"
+	"github.com/gonova/gonova/pkg/rpcsvc"
 	"github.com/gonova/gonova/pkg/service/servicegroup"
 )
 
@@ -80,10 +81,24 @@ func (a *API) Create(ctx context.Context, c Caller, req CreateRequest) (computed
 		if err := a.rpc.BuildAndRunInstance(bctx, placed); err != nil {
 			log.ErrorContext(ctx, "build_and_run_instance cast failed; setting instance to ERROR state",
 				"host", placed.Host, "error", err)
-			inst = a.setError(bctx, inst, fmt.Sprintf("Could not send the build request to host %s: %v", placed.Host, err))
+			inst = a.setError(bctx, inst, buildCastFault(placed.Host, err))
 		}
 	}
 	return inst, nil
+}
+
+// buildCastFault is the fault of an instance whose build request could not
+// be sent to host: the broker's outage and a host without a queue on it are
+// said in words, as users see the fault.
+func buildCastFault(host string, err error) string {
+	switch {
+	case errors.Is(err, rpcsvc.ErrUnroutable):
+		return fmt.Sprintf("Build request not delivered: compute host %s has no queue on the message broker "+
+			"(its nova-compute is down or has not reconnected since a broker restart). Set to error state.", host)
+	case errors.Is(err, rpcsvc.ErrUnavailable):
+		return fmt.Sprintf("Build request not sent to compute host %s: the message broker is unavailable. Set to error state.", host)
+	}
+	return fmt.Sprintf("Could not send the build request to host %s: %v", host, err)
 }
 
 // setError puts inst in vm_state error with no task, recording why as its
