@@ -36,14 +36,7 @@ func (a *App) NewAPIService(rpc computeapi.ComputeRPC) (*wsgi.Service, error) {
 	default:
 		return nil, &app.Error{Code: app.ExitConfig, Err: fmt.Errorf("[api] auth_strategy = %q is not supported yet: gonova validates no Keystone tokens; set auth_strategy = noauth2 (development) or put a validating proxy in front", c.API.AuthStrategy)}
 	}
-	capi, err := computeapi.New(computeapi.Options{
-		Services:        a.Services,
-		Compute:         a.Compute,
-		RPC:             rpc,
-		ServiceDownTime: a.ServiceDownTime(),
-		RPCTimeout:      c.Default.RPCResponseTimeout,
-		Logger:          a.Log,
-	})
+	capi, err := a.newComputeAPI(rpc)
 	if err != nil {
 		return nil, err
 	}
@@ -74,6 +67,18 @@ func (a *App) NewAPIService(rpc computeapi.ComputeRPC) (*wsgi.Service, error) {
 		},
 		OnStarted: a.recordAPIRow,
 		Logger:    a.Log,
+	})
+}
+
+// newComputeAPI is nova's compute.API over the stores and rpc.
+func (a *App) newComputeAPI(rpc computeapi.ComputeRPC) (*computeapi.API, error) {
+	return computeapi.New(computeapi.Options{
+		Services:        a.Services,
+		Compute:         a.Compute,
+		RPC:             rpc,
+		ServiceDownTime: a.ServiceDownTime(),
+		RPCTimeout:      a.Cfg.Default.RPCResponseTimeout,
+		Logger:          a.Log,
 	})
 }
 

@@ -17,6 +17,7 @@ func (a *App) NewComputeService() (*service.Service, error) {
 		Store:                 a.Compute,
 		ResourceSpacing:       a.Cfg.Default.UpdateResourcesInterval,
 		SyncPowerStateSpacing: a.Cfg.Default.SyncPowerStateInterval,
+		InstanceBuildTimeout:  a.Cfg.Default.InstanceBuildTimeout,
 		Logger:                a.Log,
 		Registerer:            a.Metrics,
 	})

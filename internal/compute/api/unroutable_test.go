@@ -10,6 +10,7 @@ import (
 	"github.com/gonova/gonova/internal/compute/rpcapi"
 	"github.com/gonova/gonova/internal/compute/states"
 	"github.com/gonova/gonova/internal/compute/virt"
+	"github.com/gonova/gonova/internal/computedb"
 	"github.com/gonova/gonova/pkg/rpcsvc"
 	"github.com/gonova/gonova/pkg/testenv"
 	"github.com/gonova/gonova/pkg/wsgi/fault"
@@ -58,4 +59,52 @@ func TestBuildCastFaultNamesTheBrokerOutage(t *testing.T) {
 	if got != "Build request not sent to compute host c1: the message broker is unavailable. Set to error state." {
 		t.Fatalf("fault %q", got)
 	}
+}
+
+// nova-api's sweep fails instances still scheduling after the timeout
+// (lost build requests), with or without a host, and leaves alone the young
+// ones and those a compute took; a second sweeper finds nothing to do.
+func TestFailUnclaimedBuilds(t *testing.T) {
+	onBoth(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		a := e.api(&recorder{}) // casts "succeed" and go nowhere: lost
+		e.addNode("c1", 64, 1<<20, 1000)
+		lost, err := a.Create(ctx, alice, boot("lost", tiny))
+		if err != nil {
+			t.Fatal(err)
+		}
+		taken, err := a.Create(ctx, alice, boot("taken", tiny))
+		if err != nil {
+			t.Fatal(err)
+		}
+		spawning, sched := states.TaskSpawning, states.TaskScheduling
+		if _, err := e.compute.UpdateInstance(ctx, taken.UUID, computedbUpdate(&spawning, &sched)); err != nil {
+			t.Fatal(err)
+		}
+		const timeout = time.Minute
+		res, err := a.FailUnclaimedBuilds(ctx, timeout, time.Now()) // too young
+		if err != nil || res.Failed != 0 {
+			t.Fatalf("young sweep: %+v %v", res, err)
+		}
+		later := time.Now().Add(2 * timeout)
+		res, err = a.FailUnclaimedBuilds(ctx, timeout, later)
+		if err != nil || res.Failed != 1 {
+			t.Fatalf("sweep: %+v %v, want 1 failed", res, err)
+		}
+		got, _ := e.compute.GetInstance(ctx, lost.UUID)
+		if got.VMState != states.VMError || got.TaskState != states.TaskNone || got.Fault == nil ||
+			got.Fault.Message != BuildRequestTimeoutFault(timeout) || !strings.Contains(got.Fault.Message, "within 60 seconds") {
+			t.Fatalf("lost build after the sweep: %+v fault %+v", got, got.Fault)
+		}
+		if got, _ := e.compute.GetInstance(ctx, taken.UUID); got.VMState != states.VMBuilding {
+			t.Fatalf("a build a compute took was failed: %+v", got)
+		}
+		if res, err := a.FailUnclaimedBuilds(ctx, timeout, later); err != nil || res.Failed != 0 {
+			t.Fatalf("second sweep: %+v %v", res, err)
+		}
+	})
+}
+
+func computedbUpdate(task, expect *states.TaskState) computedb.InstanceUpdate {
+	return computedb.InstanceUpdate{TaskState: task, ExpectTaskState: expect}
 }

@@ -53,6 +53,10 @@ type Options struct {
 	// sync_power_state_interval): 0 means DefaultSyncPowerStateSpacing,
 	// negative disables it.
 	SyncPowerStateSpacing time.Duration
+	// InstanceBuildTimeout is nova's instance_build_timeout: an instance of
+	// this host building longer than this (since its creation) is set to
+	// error by _check_instance_build_time. 0 disables the check.
+	InstanceBuildTimeout time.Duration
 	// Clock stamps launched_at and terminated_at; nil means clock.Real.
 	Clock clock.Clock
 	// Logger receives the manager's logs; nil means slog.Default().
@@ -80,6 +84,7 @@ type ComputeManager struct {
 	hostIP          string
 	resourceSpacing time.Duration
 	syncSpacing     time.Duration
+	buildTimeout    time.Duration
 
 	mu        sync.Mutex
 	serviceID int64
@@ -101,6 +106,8 @@ func New(opts Options) (*ComputeManager, error) {
 		return nil, errors.New("compute manager: no virt driver")
 	case opts.Store == nil:
 		return nil, errors.New("compute manager: no store")
+	case opts.InstanceBuildTimeout < 0:
+		return nil, fmt.Errorf("compute manager: negative instance_build_timeout %s", opts.InstanceBuildTimeout)
 	}
 	if opts.ResourceSpacing == 0 {
 		opts.ResourceSpacing = DefaultResourceSpacing
@@ -127,6 +134,7 @@ func New(opts Options) (*ComputeManager, error) {
 		hostIP:          opts.HostIP,
 		resourceSpacing: opts.ResourceSpacing,
 		syncSpacing:     opts.SyncPowerStateSpacing,
+		buildTimeout:    opts.InstanceBuildTimeout,
 	}, nil
 }
 
@@ -188,10 +196,14 @@ func (m *ComputeManager) Endpoints() []rpcsvc.Endpoint {
 	return []rpcsvc.Endpoint{{Version: rpcapi.Version, Impl: &Endpoint{m: m}}}
 }
 
-// PeriodicTasks registers update_available_resource and _sync_power_states.
+// PeriodicTasks registers update_available_resource, _sync_power_states
+// and, when InstanceBuildTimeout is set, _check_instance_build_time.
 func (m *ComputeManager) PeriodicTasks(ts *periodic.Tasks) {
 	ts.Add("update_available_resource", m.UpdateAvailableResource, periodic.Spacing(m.resourceSpacing))
 	ts.Add("_sync_power_states", m.SyncPowerStates, periodic.Spacing(m.syncSpacing))
+	if m.buildTimeout > 0 {
+		ts.Add("_check_instance_build_time", m.CheckInstanceBuildTime, periodic.Spacing(buildTimeCheckSpacing(m.buildTimeout)))
+	}
 }
 
 // nodeName returns the hypervisor_hostname of this host's node, asking the
