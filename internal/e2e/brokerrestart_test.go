@@ -41,7 +41,8 @@ type restartCreate struct {
 // before, during and after that node is stopped for 15 s: every create is
 // answered within the configured bound (never for the whole outage), and
 // every server it accepted ends ACTIVE, or ERROR with a fault, within a
-// bound after the broker returned: none stays in BUILD. Casts the broker
+// bound after the broker returned: none stays in BUILD; a reboot and a
+// console output while it is down answer 503. Casts the broker
 // could not route (the compute had not re-declared its queue yet) are
 // detected and retried, casts lost with the non-durable queue are failed by
 // the API's build request sweep.
@@ -87,7 +88,8 @@ func TestSerialCreatesAcrossABrokerRestart(t *testing.T) {
 	waitHealthy(t, api, "http://"+apiAddr, 30*time.Second)
 	admin := apiClient{base: "http://" + apiAddr, token: "admin:admin", version: "2.53"}
 	// A first server proves the deployment works before the outage.
-	waitActive(t, admin, createServer(t, admin, "warm-up"))
+	warm := createServer(t, admin, "warm-up")
+	waitActive(t, admin, warm)
 
 	var (
 		mu      sync.Mutex
@@ -134,7 +136,19 @@ func TestSerialCreatesAcrossABrokerRestart(t *testing.T) {
 	setPhase("down")
 	node.Stop(t)
 	t.Log("broker stopped")
-	time.Sleep(15 * time.Second)
+	down := time.Now()
+	// Actions that need RPC answer 503 (nova's body) within the bound, and
+	// leave the server as it was.
+	for _, action := range []map[string]any{{"reboot": map[string]string{"type": "HARD"}}, {"os-getConsoleOutput": map[string]any{}}} {
+		began := time.Now()
+		var body map[string]map[string]any
+		code, err := admin.do(http.MethodPost, "/v2.1/servers/"+warm+"/action", action, &body) // err says "503 ..."
+		took := time.Since(began)
+		if code != http.StatusServiceUnavailable || body["serviceUnavailable"]["code"] != float64(503) || took > restartRequestBound {
+			t.Errorf("%v while the broker is down: %d %v %v after %s, want a 503 within %s", action, code, err, body, took, restartRequestBound)
+		}
+	}
+	time.Sleep(15*time.Second - time.Since(down))
 	node.Start(t)
 	back := time.Now()
 	setPhase("after")

@@ -101,6 +101,16 @@ func buildCastFault(host string, err error) string {
 	return fmt.Sprintf("Could not send the build request to host %s: %v", host, err)
 }
 
+// undoTask puts back the task state prev that an action replaced with task
+// before its cast failed, so the instance is not left in a task no compute
+// will ever finish; if anyone changed the task meanwhile, theirs stands.
+func (a *API) undoTask(ctx context.Context, inst computedb.Instance, task, prev states.TaskState) {
+	_, err := a.compute.UpdateInstance(ctx, inst.UUID, computedb.InstanceUpdate{TaskState: &prev, ExpectTaskState: &task})
+	if err != nil && !errors.Is(err, computedb.ErrConflict) && !errors.Is(err, computedb.ErrNotFound) {
+		a.log.ErrorContext(ctx, "could not undo the task state after a failed cast", "instance_uuid", inst.UUID, "task_state", task, "error", err)
+	}
+}
+
 // setError puts inst in vm_state error with no task, recording why as its
 // fault (code 500, as nova records scheduling and build failures), and
 // returns the row as written; inst itself when it could not be written
@@ -202,7 +212,7 @@ func (a *API) Delete(ctx context.Context, c Caller, inst computedb.Instance) err
 		log.InfoContext(ctx, "server deleted locally (no reachable compute)")
 		return nil
 	}
-	st := states.TaskDeleting
+	st, prev := states.TaskDeleting, inst.TaskState
 	inst, err = a.compute.UpdateInstance(ctx, inst.UUID, computedb.InstanceUpdate{TaskState: &st})
 	if errors.Is(err, computedb.ErrNotFound) {
 		return nil // deleted meanwhile
@@ -213,6 +223,7 @@ func (a *API) Delete(ctx context.Context, c Caller, inst computedb.Instance) err
 	cctx, cancel := a.detached(ctx)
 	defer cancel()
 	if err := a.rpc.TerminateInstance(cctx, inst); err != nil {
+		a.undoTask(cctx, inst, st, prev)
 		return fmt.Errorf("casting terminate_instance to %s: %w", inst.Host, err)
 	}
 	log.InfoContext(ctx, "server delete cast to its compute")
@@ -251,6 +262,7 @@ func (a *API) Reboot(ctx context.Context, c Caller, req RebootRequest) error {
 	cctx, cancel := a.detached(ctx)
 	defer cancel()
 	if err := a.rpc.RebootInstance(cctx, in, req.Type); err != nil {
+		a.undoTask(cctx, in, next, req.Instance.TaskState)
 		return fmt.Errorf("casting reboot_instance to %s: %w", in.Host, err)
 	}
 	a.logger(c).InfoContext(ctx, "server reboot cast to its compute", "instance_uuid", in.UUID, "host", in.Host, "type", string(req.Type))
