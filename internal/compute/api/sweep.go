@@ -41,7 +41,7 @@ type SweepResult struct {
 // in nova-api, which accepted the instances (internal/nova).
 func (a *API) FailUnclaimedBuilds(ctx context.Context, timeout time.Duration, now time.Time) (SweepResult, error) {
 	var res SweepResult
-	insts, err := a.compute.ListInstances(ctx, computedb.InstanceFilter{})
+	insts, err := a.compute.ListInstances(ctx, computedb.InstanceFilter{VMState: states.VMBuilding, TaskState: states.TaskScheduling})
 	if err != nil {
 		return res, fmt.Errorf("listing instances: %w", err)
 	}

@@ -40,7 +40,7 @@ func (m *ComputeManager) CheckInstanceBuildTime(ctx context.Context) error {
 	if m.buildTimeout <= 0 {
 		return nil
 	}
-	insts, err := m.store.ListInstances(ctx, computedb.InstanceFilter{Host: m.host})
+	insts, err := m.store.ListInstances(ctx, computedb.InstanceFilter{Host: m.host, VMState: states.VMBuilding})
 	if err != nil {
 		return fmt.Errorf("_check_instance_build_time: listing the instances of host %s: %w", m.host, err)
 	}
