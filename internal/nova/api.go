@@ -70,19 +70,7 @@ func (a *App) newAPIService(rpc computeapi.ComputeRPC, listen func(network, addr
 	if err := a.checkComputeVersions(); err != nil {
 		return nil, err
 	}
-	notes, err := a.Notifications()
-	if err != nil {
-		return nil, err
-	}
-	capi, err := computeapi.New(computeapi.Options{
-		Services:        a.Services,
-		Compute:         a.Compute,
-		RPC:             rpc,
-		ServiceDownTime: a.ServiceDownTime(),
-		RPCTimeout:      c.Default.RPCResponseTimeout,
-		Logger:          a.Log,
-		Notifier:        notes.As(notifications.SourceAPI),
-	})
+	capi, err := a.newComputeAPI(rpc)
 	if err != nil {
 		return nil, err
 	}
@@ -140,6 +128,23 @@ func resetCap(ctx context.Context, rpc computeapi.ComputeRPC) error {
 		return nil
 	}
 	return r.Reset(ctx)
+}
+
+// newComputeAPI is nova's compute.API over the stores and rpc.
+func (a *App) newComputeAPI(rpc computeapi.ComputeRPC) (*computeapi.API, error) {
+	notes, err := a.Notifications()
+	if err != nil {
+		return nil, err
+	}
+	return computeapi.New(computeapi.Options{
+		Services:        a.Services,
+		Compute:         a.Compute,
+		RPC:             rpc,
+		ServiceDownTime: a.ServiceDownTime(),
+		RPCTimeout:      a.Cfg.Default.RPCResponseTimeout,
+		Logger:          a.Log,
+		Notifier:        notes.As(notifications.SourceAPI),
+	})
 }
 
 // NewAPIMetricsService is nova-api's own listener on [gonova]

@@ -58,6 +58,7 @@ func (a *App) NewComputeService() (*service.Service, error) {
 		Logger:                  a.Log,
 		Registerer:              a.Metrics,
 		RPCVersion:              rpcVersion,
+		InstanceBuildTimeout:    a.Cfg.Default.InstanceBuildTimeout,
 		Notifier:                notes.As(notifications.SourceCompute),
 	})
 	if err != nil {
