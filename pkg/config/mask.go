@@ -26,7 +26,10 @@ func display(section, name, value string) (shown string, ok bool) {
 	if !known {
 		return "", false
 	}
-	if o.secret {
+	switch {
+	case o.password && value != "":
+		return "***", true // a password, whatever it looks like
+	case o.secret:
 		return gmr.MaskSecretURL(value), true
 	}
 	return gmr.MaskValue(name, value), true

@@ -30,17 +30,6 @@ type option struct {
 
 func (o option) key() string { return "[" + o.section + "] " + o.name }
 
-// masked is v as logs, errors and reports may show it.
-func (o option) masked(v string) string {
-	switch {
-	case o.password && v != "":
-		return "***"
-	case o.secret:
-		return MaskURL(v)
-	}
-	return v
-}
-
 const (
 	secDefault    = "DEFAULT"
 	secDatabase   = "database"

@@ -142,3 +142,13 @@ func TestMaskedHidesEveryPassword(t *testing.T) {
 		}
 	}
 }
+
+// A password option is hidden whatever it looks like, even a URL.
+func TestPasswordOptionsAreHiddenWhole(t *testing.T) {
+	for _, pw := range []string{"Zq9pw", "http://Zq9pw@x/"} {
+		got, ok := display("keystone_authtoken", "password", pw)
+		if !ok || got != "***" {
+			t.Errorf("display(password = %q) = %q", pw, got)
+		}
+	}
+}
