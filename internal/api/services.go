@@ -93,6 +93,14 @@ func (h *handlers) listServices(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	f := registry.Filter{Host: lastValue(q["host"]), Binary: lastValue(q["binary"])}
+	if f.Validate() != nil {
+		// A host or binary longer than the column: no row holds it, so
+		// nothing matches, as in nova (whose schema sets no length).
+		// Values no store can compare (not UTF-8, NUL) are refused 400 by
+		// the router's middleware.Inputs before this.
+		writeJSON(w, http.StatusOK, map[string]any{"services": []serviceView{}})
+		return
+	}
 	rows, now, err := h.services.List(ctx, f)
 	if err != nil {
 		fault.Write(w, r, err)
