@@ -128,20 +128,19 @@ func fuzzOne(t *testing.T, fixtures []*fuzzFixture, in fuzzSeed) int {
 	return codes[0]
 }
 
-// fuzzRequest builds the request's wire form; ok is false for inputs no
-// client could send as such (a method that is not a token).
+// fuzzRequest builds the request's wire form. What no client could put on
+// the wire as such is made sendable rather than dropped, so that nearly
+// every input reaches the router: a method that is not a token becomes one
+// of fuzzMethods, bytes a request line cannot hold (controls, space, DEL)
+// are %-escaped, and header values lose the control characters the server
+// would refuse. ok is false only for inputs the server still refuses.
 func fuzzRequest(method string, route uint8, id, extra, query, token, version, ctype string, body []byte) ([]byte, bool) {
-	if method == "" || (len(method) == 1 && method[0] < 'A') {
-		m := fuzzMethods[0]
+	if !isToken(method) {
+		n := 0
 		if method != "" {
-			m = fuzzMethods[int(method[0])%len(fuzzMethods)]
+			n = int(method[0])
 		}
-		method = m
-	}
-	for i := 0; i < len(method); i++ {
-		if !isTokenChar(method[i]) {
-			return nil, false
-		}
+		method = fuzzMethods[n%len(fuzzMethods)]
 	}
 	var path string
 	if int(route) < len(fuzzRoutes) {
@@ -157,20 +156,19 @@ func fuzzRequest(method string, route uint8, id, extra, query, token, version, c
 		path += "?" + query
 	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: nova.example\r\n", method, path)
-	if token != "" {
-		fmt.Fprintf(&b, "X-Auth-Token: %s\r\n", token)
-	}
-	if version != "" {
-		if v, ok := strings.CutPrefix(version, "legacy:"); ok {
-			fmt.Fprintf(&b, "X-OpenStack-Nova-API-Version: %s\r\n", v)
-		} else {
-			fmt.Fprintf(&b, "OpenStack-API-Version: %s\r\n", version)
+	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: nova.example\r\n", method, escapeTarget(path))
+	header := func(name, value string) {
+		if value = headerValue(value); value != "" {
+			fmt.Fprintf(&b, "%s: %s\r\n", name, value)
 		}
 	}
-	if ctype != "" {
-		fmt.Fprintf(&b, "Content-Type: %s\r\n", ctype)
+	header("X-Auth-Token", token)
+	if v, ok := strings.CutPrefix(version, "legacy:"); ok {
+		header("X-OpenStack-Nova-API-Version", v)
+	} else {
+		header("OpenStack-API-Version", version)
 	}
+	header("Content-Type", ctype)
 	if len(body) > 0 || method == "POST" || method == "PUT" {
 		fmt.Fprintf(&b, "Content-Length: %d\r\n", len(body))
 	}
@@ -179,18 +177,47 @@ func fuzzRequest(method string, route uint8, id, extra, query, token, version, c
 	return b.Bytes(), true
 }
 
-// validRequestLine is what net/http's server checks after parsing: a
-// method that is a token and a Host header it accepts.
-func validRequestLine(r *http.Request) bool {
-	if r.Method == "" || r.Method == "CONNECT" || r.ProtoMajor != 1 || r.ProtoMinor != 1 || len(r.Header["Host"]) > 1 {
+// escapeTarget %-escapes the bytes a request line cannot carry.
+func escapeTarget(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c == 0x7f {
+			fmt.Fprintf(&b, "%%%02X", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// headerValue drops the bytes net/http refuses in a header value (controls
+// other than tab, DEL) and the spaces it would trim.
+func headerValue(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c >= ' ' || c == '\t') && c != 0x7f {
+			b.WriteByte(c)
+		}
+	}
+	return strings.Trim(b.String(), " \t")
+}
+
+func isToken(s string) bool {
+	if s == "" {
 		return false
 	}
-	for i := 0; i < len(r.Method); i++ {
-		if !isTokenChar(r.Method[i]) {
+	for i := 0; i < len(s); i++ {
+		if !isTokenChar(s[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+// validRequestLine is what net/http's server checks after parsing: a
+// method that is a token (CONNECT aside), HTTP/1.1.
+func validRequestLine(r *http.Request) bool {
+	return isToken(r.Method) && r.Method != "CONNECT" && r.ProtoMajor == 1 && r.ProtoMinor == 1
 }
 
 func isTokenChar(c byte) bool {

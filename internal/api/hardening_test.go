@@ -1,9 +1,13 @@
 package api
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/gonova/gonova/internal/computedb"
+	"github.com/gonova/gonova/pkg/wsgi/fault"
 )
 
 // The tests of this file drive the router over both stores with input no
@@ -187,9 +191,16 @@ func TestHardeningQueryValues(t *testing.T) {
 			}
 			e.do("GET", "/v2.1/os-hypervisors?limit="+limit, admin, "2.33", nil).want(t, 200)
 		}
-		for _, limit := range []string{"-1", "abc", "-99999999999999999999999", "1.5", ""} {
-			e.do("GET", "/v2.1/servers?limit="+limit, alice, "", nil).wantFault(t, 400, "")
-			e.do("GET", "/v2.1/os-hypervisors?limit="+limit, admin, "2.33", nil).wantFault(t, 400, "")
+		// nova's servers index leaves limit to validate_integer; its
+		// os-hypervisors schema checks the pattern.
+		for limit, msg := range map[string]string{
+			"-1": "limit must be >= 0", "-99999999999999999999999": "limit must be >= 0",
+			"abc": "limit must be an integer", "1.5": "limit must be an integer", "": "limit must be an integer",
+		} {
+			e.do("GET", "/v2.1/servers?limit="+limit, alice, "", nil).wantFault(t, 400, "Invalid input received: "+msg)
+			e.do("GET", "/v2.1/servers/detail?limit="+limit, alice, "", nil).wantFault(t, 400, "Invalid input received: "+msg)
+			e.do("GET", "/v2.1/os-hypervisors?limit="+limit, admin, "2.33", nil).wantFault(t, 400,
+				"Invalid input for query parameters limit. Value: "+limit+". '"+limit+"' does not match '^[0-9]*$'")
 		}
 		for _, marker := range []string{"not-a-uuid", "1", "urn:uuid:" + strings.Repeat("a", 32), strings.Repeat("m", 300),
 			"urn:uuid:70a599e0-31e7-49b7-b260-868f441e862b", "%7B70a599e0-31e7-49b7-b260-868f441e862b%7D"} {
@@ -216,4 +227,15 @@ func unescapePath(t *testing.T, s string) string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestHardeningStoreRefusalIs400: a value the compute store refuses
+// (computedb.ErrInvalid, the net under the API's validation) is nova's
+// InvalidInput 400 naming the field, not a 500.
+func TestHardeningStoreRefusalIs400(t *testing.T) {
+	err := fmt.Errorf("creating: %w", &computedb.InvalidError{Field: "display_name", Problem: "contains a NUL character"})
+	fe, _ := fault.From(serverFault(err, ""))
+	if fe.Code != 400 || fe.Message != "Invalid input received: display_name contains a NUL character." {
+		t.Fatalf("%d %q", fe.Code, fe.Message)
+	}
 }
