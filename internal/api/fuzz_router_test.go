@@ -58,7 +58,7 @@ var fuzzMethods = []string{"GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPT
 // and @errsrv stand for the ids of the seeded rows of each store. Each
 // input starts from the same seeded state.
 //
-//	go test -run '^$' -fuzz FuzzRouter -fuzztime 100000x ./internal/api/
+//	go test -run '^$' -fuzz FuzzRouter -fuzztime 100000x -timeout 0 ./internal/api/
 func FuzzRouter(f *testing.F) {
 	for _, s := range fuzzSeeds() {
 		f.Add(s.method, s.route, s.id, s.extra, s.query, s.token, s.version, s.ctype, s.body)
@@ -118,7 +118,7 @@ func fuzzOne(t *testing.T, fixtures []*fuzzFixture, in fuzzSeed) int {
 				t.Fatalf("%s: bad fault body %q for %d (%v)\nrequest:\n%q", fx.name, w.Body.Bytes(), w.Code, err, wire)
 			}
 		}
-		fx.after(t, req.Method)
+		fx.after(t, req.Method, w.Code)
 	}
 	for i := 1; i < len(codes); i++ {
 		if codes[i] != codes[0] {
@@ -326,11 +326,12 @@ func (fx *fuzzFixture) handler() http.Handler { return fx.h }
 // expand replaces the @placeholders with this store's ids.
 func (fx *fuzzFixture) expand(raw []byte) []byte { return []byte(fx.ids.Replace(string(raw))) }
 
-// after resets the stores when the request may have changed them (and
-// every few seconds, so heartbeats stay fresh), so every input starts from
-// the seeded state.
-func (fx *fuzzFixture) after(t *testing.T, method string) {
-	if method == "GET" && time.Since(fx.lastReset) < 10*time.Second {
+// after resets the stores when the request may have changed them (a
+// write that succeeded: no handler writes and then refuses) and every few
+// seconds (so heartbeats stay fresh), so every input starts from the
+// seeded state.
+func (fx *fuzzFixture) after(t *testing.T, method string, code int) {
+	if (method == "GET" || method == "HEAD" || code >= 400) && time.Since(fx.lastReset) < 10*time.Second {
 		return
 	}
 	fx.reset(t)
@@ -444,7 +445,14 @@ func newMemFixture(tb testing.TB) *fuzzFixture {
 // skipped without Postgres, and fails in CI) and keeps a copy of the
 // seeded tables; a reset restores them in one round trip.
 func newPGFixture(tb testing.TB) *fuzzFixture {
-	pool := pgtest.NewPool(tb)
+	// The run writes and resets a lot; it need not wait for each commit
+	// to reach the disk.
+	dbURL := pgtest.NewDatabase(tb)
+	sep := "?"
+	if strings.Contains(dbURL, "?") {
+		sep = "&"
+	}
+	pool := pgtest.OpenPool(tb, dbURL+sep+"synchronous_commit=off")
 	services, compute := pgstore.New(pool), computedb.NewPG(pool)
 	ids := seedStores(tb, services, compute)
 	ctx := context.Background()

@@ -14,7 +14,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/google/uuid"
 
 	computeapi "github.com/gonova/gonova/internal/compute/api"
 	"github.com/gonova/gonova/internal/computedb"
@@ -76,15 +75,11 @@ func parseServerCreate(body map[string]any, v microversion.Version) (serverCreat
 	}
 	if raw, ok := srv["imageRef"]; ok {
 		s, isStr := raw.(string)
-		if !isStr || (s != "" && !isUUIDLike(s)) {
+		canon, like := uuidLike(s)
+		if !isStr || (s != "" && !like) {
 			return c, invalidField("imageRef", raw, fmt.Sprintf("%s is not valid under any of the given schemas", wsgi.PyRepr(raw)))
 		}
-		if s != "" {
-			c.imageRef = strings.ToLower(s)
-			if u, err := uuid.Parse(s); err == nil {
-				c.imageRef = u.String()
-			}
-		}
+		c.imageRef = canon
 	}
 	if raw, ok := srv["adminPass"]; ok {
 		if c.adminPass, err = (stringRule{}).check("adminPass", raw); err != nil {
