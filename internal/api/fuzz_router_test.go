@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -38,6 +39,12 @@ var fuzzRoutes = []string{
 	"/v2.1/servers", "/v2.1/servers/detail", "/v2.1/servers/{id}", "/v2.1/servers/{id}/action",
 }
 
+// fuzzIDChoices are the ids an input's id byte picks for {id} (one in
+// len+1 takes the input's id string instead), so that mutated inputs still
+// name rows that exist.
+var fuzzIDChoices = []string{"@svc", "@svcuuid", "@condsvc", "@apisvc", "@node", "@nodeuuid", "@srv", "@bobsrv", "@errsrv",
+	"disable", "enable", "disable-log-reason", "force-down", "1"}
+
 // fuzzMethods are the methods an input's method byte picks from; an input
 // may also name its own.
 var fuzzMethods = []string{"GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS"}
@@ -61,11 +68,11 @@ var fuzzMethods = []string{"GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPT
 //	go test -run '^$' -fuzz FuzzRouter -fuzztime 100000x -timeout 0 ./internal/api/
 func FuzzRouter(f *testing.F) {
 	for _, s := range fuzzSeeds() {
-		f.Add(s.method, s.route, s.id, s.extra, s.query, s.token, s.version, s.ctype, s.body)
+		f.Add(s.method, s.route, s.which, s.id, s.extra, s.query, s.token, s.version, s.ctype, s.body)
 	}
 	fixtures := []*fuzzFixture{newMemFixture(f), newPGFixture(f)}
-	f.Fuzz(func(t *testing.T, method string, route uint8, id, extra, query, token, version, ctype string, body []byte) {
-		fuzzOne(t, fixtures, fuzzSeed{method, route, id, extra, query, token, version, ctype, body, 0})
+	f.Fuzz(func(t *testing.T, method string, route, which uint8, id, extra, query, token, version, ctype string, body []byte) {
+		fuzzOne(t, fixtures, fuzzSeed{method, route, which, id, extra, query, token, version, ctype, body, 0})
 	})
 }
 
@@ -77,7 +84,7 @@ func TestFuzzRouterSeeds(t *testing.T) {
 	covered := map[uint8]bool{}
 	for _, s := range fuzzSeeds() {
 		if got := fuzzOne(t, fixtures, s); got != s.want {
-			t.Errorf("seed %s %s %s %s: %d, want %d", s.method, fuzzRoutes[min(int(s.route), len(fuzzRoutes)-1)], s.id, s.query, got, s.want)
+			t.Errorf("seed %s %d %s %s: %d, want %d", s.method, s.route, s.id, s.query, got, s.want)
 		}
 		if s.want < 300 {
 			covered[s.route] = true
@@ -94,7 +101,7 @@ func TestFuzzRouterSeeds(t *testing.T) {
 // returns the status (0 for an input the HTTP server refuses itself).
 func fuzzOne(t *testing.T, fixtures []*fuzzFixture, in fuzzSeed) int {
 	t.Helper()
-	raw, ok := fuzzRequest(in.method, in.route, in.id, in.extra, in.query, in.token, in.version, in.ctype, in.body)
+	raw, ok := fuzzRequest(in.method, in.route, in.which, in.id, in.extra, in.query, in.token, in.version, in.ctype, in.body)
 	if !ok {
 		return 0
 	}
@@ -128,23 +135,32 @@ func fuzzOne(t *testing.T, fixtures []*fuzzFixture, in fuzzSeed) int {
 	return codes[0]
 }
 
-// fuzzRequest builds the request's wire form. What no client could put on
-// the wire as such is made sendable rather than dropped, so that nearly
-// every input reaches the router: a method that is not a token becomes one
-// of fuzzMethods, bytes a request line cannot hold (controls, space, DEL)
-// are %-escaped, and header values lose the control characters the server
-// would refuse. ok is false only for inputs the server still refuses.
-func fuzzRequest(method string, route uint8, id, extra, query, token, version, ctype string, body []byte) ([]byte, bool) {
-	if !isToken(method) {
+// fuzzRequest builds the request's wire form. The inputs are mapped so
+// that most of them reach a handler: the method is one of fuzzMethods
+// (picked by the input's bytes) unless the input starts with "!", which
+// sends the rest as it is; the route byte picks a route of the table, or
+// (one in len+1) a path made of the id alone; the id byte picks the id of
+// a seeded row for {id}, or (one in len+1) the id string. What no client could put on
+// the wire as such is made sendable rather than dropped: bytes a request
+// line cannot hold (controls, space, DEL) are %-escaped, and header values
+// lose the control characters the server would refuse. ok is false only
+// for inputs the server still refuses.
+func fuzzRequest(method string, route, which uint8, id, extra, query, token, version, ctype string, body []byte) ([]byte, bool) {
+	if own, ok := strings.CutPrefix(method, "!"); ok && isToken(own) {
+		method = own
+	} else if !slices.Contains(fuzzMethods, method) {
 		n := 0
-		if method != "" {
-			n = int(method[0])
+		for i := 0; i < len(method); i++ {
+			n += int(method[i])
 		}
 		method = fuzzMethods[n%len(fuzzMethods)]
 	}
 	var path string
-	if int(route) < len(fuzzRoutes) {
-		path = strings.ReplaceAll(fuzzRoutes[route], "{id}", id)
+	if w := int(which) % (len(fuzzIDChoices) + 1); w < len(fuzzIDChoices) {
+		id = fuzzIDChoices[w]
+	}
+	if r := int(route) % (len(fuzzRoutes) + 1); r < len(fuzzRoutes) {
+		path = strings.ReplaceAll(fuzzRoutes[r], "{id}", id)
 	} else {
 		path = "/" + id
 	}
@@ -227,7 +243,7 @@ func isTokenChar(c byte) bool {
 // fuzzSeed is one input of FuzzRouter, and the status it gets.
 type fuzzSeed struct {
 	method                                  string
-	route                                   uint8
+	route, which                            uint8
 	id, extra, query, token, version, ctype string
 	body                                    []byte
 	want                                    int
@@ -250,7 +266,11 @@ func fuzzSeeds() []fuzzSeed {
 		if body != "" {
 			ctype = "application/json"
 		}
-		seeds = append(seeds, fuzzSeed{method, idx(route), id, "", query, token, version, ctype, []byte(body), want})
+		which := slices.Index(fuzzIDChoices, id)
+		if which < 0 {
+			which = len(fuzzIDChoices)
+		}
+		seeds = append(seeds, fuzzSeed{method, idx(route), uint8(which), id, "", query, token, version, ctype, []byte(body), want})
 	}
 	boot := `{"server": {"name": "vm", "flavorRef": "1", "imageRef": "` + imageID + `", "metadata": {"role": "web"}}}`
 	compute := func(more string) string { return `{"host": "c1", "binary": "nova-compute"` + more + `}` }
@@ -306,8 +326,9 @@ func fuzzSeeds() []fuzzSeed {
 	add(401, "GET", "/v2.1/servers", "", "", strings.Repeat("u", 300)+":p", "", "")
 	add(401, "GET", "/v2.1/servers", "", "", "\xff:p", "", "")
 	seeds = append(seeds,
-		fuzzSeed{"PATCH", 200, "v2.1/servers", "/x/y", "a=b", alice, "compute latest", "text/plain", []byte("x"), 404},
-		fuzzSeed{"GET", idx("/v2.1/os-services"), "", "", "", admin, "legacy:2.53", "", nil, 200})
+		fuzzSeed{"!FROB", uint8(len(fuzzRoutes)), uint8(len(fuzzIDChoices)), "v2.1/servers", "/x/y", "a=b", alice, "compute latest", "text/plain", []byte("x"), 405},
+		fuzzSeed{"PATCH", idx("/v2.1/servers/{id}"), 6, "@srv", "", "", alice, "", "application/json", []byte("{}"), 405},
+		fuzzSeed{"GET", idx("/v2.1/os-services"), 0, "", "", "", admin, "legacy:2.53", "", nil, 200})
 	return seeds
 }
 
