@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"strings"
@@ -238,4 +239,49 @@ func TestHardeningStoreRefusalIs400(t *testing.T) {
 	if fe.Code != 400 || fe.Message != "Invalid input received: display_name contains a NUL character." {
 		t.Fatalf("%d %q", fe.Code, fe.Message)
 	}
+}
+
+// TestHardeningUUIDSpellingsV253: from 2.53 service and hypervisor ids are
+// uuids as nova's is_uuid_like reads them (urn:uuid:, braces, no hyphens,
+// either case), and each such spelling names the row; anything else is
+// nova's 400 "Invalid uuid". imageRef takes them too, stored canonical.
+func TestHardeningUUIDSpellingsV253(t *testing.T) {
+	runBoth(t, func(t *testing.T, e *env) {
+		svc, node := e.addNode("c1", 64, 1<<20, 10000)
+		spell := func(id string) []string {
+			return []string{strings.ToUpper(id), "%7B" + id + "%7D", "urn:uuid:" + id, strings.ReplaceAll(id, "-", ""), "uuid:" + strings.ToUpper(id)}
+		}
+		for _, sid := range spell(svc.UUID) {
+			r := e.do("PUT", "/v2.1/os-services/"+sid, admin, "2.53", map[string]any{"status": "disabled"})
+			r.want(t, 200)
+			if got := obj(t, r.Body["service"])["id"]; got != svc.UUID {
+				t.Fatalf("PUT /os-services/%s: id %v", sid, got)
+			}
+		}
+		for _, nid := range spell(node.UUID) {
+			r := e.do("GET", "/v2.1/os-hypervisors/"+nid, admin, "2.53", nil)
+			r.want(t, 200)
+			if got := obj(t, r.Body["hypervisor"])["id"]; got != node.UUID {
+				t.Fatalf("GET /os-hypervisors/%s: id %v", nid, got)
+			}
+		}
+		for _, bad := range []string{svc.UUID[:35], svc.UUID + "0", "urn:uuid:" + strings.Repeat("g", 32), "1", "%7B%7D"} {
+			shown := unescapePath(t, bad)
+			e.do("PUT", "/v2.1/os-services/"+bad, admin, "2.53", map[string]any{"status": "enabled"}).wantFault(t, 400, "Invalid uuid "+shown)
+			e.do("DELETE", "/v2.1/os-services/"+bad, admin, "2.53", nil).wantFault(t, 400, "Invalid uuid "+shown)
+			e.do("GET", "/v2.1/os-hypervisors/"+bad, admin, "2.53", nil).wantFault(t, 400, "Invalid uuid "+shown)
+		}
+		// A uuid that names nothing, however spelled, is nova's 404.
+		other := "urn:uuid:70A599E0-31E7-49B7-B260-868F441E862B"
+		e.do("DELETE", "/v2.1/os-services/"+other, admin, "2.53", nil).wantFault(t, 404, "Service "+other+" not found.")
+		e.do("GET", "/v2.1/os-hypervisors/"+other, admin, "2.53", nil).wantFault(t, 404, "Hypervisor with ID '"+other+"' could not be found.")
+
+		r := e.do("POST", "/v2.1/servers", alice, "", `{"server": {"name": "vm", "flavorRef": "1", "imageRef": "{`+strings.ToUpper(imageID)+`}"}}`)
+		r.want(t, 202)
+		in, err := e.compute.GetInstance(context.Background(), obj(t, r.Body["server"])["id"].(string))
+		if err != nil || in.ImageRef != imageID {
+			t.Fatalf("image_ref stored as %q (%v)", in.ImageRef, err)
+		}
+		e.do("POST", "/v2.1/servers", alice, "", `{"server": {"name": "vm", "flavorRef": "1", "imageRef": "{`+imageID[:35]+`}"}}`).wantFault(t, 400, "")
+	})
 }
