@@ -160,16 +160,10 @@ func checkBoolean(name string, v any) (bool, error) {
 	return false, invalidField(name, v, fmt.Sprintf("%s is not of type 'boolean', 'string'", wsgi.PyRepr(v)))
 }
 
-// isUUIDLike is nova's uuidutils.is_uuid_like (which nova's 'uuid' schema
-// format uses too).
-func isUUIDLike(s string) bool {
-	_, ok := uuidLike(s)
-	return ok
-}
-
-// uuidLike is oslo's is_uuid_like, returning the canonical form of what it
-// accepts: s without any "urn:" and "uuid:", the braces at either end and
-// every hyphen, must be 32 hexadecimal digits of either case.
+// uuidLike is oslo's uuidutils.is_uuid_like (which nova's 'uuid' schema
+// format uses too), returning the canonical form of what it accepts: s
+// without any "urn:" and "uuid:", the braces at either end and every
+// hyphen, must be 32 hexadecimal digits of either case.
 func uuidLike(s string) (string, bool) {
 	f := strings.ReplaceAll(s, "urn:", "")
 	f = strings.ReplaceAll(f, "uuid:", "")
