@@ -124,6 +124,7 @@ func checkNode(n Node) error {
 	c.int32("service_id", n.ServiceID)
 	c.int32("vcpus", int64(n.VCPUs))
 	c.int32("vcpus_used", int64(n.VCPUsUsed))
+	c.int32("vcpus_reserved", int64(n.VCPUsReserved))
 	c.int32("running_vms", int64(n.RunningVMs))
 	c.int32("current_workload", int64(n.CurrentWorkload))
 	return c.err
@@ -192,7 +193,8 @@ func checkHost(host string) error {
 // ErrConflict pass as they are.
 func fail(what string, err error) error {
 	switch {
-	case err == nil, errors.Is(err, ErrNotFound), errors.Is(err, ErrConflict), errors.Is(err, ErrInvalid):
+	case err == nil, errors.Is(err, ErrNotFound), errors.Is(err, ErrConflict), errors.Is(err, ErrInvalid),
+		errors.Is(err, ErrNodeNotFound), errors.Is(err, ErrInsufficientResources):
 		return err
 	case db.IsInvalidInput(err):
 		return invalid("a value", "was refused by the database while %s (SQLSTATE %s)", what, sqlState(err))

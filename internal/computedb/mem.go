@@ -21,11 +21,19 @@ type Mem struct {
 	nodes     map[int64]*Node
 	instances map[string]*Instance // live ones, by uuid
 	deleted   map[string]bool      // uuids ever used, for conflict checks
+	claims    map[string]claim     // by instance uuid, live or deleted
+}
+
+// claim is what an instance holds on a node.
+type claim struct {
+	node int64
+	res  Resources
 }
 
 // NewMem returns an empty in-memory Store.
 func NewMem() *Mem {
-	return &Mem{now: func() time.Time { return time.Now().UTC() }, nodes: map[int64]*Node{}, instances: map[string]*Instance{}, deleted: map[string]bool{}}
+	return &Mem{now: func() time.Time { return time.Now().UTC() }, nodes: map[int64]*Node{}, instances: map[string]*Instance{}, deleted: map[string]bool{},
+		claims: map[string]claim{}}
 }
 
 // UpsertNode implements Store.
@@ -39,6 +47,10 @@ func (m *Mem) UpsertNode(_ context.Context, n Node) (Node, error) {
 	for _, cur := range m.nodes {
 		if cur.Host == n.Host && cur.HypervisorHostname == n.HypervisorHostname {
 			n.ID, n.UUID, n.CreatedAt = cur.ID, cur.UUID, cur.CreatedAt
+			// As in Postgres, UpsertNode leaves the ratios and reserved
+			// amounts alone (ReportNode writes them).
+			n.CPUAllocationRatio, n.RAMAllocationRatio, n.DiskAllocationRatio = cur.CPUAllocationRatio, cur.RAMAllocationRatio, cur.DiskAllocationRatio
+			n.VCPUsReserved, n.MemoryMBReserved, n.LocalGBReserved = cur.VCPUsReserved, cur.MemoryMBReserved, cur.LocalGBReserved
 			if n.ServiceID == 0 {
 				n.ServiceID = cur.ServiceID
 			}
@@ -49,6 +61,8 @@ func (m *Mem) UpsertNode(_ context.Context, n Node) (Node, error) {
 	}
 	m.nextNode++
 	n.ID, n.UUID, n.CreatedAt, n.UpdatedAt = m.nextNode, uuid.NewString(), now, nil
+	n.CPUAllocationRatio, n.RAMAllocationRatio, n.DiskAllocationRatio = 1, 1, 1 // the columns' defaults
+	n.VCPUsReserved, n.MemoryMBReserved, n.LocalGBReserved = 0, 0, 0
 	cp := n
 	m.nodes[n.ID] = &cp
 	return n, nil
@@ -264,6 +278,7 @@ func (m *Mem) DeleteInstance(_ context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	m.releaseLocked(in.UUID)
 	delete(m.instances, in.UUID)
 	m.deleted[in.UUID] = true
 	return nil
