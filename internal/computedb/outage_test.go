@@ -82,6 +82,15 @@ func checkAllUnavailable(t *testing.T, s Store, id string, nodeID int64) {
 		"DeleteInstance":       func() error { return s.DeleteInstance(ctx, id) },
 		"CountInstancesByHost": func() error { _, err := s.CountInstancesByHost(ctx, "h"); return err },
 		"DeleteNodesByHost":    func() error { _, err := s.DeleteNodesByHost(ctx, "h"); return err },
+		"ClaimInstance": func() error {
+			_, err := s.ClaimInstance(ctx, ClaimRequest{InstanceUUID: id, NodeID: nodeID})
+			return err
+		},
+		"ReleaseClaim": func() error { _, err := s.ReleaseClaim(ctx, id); return err },
+		"ReportNode": func() error {
+			_, err := s.ReportNode(ctx, Node{Host: "h", HypervisorHostname: "h"}, AllocationRatios{})
+			return err
+		},
 	}
 	for name, call := range calls {
 		if err := call(); !errors.Is(err, db.ErrUnavailable) {

@@ -85,7 +85,7 @@ func (p *PG) ClaimInstance(ctx context.Context, r ClaimRequest) (Instance, error
 			return Instance{}, fail("reading the claim of instance "+canon, err)
 		}
 		switch {
-		case held == r.NodeID:
+		case held != 0 && held == r.NodeID:
 			return cur, nil // already held there: claims are idempotent
 		case held != 0:
 			return Instance{}, fmt.Errorf("%w: instance %s holds a claim on compute node %d, not %d", ErrConflict, cur.UUID, held, r.NodeID)

@@ -237,3 +237,59 @@ func contractUUIDSpellings(t *testing.T, s Store) {
 		}
 	}
 }
+
+// contractClaimInputs: the claims methods take the same inputs as the rest:
+// any uuid spelling, node ids beyond the serial range naming no node, node
+// reports refused as UpsertNode refuses them.
+func contractClaimInputs(t *testing.T, s Store) {
+	ctx := context.Background()
+	for name, n := range map[string]Node{
+		"host NUL":       {Host: "h\x00", HypervisorHostname: "h"},
+		"type not UTF-8": {Host: "h", HypervisorHostname: "h", HypervisorType: "\xff"},
+		"host_ip long":   {Host: "h", HypervisorHostname: "h", HostIP: strings.Repeat("1", 65)},
+		"vcpus_reserved": {Host: "h", HypervisorHostname: "h", VCPUsReserved: math.MaxInt32 + 1},
+		"vcpus":          {Host: "h", HypervisorHostname: "h", VCPUs: math.MinInt32 - 1},
+	} {
+		_, err := s.ReportNode(ctx, n, AllocationRatios{})
+		if !errors.Is(err, ErrInvalid) {
+			t.Errorf("ReportNode %s: err = %v, want ErrInvalid", name, err)
+		}
+	}
+	node, err := s.ReportNode(ctx, Node{Host: "h", HypervisorHostname: "h", VCPUs: 8, MemoryMB: 8192, LocalGB: 100}, AllocationRatios{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := s.CreateInstance(ctx, Instance{DisplayName: "vm", VCPUs: 1, MemoryMB: 512, RootGB: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{0, -1, math.MaxInt32 + 1, math.MaxInt64, math.MinInt64} {
+		if _, err := s.ClaimInstance(ctx, ClaimRequest{InstanceUUID: in.UUID, NodeID: id}); !errors.Is(err, ErrNodeNotFound) || errors.Is(err, ErrNotFound) {
+			t.Errorf("ClaimInstance on node %d: err = %v, want ErrNodeNotFound", id, err)
+		}
+	}
+	for _, bad := range []string{"garbage", "uuid:" + in.UUID, "", "\xff"} {
+		if _, err := s.ClaimInstance(ctx, ClaimRequest{InstanceUUID: bad, NodeID: node.ID}); !errors.Is(err, ErrNotFound) {
+			t.Errorf("ClaimInstance(%q): err = %v, want ErrNotFound", bad, err)
+		}
+		if released, err := s.ReleaseClaim(ctx, bad); released || err != nil {
+			t.Errorf("ReleaseClaim(%q) = %v, %v", bad, released, err)
+		}
+	}
+	got, err := s.ClaimInstance(ctx, ClaimRequest{InstanceUUID: "urn:uuid:" + strings.ToUpper(in.UUID), NodeID: node.ID})
+	if err != nil || got.UUID != in.UUID || got.Host != "h" {
+		t.Fatalf("claim by a urn spelling = %+v, %v", got, err)
+	}
+	if _, err := s.ClaimInstance(ctx, ClaimRequest{InstanceUUID: strings.ReplaceAll(in.UUID, "-", ""), NodeID: node.ID}); err != nil {
+		t.Fatalf("the same claim by another spelling: %v", err)
+	}
+	if n, _ := s.GetNode(ctx, node.ID); n.VCPUsUsed != 1 || n.RunningVMs != 1 {
+		t.Fatalf("node after one claim spelled twice: %+v", n)
+	}
+	if released, err := s.ReleaseClaim(ctx, "{"+strings.ToUpper(in.UUID)+"}"); !released || err != nil {
+		t.Fatalf("ReleaseClaim by braces = %v, %v", released, err)
+	}
+	if released, _ := s.ReleaseClaim(ctx, in.UUID); released {
+		t.Fatal("a claim was released twice")
+	}
+}
