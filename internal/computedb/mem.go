@@ -154,7 +154,8 @@ func (m *Mem) ListInstances(_ context.Context, f InstanceFilter) ([]Instance, er
 	defer m.mu.Unlock()
 	var out []Instance
 	for _, in := range m.instances {
-		if (f.ProjectID == "" || in.ProjectID == f.ProjectID) && (f.Host == "" || in.Host == f.Host) {
+		if (f.ProjectID == "" || in.ProjectID == f.ProjectID) && (f.Host == "" || in.Host == f.Host) &&
+			(f.VMState == "" || in.VMState == f.VMState) && (f.TaskState == "" || in.TaskState == f.TaskState) {
 			out = append(out, snapshot(in))
 		}
 	}

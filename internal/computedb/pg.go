@@ -203,6 +203,12 @@ func (p *PG) ListInstances(ctx context.Context, f InstanceFilter) ([]Instance, e
 	if f.Host != "" {
 		where = append(where, "host = "+arg(f.Host))
 	}
+	if f.VMState != "" {
+		where = append(where, "vm_state = "+arg(string(f.VMState)))
+	}
+	if f.TaskState != "" {
+		where = append(where, "task_state = "+arg(string(f.TaskState)))
+	}
 	if f.Marker != "" {
 		m, err := p.GetInstance(ctx, f.Marker)
 		if err != nil {

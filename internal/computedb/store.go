@@ -108,6 +108,10 @@ type InstanceUpdate struct {
 type InstanceFilter struct {
 	ProjectID string // empty: every project
 	Host      string // empty: every host
+	// VMState and TaskState, when not empty, select instances in that
+	// vm_state and that task state (the sweeps of stuck builds).
+	VMState   states.VMState
+	TaskState states.TaskState
 	Limit     int    // 0: no limit
 	Marker    string // uuid of the last instance of the previous page
 }
