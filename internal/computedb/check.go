@@ -178,6 +178,8 @@ func checkFilter(f InstanceFilter) error {
 	var c checker
 	c.text("project_id", f.ProjectID, MaxFieldLength)
 	c.text("host", f.Host, MaxFieldLength)
+	c.text("vm_state", string(f.VMState), MaxFieldLength)
+	c.text("task_state", string(f.TaskState), MaxFieldLength)
 	return c.err
 }
 
