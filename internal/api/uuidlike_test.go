@@ -32,7 +32,7 @@ var uuidSpellings = []string{
 // is_uuid_like (Debian's python3-oslo.utils), and the canonical form is
 // the one Python's uuid module gives.
 func TestUUIDLikeIsOslos(t *testing.T) {
-	testenv.RequirePythonModules(t, "apt-get install python3-oslo.utils", "oslo_utils")
+	testenv.RequirePythonModules(t, "run scripts/services.sh (python3-oslo.messaging brings python3-oslo.utils)", "oslo_utils")
 	in, err := json.Marshal(uuidSpellings)
 	if err != nil {
 		t.Fatal(err)
