@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	computeapi "github.com/gonova/gonova/internal/compute/api"
+	"github.com/gonova/gonova/internal/computedb"
 	"github.com/gonova/gonova/pkg/wsgi/fault"
 )
 
@@ -22,6 +23,7 @@ func serverFault(err error, serverID string) error {
 		notSupp  *computeapi.NotSupportedError
 		marker   *computeapi.MarkerNotFoundError
 		noHost   *computeapi.NoValidHostError
+		badValue *computedb.InvalidError
 	)
 	switch {
 	case errors.As(err, &notFound):
@@ -49,6 +51,10 @@ func serverFault(err error, serverID string) error {
 		// Where nova's API raises NoValidHost synchronously (resize,
 		// evacuate) it is a 400.
 		return fault.BadRequest(noHost.Error())
+	case errors.As(err, &badValue):
+		// A value the store cannot hold that the request's validation let
+		// through: nova's InvalidInput, naming the field, not the value.
+		return &fault.Error{Code: http.StatusBadRequest, Message: "Invalid input received: " + badValue.Reason() + ".", Err: err}
 	}
 	return err
 }

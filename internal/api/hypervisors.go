@@ -175,7 +175,8 @@ func (h *handlers) showHypervisor(w http.ResponseWriter, r *http.Request) {
 	var node computedb.Node
 	var err error
 	if v.AtLeast(2, 53) {
-		if !isUUIDLike(id) {
+		want, ok := uuidLike(id)
+		if !ok {
 			fault.Write(w, r, fault.BadRequest("Invalid uuid "+id))
 			return
 		}
@@ -185,7 +186,6 @@ func (h *handlers) showHypervisor(w http.ResponseWriter, r *http.Request) {
 			fault.Write(w, r, lerr)
 			return
 		}
-		want, _ := registry.ParseUUID(id)
 		for _, n := range nodes {
 			if n.UUID == want {
 				node, err = n, nil

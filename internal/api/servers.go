@@ -2,17 +2,18 @@ package api
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"math/big"
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/google/uuid"
 
 	computeapi "github.com/gonova/gonova/internal/compute/api"
 	"github.com/gonova/gonova/internal/computedb"
@@ -76,15 +77,11 @@ func parseServerCreate(body map[string]any, v microversion.Version) (serverCreat
 	}
 	if raw, ok := srv["imageRef"]; ok {
 		s, isStr := raw.(string)
-		if !isStr || (s != "" && !isUUIDLike(s)) {
+		canon, like := uuidLike(s)
+		if !isStr || (s != "" && !like) {
 			return c, invalidField("imageRef", raw, fmt.Sprintf("%s is not valid under any of the given schemas", wsgi.PyRepr(raw)))
 		}
-		if s != "" {
-			c.imageRef = strings.ToLower(s)
-			if u, err := uuid.Parse(s); err == nil {
-				c.imageRef = u.String()
-			}
-		}
+		c.imageRef = canon
 	}
 	if raw, ok := srv["adminPass"]; ok {
 		if c.adminPass, err = (stringRule{}).check("adminPass", raw); err != nil {
@@ -417,7 +414,7 @@ func (h *handlers) listServers(detail bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		q := r.URL.Query()
-		limit, marker, _, err := h.pageParams(q)
+		limit, marker, err := h.serverPageParams(q)
 		if err != nil {
 			fault.Write(w, r, err)
 			return
@@ -508,4 +505,27 @@ func (h *handlers) deleteServer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// serverPageParams reads limit and marker as nova's servers index does:
+// its query schema leaves them alone, so common.get_limit_and_marker's
+// validate_integer(limit, min_value=0) words the 400s, and a limit beyond
+// any integer range is simply capped at max_limit.
+func (h *handlers) serverPageParams(q url.Values) (limit int, marker string, err error) {
+	limit = h.maxLimit
+	if vs, ok := q["limit"]; ok {
+		s := strings.TrimSpace(lastValue(vs))
+		n, perr := strconv.ParseInt(s, 10, 64)
+		switch {
+		case errors.Is(perr, strconv.ErrRange) && !strings.HasPrefix(s, "-"):
+			// beyond int64: more than max_limit
+		case perr != nil && !errors.Is(perr, strconv.ErrRange):
+			return 0, "", fault.BadRequest("Invalid input received: limit must be an integer")
+		case perr != nil || n < 0:
+			return 0, "", fault.BadRequest("Invalid input received: limit must be >= 0")
+		case n < int64(limit):
+			limit = int(n)
+		}
+	}
+	return limit, lastValue(q["marker"]), nil
 }

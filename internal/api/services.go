@@ -93,6 +93,14 @@ func (h *handlers) listServices(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	f := registry.Filter{Host: lastValue(q["host"]), Binary: lastValue(q["binary"])}
+	if f.Validate() != nil {
+		// A host or binary longer than the column: no row holds it, so
+		// nothing matches, as in nova (whose schema sets no length).
+		// Values no store can compare (not UTF-8, NUL) are refused 400 by
+		// the router's middleware.Inputs before this.
+		writeJSON(w, http.StatusOK, map[string]any{"services": []serviceView{}})
+		return
+	}
 	rows, now, err := h.services.List(ctx, f)
 	if err != nil {
 		fault.Write(w, r, err)
@@ -281,10 +289,11 @@ func parseServiceUpdateV253(body map[string]any) (registry.Update, error) {
 
 func (h *handlers) updateServiceV253(w http.ResponseWriter, r *http.Request, id string) error {
 	ctx := r.Context()
-	if !isUUIDLike(id) {
+	canon, ok := uuidLike(id)
+	if !ok {
 		return fault.BadRequest("Invalid uuid " + id)
 	}
-	svc, err := h.serviceByUUID(ctx, id)
+	svc, err := h.serviceByUUID(ctx, canon, id)
 	if err != nil {
 		return err
 	}
@@ -316,9 +325,10 @@ func (h *handlers) updateServiceV253(w http.ResponseWriter, r *http.Request, id 
 	return nil
 }
 
-// serviceByUUID returns the live service with this uuid, or nova's 404.
-func (h *handlers) serviceByUUID(ctx context.Context, id string) (registry.Service, error) {
-	svc, err := h.services.GetByUUID(ctx, id)
+// serviceByUUID returns the live service with the uuid canon, or nova's
+// 404 naming id, the uuid as the request spelled it.
+func (h *handlers) serviceByUUID(ctx context.Context, canon, id string) (registry.Service, error) {
+	svc, err := h.services.GetByUUID(ctx, canon)
 	if errors.Is(err, registry.ErrNotFound) || errors.Is(err, registry.ErrInvalid) || err == nil && svc.IsDeleted() {
 		return registry.Service{}, fault.NotFound(fmt.Sprintf("Service %s could not be found.", id))
 	}
@@ -341,10 +351,11 @@ func (h *handlers) deleteServiceErr(r *http.Request) error {
 	var svc registry.Service
 	var err error
 	if microversion.FromContext(ctx).AtLeast(2, 53) {
-		if !isUUIDLike(id) {
+		canon, ok := uuidLike(id)
+		if !ok {
 			return fault.BadRequest("Invalid uuid " + id)
 		}
-		svc, err = h.services.GetByUUID(ctx, id)
+		svc, err = h.services.GetByUUID(ctx, canon)
 	} else {
 		n, perr := strconv.ParseInt(strings.TrimSpace(id), 10, 64)
 		if perr != nil {

@@ -160,14 +160,22 @@ func checkBoolean(name string, v any) (bool, error) {
 	return false, invalidField(name, v, fmt.Sprintf("%s is not of type 'boolean', 'string'", wsgi.PyRepr(v)))
 }
 
-// isUUIDLike is nova's uuidutils.is_uuid_like: the hyphenated or the
-// 32-digit form.
-func isUUIDLike(s string) bool {
-	if len(s) != 36 && len(s) != 32 {
-		return false
+// uuidLike is oslo's uuidutils.is_uuid_like (which nova's 'uuid' schema
+// format uses too), returning the canonical form of what it accepts: s
+// without any "urn:" and "uuid:", the braces at either end and every
+// hyphen, must be 32 hexadecimal digits of either case.
+func uuidLike(s string) (string, bool) {
+	f := strings.ReplaceAll(s, "urn:", "")
+	f = strings.ReplaceAll(f, "uuid:", "")
+	f = strings.ReplaceAll(strings.Trim(f, "{}"), "-", "")
+	if len(f) != 32 {
+		return "", false
 	}
-	_, err := uuid.Parse(s)
-	return err == nil
+	u, err := uuid.Parse(f)
+	if err != nil {
+		return "", false
+	}
+	return u.String(), true
 }
 
 const (

@@ -202,6 +202,10 @@ func runContract(t *testing.T, newStore func(t *testing.T) Store) {
 		}
 	})
 
+	t.Run("RefusesWhatPostgresRefuses", func(t *testing.T) { contractRefusals(t, newStore(t)) })
+	t.Run("UUIDSpellings", func(t *testing.T) { contractUUIDSpellings(t, newStore(t)) })
+	t.Run("ClaimInputs", func(t *testing.T) { contractClaimInputs(t, newStore(t)) })
+
 	t.Run("ListNewestFirstWithFiltersAndPaging", func(t *testing.T) {
 		s := newStore(t)
 		var ids []string

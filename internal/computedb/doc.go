@@ -13,6 +13,21 @@
 // deployments and an in-memory store for the embedded default (`make run`) and
 // fast unit tests.
 //
+// # Input and outages
+//
+// Both stores refuse, with ErrInvalid (an *InvalidError naming the field,
+// never quoting the value) and before writing anything, every value
+// Postgres would refuse: text that is not UTF-8 or holds a NUL, text longer
+// than its varchar column (255 characters; host_ip 64), metadata keys and
+// values beyond nova's 255, integers beyond an integer column's range. So
+// the embedded default refuses exactly what a deployment refuses; the API
+// answers 400. Ids no row can have (an integer id beyond the serial range,
+// a string that is not a uuid) are ErrNotFound without a query, and every
+// spelling of a uuid that uuid.Parse accepts (upper case, braces,
+// urn:uuid:, no hyphens) names the same row. The Postgres store marks a
+// failure to reach the database db.ErrUnavailable (pkg/db.Classify), which
+// the API answers 503, not 500.
+//
 // # Concurrency
 //
 // UpdateInstance takes an optional expected task state, as nova's

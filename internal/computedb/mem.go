@@ -38,8 +38,8 @@ func NewMem() *Mem {
 
 // UpsertNode implements Store.
 func (m *Mem) UpsertNode(_ context.Context, n Node) (Node, error) {
-	if n.Host == "" || n.HypervisorHostname == "" {
-		return Node{}, fmt.Errorf("computedb: node needs host and hypervisor_hostname")
+	if err := checkNode(n); err != nil {
+		return Node{}, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -82,6 +82,9 @@ func (m *Mem) ListNodes(context.Context) ([]Node, error) {
 
 // GetNode implements Store.
 func (m *Mem) GetNode(_ context.Context, id int64) (Node, error) {
+	if !validID(id) {
+		return Node{}, ErrNotFound
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if n, ok := m.nodes[id]; ok {
@@ -95,13 +98,16 @@ func (m *Mem) CreateInstance(_ context.Context, in Instance) (Instance, error) {
 	if in.UUID == "" {
 		in.UUID = uuid.NewString()
 	}
-	u, err := uuid.Parse(in.UUID)
-	if err != nil {
-		return Instance{}, fmt.Errorf("computedb: instance uuid %q: %w", in.UUID, err)
+	canon, ok := canonicalUUID(in.UUID)
+	if !ok {
+		return Instance{}, invalid("uuid", "is not a uuid")
 	}
-	in.UUID = u.String()
+	in.UUID = canon
 	if in.VMState == "" {
 		in.VMState = states.VMBuilding
+	}
+	if err := checkInstance(in); err != nil {
+		return Instance{}, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -117,11 +123,11 @@ func (m *Mem) CreateInstance(_ context.Context, in Instance) (Instance, error) {
 }
 
 func (m *Mem) get(id string) (*Instance, error) {
-	u, err := uuid.Parse(id)
-	if err != nil {
+	canon, ok := canonicalUUID(id)
+	if !ok {
 		return nil, ErrNotFound
 	}
-	in, ok := m.instances[u.String()]
+	in, ok := m.instances[canon]
 	if !ok {
 		return nil, ErrNotFound
 	}
@@ -141,6 +147,9 @@ func (m *Mem) GetInstance(_ context.Context, id string) (Instance, error) {
 
 // ListInstances implements Store.
 func (m *Mem) ListInstances(_ context.Context, f InstanceFilter) ([]Instance, error) {
+	if err := checkFilter(f); err != nil {
+		return nil, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []Instance
@@ -176,6 +185,9 @@ func (m *Mem) ListInstances(_ context.Context, f InstanceFilter) ([]Instance, er
 
 // UpdateInstance implements Store.
 func (m *Mem) UpdateInstance(_ context.Context, id string, u InstanceUpdate) (Instance, error) {
+	if err := checkUpdate(u); err != nil {
+		return Instance{}, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	in, err := m.get(id)
@@ -244,6 +256,9 @@ func snapshot(in *Instance) Instance {
 
 // DeleteNodesByHost implements Store.
 func (m *Mem) DeleteNodesByHost(_ context.Context, host string) (int, error) {
+	if err := checkHost(host); err != nil {
+		return 0, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n := 0
@@ -272,6 +287,9 @@ func (m *Mem) DeleteInstance(_ context.Context, id string) error {
 
 // CountInstancesByHost implements Store.
 func (m *Mem) CountInstancesByHost(_ context.Context, host string) (int, error) {
+	if err := checkHost(host); err != nil {
+		return 0, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n := 0

@@ -15,7 +15,7 @@ import (
 func (m *Mem) ClaimInstance(_ context.Context, r ClaimRequest) (Instance, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	in, err := m.get(r.InstanceUUID)
+	in, err := m.get(r.InstanceUUID) // any spelling canonicalUUID takes
 	if err != nil {
 		return Instance{}, err
 	}
@@ -56,13 +56,13 @@ func (n *Node) add(res Resources, sign int64) {
 
 // ReleaseClaim implements Store.
 func (m *Mem) ReleaseClaim(_ context.Context, id string) (bool, error) {
-	u, err := uuid.Parse(id)
-	if err != nil {
+	canon, ok := canonicalUUID(id)
+	if !ok {
 		return false, nil
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.releaseLocked(u.String()), nil
+	return m.releaseLocked(canon), nil
 }
 
 func (m *Mem) releaseLocked(id string) bool {
@@ -79,8 +79,8 @@ func (m *Mem) releaseLocked(id string) bool {
 
 // ReportNode implements Store.
 func (m *Mem) ReportNode(_ context.Context, n Node, initial AllocationRatios) (Node, error) {
-	if n.Host == "" || n.HypervisorHostname == "" {
-		return Node{}, fmt.Errorf("computedb: node needs host and hypervisor_hostname")
+	if err := checkNode(n); err != nil {
+		return Node{}, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

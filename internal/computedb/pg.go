@@ -39,8 +39,8 @@ func scanNode(row pgx.Row) (Node, error) {
 
 // UpsertNode implements Store.
 func (p *PG) UpsertNode(ctx context.Context, n Node) (Node, error) {
-	if n.Host == "" || n.HypervisorHostname == "" {
-		return Node{}, fmt.Errorf("computedb: node needs host and hypervisor_hostname")
+	if err := checkNode(n); err != nil {
+		return Node{}, err
 	}
 	var serviceID any
 	if n.ServiceID != 0 {
@@ -65,30 +65,35 @@ func (p *PG) UpsertNode(ctx context.Context, n Node) (Node, error) {
 		uuid.NewString(), serviceID, n.Host, n.HypervisorHostname, n.HypervisorType, n.HypervisorVersion,
 		n.HostIP, n.VCPUs, n.VCPUsUsed, n.MemoryMB, n.MemoryMBUsed, n.LocalGB, n.LocalGBUsed, n.FreeRAMMB, n.FreeDiskGB,
 		n.RunningVMs, n.CurrentWorkload, n.DiskAvailableLeast, n.CPUInfo)
-	return scanNode(row)
+	out, err := scanNode(row)
+	return out, fail("writing node "+n.HypervisorHostname, err)
 }
 
 // ListNodes implements Store.
 func (p *PG) ListNodes(ctx context.Context) ([]Node, error) {
 	rows, err := p.pool.Query(ctx, `SELECT `+nodeCols+` FROM compute_nodes WHERE deleted = 0 ORDER BY id`)
 	if err != nil {
-		return nil, err
+		return nil, fail("listing nodes", err)
 	}
 	defer rows.Close()
 	var out []Node
 	for rows.Next() {
 		n, err := scanNode(rows)
 		if err != nil {
-			return nil, err
+			return nil, fail("listing nodes", err)
 		}
 		out = append(out, n)
 	}
-	return out, rows.Err()
+	return out, fail("listing nodes", rows.Err())
 }
 
 // GetNode implements Store.
 func (p *PG) GetNode(ctx context.Context, id int64) (Node, error) {
-	return scanNode(p.pool.QueryRow(ctx, `SELECT `+nodeCols+` FROM compute_nodes WHERE id = $1 AND deleted = 0`, id))
+	if !validID(id) {
+		return Node{}, ErrNotFound
+	}
+	n, err := scanNode(p.pool.QueryRow(ctx, `SELECT `+nodeCols+` FROM compute_nodes WHERE id = $1 AND deleted = 0`, id))
+	return n, fail(fmt.Sprintf("reading node %d", id), err)
 }
 
 const instCols = `id, uuid::text, display_name, user_id, project_id, coalesce(host, ''), coalesce(node, ''),
@@ -147,11 +152,16 @@ func (p *PG) CreateInstance(ctx context.Context, in Instance) (Instance, error) 
 	if in.UUID == "" {
 		in.UUID = uuid.NewString()
 	}
-	if _, err := uuid.Parse(in.UUID); err != nil {
-		return Instance{}, fmt.Errorf("computedb: instance uuid %q: %w", in.UUID, err)
+	canon, ok := canonicalUUID(in.UUID)
+	if !ok {
+		return Instance{}, invalid("uuid", "is not a uuid")
 	}
+	in.UUID = canon
 	if in.VMState == "" {
 		in.VMState = states.VMBuilding
+	}
+	if err := checkInstance(in); err != nil {
+		return Instance{}, err
 	}
 	row := p.pool.QueryRow(ctx, `
 		INSERT INTO instances (uuid, display_name, user_id, project_id, host, node, vm_state, task_state, power_state,
@@ -166,19 +176,24 @@ func (p *PG) CreateInstance(ctx context.Context, in Instance) (Instance, error) 
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
 		return Instance{}, fmt.Errorf("%w: instance %s exists", ErrConflict, in.UUID)
 	}
-	return out, err
+	return out, fail("creating instance "+in.UUID, err)
 }
 
 // GetInstance implements Store.
 func (p *PG) GetInstance(ctx context.Context, id string) (Instance, error) {
-	if _, err := uuid.Parse(id); err != nil {
+	canon, ok := canonicalUUID(id)
+	if !ok {
 		return Instance{}, ErrNotFound
 	}
-	return scanInstance(p.pool.QueryRow(ctx, `SELECT `+instCols+` FROM instances WHERE uuid = $1 AND deleted = 0`, id))
+	in, err := scanInstance(p.pool.QueryRow(ctx, `SELECT `+instCols+` FROM instances WHERE uuid = $1 AND deleted = 0`, canon))
+	return in, fail("reading instance "+canon, err)
 }
 
 // ListInstances implements Store.
 func (p *PG) ListInstances(ctx context.Context, f InstanceFilter) ([]Instance, error) {
+	if err := checkFilter(f); err != nil {
+		return nil, err
+	}
 	where := []string{"deleted = 0"}
 	var args []any
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
@@ -207,7 +222,7 @@ func (p *PG) ListInstances(ctx context.Context, f InstanceFilter) ([]Instance, e
 	}
 	rows, err := p.pool.Query(ctx, q, args...)
 	if err != nil {
-		return nil, err
+		return nil, fail("listing instances", err)
 	}
 	defer rows.Close()
 	out := make([]Instance, 0, min(max(f.Limit, 16), 1000)) // a page is usually full
@@ -215,16 +230,23 @@ func (p *PG) ListInstances(ctx context.Context, f InstanceFilter) ([]Instance, e
 	for rows.Next() {
 		in, err := sc.scan(rows)
 		if err != nil {
-			return nil, err
+			return nil, fail("listing instances", err)
 		}
 		out = append(out, in)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fail("listing instances", err)
+	}
+	return out, nil
 }
 
 // UpdateInstance implements Store.
 func (p *PG) UpdateInstance(ctx context.Context, id string, u InstanceUpdate) (Instance, error) {
-	if _, err := uuid.Parse(id); err != nil {
+	if err := checkUpdate(u); err != nil {
+		return Instance{}, err
+	}
+	canon, ok := canonicalUUID(id)
+	if !ok {
 		return Instance{}, ErrNotFound
 	}
 	set := []string{"updated_at = now()"}
@@ -259,23 +281,27 @@ func (p *PG) UpdateInstance(ctx context.Context, id string, u InstanceUpdate) (I
 		set = append(set, "fault_code = "+arg(u.Fault.Code), "fault_message = "+arg(u.Fault.Message),
 			"fault_created_at = coalesce("+arg(created)+"::timestamptz, now())")
 	}
-	where := "uuid = " + arg(id) + " AND deleted = 0"
+	where := "uuid = " + arg(canon) + " AND deleted = 0"
 	if u.ExpectTaskState != nil {
 		where += " AND coalesce(task_state, '') = " + arg(string(*u.ExpectTaskState))
 	}
 	in, err := scanInstance(p.pool.QueryRow(ctx, `UPDATE instances SET `+strings.Join(set, ", ")+` WHERE `+where+` RETURNING `+instCols, args...))
 	if errors.Is(err, ErrNotFound) && u.ExpectTaskState != nil {
-		cur, gerr := p.GetInstance(ctx, id)
+		cur, gerr := p.GetInstance(ctx, canon)
 		if gerr == nil {
 			return Instance{}, fmt.Errorf("%w: instance %s task state is %q, expected %q", ErrConflict, id, cur.TaskState, *u.ExpectTaskState)
 		}
+		if !errors.Is(gerr, ErrNotFound) {
+			return Instance{}, gerr
+		}
 	}
-	return in, err
+	return in, fail("updating instance "+canon, err)
 }
 
 // DeleteInstance implements Store.
 func (p *PG) DeleteInstance(ctx context.Context, id string) error {
-	if _, err := uuid.Parse(id); err != nil {
+	canon, ok := canonicalUUID(id)
+	if !ok {
 		return ErrNotFound
 	}
 	// The claim goes with the row, in the same statement (see ReleaseClaim
@@ -283,9 +309,9 @@ func (p *PG) DeleteInstance(ctx context.Context, id string) error {
 	tag, err := p.pool.Exec(ctx, `WITH i AS (`+claimedInstance+` AND deleted = 0 FOR UPDATE),
 		n AS (`+releaseFromNode+`)
 		UPDATE instances SET deleted = id, deleted_at = now(), vm_state = $2, claim_node_id = NULL,
-			task_state = NULL, terminated_at = coalesce(terminated_at, now()) FROM i WHERE instances.id = i.i_id`, id, string(states.VMDeleted))
+			task_state = NULL, terminated_at = coalesce(terminated_at, now()) FROM i WHERE instances.id = i.i_id`, canon, string(states.VMDeleted))
 	if err != nil {
-		return err
+		return fail("deleting instance "+canon, err)
 	}
 	if tag.RowsAffected() == 0 {
 		return ErrNotFound
@@ -303,16 +329,22 @@ func metadataOrEmpty(m map[string]string) map[string]string {
 
 // DeleteNodesByHost implements Store.
 func (p *PG) DeleteNodesByHost(ctx context.Context, host string) (int, error) {
+	if err := checkHost(host); err != nil {
+		return 0, err
+	}
 	tag, err := p.pool.Exec(ctx, `UPDATE compute_nodes SET deleted = id, deleted_at = now() WHERE host = $1 AND deleted = 0`, host)
 	if err != nil {
-		return 0, err
+		return 0, fail("deleting the nodes of a host", err)
 	}
 	return int(tag.RowsAffected()), nil
 }
 
 // CountInstancesByHost implements Store.
 func (p *PG) CountInstancesByHost(ctx context.Context, host string) (int, error) {
+	if err := checkHost(host); err != nil {
+		return 0, err
+	}
 	var n int
 	err := p.pool.QueryRow(ctx, `SELECT count(*) FROM instances WHERE host = $1 AND deleted = 0`, host).Scan(&n)
-	return n, err
+	return n, fail("counting the instances of a host", err)
 }

@@ -31,8 +31,13 @@ const releaseFromNode = `UPDATE compute_nodes c SET vcpus_used = c.vcpus_used - 
 
 // ClaimInstance implements Store.
 func (p *PG) ClaimInstance(ctx context.Context, r ClaimRequest) (Instance, error) {
-	if _, err := uuid.Parse(r.InstanceUUID); err != nil {
+	canon, ok := canonicalUUID(r.InstanceUUID)
+	if !ok {
 		return Instance{}, ErrNotFound
+	}
+	nodeID := r.NodeID
+	if !validID(nodeID) {
+		nodeID = 0 // names no node: the checks below answer ErrNodeNotFound
 	}
 	var expect any
 	if r.ExpectTaskState != nil {
@@ -63,12 +68,12 @@ func (p *PG) ClaimInstance(ctx context.Context, r ClaimRequest) (Instance, error
 			UPDATE instances SET claim_node_id = n.n_id, host = n.n_host, node = n.n_node, updated_at = now()
 			FROM i, n WHERE instances.id = i.i_id
 			RETURNING `+instCols,
-			r.InstanceUUID, r.NodeID, expect, ratio(r.Ratios.CPU), ratio(r.Ratios.RAM), ratio(r.Ratios.Disk)))
+			canon, nodeID, expect, ratio(r.Ratios.CPU), ratio(r.Ratios.RAM), ratio(r.Ratios.Disk)))
 		if !errors.Is(err, ErrNotFound) {
-			return in, err
+			return in, fail("claiming for instance "+canon, err)
 		}
 		// Nothing was written: find out why.
-		cur, err := p.GetInstance(ctx, r.InstanceUUID)
+		cur, err := p.GetInstance(ctx, canon)
 		if err != nil {
 			return Instance{}, err
 		}
@@ -77,10 +82,10 @@ func (p *PG) ClaimInstance(ctx context.Context, r ClaimRequest) (Instance, error
 			if errors.Is(err, pgx.ErrNoRows) {
 				return Instance{}, ErrNotFound
 			}
-			return Instance{}, err
+			return Instance{}, fail("reading the claim of instance "+canon, err)
 		}
 		switch {
-		case held == r.NodeID:
+		case held != 0 && held == r.NodeID:
 			return cur, nil // already held there: claims are idempotent
 		case held != 0:
 			return Instance{}, fmt.Errorf("%w: instance %s holds a claim on compute node %d, not %d", ErrConflict, cur.UUID, held, r.NodeID)
@@ -107,22 +112,23 @@ func (p *PG) ClaimInstance(ctx context.Context, r ClaimRequest) (Instance, error
 
 // ReleaseClaim implements Store.
 func (p *PG) ReleaseClaim(ctx context.Context, id string) (bool, error) {
-	if _, err := uuid.Parse(id); err != nil {
+	canon, ok := canonicalUUID(id)
+	if !ok {
 		return false, nil
 	}
 	tag, err := p.pool.Exec(ctx, `WITH i AS (`+claimedInstance+` AND claim_node_id IS NOT NULL FOR UPDATE),
 		n AS (`+releaseFromNode+`)
-		UPDATE instances SET claim_node_id = NULL FROM i WHERE instances.id = i.i_id`, id)
+		UPDATE instances SET claim_node_id = NULL FROM i WHERE instances.id = i.i_id`, canon)
 	if err != nil {
-		return false, err
+		return false, fail("releasing the claim of instance "+canon, err)
 	}
 	return tag.RowsAffected() == 1, nil
 }
 
 // ReportNode implements Store.
 func (p *PG) ReportNode(ctx context.Context, n Node, initial AllocationRatios) (Node, error) {
-	if n.Host == "" || n.HypervisorHostname == "" {
-		return Node{}, fmt.Errorf("computedb: node needs host and hypervisor_hostname")
+	if err := checkNode(n); err != nil {
+		return Node{}, err
 	}
 	var serviceID any
 	if n.ServiceID != 0 {
@@ -174,5 +180,5 @@ func (p *PG) ReportNode(ctx context.Context, n Node, initial AllocationRatios) (
 			RETURNING `+nodeCols, id))
 		return err
 	})
-	return out, err
+	return out, fail("reporting node "+n.HypervisorHostname, err)
 }
