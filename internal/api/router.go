@@ -99,7 +99,7 @@ var rules = map[string]policy.Rule{
 	polServersIndex: policy.Anyone, polServersDetail: policy.Anyone, polServersShow: policy.Anyone,
 	polServersCreate: policy.Anyone, polServersDelete: policy.Anyone, polServersReboot: policy.Anyone,
 	polConsoleOutput:   policy.Anyone,
-	polServersAllIndex: policy.Admin, polServersAllDetail: policy.Admin,
+	polServersAllIndex: policy.Admin, polServersAllDetail: policy.Admin, polServersAllFilters: policy.Admin,
 	polExtendedAttrs: policy.Admin, polHostStatus: policy.Admin,
 }
 
