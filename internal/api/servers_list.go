@@ -147,7 +147,7 @@ type serverQuery struct {
 	order  []string
 }
 
-func (q serverQuery) has(k string) bool { _, ok := q.values[k]; return ok }
+func (q serverQuery) has(k string) bool    { _, ok := q.values[k]; return ok }
 func (q serverQuery) last(k string) string { return lastValue(q.values[k]) }
 
 func readServerQuery(r *http.Request) (serverQuery, error) {
@@ -628,8 +628,8 @@ var statusMap = map[states.VMState]map[string]states.Status{
 		"resize_migrating": states.StatusResize, "resize_migrated": states.StatusResize,
 		"resize_finish": states.StatusResize, "rebuilding": states.StatusRebuild,
 		"rebuild_block_device_mapping": states.StatusRebuild, "rebuild_spawning": states.StatusRebuild},
-	states.VMResized: {"default": states.StatusVerifyResize, "resize_reverting": states.StatusRevertResize},
-	states.VMPaused:  {"default": states.StatusPaused, "migrating": states.StatusMigrating},
+	states.VMResized:   {"default": states.StatusVerifyResize, "resize_reverting": states.StatusRevertResize},
+	states.VMPaused:    {"default": states.StatusPaused, "migrating": states.StatusMigrating},
 	states.VMSuspended: {"default": states.StatusSuspended},
 	states.VMRescued:   {"default": states.StatusRescue},
 	states.VMError: {"default": states.StatusError, "rebuilding": states.StatusRebuild,
