@@ -194,6 +194,12 @@ func (p *PG) ListInstances(ctx context.Context, f InstanceFilter) ([]Instance, e
 		return []Instance{}, nil
 	}
 	q, args := pgList(&f, keys, marker)
+	if len(f.Regex) > 0 {
+		// A regex is planned with its value, so the trigram index on
+		// display_name can serve it: a cached statement's generic plan
+		// cannot see the pattern and scans every row of the project.
+		args = append([]any{pgx.QueryExecModeExec}, args...)
+	}
 	rows, err := p.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, err
