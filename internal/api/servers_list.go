@@ -700,6 +700,10 @@ func (h *handlers) listServers(detail bool) http.HandlerFunc {
 			return
 		}
 		list, err := h.capi.List(ctx, computeCaller(r), sl.req)
+		if errors.Is(err, computedb.ErrFilterTooComplex) {
+			fault.Write(w, r, fault.BadRequest("Invalid input for query parameters: a regular expression is too complex for the database"))
+			return
+		}
 		if err != nil {
 			fault.Write(w, r, serverFault(err, ""))
 			return

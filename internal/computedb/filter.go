@@ -2,6 +2,7 @@ package computedb
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -16,6 +17,11 @@ import (
 // instance_get_all_by_filters_sort: the columns a list may filter and sort
 // by, and what each filter means. pg.go turns a filter into one
 // parameterised query; mem.go applies the same rules row by row.
+
+// ErrFilterTooComplex means Postgres refused to run a list's regular
+// expression (too complex for its regex engine): a bad request, not a
+// failure of the store.
+var ErrFilterTooComplex = errors.New("computedb: the filter's regular expression is too complex")
 
 // Column is an instances column a list filters or sorts by, by nova's name.
 type Column string

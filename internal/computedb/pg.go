@@ -202,7 +202,7 @@ func (p *PG) ListInstances(ctx context.Context, f InstanceFilter) ([]Instance, e
 	}
 	rows, err := p.pool.Query(ctx, q, args...)
 	if err != nil {
-		return nil, err
+		return nil, regexError(err)
 	}
 	defer rows.Close()
 	out := make([]Instance, 0, min(max(f.Limit, 16), 1000)) // a page is usually full
@@ -210,11 +210,22 @@ func (p *PG) ListInstances(ctx context.Context, f InstanceFilter) ([]Instance, e
 	for rows.Next() {
 		in, err := sc.scan(rows)
 		if err != nil {
-			return nil, err
+			return nil, regexError(err)
 		}
 		out = append(out, in)
 	}
-	return out, rows.Err()
+	return out, regexError(rows.Err())
+}
+
+// regexError is ErrFilterTooComplex for Postgres's refusals of a regular
+// expression (invalid_regular_expression, statement_too_complex,
+// program_limit_exceeded), err otherwise.
+func regexError(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (pgErr.Code == "2201B" || pgErr.Code == "54001" || pgErr.Code == "54000") {
+		return fmt.Errorf("%w: %s", ErrFilterTooComplex, pgErr.Message)
+	}
+	return err
 }
 
 // markerRow is the marker instance, deleted or not (nova reads it with

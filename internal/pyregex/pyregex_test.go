@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/gonova/gonova/pkg/pgtest"
 	"github.com/gonova/gonova/pkg/testenv"
@@ -201,5 +202,36 @@ func FuzzCompile(f *testing.F) {
 			return
 		}
 		_ = re.MatchString(p)
+	})
+}
+
+// FuzzPostgresCompiles: Postgres compiles the text of every pattern
+// Compile accepts, and agrees with the Go regexp on the pattern itself and
+// a few strings (a refusal would be a 500 of the servers list).
+//
+//	go test -run '^$' -fuzz FuzzPostgresCompiles ./internal/pyregex/
+func FuzzPostgresCompiles(f *testing.F) {
+	for _, p := range patterns {
+		f.Add(p)
+	}
+	pool := pgtest.NewPool(f)
+	f.Fuzz(func(t *testing.T, p string) {
+		re, err := Compile(p)
+		if err != nil {
+			return
+		}
+		probe := []string{p, "", "web-1", "aé日😀 \t-_"}
+		for _, s := range probe {
+			if strings.ContainsRune(s, 0) || !utf8.ValidString(s) {
+				continue
+			}
+			var got bool
+			if err := pool.QueryRow(context.Background(), `SELECT $1::text ~ $2`, s, re.Postgres()).Scan(&got); err != nil {
+				t.Fatalf("%q: postgres refuses %q: %v", p, re.Postgres(), err)
+			}
+			if want := re.MatchString(s); got != want && !differsOnPurpose(p, s) {
+				t.Fatalf("%q on %q: postgres %v, go %v (pg %s, go %s)", p, s, got, want, re.Postgres(), re.GoRegexp())
+			}
+		}
 	})
 }
