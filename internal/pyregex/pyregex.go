@@ -261,7 +261,6 @@ func merge(f, on, off flags) flags {
 type node struct {
 	goText, pgText string
 	repeatable     bool // an atom a quantifier may follow
-	empty          bool // nothing at all (for "nothing to repeat")
 }
 
 func (p *parser) alternation(f flags, depth int) (node, error) {
@@ -310,7 +309,6 @@ func (p *parser) sequence(f flags, depth int) (node, error) {
 		if p.eof() || p.peek() == '|' || p.peek() == ')' {
 			break
 		}
-		atomPos := p.pos
 		atom, err := p.atom(f, depth)
 		if err != nil {
 			return node{}, err
@@ -332,7 +330,6 @@ func (p *parser) sequence(f flags, depth int) (node, error) {
 				return node{}, p.syntax(qpos2, "multiple repeat")
 			}
 		}
-		_ = atomPos
 		gb.WriteString(atom.goText)
 		pb.WriteString(atom.pgText)
 	}
@@ -536,9 +533,6 @@ func (p *parser) group(f flags, depth int) (node, error) {
 			if p.peek() == ')' {
 				return node{}, p.syntax(start, "global flags not at the start of the expression")
 			}
-			if on.a || off.a {
-				// ASCII may only be set globally or on a group, as here.
-			}
 			p.pos++ // ':'
 			inner = merge(f, on, off)
 		case c == -1:
@@ -737,7 +731,6 @@ func (p *parser) class(f flags) (runeSet, error) {
 		}
 		if p.peek() == '-' && p.peekAt(1) != ']' && p.peekAt(1) != -1 {
 			p.pos++
-			hiPos := p.pos
 			hi, hiSet, err := p.classItem(f)
 			if err != nil {
 				return nil, err
@@ -748,7 +741,6 @@ func (p *parser) class(f flags) (runeSet, error) {
 			if hi < lo {
 				return nil, p.syntax(itemPos, "bad character range %s", string(p.src[itemPos:p.pos]))
 			}
-			_ = hiPos
 			set = set.union(runeSet{{lo, hi}})
 			continue
 		}
