@@ -7,7 +7,15 @@
 #   (the referees of pkg/ovo, of pkg/wsgi/policy and of nova's payloads and rules),
 #   promtool (checks and unit-tests deploy/prometheus): the one on PATH, or the
 #   binary alone taken from Debian's prometheus package into .tools/bin (the
-#   package itself would install and start a Prometheus server).
+#   package itself would install and start a Prometheus server),
+#   Keystone (Debian's keystone 22) on http://127.0.0.1:5000/v3: a database
+#   gonova_keystone on the local Postgres, state under $KEYSTONE_HOME
+#   (/var/lib/gonova-keystone as root, else .tools/keystone), served by
+#   scripts/gonova-keystone.py (wsgiref, no web server); user admin (password
+#   $GONOVA_KEYSTONE_ADMIN_PASSWORD, default gonova-admin) in project admin,
+#   user nova (password gonova-nova, roles admin and service in project
+#   service) and the compute service in the catalog,
+#   memcached on 127.0.0.1:11211 (keystonemiddleware's shared token cache).
 # Uses what already answers; starts what is installed but stopped; on Debian as
 # root installs what is missing with apt-get. Otherwise it says exactly what to
 # start. Idempotent, and quick when everything already runs.
@@ -39,7 +47,7 @@ apt_updated=
 apt_update_once() {
   if [ -z "$apt_updated" ]; then
     log "apt-get update"
-    apt-get update -qq >/dev/null
+    apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null
     apt_updated=1
   fi
 }
@@ -184,9 +192,217 @@ ensure_promtool() {
   log "promtool taken from Debian's prometheus package into $PROMTOOL_LOCAL"
 }
 
+# --- Keystone and memcached ---------------------------------------------------
+# Debian's keystone package would serve Keystone with uwsgi from its own
+# /etc/keystone on sqlite; gonova's tests want one on the local Postgres with
+# known credentials, so this keeps its state apart and serves it with
+# scripts/gonova-keystone.py. The compute endpoint registered in the catalog is a
+# placeholder (tests start nova-api on ports of their own).
+KEYSTONE_PORT=${KEYSTONE_PORT:-5000}
+KEYSTONE_URL=http://127.0.0.1:$KEYSTONE_PORT/v3
+KEYSTONE_DB=${GONOVA_KEYSTONE_DB:-gonova_keystone}
+KEYSTONE_ADMIN_PASSWORD=${GONOVA_KEYSTONE_ADMIN_PASSWORD:-gonova-admin}
+KEYSTONE_NOVA_PASSWORD=${GONOVA_KEYSTONE_NOVA_PASSWORD:-gonova-nova}
+KEYSTONE_COMPUTE_URL=${GONOVA_KEYSTONE_COMPUTE_URL:-http://127.0.0.1:8774/v2.1}
+if is_root; then KEYSTONE_HOME=${GONOVA_KEYSTONE_HOME:-/var/lib/gonova-keystone}; else KEYSTONE_HOME=${GONOVA_KEYSTONE_HOME:-$ROOT/.tools/keystone}; fi
+MEMCACHED_PORT=${MEMCACHED_PORT:-11211}
+
+keystone_login_ok() { # user password project: a token can be issued
+  local body
+  body=$(printf '{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"%s","domain":{"id":"default"},"password":"%s"}}},"scope":{"project":{"name":"%s","domain":{"id":"default"}}}}}' "$1" "$2" "$3")
+  [ "$(curl -s -o /dev/null -m 10 -w '%{http_code}' -H 'Content-Type: application/json' -d "$body" "$KEYSTONE_URL/auth/tokens")" = 201 ]
+}
+
+# Keystone is up, bootstrapped, and the admin password is the tests'.
+keystone_token_ok() { keystone_login_ok admin "$KEYSTONE_ADMIN_PASSWORD" admin; }
+
+keystone_answers() { [ "$(curl -s -o /dev/null -m 5 -w '%{http_code}' "$KEYSTONE_URL")" = 200 ]; }
+
+# Ready: the Keystone this script runs is up to date and answers; or one
+# this script does not run (another user's, a container) already has the
+# tests' admin and nova users.
+keystone_ready() {
+  if [ -f "$KEYSTONE_HOME/running.conf" ]; then
+    [ -f "$KEYSTONE_HOME/registered" ] && keystone_conf_current && keystone_token_ok
+  else
+    keystone_answers && keystone_token_ok && keystone_login_ok nova "$KEYSTONE_NOVA_PASSWORD" service
+  fi
+}
+
+keystone_installed() {
+  command -v keystone-manage >/dev/null && command -v openstack >/dev/null &&
+    "$PY" -c 'import keystone.server.wsgi, psycopg2, keystoneclient' 2>/dev/null
+}
+
+keystone_ours_running() {
+  local pid
+  pid=$(cat "$KEYSTONE_HOME/keystone.pid" 2>/dev/null) || return 1
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+keystone_conf_text() {
+  cat <<EOF
+# Written by gonova's scripts/services.sh; rewritten on each run.
+[DEFAULT]
+log_file = $KEYSTONE_HOME/keystone.log
+[database]
+connection = postgresql+psycopg2://postgres@$PGHOST_ADDR:$PGPORT/$KEYSTONE_DB
+[token]
+provider = fernet
+[fernet_tokens]
+key_repository = $KEYSTONE_HOME/fernet-keys
+[fernet_receipts]
+key_repository = $KEYSTONE_HOME/fernet-keys
+[credential]
+key_repository = $KEYSTONE_HOME/credential-keys
+[cache]
+# Keystone's own cache, as devstack configures it: validations are several
+# times faster, and revocations still invalidate it.
+enabled = true
+backend = dogpile.cache.memcached
+memcache_servers = 127.0.0.1:$MEMCACHED_PORT
+EOF
+}
+
+# The running Keystone started with the keystone.conf this script writes now
+# (keystone_start keeps a copy as running.conf).
+keystone_conf_current() { keystone_conf_text | cmp -s - "$KEYSTONE_HOME/running.conf"; }
+
+keystone_write_conf() {
+  mkdir -p "$KEYSTONE_HOME/fernet-keys" "$KEYSTONE_HOME/credential-keys"
+  chmod 0700 "$KEYSTONE_HOME" "$KEYSTONE_HOME/fernet-keys" "$KEYSTONE_HOME/credential-keys"
+  keystone_conf_text >"$KEYSTONE_HOME/keystone.conf.new"
+  mv "$KEYSTONE_HOME/keystone.conf.new" "$KEYSTONE_HOME/keystone.conf"
+}
+
+keystone_stop_ours() {
+  local pid i
+  pid=$(cat "$KEYSTONE_HOME/keystone.pid" 2>/dev/null) || return 0
+  [ -n "$pid" ] || return 0
+  log "stopping Keystone (pid $pid) to apply the new keystone.conf"
+  kill "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < 40; i++)); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.25; done
+  die "Keystone (pid $pid) did not stop"
+}
+
+keystone_manage() { keystone-manage --config-file "$KEYSTONE_HOME/keystone.conf" "$@" >>"$KEYSTONE_HOME/manage.log" 2>&1; }
+
+keystone_setup() {
+  keystone_write_conf
+  if [ "$(psql -h "$PGHOST_ADDR" -p "$PGPORT" -U postgres -d postgres -Atc "select 1 from pg_database where datname = '$KEYSTONE_DB'")" != 1 ]; then
+    log "creating database $KEYSTONE_DB"
+    psql -h "$PGHOST_ADDR" -p "$PGPORT" -U postgres -d postgres -qc "create database $KEYSTONE_DB" >/dev/null
+  fi
+  log "keystone-manage db_sync, fernet_setup, credential_setup, bootstrap (log: $KEYSTONE_HOME/manage.log)"
+  local u g
+  u=$(id -un) g=$(id -gn)
+  keystone_manage db_sync || die "keystone-manage db_sync failed; see $KEYSTONE_HOME/manage.log"
+  [ -f "$KEYSTONE_HOME/fernet-keys/0" ] || keystone_manage fernet_setup --keystone-user "$u" --keystone-group "$g" || die "keystone-manage fernet_setup failed; see $KEYSTONE_HOME/manage.log"
+  [ -f "$KEYSTONE_HOME/credential-keys/0" ] || keystone_manage credential_setup --keystone-user "$u" --keystone-group "$g" || die "keystone-manage credential_setup failed; see $KEYSTONE_HOME/manage.log"
+  keystone_manage bootstrap --bootstrap-password "$KEYSTONE_ADMIN_PASSWORD" \
+    --bootstrap-username admin --bootstrap-project-name admin --bootstrap-role-name admin \
+    --bootstrap-service-name keystone --bootstrap-region-id RegionOne \
+    --bootstrap-admin-url "$KEYSTONE_URL" --bootstrap-internal-url "$KEYSTONE_URL" --bootstrap-public-url "$KEYSTONE_URL" ||
+    die "keystone-manage bootstrap failed; see $KEYSTONE_HOME/manage.log"
+}
+
+# The package's postinst starts its own uwsgi Keystone on :5000 (sqlite,
+# /etc/keystone): stop it, by its init script and pid file, and keep it from
+# starting at boot, so the port is ours.
+keystone_stop_packaged() {
+  [ -x /etc/init.d/keystone ] && is_root || return 0
+  /etc/init.d/keystone stop >/dev/null 2>&1 || true
+  update-rc.d keystone disable >/dev/null 2>&1 || true
+  local f pid i
+  for f in /run/keystone/keystone.pid /var/run/keystone/keystone.pid; do
+    pid=$(cat "$f" 2>/dev/null) || continue
+    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
+  done
+  for ((i = 0; i < 40; i++)); do answers "$KEYSTONE_PORT" || return 0; sleep 0.25; done
+}
+
+keystone_start() {
+  cp "$KEYSTONE_HOME/keystone.conf" "$KEYSTONE_HOME/running.conf"
+  log "starting Keystone on 127.0.0.1:$KEYSTONE_PORT (logs: $KEYSTONE_HOME/wsgi.log, keystone.log; pid file keystone.pid)"
+  setsid nohup "$PY" "$ROOT/scripts/gonova-keystone.py" serve --config-file "$KEYSTONE_HOME/keystone.conf" \
+    --host 127.0.0.1 --port "$KEYSTONE_PORT" --pid-file "$KEYSTONE_HOME/keystone.pid" \
+    >>"$KEYSTONE_HOME/wsgi.log" 2>&1 </dev/null 9>&- &
+  local pid=$! i
+  for ((i = 0; i < 240; i++)); do
+    keystone_answers && return 0
+    kill -0 "$pid" 2>/dev/null || die "Keystone exited at start; see $KEYSTONE_HOME/wsgi.log and keystone.log"
+    sleep 0.25
+  done
+  die "Keystone did not answer on $KEYSTONE_URL within 60 s; see $KEYSTONE_HOME/wsgi.log and keystone.log"
+}
+
+ensure_keystone() {
+  if keystone_ready; then
+    log "Keystone answers on $KEYSTONE_URL"
+    return
+  fi
+  if ! keystone_installed; then
+    apt_install keystone python3-keystone python3-psycopg2 python3-openstackclient python3-keystoneclient ||
+      die "Keystone is missing: run this script as root on Debian to install it (apt-get install keystone python3-keystone python3-psycopg2 python3-openstackclient), or start a Keystone with user admin / \$GONOVA_KEYSTONE_ADMIN_PASSWORD and set GONOVA_TEST_KEYSTONE_URL"
+    keystone_stop_packaged
+    keystone_installed || die "keystone installed but $PY cannot import keystone.server.wsgi, psycopg2 and keystoneclient"
+  fi
+  mkdir -p "$KEYSTONE_HOME"
+  # Two runs at once (two worktrees) must not both bootstrap and start.
+  exec 9>"$KEYSTONE_HOME/lock"
+  flock -w 600 9 || die "another services.sh holds $KEYSTONE_HOME/lock"
+  if ! keystone_ready; then
+    keystone_setup
+    if answers "$KEYSTONE_PORT" && ! keystone_ours_running; then
+      keystone_stop_packaged
+      if answers "$KEYSTONE_PORT"; then
+        die "port $KEYSTONE_PORT is taken by something that is not gonova's Keystone (no live pid in $KEYSTONE_HOME/keystone.pid); stop it or set KEYSTONE_PORT"
+      fi
+    fi
+    if keystone_ours_running && ! keystone_conf_current; then keystone_stop_ours; fi
+    keystone_ours_running || keystone_start
+    keystone_token_ok || die "Keystone answers on $KEYSTONE_URL but refuses admin / \$GONOVA_KEYSTONE_ADMIN_PASSWORD; see $KEYSTONE_HOME/keystone.log"
+    log "registering user nova, project service and the compute service (placeholder endpoint $KEYSTONE_COMPUTE_URL)"
+    "$PY" "$ROOT/scripts/gonova-keystone.py" register --auth-url "$KEYSTONE_URL" --admin-password "$KEYSTONE_ADMIN_PASSWORD" \
+      --nova-password "$KEYSTONE_NOVA_PASSWORD" --compute-url "$KEYSTONE_COMPUTE_URL" --region RegionOne \
+      >>"$KEYSTONE_HOME/manage.log" 2>&1 || die "registering nova in Keystone failed; see $KEYSTONE_HOME/manage.log"
+    touch "$KEYSTONE_HOME/registered"
+  fi
+  exec 9>&-
+  log "Keystone answers on $KEYSTONE_URL (state in $KEYSTONE_HOME)"
+}
+
+memcached_start() {
+  command -v memcached >/dev/null || return 1
+  log "starting memcached on 127.0.0.1:$MEMCACHED_PORT"
+  if is_root; then
+    local u=memcache
+    id "$u" >/dev/null 2>&1 || u=root
+    memcached -d -u "$u" -l 127.0.0.1 -p "$MEMCACHED_PORT" -U 0 -m 64 || return 1
+  else
+    memcached -d -l 127.0.0.1 -p "$MEMCACHED_PORT" -U 0 -m 64 || return 1
+  fi
+  wait_port "$MEMCACHED_PORT" 10
+}
+
+ensure_memcached() {
+  if ! answers "$MEMCACHED_PORT"; then
+    if ! memcached_start; then
+      if apt_install memcached; then
+        # The package's postinst may have started one already.
+        answers "$MEMCACHED_PORT" || memcached_start || die "memcached was installed but does not answer on 127.0.0.1:$MEMCACHED_PORT"
+      else
+        die "memcached does not answer on 127.0.0.1:$MEMCACHED_PORT. Start it (memcached -d -l 127.0.0.1 -p $MEMCACHED_PORT), or run this script as root on Debian to install it."
+      fi
+    fi
+  fi
+  log "memcached answers on 127.0.0.1:$MEMCACHED_PORT"
+}
+
 ensure_tools() {
   # psql / pg_isready help this script; the tests themselves only need TCP.
   if ! command -v psql >/dev/null; then apt_install postgresql-client || true; fi
+  if ! command -v curl >/dev/null; then apt_install curl ca-certificates || true; fi
 }
 
 ensure_tools
@@ -197,3 +413,5 @@ ensure_python_module oslo_versionedobjects python3-oslo.versionedobjects
 ensure_python_module oslo_policy python3-oslo.policy
 ensure_python_module 'nova.objects, nova.policies' python3-nova
 ensure_promtool
+ensure_memcached
+ensure_keystone

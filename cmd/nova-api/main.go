@@ -68,7 +68,7 @@ func run(args []string) int {
 	if err != nil {
 		a.Log.Error("building the compute RPC client", "error", err)
 		a.Close()
-		return 1
+		return app.ExitCode(err)
 	}
 	svc, err := a.NewAPIService(compute)
 	if err != nil {

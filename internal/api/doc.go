@@ -32,6 +32,25 @@
 // directions, limit and marker follow nova's defaults. The result is a
 // typed computedb.InstanceFilter that compute.API and the store run in SQL.
 //
+// # Authorization
+//
+// Every route but the version documents and the flavors asks Deps.Policy
+// (pkg/wsgi/policy, nova's rules from internal/policies, overridden by
+// [oslo_policy] policy_file) where nova's controller does, on nova's
+// target: os-services and os-hypervisors on the empty target (admin APIs);
+// servers index and detail on the caller's project once the query is valid,
+// all_tenants also on ...:get_all_tenants; create on {project_id, user_id,
+// availability_zone} once the body is valid; show, delete, reboot and
+// os-getConsoleOutput on the instance ({project_id}, delete also user_id)
+// after loading it scoped to the caller's project, so another project's
+// server is 404 whatever the policy, and a refusal is nova's 403 "Policy
+// doesn't allow <action> to be performed.". The detail views show
+// OS-EXT-SRV-ATTR and host_status as os-extended-server-attributes and
+// servers:show:host_status[:unknown-only] allow. nova checks no policy on
+// flavors; neither does gonova. A caller is an admin (every project's
+// servers) when its authenticator says so or the policy's context_is_admin
+// allows it, as nova's RequestContext decides is_admin.
+//
 // # Logging
 //
 // Every request is logged once by the access log (pkg/wsgi/middleware).

@@ -87,7 +87,7 @@ func (f *fakeCompute) GetConsoleOutput(ctx context.Context, in computedb.Instanc
 
 // env is a router over real stores.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	services registry.Store
 	compute  computedb.Store
 	rpc      *fakeCompute
@@ -108,7 +108,7 @@ var backends = []backend{memBackend, pgBackend}
 
 // newEnv builds the router over a compute.API over the stores of b and a
 // recording ComputeRPC; mod may change the options of either first.
-func newEnv(t *testing.T, b backend, mod ...func(*Deps, *computeapi.Options)) *env {
+func newEnv(t testing.TB, b backend, mod ...func(*Deps, *computeapi.Options)) *env {
 	t.Helper()
 	e := &env{t: t, rpc: &fakeCompute{console: "boot ok\n"}, reg: prometheus.NewPedanticRegistry()}
 	switch b {

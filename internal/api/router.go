@@ -12,6 +12,7 @@ import (
 
 	computeapi "github.com/gonova/gonova/internal/compute/api"
 	"github.com/gonova/gonova/internal/computedb"
+	"github.com/gonova/gonova/internal/policies"
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/wsgi"
 	"github.com/gonova/gonova/pkg/wsgi/auth"
@@ -52,6 +53,11 @@ type Deps struct {
 	Flavors []Flavor
 	// MaxLimit is the largest page of a list. Default 1000.
 	MaxLimit int
+	// Policy decides every action (oslo.policy's enforcer). Default:
+	// nova's default rules (internal/policies) without a policy file;
+	// nova-api builds it from [oslo_policy] (policies.Options) and reloads
+	// it on SIGHUP.
+	Policy *policy.Enforcer
 }
 
 // handlers holds the resolved dependencies of every handler.
@@ -67,50 +73,44 @@ type handlers struct {
 	minV, maxV microversion.Version
 }
 
-// Policy action names, nova's.
+// Policy action names, nova's. Each route checks its action where nova's
+// controller does, with nova's target.
 const (
-	polServicesList     = "os_compute_api:os-services:list"
-	polServicesUpdate   = "os_compute_api:os-services:update"
-	polServicesDelete   = "os_compute_api:os-services:delete"
-	polHypervisorsList  = "os_compute_api:os-hypervisors:list"
-	polHypervisorsDet   = "os_compute_api:os-hypervisors:list-detail"
-	polHypervisorsShow  = "os_compute_api:os-hypervisors:show"
-	polFlavorsIndex     = "os_compute_api:flavors:index" // not in nova's policy: flavors are open to all
-	polServersIndex     = "os_compute_api:servers:index"
-	polServersDetail    = "os_compute_api:servers:detail"
-	polServersAllIndex  = "os_compute_api:servers:index:get_all_tenants"
-	polServersAllDetail = "os_compute_api:servers:detail:get_all_tenants"
-	polServersShow      = "os_compute_api:servers:show"
-	polServersCreate    = "os_compute_api:servers:create"
-	polServersDelete    = "os_compute_api:servers:delete"
-	polServersReboot    = "os_compute_api:servers:reboot"
-	polConsoleOutput    = "os_compute_api:os-console-output"
-	polExtendedAttrs    = "os_compute_api:os-extended-server-attributes"
-	polHostStatus       = "os_compute_api:servers:show:host_status"
+	polServicesList      = "os_compute_api:os-services:list"
+	polServicesUpdate    = "os_compute_api:os-services:update"
+	polServicesDelete    = "os_compute_api:os-services:delete"
+	polHypervisorsList   = "os_compute_api:os-hypervisors:list"
+	polHypervisorsDet    = "os_compute_api:os-hypervisors:list-detail"
+	polHypervisorsShow   = "os_compute_api:os-hypervisors:show"
+	polServersIndex      = "os_compute_api:servers:index"
+	polServersDetail     = "os_compute_api:servers:detail"
+	polServersAllIndex   = "os_compute_api:servers:index:get_all_tenants"
+	polServersAllDetail  = "os_compute_api:servers:detail:get_all_tenants"
+	polServersShow       = "os_compute_api:servers:show"
+	polServersCreate     = "os_compute_api:servers:create"
+	polServersDelete     = "os_compute_api:servers:delete"
+	polServersReboot     = "os_compute_api:servers:reboot"
+	polConsoleOutput     = "os_compute_api:os-console-output"
+	polExtendedAttrs     = "os_compute_api:os-extended-server-attributes"
+	polHostStatus        = "os_compute_api:servers:show:host_status"
+	polHostStatusUnknown = "os_compute_api:servers:show:host_status:unknown-only"
 )
 
-// rules are nova's defaults for the actions served: admin for the
-// operator APIs, any authenticated caller (scoped to its project by the
-// handlers) for servers and flavors.
-var rules = map[string]policy.Rule{
-	polServicesList: policy.Admin, polServicesUpdate: policy.Admin, polServicesDelete: policy.Admin,
-	polHypervisorsList: policy.Admin, polHypervisorsDet: policy.Admin, polHypervisorsShow: policy.Admin,
-	polFlavorsIndex: policy.Anyone,
-	polServersIndex: policy.Anyone, polServersDetail: policy.Anyone, polServersShow: policy.Anyone,
-	polServersCreate: policy.Anyone, polServersDelete: policy.Anyone, polServersReboot: policy.Anyone,
-	polConsoleOutput:   policy.Anyone,
-	polServersAllIndex: policy.Admin, polServersAllDetail: policy.Admin, polServersAllFilters: policy.Admin,
-	polExtendedAttrs: policy.Admin, polHostStatus: policy.Admin,
+// defaultEnforcer is Deps.Policy's default: nova's default rules
+// (internal/policies), no policy file.
+func defaultEnforcer(logger *slog.Logger) (*policy.Enforcer, error) {
+	return policy.NewEnforcer(policy.Options{Defaults: policies.Defaults(), Checks: policies.Checks(), Logger: logger})
 }
 
 // NewRouter returns the compute API: the version documents (public) and the
-// /v2.1 routes behind deps.Auth, the microversion negotiation and nova's
-// default policy, all inside pkg/wsgi's middleware chain (request id,
-// access log, metrics, panic recovery). /healthcheck and /metrics are not
-// mounted here.
+// /v2.1 routes behind deps.Auth, the microversion negotiation and
+// deps.Policy (each route checks nova's action on nova's target), all
+// inside pkg/wsgi's middleware chain (request id, access log, metrics,
+// panic recovery). /healthcheck and /metrics are not mounted here.
 //
 //	capi, err := computeapi.New(computeapi.Options{Services: reg, Compute: cdb, RPC: rpc})
-//	h, err := api.NewRouter(api.Deps{Services: reg, Compute: cdb, ComputeAPI: capi, Auth: auth.NoAuth{}})
+//	enf, err := policy.NewEnforcer(policies.Options(conf, logger))
+//	h, err := api.NewRouter(api.Deps{Services: reg, Compute: cdb, ComputeAPI: capi, Auth: auth.NoAuth{}, Policy: enf})
 //	svc, err := wsgi.New(wsgi.Options{Name: "osapi_compute", Handler: h})
 func NewRouter(d Deps) (http.Handler, error) {
 	if d.Services == nil || d.Compute == nil || d.ComputeAPI == nil || d.Auth == nil {
@@ -131,6 +131,13 @@ func NewRouter(d Deps) (http.Handler, error) {
 	if d.MaxLimit <= 0 {
 		d.MaxLimit = DefaultMaxLimit
 	}
+	if d.Policy == nil {
+		enf, err := defaultEnforcer(d.Logger)
+		if err != nil {
+			return nil, fmt.Errorf("api: %w", err)
+		}
+		d.Policy = enf
+	}
 	mv, err := microversion.New(microversion.Options{Max: d.MaxMicroversion})
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
@@ -143,7 +150,7 @@ func NewRouter(d Deps) (http.Handler, error) {
 	}
 	h := &handlers{
 		services: d.Services, compute: d.Compute, capi: d.ComputeAPI,
-		downTime: d.ServiceDownTime, log: d.Logger, enf: policy.NewWithLogger(rules, d.Logger),
+		downTime: d.ServiceDownTime, log: d.Logger, enf: d.Policy,
 		flavors:  newFlavorCatalog(d.Flavors),
 		maxLimit: d.MaxLimit, minV: mv.Min(), maxV: mv.Max(),
 	}
@@ -154,27 +161,53 @@ func NewRouter(d Deps) (http.Handler, error) {
 	r.Get("/v2.1", h.version)
 	r.Get("/v2.1/", h.version)
 	r.Group(func(r chi.Router) {
-		r.Use(mv.Handler, auth.MiddlewareWithLogger(d.Auth, d.Logger))
-		r.With(h.enf.Require(polServicesList)).Get("/v2.1/os-services", h.listServices)
-		r.With(h.enf.Require(polServicesUpdate)).Put("/v2.1/os-services/{id}", h.updateService)
-		r.With(h.enf.Require(polServicesDelete)).Delete("/v2.1/os-services/{id}", h.deleteService)
+		r.Use(mv.Handler, auth.MiddlewareWithLogger(d.Auth, d.Logger), h.requestContext)
+		// nova checks its operator APIs with the empty target: a rule naming
+		// %(project_id)s refuses there rather than match the caller's project.
+		none := policy.Target{}
+		r.With(h.enf.RequireTarget(polServicesList, none)).Get("/v2.1/os-services", h.listServices)
+		r.With(h.enf.RequireTarget(polServicesUpdate, none)).Put("/v2.1/os-services/{id}", h.updateService)
+		r.With(h.enf.RequireTarget(polServicesDelete, none)).Delete("/v2.1/os-services/{id}", h.deleteService)
 
-		r.With(h.enf.Require(polHypervisorsList)).Get("/v2.1/os-hypervisors", h.listHypervisors(false))
-		r.With(h.enf.Require(polHypervisorsDet)).Get("/v2.1/os-hypervisors/detail", h.listHypervisors(true))
-		r.With(h.enf.Require(polHypervisorsShow)).Get("/v2.1/os-hypervisors/{id}", h.showHypervisor)
+		r.With(h.enf.RequireTarget(polHypervisorsList, none)).Get("/v2.1/os-hypervisors", h.listHypervisors(false))
+		r.With(h.enf.RequireTarget(polHypervisorsDet, none)).Get("/v2.1/os-hypervisors/detail", h.listHypervisors(true))
+		r.With(h.enf.RequireTarget(polHypervisorsShow, none)).Get("/v2.1/os-hypervisors/{id}", h.showHypervisor)
 
-		r.With(h.enf.Require(polFlavorsIndex)).Get("/v2.1/flavors", h.listFlavors(false))
-		r.With(h.enf.Require(polFlavorsIndex)).Get("/v2.1/flavors/detail", h.listFlavors(true))
-		r.With(h.enf.Require(polFlavorsIndex)).Get("/v2.1/flavors/{id}", h.showFlavor)
+		// nova checks no policy on flavors: every authenticated caller
+		// lists and shows them.
+		r.Get("/v2.1/flavors", h.listFlavors(false))
+		r.Get("/v2.1/flavors/detail", h.listFlavors(true))
+		r.Get("/v2.1/flavors/{id}", h.showFlavor)
 
-		r.With(h.enf.Require(polServersIndex)).Get("/v2.1/servers", h.listServers(false))
-		r.With(h.enf.Require(polServersDetail)).Get("/v2.1/servers/detail", h.listServers(true))
-		r.With(h.enf.Require(polServersCreate)).Post("/v2.1/servers", h.createServer)
-		r.With(h.enf.Require(polServersShow)).Get("/v2.1/servers/{id}", h.showServer)
-		r.With(h.enf.Require(polServersDelete)).Delete("/v2.1/servers/{id}", h.deleteServer)
+		// The servers handlers check their policy where nova's do: index
+		// and detail once the query is valid, on the caller's own project;
+		// create once the body is valid, on the caller's project; the
+		// routes of one server on the instance, once it is found.
+		r.Get("/v2.1/servers", h.listServers(false))
+		r.Get("/v2.1/servers/detail", h.listServers(true))
+		r.Post("/v2.1/servers", h.createServer)
+		r.Get("/v2.1/servers/{id}", h.showServer)
+		r.Delete("/v2.1/servers/{id}", h.deleteServer)
 		r.Post("/v2.1/servers/{id}/action", h.serverAction)
 	})
 	return r, nil
+}
+
+// requestContext completes the caller as nova's RequestContext does: a
+// caller the authenticator did not make an admin is one when the policy's
+// context_is_admin allows it (nova's check_is_admin), not by a role of its
+// own. is_admin then decides what the caller sees (every project's servers)
+// and what the deprecated "is_admin:True" rules allow. noauth2's admin has
+// is_admin from the authenticator, as in nova.
+func (h *handlers) requestContext(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, ok := auth.FromContext(r.Context()); ok && !c.IsAdmin && h.enf.IsAdmin(c) {
+			admin := *c // the authenticator's value stays as it made it
+			admin.IsAdmin = true
+			r = r.WithContext(auth.NewContext(r.Context(), &admin))
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // faultLogger makes fault.Write log to logger.

@@ -98,18 +98,15 @@ func parseAction(body map[string]any) (serverActionBody, error) {
 	return a, nil
 }
 
-// reboot is the reboot action: the server, the reboot policy, then
+// reboot is the reboot action: the server, the reboot policy on it, then
 // compute.API's reboot (state checks, task state, cast); 202.
 func (h *handlers) reboot(w http.ResponseWriter, r *http.Request, a serverActionBody) error {
 	id := chi.URLParam(r, "id")
-	in, err := h.getServer(r, id)
+	in, err := h.getServer(r, id, polServersReboot, false)
 	if err != nil {
 		return err
 	}
-	if err := h.enf.Authorize(r.Context(), polServersReboot); err != nil {
-		return err
-	}
-	if err := h.capi.Reboot(r.Context(), computeCaller(r), computeapi.RebootRequest{Instance: in, Type: a.rebootType}); err != nil {
+	if err := h.capi.Reboot(r.Context(), h.computeCaller(r), computeapi.RebootRequest{Instance: in, Type: a.rebootType}); err != nil {
 		return serverFault(err, id)
 	}
 	w.WriteHeader(http.StatusAccepted)
@@ -126,14 +123,11 @@ var consoleControl = regexp.MustCompile("[\x00-\x08\x0B-\x1F]")
 // else (a timeout included) 500.
 func (h *handlers) consoleOutput(w http.ResponseWriter, r *http.Request, a serverActionBody) error {
 	id := chi.URLParam(r, "id")
-	in, err := h.getServer(r, id)
+	in, err := h.getServer(r, id, polConsoleOutput, false)
 	if err != nil {
 		return err
 	}
-	if err := h.enf.Authorize(r.Context(), polConsoleOutput); err != nil {
-		return err
-	}
-	out, err := h.capi.GetConsoleOutput(r.Context(), computeCaller(r), computeapi.ConsoleOutputRequest{Instance: in, Length: a.length})
+	out, err := h.capi.GetConsoleOutput(r.Context(), h.computeCaller(r), computeapi.ConsoleOutputRequest{Instance: in, Length: a.length})
 	if err != nil {
 		return serverFault(err, id)
 	}

@@ -57,11 +57,14 @@ func nullString[S ~string](s S) any {
 
 // viewContext is what a detailed server view depends on besides the row.
 type viewContext struct {
-	base        string
-	version     microversion.Version
-	admin       bool // may see OS-EXT-SRV-ATTR and host_status
-	hostStatus  computeapi.HostStatuses
-	flavorsByID flavorCatalog
+	base    string
+	version microversion.Version
+	// extendedAttrs shows OS-EXT-SRV-ATTR (os-extended-server-attributes).
+	extendedAttrs bool
+	// hostStatusShown is what host_status shows (from 2.16), of hostStatus.
+	hostStatusShown hostStatusPolicy
+	hostStatus      computeapi.HostStatuses
+	flavorsByID     flavorCatalog
 }
 
 // metadataView is never null: nova shows {} for a server without metadata.
@@ -131,7 +134,7 @@ func serverDetail(vc viewContext, in computedb.Instance) map[string]any {
 		m["flavor"] = map[string]any{"id": in.FlavorID, "links": []link{
 			{Href: vc.base + "/flavors/" + in.FlavorID, Rel: "bookmark"}}}
 	}
-	if vc.admin {
+	if vc.extendedAttrs {
 		m["OS-EXT-SRV-ATTR:host"] = nullString(in.Host)
 		m["OS-EXT-SRV-ATTR:hypervisor_hostname"] = nullString(in.Node)
 		m["OS-EXT-SRV-ATTR:instance_name"] = fmt.Sprintf("instance-%08x", in.ID)
@@ -139,8 +142,15 @@ func serverDetail(vc viewContext, in computedb.Instance) map[string]any {
 	if vc.version.AtLeast(2, 9) {
 		m["locked"] = false
 	}
-	if vc.version.AtLeast(2, 16) && vc.admin {
-		m["host_status"] = vc.hostStatus.Of(in)
+	if vc.version.AtLeast(2, 16) {
+		switch st := vc.hostStatus.Of(in); vc.hostStatusShown {
+		case hostStatusAll:
+			m["host_status"] = st
+		case hostStatusUnknownOnly:
+			if st == computeapi.HostUnknown {
+				m["host_status"] = st
+			}
+		}
 	}
 	if vc.version.AtLeast(2, 19) {
 		m["description"] = nil

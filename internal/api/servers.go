@@ -20,6 +20,7 @@ import (
 	"github.com/gonova/gonova/pkg/wsgi/auth"
 	"github.com/gonova/gonova/pkg/wsgi/fault"
 	"github.com/gonova/gonova/pkg/wsgi/microversion"
+	"github.com/gonova/gonova/pkg/wsgi/policy"
 )
 
 // serverCreate is a validated POST /servers body.
@@ -42,7 +43,8 @@ var metadataKeyPattern = regexp.MustCompile(`^[a-zA-Z0-9-_:. ]{1,255}$`)
 var serverCreateKeys = []string{"imageRef", "adminPass", "metadata", "networks", "OS-DCF:diskConfig"}
 
 // parseServerCreate validates body as nova's create schema (the subset
-// gonova serves) and nova's create code do.
+// gonova serves) does. A missing image (c.imageRef "") is for the caller
+// to refuse: nova does after the policy check.
 func parseServerCreate(body map[string]any, v microversion.Version) (serverCreate, error) {
 	var c serverCreate
 	if err := checkKeys("", body, []string{"server"}, "os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"); err != nil {
@@ -105,9 +107,6 @@ func parseServerCreate(body map[string]any, v microversion.Version) (serverCreat
 		if c.diskConfig, err = (stringRule{enum: []string{"AUTO", "MANUAL"}}).check("OS-DCF:diskConfig", raw); err != nil {
 			return c, err
 		}
-	}
-	if c.imageRef == "" {
-		return c, fault.BadRequest("Missing imageRef attribute")
 	}
 	return c, nil
 }
@@ -265,18 +264,30 @@ func caller(r *http.Request) *auth.Context {
 	return c
 }
 
+// isAdmin is nova's context.is_admin for the caller, as requestContext
+// set it: it sees and acts on every project's servers.
+func (h *handlers) isAdmin(r *http.Request) bool {
+	c := caller(r)
+	return c != nil && c.IsAdmin
+}
+
 // computeCaller is the caller as internal/compute/api reads it.
-func computeCaller(r *http.Request) computeapi.Caller {
+func (h *handlers) computeCaller(r *http.Request) computeapi.Caller {
 	c := caller(r)
 	if c == nil {
 		return computeapi.Caller{}
 	}
-	return computeapi.Caller{UserID: c.UserID, ProjectID: c.ProjectID, RequestID: c.RequestID, Admin: policyAdmin(c)}
+	return computeapi.Caller{UserID: c.UserID, ProjectID: c.ProjectID, RequestID: c.RequestID, Admin: h.isAdmin(r)}
 }
 
-// allowed reports whether the caller passes the rule of action.
-func (h *handlers) allowed(r *http.Request, action string) bool {
-	return h.enf.Authorize(r.Context(), action) == nil
+// instanceTarget is the target nova checks an action on a server against:
+// the instance's project, and for some actions (delete) its user.
+func instanceTarget(in computedb.Instance, withUser bool) policy.Target {
+	t := policy.Target{"project_id": in.ProjectID}
+	if withUser {
+		t["user_id"] = in.UserID
+	}
+	return t
 }
 
 // createServer is POST /servers: validate, then compute.API's create (store
@@ -295,6 +306,21 @@ func (h *handlers) createServer(w http.ResponseWriter, r *http.Request) {
 		fault.Write(w, r, err)
 		return
 	}
+	// As nova: the schema first (400), then the policy on the caller's
+	// project and the requested zone (gonova's schema takes none), then
+	// the image and the flavor.
+	var target policy.Target // nil without a caller: AuthorizeTarget's 401
+	if c := caller(r); c != nil {
+		target = policy.Target{"project_id": c.ProjectID, "user_id": c.UserID, "availability_zone": nil}
+	}
+	if err := h.enf.AuthorizeTarget(ctx, polServersCreate, target); err != nil {
+		fault.Write(w, r, err)
+		return
+	}
+	if req.imageRef == "" {
+		fault.Write(w, r, fault.BadRequest("Missing imageRef attribute"))
+		return
+	}
 	flavor, ok := h.flavors.get(req.flavorID)
 	if !ok {
 		fault.Write(w, r, fault.BadRequest("Invalid flavorRef provided."))
@@ -303,7 +329,7 @@ func (h *handlers) createServer(w http.ResponseWriter, r *http.Request) {
 	if !req.hasPass {
 		req.adminPass = generatePassword()
 	}
-	inst, err := h.capi.Create(ctx, computeCaller(r), computeapi.CreateRequest{
+	inst, err := h.capi.Create(ctx, h.computeCaller(r), computeapi.CreateRequest{
 		Name: req.name, ImageRef: req.imageRef, Metadata: req.metadata,
 		Flavor: computeapi.Flavor{ID: flavor.ID, Name: flavor.Name, VCPUs: flavor.VCPUs, MemoryMB: flavor.RAM, RootGB: flavor.Disk},
 	})
@@ -315,37 +341,68 @@ func (h *handlers) createServer(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, createdView(r, inst, req.adminPass, req.diskConfig))
 }
 
-// getServer returns the instance the caller may see, or nova's 404.
-func (h *handlers) getServer(r *http.Request, id string) (computedb.Instance, error) {
-	in, err := h.capi.Get(r.Context(), computeCaller(r), id)
+// getServer returns the instance the caller may see, or nova's 404, then
+// checks action on it, as nova's handlers do: _get_server (scoped to the
+// caller's project unless it is an admin), then context.can(action,
+// target). So another project's server is 404 whatever the policy says,
+// and the policy refuses (403) only what the caller could see.
+func (h *handlers) getServer(r *http.Request, id, action string, withUser bool) (computedb.Instance, error) {
+	in, err := h.capi.Get(r.Context(), h.computeCaller(r), id)
 	if err != nil {
 		return in, serverFault(err, id)
+	}
+	if err := h.enf.AuthorizeTarget(r.Context(), action, instanceTarget(in, withUser)); err != nil {
+		return computedb.Instance{}, err
 	}
 	return in, nil
 }
 
-func policyAdmin(c *auth.Context) bool { return c != nil && (c.IsAdmin || c.HasRole("admin")) }
+// hostStatusPolicy is what the caller may see of host_status: nova's
+// _get_host_status_unknown_only.
+type hostStatusPolicy int
 
-func (h *handlers) viewContext(r *http.Request) (viewContext, error) {
-	vc := viewContext{base: baseURL(r), version: microversion.FromContext(r.Context()),
-		admin: h.allowed(r, polExtendedAttrs), flavorsByID: h.flavors}
-	if vc.admin && vc.version.AtLeast(2, 16) {
-		var err error
-		if vc.hostStatus, err = h.capi.HostStatuses(r.Context()); err != nil {
-			return vc, err
-		}
+const (
+	hostStatusHidden      hostStatusPolicy = iota // no host_status field
+	hostStatusAll                                 // every status
+	hostStatusUnknownOnly                         // the field only when UNKNOWN
+)
+
+// viewContext decides what the caller sees of servers: for one instance
+// (GET /servers/{id}) on a target of its project, for a list (nil) on the
+// caller's own, as nova's views check os-extended-server-attributes and
+// servers:show:host_status[:unknown-only].
+func (h *handlers) viewContext(r *http.Request, in *computedb.Instance) (viewContext, error) {
+	ctx := r.Context()
+	var target policy.Target
+	if in != nil {
+		target = instanceTarget(*in, false)
 	}
-	return vc, nil
+	vc := viewContext{base: baseURL(r), version: microversion.FromContext(ctx),
+		extendedAttrs: h.enf.Allowed(ctx, polExtendedAttrs, target), flavorsByID: h.flavors}
+	if !vc.version.AtLeast(2, 16) {
+		return vc, nil
+	}
+	switch {
+	case h.enf.Allowed(ctx, polHostStatus, target):
+		vc.hostStatusShown = hostStatusAll
+	case h.enf.Allowed(ctx, polHostStatusUnknown, target):
+		vc.hostStatusShown = hostStatusUnknownOnly
+	default:
+		return vc, nil
+	}
+	var err error
+	vc.hostStatus, err = h.capi.HostStatuses(ctx)
+	return vc, err
 }
 
 // showServer is GET /servers/{id}.
 func (h *handlers) showServer(w http.ResponseWriter, r *http.Request) {
-	in, err := h.getServer(r, chi.URLParam(r, "id"))
+	in, err := h.getServer(r, chi.URLParam(r, "id"), polServersShow, false)
 	if err != nil {
 		fault.Write(w, r, err)
 		return
 	}
-	vc, err := h.viewContext(r)
+	vc, err := h.viewContext(r, &in)
 	if err != nil {
 		fault.Write(w, r, err)
 		return
@@ -358,12 +415,12 @@ func (h *handlers) showServer(w http.ResponseWriter, r *http.Request) {
 // cast), answered 204.
 func (h *handlers) deleteServer(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
-	in, err := h.getServer(r, id)
+	in, err := h.getServer(r, id, polServersDelete, true)
 	if err != nil {
 		fault.Write(w, r, err)
 		return
 	}
-	if err := h.capi.Delete(r.Context(), computeCaller(r), in); err != nil {
+	if err := h.capi.Delete(r.Context(), h.computeCaller(r), in); err != nil {
 		fault.Write(w, r, serverFault(err, id))
 		return
 	}

@@ -366,8 +366,7 @@ type serverList struct {
 func (h *handlers) parseServerList(r *http.Request, detail bool) (serverList, error) {
 	ctx := r.Context()
 	v := microversion.FromContext(ctx)
-	c := caller(r)
-	isAdmin := policyAdmin(c) // nova's context.is_admin
+	isAdmin := h.isAdmin(r) // nova's context.is_admin
 	q, err := readServerQuery(r)
 	if err != nil {
 		return serverList{}, err
@@ -375,10 +374,19 @@ func (h *handlers) parseServerList(r *http.Request, detail bool) (serverList, er
 	if err := q.validate(v); err != nil {
 		return serverList{}, err
 	}
+	// nova: the query schema (400), then the policy on the caller's own
+	// project, then the filters.
+	action := polServersIndex
+	if detail {
+		action = polServersDetail
+	}
+	if err := h.enf.Authorize(ctx, action); err != nil {
+		return serverList{}, err
+	}
 	// remove_invalid_options
 	opts := map[string]string{}
 	var order []string
-	allowAll := h.allowed(r, polServersAllFilters)
+	allowAll := h.enf.Allowed(ctx, polServersAllFilters, nil)
 	allowed := nonAdminFilters(v)
 	for _, k := range q.order {
 		if allowAll && !slices.Contains([]string{"sort_key", "sort_dir", "limit", "marker"}, k) ||
@@ -480,11 +488,11 @@ func (h *handlers) parseServerList(r *http.Request, detail bool) (serverList, er
 		f.Locked = &b
 	}
 	if allTenants {
-		action := polServersAllIndex
+		allAction := polServersAllIndex
 		if detail {
-			action = polServersAllDetail
+			allAction = polServersAllDetail
 		}
-		if err := h.enf.Authorize(ctx, action); err != nil {
+		if err := h.enf.Authorize(ctx, allAction); err != nil {
 			return serverList{}, err
 		}
 		out.req.AllProjects = true
@@ -699,7 +707,7 @@ func (h *handlers) listServers(detail bool) http.HandlerFunc {
 			writeJSON(w, http.StatusOK, map[string]any{"servers": []any{}})
 			return
 		}
-		list, err := h.capi.List(ctx, computeCaller(r), sl.req)
+		list, err := h.capi.List(ctx, h.computeCaller(r), sl.req)
 		if errors.Is(err, computedb.ErrFilterTooComplex) {
 			fault.Write(w, r, fault.BadRequest("Invalid input for query parameters: a regular expression is too complex for the database"))
 			return
@@ -710,7 +718,7 @@ func (h *handlers) listServers(detail bool) http.HandlerFunc {
 		}
 		resp := map[string]any{}
 		if detail {
-			vc, err := h.viewContext(r)
+			vc, err := h.viewContext(r, nil)
 			if err != nil {
 				fault.Write(w, r, err)
 				return

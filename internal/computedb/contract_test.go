@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,6 +27,7 @@ func TestPGContract(t *testing.T) {
 
 func runContract(t *testing.T, newStore func(t *testing.T) Store) {
 	ctx := context.Background()
+	runClaimContract(t, newStore)
 
 	t.Run("ListFilters", func(t *testing.T) { runFilterContract(t, newStore) })
 
@@ -441,4 +443,258 @@ func runFilterContract(t *testing.T, newStore func(t *testing.T) Store) {
 	if _, err := s.ListInstances(ctx, InstanceFilter{Exact: map[Column][]string{ColDisplayName: {"x"}}}); err == nil {
 		t.Error("an exact filter on a regex column was accepted")
 	}
+}
+
+// runClaimContract: resource claims, the same in both stores.
+func runClaimContract(t *testing.T, newStore func(t *testing.T) Store) {
+	ctx := context.Background()
+	one := AllocationRatios{CPU: 1, RAM: 1, Disk: 1}
+	report := func(t *testing.T, s Store, host string, vcpus int, mem, disk int64) Node {
+		t.Helper()
+		n, err := s.ReportNode(ctx, Node{Host: host, HypervisorHostname: host + ".local", VCPUs: vcpus, MemoryMB: mem, LocalGB: disk,
+			MemoryMBReserved: 512, CPUAllocationRatio: 1, RAMAllocationRatio: 1, DiskAllocationRatio: 1,
+			VCPUsUsed: 999, MemoryMBUsed: 999, RunningVMs: 999}, AllocationRatios{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	tiny := func(t *testing.T, s Store, vcpus int, mem int64) Instance {
+		t.Helper()
+		in, err := s.CreateInstance(ctx, Instance{ProjectID: "p", TaskState: states.TaskScheduling, VCPUs: vcpus, MemoryMB: mem, RootGB: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in
+	}
+	node := func(t *testing.T, s Store, id int64) Node {
+		t.Helper()
+		n, err := s.GetNode(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	usage := func(n Node) string {
+		return fmt.Sprintf("vcpus %d, memory %d MB, disk %d GB, free %d MB %d GB, %d vms",
+			n.VCPUsUsed, n.MemoryMBUsed, n.LocalGBUsed, n.FreeRAMMB, n.FreeDiskGB, n.RunningVMs)
+	}
+
+	t.Run("ClaimsCountOnceAndReleaseOnce", func(t *testing.T) {
+		s := newStore(t)
+		a := report(t, s, "a", 4, 2048, 10)
+		if got, want := usage(a), "vcpus 0, memory 512 MB, disk 0 GB, free 1536 MB 10 GB, 0 vms"; got != want {
+			t.Fatalf("reported node: %s, want %s (the usage comes from claims, the reserved memory counts)", got, want)
+		}
+		if a.Ratios() != one || a.MemoryMBReserved != 512 {
+			t.Fatalf("ratios %+v reserved %d", a.Ratios(), a.MemoryMBReserved)
+		}
+		in := tiny(t, s, 1, 512)
+		scheduling := states.TaskScheduling
+		got, err := s.ClaimInstance(ctx, ClaimRequest{InstanceUUID: in.UUID, NodeID: a.ID, ExpectTaskState: &scheduling})
+		if err != nil || got.Host != "a" || got.Node != "a.local" {
+			t.Fatalf("claim: %+v, %v", got, err)
+		}
+		want := "vcpus 1, memory 1024 MB, disk 1 GB, free 1024 MB 9 GB, 1 vms"
+		if u := usage(node(t, s, a.ID)); u != want {
+			t.Fatalf("after a claim: %s, want %s", u, want)
+		}
+		// A claim already held there counts once.
+		if _, err := s.ClaimInstance(ctx, ClaimRequest{InstanceUUID: in.UUID, NodeID: a.ID}); err != nil {
+			t.Fatalf("claim again: %v", err)
+		}
+		if u := usage(node(t, s, a.ID)); u != want {
+			t.Fatalf("after the same claim twice: %s, want %s", u, want)
+		}
+		b := report(t, s, "b", 4, 2048, 10)
+		if _, err := s.ClaimInstance(ctx, ClaimRequest{InstanceUUID: in.UUID, NodeID: b.ID}); !errors.Is(err, ErrConflict) {
+			t.Fatalf("a claim on a second node: %v", err)
+		}
+		// Refusals name what is short, as nova's claims did.
+		big := tiny(t, s, 4, 512)
+		_, err = s.ClaimInstance(ctx, ClaimRequest{InstanceUUID: big.UUID, NodeID: a.ID})
+		var ir *InsufficientResourcesError
+		if !errors.As(err, &ir) || !errors.Is(err, ErrInsufficientResources) ||
+			err.Error() != "Insufficient compute resources: Free vcpu 3.00 VCPU < requested 4 VCPU." {
+			t.Fatalf("4 vcpus on 3 free: %v", err)
+		}
+		huge := tiny(t, s, 8, 4096)
+		if _, err := s.ClaimInstance(ctx, ClaimRequest{InstanceUUID: huge.UUID, NodeID: b.ID}); err == nil ||
+			err.Error() != "Insufficient compute resources: Free vcpu 4.00 VCPU < requested 8 VCPU; Free memory 1536.00 MB < requested 4096 MB." {
+			t.Fatalf("8 vcpus and 4 GB on b: %v", err)
+		}
+		// An override of the ratios (a scheduler's) lets it in.
+		if _, err := s.ClaimInstance(ctx, ClaimRequest{InstanceUUID: huge.UUID, NodeID: b.ID, Ratios: AllocationRatios{CPU: 2, RAM: 3}}); err != nil {
+			t.Fatalf("with ratios 2 and 3: %v", err)
+		}
+		other := tiny(t, s, 1, 1)
+		none := states.TaskNone
+		if _, err := s.ClaimInstance(ctx, ClaimRequest{InstanceUUID: other.UUID, NodeID: a.ID, ExpectTaskState: &none}); !errors.Is(err, ErrConflict) {
+			t.Fatalf("expected task state mismatch: %v", err)
+		}
+		if _, err := s.ClaimInstance(ctx, ClaimRequest{InstanceUUID: other.UUID, NodeID: 999999}); !errors.Is(err, ErrNodeNotFound) || errors.Is(err, ErrNotFound) {
+			t.Fatalf("unknown node: %v", err)
+		}
+		if _, err := s.ClaimInstance(ctx, ClaimRequest{InstanceUUID: uuid.NewString(), NodeID: a.ID}); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("unknown instance: %v", err)
+		}
+
+		// Release gives back once; a second release finds nothing.
+		if ok, err := s.ReleaseClaim(ctx, in.UUID); !ok || err != nil {
+			t.Fatalf("release: %v %v", ok, err)
+		}
+		if ok, err := s.ReleaseClaim(ctx, in.UUID); ok || err != nil {
+			t.Fatalf("second release: %v %v", ok, err)
+		}
+		empty := "vcpus 0, memory 512 MB, disk 0 GB, free 1536 MB 10 GB, 0 vms"
+		if u := usage(node(t, s, a.ID)); u != empty {
+			t.Fatalf("after the release: %s, want %s", u, empty)
+		}
+		// Deleting an instance releases its claim with it.
+		if _, err := s.ClaimInstance(ctx, ClaimRequest{InstanceUUID: in.UUID, NodeID: a.ID}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteInstance(ctx, in.UUID); err != nil {
+			t.Fatal(err)
+		}
+		if u := usage(node(t, s, a.ID)); u != empty {
+			t.Fatalf("after the delete: %s, want %s", u, empty)
+		}
+		if ok, err := s.ReleaseClaim(ctx, in.UUID); ok || err != nil {
+			t.Fatalf("release after delete: %v %v", ok, err)
+		}
+		if ok, _ := s.ReleaseClaim(ctx, "not-a-uuid"); ok {
+			t.Fatal("released a claim of garbage")
+		}
+	})
+
+	t.Run("ReportNodeRecomputesUsageAndKeepsRatios", func(t *testing.T) {
+		s := newStore(t)
+		n, err := s.ReportNode(ctx, Node{Host: "r", HypervisorHostname: "r", VCPUs: 2, MemoryMB: 4096, LocalGB: 10}, AllocationRatios{CPU: 16, RAM: 1.5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n.Ratios() != (AllocationRatios{CPU: 16, RAM: 1.5, Disk: 1}) {
+			t.Fatalf("a new node takes the initial ratios (1.0 for none): %+v", n.Ratios())
+		}
+		if f := n.Free(AllocationRatios{}); f != (Resources{VCPUs: 32, MemoryMB: 6144, LocalGB: 10}) {
+			t.Fatalf("free = %+v", f)
+		}
+		in := tiny(t, s, 3, 1024)
+		if _, err := s.ClaimInstance(ctx, ClaimRequest{InstanceUUID: in.UUID, NodeID: n.ID}); err != nil {
+			t.Fatal(err)
+		}
+		// A write of wrong usage (UpsertNode writes what it is given) is
+		// healed by the next report, which counts the claims.
+		if _, err := s.UpsertNode(ctx, Node{Host: "r", HypervisorHostname: "r", VCPUs: 2, MemoryMB: 4096, LocalGB: 10, VCPUsUsed: 77}); err != nil {
+			t.Fatal(err)
+		}
+		n, err = s.ReportNode(ctx, Node{Host: "r", HypervisorHostname: "r", VCPUs: 2, MemoryMB: 4096, LocalGB: 10, RAMAllocationRatio: 2}, AllocationRatios{CPU: 4, RAM: 4, Disk: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n.VCPUsUsed != 3 || n.MemoryMBUsed != 1024 || n.LocalGBUsed != 1 || n.RunningVMs != 1 || n.FreeRAMMB != 3072 {
+			t.Fatalf("usage after the report: %s", usage(n))
+		}
+		if n.Ratios() != (AllocationRatios{CPU: 16, RAM: 2, Disk: 1}) {
+			t.Fatalf("a configured ratio is written, the others kept (initial ones only apply to new nodes): %+v", n.Ratios())
+		}
+		if n.UpdatedAt == nil {
+			t.Fatal("updated_at not set")
+		}
+	})
+
+	t.Run("ConcurrentClaimsNeverExceedCapacity", func(t *testing.T) {
+		s := newStore(t)
+		const slots, instances = 4, 100
+		nodes := []Node{report(t, s, "c1", slots, 1<<20, 1000), report(t, s, "c2", slots, 1<<20, 1000)}
+		var ins []Instance
+		for range instances {
+			ins = append(ins, tiny(t, s, 1, 512))
+		}
+		stop := make(chan struct{})
+		var bg sync.WaitGroup
+		var over atomic.Value
+		// The compute's periodic report and a watcher, all along.
+		for _, n := range nodes {
+			bg.Go(func() {
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if _, err := s.ReportNode(ctx, Node{Host: n.Host, HypervisorHostname: n.HypervisorHostname, VCPUs: slots, MemoryMB: 1 << 20, LocalGB: 1000,
+						MemoryMBReserved: 512}, one); err != nil {
+						t.Error(err)
+						return
+					}
+					if got, err := s.GetNode(ctx, n.ID); err == nil && got.VCPUsUsed > slots {
+						over.Store(usage(got))
+					}
+				}
+			})
+		}
+		var claimed atomic.Int64
+		var wg sync.WaitGroup
+		for _, in := range ins {
+			wg.Go(func() {
+				for _, n := range nodes {
+					_, err := s.ClaimInstance(ctx, ClaimRequest{InstanceUUID: in.UUID, NodeID: n.ID})
+					if err == nil {
+						claimed.Add(1)
+						return
+					}
+					if !errors.Is(err, ErrInsufficientResources) {
+						t.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if claimed.Load() != 2*slots {
+			t.Errorf("%d claims succeeded, want %d", claimed.Load(), 2*slots)
+		}
+		for _, n := range nodes {
+			if got := node(t, s, n.ID); got.VCPUsUsed != slots || got.RunningVMs != slots {
+				t.Errorf("node %s: %s", n.Host, usage(got))
+			}
+		}
+		// Releases and deletes racing each other give each claim back once.
+		var released atomic.Int64
+		for _, in := range ins {
+			for i := range 5 {
+				wg.Go(func() {
+					if i == 0 {
+						if err := s.DeleteInstance(ctx, in.UUID); err != nil {
+							t.Error(err)
+						}
+						return
+					}
+					ok, err := s.ReleaseClaim(ctx, in.UUID)
+					if err != nil {
+						t.Error(err)
+					}
+					if ok {
+						released.Add(1)
+					}
+				})
+			}
+		}
+		wg.Wait()
+		close(stop)
+		bg.Wait()
+		if v := over.Load(); v != nil {
+			t.Errorf("a node went over capacity: %s", v)
+		}
+		if released.Load() > 2*slots {
+			t.Errorf("%d releases for %d claims", released.Load(), 2*slots)
+		}
+		for _, n := range nodes {
+			if got := node(t, s, n.ID); got.VCPUsUsed != 0 || got.MemoryMBUsed != 512 || got.RunningVMs != 0 {
+				t.Errorf("node %s after every release: %s (a claim given back twice, or not at all)", n.Host, usage(got))
+			}
+		}
+	})
 }

@@ -24,7 +24,7 @@
 // The Postgres store builds one parameterised query (filter.go names the
 // columns, no value is ever put in the SQL text); the in-memory store
 // applies the same rules row by row, and the contract test runs every
-// filter on both. A trigram index (pg_trgm, migration 4) serves name
+// filter on both. A trigram index (pg_trgm, migration 5) serves name
 // filters; a regex query is planned with its pattern (not as a cached
 // generic plan) so that it can use it.
 //
@@ -36,4 +36,28 @@
 // UpdateInstance takes an optional expected task state, as nova's
 // instance.save(expected_task_state=...) does: an update that finds another task
 // state fails with ErrConflict, so a reboot racing a delete cannot overwrite it.
+//
+// # Resource claims
+//
+// An instance holds its flavor's vcpus, memory and root disk on one node
+// (instances.claim_node_id), and the node's usage counters are the sum of
+// what its instances hold (plus the reserved memory and disk, as nova counts
+// them). ClaimInstance, ReleaseClaim and DeleteInstance change a claim and
+// the node's counters in one statement: in Postgres a conditional UPDATE of
+// compute_nodes (`vcpus_used + want <= floor((vcpus - reserved) × ratio)`, and
+// the same for memory and disk, as placement computes capacity), which
+// Postgres re-checks against the newest row when a concurrent claim committed
+// first, so claims from any number of processes and hosts never exceed a
+// node's capacity; the in-memory store does the same under its mutex. Each
+// locks the instance row before the node's; ReportNode (nova-compute's
+// periodic write) locks only the node's row and then recomputes the counters
+// from the claims, so it never undoes a claim made meanwhile. A claim is
+// released at most once: the release clears claim_node_id under the
+// instance's row lock, and a second release (or a delete) finds none.
+//
+// Ratios and reserved amounts live on the node row (nova keeps them in
+// placement's inventory): nova-compute writes its cpu_allocation_ratio,
+// ram_allocation_ratio and disk_allocation_ratio when set, a new node takes
+// the initial_*_allocation_ratio values (16.0, 1.5, 1.0), and a node written
+// by UpsertNode alone has 1.0 and nothing reserved.
 package computedb

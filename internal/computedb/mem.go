@@ -21,15 +21,22 @@ type Mem struct {
 	nodes     map[int64]*Node
 	instances map[string]*Instance // live ones, by uuid
 	deleted   map[string]bool      // uuids ever used, for conflict checks
+	claims    map[string]claim     // by instance uuid, live or deleted
 	// gone holds deleted rows as Postgres keeps them (vm_state deleted), for
 	// the lists that ask for deleted instances and for markers.
 	gone map[string]*Instance
 }
 
+// claim is what an instance holds on a node.
+type claim struct {
+	node int64
+	res  Resources
+}
+
 // NewMem returns an empty in-memory Store.
 func NewMem() *Mem {
 	return &Mem{now: func() time.Time { return time.Now().UTC() }, nodes: map[int64]*Node{}, instances: map[string]*Instance{}, deleted: map[string]bool{},
-		gone: map[string]*Instance{}}
+		claims: map[string]claim{}, gone: map[string]*Instance{}}
 }
 
 // UpsertNode implements Store.
@@ -43,6 +50,10 @@ func (m *Mem) UpsertNode(_ context.Context, n Node) (Node, error) {
 	for _, cur := range m.nodes {
 		if cur.Host == n.Host && cur.HypervisorHostname == n.HypervisorHostname {
 			n.ID, n.UUID, n.CreatedAt = cur.ID, cur.UUID, cur.CreatedAt
+			// As in Postgres, UpsertNode leaves the ratios and reserved
+			// amounts alone (ReportNode writes them).
+			n.CPUAllocationRatio, n.RAMAllocationRatio, n.DiskAllocationRatio = cur.CPUAllocationRatio, cur.RAMAllocationRatio, cur.DiskAllocationRatio
+			n.VCPUsReserved, n.MemoryMBReserved, n.LocalGBReserved = cur.VCPUsReserved, cur.MemoryMBReserved, cur.LocalGBReserved
 			if n.ServiceID == 0 {
 				n.ServiceID = cur.ServiceID
 			}
@@ -53,6 +64,8 @@ func (m *Mem) UpsertNode(_ context.Context, n Node) (Node, error) {
 	}
 	m.nextNode++
 	n.ID, n.UUID, n.CreatedAt, n.UpdatedAt = m.nextNode, uuid.NewString(), now, nil
+	n.CPUAllocationRatio, n.RAMAllocationRatio, n.DiskAllocationRatio = 1, 1, 1 // the columns' defaults
+	n.VCPUsReserved, n.MemoryMBReserved, n.LocalGBReserved = 0, 0, 0
 	cp := n
 	m.nodes[n.ID] = &cp
 	return n, nil
@@ -275,6 +288,7 @@ func (m *Mem) DeleteInstance(_ context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	m.releaseLocked(in.UUID)
 	delete(m.instances, in.UUID)
 	m.deleted[in.UUID] = true
 	now := m.now()

@@ -23,13 +23,15 @@ func NewPG(pool *pgxpool.Pool) *PG { return &PG{pool: pool} }
 
 const nodeCols = `id, uuid::text, coalesce(service_id, 0), host, hypervisor_hostname, hypervisor_type,
 	hypervisor_version, host_ip, vcpus, vcpus_used, memory_mb, memory_mb_used, local_gb, local_gb_used,
-	free_ram_mb, free_disk_gb, running_vms, current_workload, disk_available_least, cpu_info, created_at, updated_at`
+	free_ram_mb, free_disk_gb, running_vms, current_workload, disk_available_least, cpu_info, created_at, updated_at,
+	cpu_allocation_ratio, ram_allocation_ratio, disk_allocation_ratio, vcpus_reserved, memory_mb_reserved, local_gb_reserved`
 
 func scanNode(row pgx.Row) (Node, error) {
 	var n Node
 	err := row.Scan(&n.ID, &n.UUID, &n.ServiceID, &n.Host, &n.HypervisorHostname, &n.HypervisorType,
 		&n.HypervisorVersion, &n.HostIP, &n.VCPUs, &n.VCPUsUsed, &n.MemoryMB, &n.MemoryMBUsed, &n.LocalGB, &n.LocalGBUsed,
-		&n.FreeRAMMB, &n.FreeDiskGB, &n.RunningVMs, &n.CurrentWorkload, &n.DiskAvailableLeast, &n.CPUInfo, &n.CreatedAt, &n.UpdatedAt)
+		&n.FreeRAMMB, &n.FreeDiskGB, &n.RunningVMs, &n.CurrentWorkload, &n.DiskAvailableLeast, &n.CPUInfo, &n.CreatedAt, &n.UpdatedAt,
+		&n.CPUAllocationRatio, &n.RAMAllocationRatio, &n.DiskAllocationRatio, &n.VCPUsReserved, &n.MemoryMBReserved, &n.LocalGBReserved)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return n, ErrNotFound
 	}
@@ -433,8 +435,12 @@ func (p *PG) DeleteInstance(ctx context.Context, id string) error {
 	if _, err := uuid.Parse(id); err != nil {
 		return ErrNotFound
 	}
-	tag, err := p.pool.Exec(ctx, `UPDATE instances SET deleted = id, deleted_at = now(), updated_at = now(), vm_state = $2,
-		task_state = NULL, terminated_at = coalesce(terminated_at, now()) WHERE uuid = $1 AND deleted = 0`, id, string(states.VMDeleted))
+	// The claim goes with the row, in the same statement (see ReleaseClaim
+	// for the locking order: the instance row, then the node's).
+	tag, err := p.pool.Exec(ctx, `WITH i AS (`+claimedInstance+` AND deleted = 0 FOR UPDATE),
+		n AS (`+releaseFromNode+`)
+		UPDATE instances SET deleted = id, deleted_at = now(), updated_at = now(), vm_state = $2, claim_node_id = NULL,
+			task_state = NULL, terminated_at = coalesce(terminated_at, now()) FROM i WHERE instances.id = i.i_id`, id, string(states.VMDeleted))
 	if err != nil {
 		return err
 	}

@@ -38,8 +38,17 @@ type Node struct {
 	CurrentWorkload    int
 	DiskAvailableLeast int64
 	CPUInfo            string
-	CreatedAt          time.Time
-	UpdatedAt          *time.Time
+	// The allocation ratios and reserved amounts claims are checked
+	// against (see Free). MemoryMBUsed and LocalGBUsed include the reserved
+	// amounts, as nova's resource tracker counts them; VCPUsUsed does not.
+	CPUAllocationRatio  float64
+	RAMAllocationRatio  float64
+	DiskAllocationRatio float64
+	VCPUsReserved       int
+	MemoryMBReserved    int64
+	LocalGBReserved     int64
+	CreatedAt           time.Time
+	UpdatedAt           *time.Time
 }
 
 // Instance is one instances row.
@@ -154,11 +163,34 @@ type Store interface {
 	UpdateInstance(ctx context.Context, uuid string, u InstanceUpdate) (Instance, error)
 	// DeleteInstance soft-deletes: the row (vm_state deleted, updated_at
 	// and terminated_at set) disappears from Get, and from List unless the
-	// filter asks for deleted rows.
+	// filter asks for deleted rows. The instance's claim, if it holds one,
+	// is released in the same statement.
 	DeleteInstance(ctx context.Context, uuid string) error
 	// CountInstancesByHost counts live instances on host.
 	CountInstancesByHost(ctx context.Context, host string) (int, error)
 	// DeleteNodesByHost soft-deletes the compute nodes of host (when its
 	// compute service is deleted) and returns how many there were.
 	DeleteNodesByHost(ctx context.Context, host string) (int, error)
+
+	// ClaimInstance makes the instance hold its flavor's vcpus, memory and
+	// root disk on a node, atomically: the node's usage grows only while it
+	// stays within Free, and the instance's host and node become the
+	// node's. A claim the instance already holds on that node succeeds
+	// again without counting twice. Errors: ErrNotFound (no live instance),
+	// ErrNodeNotFound, ErrConflict (a claim on another node, or a task state
+	// other than ExpectTaskState), *InsufficientResourcesError.
+	ClaimInstance(ctx context.Context, r ClaimRequest) (Instance, error)
+	// ReleaseClaim gives back what the instance holds, live or deleted,
+	// exactly once: it reports whether this call released it (false when
+	// there was no claim, or a concurrent call released it first).
+	ReleaseClaim(ctx context.Context, uuid string) (bool, error)
+	// ReportNode is nova-compute's write of its node: as UpsertNode for the
+	// capacity, reserved amounts and hypervisor details, but the usage
+	// (vcpus_used, memory_mb_used, local_gb_used, free_*, running_vms) is
+	// recomputed from the claims held on the node, under the node's row
+	// lock, so a report never undoes a concurrent claim. A ratio > 0 in n is
+	// written (nova's *_allocation_ratio); a zero one keeps the node's, or
+	// takes initial's on a new node (nova's initial_*_allocation_ratio; 1.0
+	// when that is zero too).
+	ReportNode(ctx context.Context, n Node, initial AllocationRatios) (Node, error)
 }

@@ -98,7 +98,7 @@ func writeConf(t testing.TB, name string, sections map[string]map[string]string)
 		}
 		sections["gonova"] = g
 	}
-	for _, sec := range []string{"DEFAULT", "api", "database", "oslo_messaging_rabbit", "gonova"} {
+	for _, sec := range []string{"DEFAULT", "api", "database", "oslo_messaging_rabbit", "gonova", "keystone_authtoken"} {
 		opts, ok := sections[sec]
 		if !ok {
 			continue

@@ -2,8 +2,11 @@ package e2e
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,18 +16,24 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-// childPIDs lists the processes whose parent is pid (Linux /proc).
+// childPIDs lists the processes whose parent is pid (Linux /proc). A
+// process's children are listed per thread (task), and the launcher forks
+// from a locked thread that need not be the main one: read every task's.
 func childPIDs(pid int) []int {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
-	if err != nil {
-		return nil
-	}
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
 	var out []int
-	for _, f := range strings.Fields(string(data)) {
-		if n, err := strconv.Atoi(f); err == nil {
-			out = append(out, n)
+	for _, f := range tasks {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, field := range strings.Fields(string(data)) {
+			if n, err := strconv.Atoi(field); err == nil {
+				out = append(out, n)
+			}
 		}
 	}
+	slices.Sort(out)
 	return out
 }
 
@@ -89,8 +98,7 @@ func TestAPIWorkersWithBackdoorDoNotCrashLoop(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			addr := freeAddr(t)
 			host, port := splitHostPort(t, addr)
-			_, bport := splitHostPort(t, freeAddr(t))
-			first, _ := strconv.Atoi(bport)
+			first := twoFreePorts(t)
 			api := start(t, "nova-api", "nova-api", writeConf(t, "api.conf", map[string]map[string]string{
 				"DEFAULT": {"host": "api-host", "transport_url": "memory://workers-backdoor", "osapi_compute_listen": host,
 					"osapi_compute_listen_port": port, "osapi_compute_workers": "2", "graceful_shutdown_timeout": "20",
@@ -128,6 +136,26 @@ func TestAPIWorkersWithBackdoorDoNotCrashLoop(t *testing.T) {
 			}
 		})
 	}
+}
+
+// twoFreePorts returns p such that p and p+1 are both free on 127.0.0.1 now.
+func twoFreePorts(t *testing.T) int {
+	t.Helper()
+	for range 50 {
+		a, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := a.Addr().(*net.TCPAddr).Port
+		b, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p+1)))
+		a.Close()
+		if err == nil {
+			b.Close()
+			return p
+		}
+	}
+	t.Fatal("no two consecutive free ports found")
+	return 0
 }
 
 // nova-api with 2 workers: 200 requests spread over both, and every scrape of

@@ -9,11 +9,14 @@ import (
 
 	"github.com/gonova/gonova/internal/api"
 	computeapi "github.com/gonova/gonova/internal/compute/api"
+	"github.com/gonova/gonova/internal/policies"
 	"github.com/gonova/gonova/pkg/app"
 	"github.com/gonova/gonova/pkg/launcher"
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/wsgi"
 	"github.com/gonova/gonova/pkg/wsgi/auth"
+	"github.com/gonova/gonova/pkg/wsgi/auth/keystone"
+	"github.com/gonova/gonova/pkg/wsgi/policy"
 )
 
 // apiServiceName is the compute API's WSGIService name (nova's
@@ -27,14 +30,44 @@ const apiServiceName = "osapi_compute"
 // (its detail for admins only: the port is public), and the API's own
 // services row (binary nova-osapi_compute, no topic, no heartbeats) recorded
 // once it listens. /metrics is served by NewAPIMetricsService, off this port.
+// It first checks that no nova-compute in the services table is older than
+// this release supports (checkComputeVersions); with a ComputeClient under
+// [upgrade_levels] compute = auto, the cap is chosen when the service starts
+// and again on Reset (SIGHUP).
 func (a *App) NewAPIService(rpc computeapi.ComputeRPC) (*wsgi.Service, error) {
+	return a.newAPIService(rpc, func(network, addr string) (net.Listener, error) {
+		return launcher.Listen(apiServiceName, network, addr)
+	})
+}
+
+// newAPIService is NewAPIService listening with listen (a process takes
+// launcher.Listen's "osapi_compute" once; tests listen on their own).
+func (a *App) newAPIService(rpc computeapi.ComputeRPC, listen func(network, addr string) (net.Listener, error)) (*wsgi.Service, error) {
 	c := a.Cfg
 	var authn auth.Authenticator
 	switch c.API.AuthStrategy {
 	case "noauth2":
 		authn = auth.NoAuth{}
+	case "keystone":
+		o := keystone.OptionsFromConfig(c.KeystoneAuthtoken)
+		o.Logger = a.Log
+		if a.Metrics != nil {
+			o.Registerer = a.Metrics
+		}
+		ka, err := keystone.New(o)
+		if err != nil {
+			return nil, &app.Error{Code: app.ExitConfig, Err: fmt.Errorf("[api] auth_strategy = keystone: %w", err)}
+		}
+		authn = ka
 	default:
-		return nil, &app.Error{Code: app.ExitConfig, Err: fmt.Errorf("[api] auth_strategy = %q is not supported yet: gonova validates no Keystone tokens; set auth_strategy = noauth2 (development) or put a validating proxy in front", c.API.AuthStrategy)}
+		return nil, &app.Error{Code: app.ExitConfig, Err: fmt.Errorf("[api] auth_strategy = %q is not supported: set keystone or noauth2 (development)", c.API.AuthStrategy)}
+	}
+	enf, err := a.newPolicy()
+	if err != nil {
+		return nil, err
+	}
+	if err := a.checkComputeVersions(); err != nil {
+		return nil, err
 	}
 	capi, err := computeapi.New(computeapi.Options{
 		Services:        a.Services,
@@ -55,12 +88,13 @@ func (a *App) NewAPIService(rpc computeapi.ComputeRPC) (*wsgi.Service, error) {
 		Auth:            authn,
 		Logger:          a.Log,
 		Registerer:      a.Metrics,
+		Policy:          enf,
 	})
 	if err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/healthcheck", a.Healthcheck(adminCaller(authn)))
+	mux.Handle("/healthcheck", a.Healthcheck(adminCaller(authn, enf)))
 	mux.Handle("/", router)
 
 	return wsgi.New(wsgi.Options{
@@ -69,12 +103,37 @@ func (a *App) NewAPIService(rpc computeapi.ComputeRPC) (*wsgi.Service, error) {
 		Port:               portOrFree(c.Default.OsapiComputeListenPort),
 		Handler:            mux,
 		MaxRequestBodySize: c.Middleware.MaxRequestBodySize,
-		Listen: func(network, addr string) (net.Listener, error) {
-			return launcher.Listen(apiServiceName, network, addr)
-		},
-		OnStarted: a.recordAPIRow,
-		Logger:    a.Log,
+		Listen:             listen,
+		OnStarted:          a.apiStarted(rpc),
+		// SIGHUP: re-read the policy file (Reload logs a file that does not
+		// parse and keeps the rules in force) and choose the compute RPC
+		// version cap again ([upgrade_levels] compute = auto).
+		OnReset: func(ctx context.Context) error { return errors.Join(enf.Reload(), resetCap(ctx, rpc)) },
+		Logger:  a.Log,
 	})
+}
+
+// apiStarted is the API service's start hook: its services row, then the
+// compute RPC version cap.
+func (a *App) apiStarted(rpc computeapi.ComputeRPC) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if err := a.recordAPIRow(ctx); err != nil {
+			return err
+		}
+		return resetCap(ctx, rpc)
+	}
+}
+
+// resetCap chooses the compute RPC version cap of rpc again when it is a
+// ComputeClient under [upgrade_levels] compute = auto: when the API starts
+// (nova chooses at its first message; starting here logs the choice up
+// front, after a nova-all's own compute recorded its version) and on SIGHUP.
+func resetCap(ctx context.Context, rpc computeapi.ComputeRPC) error {
+	r, ok := rpc.(interface{ Reset(context.Context) error })
+	if !ok {
+		return nil
+	}
+	return r.Reset(ctx)
 }
 
 // NewAPIMetricsService is nova-api's own listener on [gonova]
@@ -91,23 +150,45 @@ func (a *App) NewAPIMetricsService() (*wsgi.Service, error) {
 	return a.NewGroupMetricsService("osapi_compute_metrics", addr, a.Cfg.Default.OsapiComputeWorkers)
 }
 
-// adminCaller reports whether a request's token authenticates an admin: who
-// may see which health checks failed on the public port.
-func adminCaller(authn auth.Authenticator) func(*http.Request) bool {
+// adminCaller reports whether a request's token authenticates an admin (its
+// authenticator says so, or the policy's context_is_admin does, as for the
+// API): who may see which health checks failed on the
+// public port.
+func adminCaller(authn auth.Authenticator, enf *policy.Enforcer) func(*http.Request) bool {
 	return func(r *http.Request) bool {
 		if r.Header.Get(auth.HeaderAuthToken) == "" {
 			return false
 		}
 		c, err := authn.Authenticate(r)
-		return err == nil && c != nil && (c.IsAdmin || c.HasRole("admin"))
+		return err == nil && c != nil && (c.IsAdmin || enf.IsAdmin(c))
 	}
+}
+
+// newPolicy is the API's policy enforcer: nova's defaults and
+// [oslo_policy] (policy_file beside nova.conf by default). A file that does
+// not parse is a configuration error: the service must not start on rules
+// other than those its operator wrote. SIGHUP re-reads the file (OnReset).
+func (a *App) newPolicy() (*policy.Enforcer, error) {
+	enf, err := policy.NewEnforcer(policies.Options(a.Cfg, a.Log))
+	if err != nil {
+		return nil, &app.Error{Code: app.ExitConfig, Err: err}
+	}
+	if p := enf.PolicyFile(); p != "" {
+		a.Log.Info("policy file read", "policy_file", p)
+	}
+	return enf, nil
 }
 
 // NewAPIListener is the API's WSGIService in the parent of API workers: it
 // only binds the shared port (the launcher never starts it there), so the
-// parent needs neither the database nor the broker.
+// parent needs neither the database nor the broker. It reads the policy
+// file once, so that one that does not parse stops the parent at once
+// rather than every worker again and again.
 func (a *App) NewAPIListener() (*wsgi.Service, error) {
 	c := a.Cfg
+	if _, err := a.newPolicy(); err != nil {
+		return nil, err
+	}
 	return wsgi.New(wsgi.Options{
 		Name:    apiServiceName,
 		Host:    c.Default.OsapiComputeListen,

@@ -7,4 +7,18 @@
 // a transport and a launcher for any service; what only nova has (its tables,
 // its API, its manager) is built here, so pkg/app knows nothing of nova and
 // each cmd/ main stays a few lines.
+//
+// # Rolling upgrades
+//
+// Every service records ServiceVersion (the last of the history in
+// internal/compute/versions) in its services row, and nova-compute serves the
+// compute RPC version of its service version. nova-api's compute RPC client
+// (ComputeClient) is capped by [upgrade_levels] compute: a version, a release
+// name, or auto, which reads the oldest live nova-compute row's service
+// version when the API service starts and again on SIGHUP, logging
+// "Automatically selected compute RPC version 6.0 from minimum service
+// version 1". Before either service is built, a nova-compute row older than
+// versions.OldestSupported stops the start with nova's TooOldComputeService
+// message and exit code 2 (app.ExitConfig), or only warns with [workarounds]
+// disable_compute_service_check_for_ffu.
 package nova

@@ -1,15 +1,14 @@
 package nova
 
 import (
+	"sync"
+
+	"github.com/gonova/gonova/internal/compute/versions"
 	"github.com/gonova/gonova/internal/computedb"
 	"github.com/gonova/gonova/pkg/app"
 	"github.com/gonova/gonova/pkg/launcher"
 	"github.com/gonova/gonova/pkg/registry"
 )
-
-// ServiceVersion is the service version nova's binaries record in their
-// services rows (nova's SERVICE_VERSION).
-const ServiceVersion = 1
 
 // Binary names nova records in its services rows.
 const (
@@ -23,6 +22,12 @@ const (
 type App struct {
 	*app.App
 	Compute computedb.Store
+
+	// oldestSupported is the floor of checkComputeVersions: this release's
+	// (versions.Supported); a test raises it.
+	oldestSupported versions.Floor
+	versionCheck    sync.Once
+	versionCheckErr error
 }
 
 // Options are the runtime options of a nova binary named product.
@@ -33,7 +38,7 @@ func Options(product string) app.Options {
 // Wrap adds nova's store to a runtime built with Options. A runtime built
 // BindOnly (the parent of API workers) gets no store.
 func Wrap(a *app.App) *App {
-	n := &App{App: a}
+	n := &App{App: a, oldestSupported: versions.Supported()}
 	switch {
 	case a.Services == nil:
 	case a.Pool() != nil:

@@ -13,16 +13,16 @@
 //	go test ./internal/policies -run TestNovaMatchesPythonNova -update      # regenerate nova.go
 //	go test ./internal/policies -run TestSampleFileInDeployIsCurrent -update # regenerate deploy/policy.yaml.sample
 //
-// Gonova adds one rule of its own, FlavorsIndex (nova checks no policy on
-// GET /flavors).
+// gonova registers no rule of its own: where nova checks no policy (GET
+// /flavors), neither does gonova.
 //
 // # Using it
 //
 //	enf, err := policy.NewEnforcer(policies.Options(conf, logger))
-//	r.With(enf.Require("os_compute_api:os-services:list")).Get("/v2.1/os-services", list)
+//	r.With(enf.RequireTarget("os_compute_api:os-services:list", policy.Target{})).Get("/v2.1/os-services", list) // nova: the empty target
 //	// a rule on an instance: the target is the instance's project
 //	err := enf.AuthorizeTarget(ctx, "os_compute_api:servers:show",
-//		policy.Target{"project_id": inst.ProjectID, "user_id": inst.UserID})
+//		policy.Target{"project_id": inst.ProjectID})
 //
 // # Who may do what by default
 //

@@ -36,34 +36,14 @@ capabilities. Old policies are deprecated and silently going to be ignored
 in nova 23.0.0 release.
 `
 
-// FlavorsIndex guards gonova's flavor routes. nova checks no policy there
-// (every caller may list and show flavors); gonova registers this name,
-// open to anyone by default, so that the routes can stay behind
-// Enforcer.Require and an operator can close them.
-const FlavorsIndex = "os_compute_api:flavors:index"
-
 // Nova returns nova 26's (Zed's) default rules, all of them, in nova's
 // order: nova.policies.list_rules(). The slice is new on every call.
 func Nova() []policy.RuleDefault { return nova() }
 
-// Gonova returns the rules gonova registers beyond nova's.
-func Gonova() []policy.RuleDefault {
-	return []policy.RuleDefault{{
-		Name:        FlavorsIndex,
-		CheckStr:    Anyone,
-		Description: "List and show flavors. (gonova: nova checks no policy on these routes.)",
-		Operations: []policy.Operation{
-			{Method: "GET", Path: "/flavors"},
-			{Method: "GET", Path: "/flavors/detail"},
-			{Method: "GET", Path: "/flavors/{flavor_id}"},
-		},
-		ScopeTypes: []string{"project"},
-	}}
-}
-
-// Defaults returns every rule gonova's compute API registers: Nova, then
-// Gonova.
-func Defaults() []policy.RuleDefault { return append(Nova(), Gonova()...) }
+// Defaults returns every rule gonova's compute API registers: nova's
+// (Nova). gonova adds none: where nova checks no policy (the flavor
+// routes), neither does gonova.
+func Defaults() []policy.RuleDefault { return Nova() }
 
 // Checks returns nova's own kinds of check: is_admin:True compares the
 // caller's is_admin flag (nova.policy.IsAdminCheck; "true" in any case).

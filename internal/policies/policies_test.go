@@ -344,7 +344,6 @@ func TestServedRoutes(t *testing.T) {
 		{"os_compute_api:os-hypervisors:list", nil, true, false},
 		{"os_compute_api:os-hypervisors:list-detail", nil, true, false},
 		{"os_compute_api:os-hypervisors:show", nil, true, false},
-		{FlavorsIndex, nil, true, true},
 		{"os_compute_api:servers:index", nil, true, true},
 		{"os_compute_api:servers:detail", nil, true, true},
 		{"os_compute_api:servers:index:get_all_tenants", nil, true, false},

@@ -11,16 +11,23 @@
 // with the most free RAM wins, as nova's RAMWeigher (multiplier 1.0) spreads
 // instances.
 //
-// The choice and the write of the instance's host happen under one lock, so
-// concurrent boots served by one API process never overcommit a host. Two
-// API processes can still race (nova closes that race with placement
-// allocations; gonova has no placement): run one nova-api writer, or accept
-// the rare overcommit that the compute's own resource tracker then reports.
+// The room a node has left is what its compute_nodes row says: nova-compute
+// reports the capacity, reserved amounts and allocation ratios, and the
+// usage counters move only with claims. Placing an instance is a claim
+// (computedb.Store.ClaimInstance): a conditional write of the node's usage
+// in Postgres, which Postgres serialises per node, so any number of API
+// workers and nova-api processes can place at once and never overcommit a
+// host. A candidate that refuses the claim (another placement took the room
+// between the read and the claim) gives way to the next one; when none
+// takes it, the boot fails with NoValidHost, as in nova. The claim replaces
+// nova's placement allocation; the compute's resource tracker checks it
+// again when it builds (internal/compute/manager).
 //
 // # Logging
 //
 // Debug lines for each host that was filtered out and why; an Info line for
-// each placement; a Warn line for NoValidHost.
+// each placement; a Debug line for each refused claim; a Warn line for
+// NoValidHost.
 //
 // # Metrics
 //

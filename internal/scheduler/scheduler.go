@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/gonova/gonova/internal/compute/states"
@@ -36,10 +35,10 @@ type Options struct {
 	// servicegroup.EffectiveServiceDownTime). Default
 	// servicegroup.DefaultServiceDownTime.
 	ServiceDownTime time.Duration
-	// CPUAllocationRatio, RAMAllocationRatio and DiskAllocationRatio scale a
-	// node's capacity, as nova's *_allocation_ratio options. Default 1.0
-	// (nova's initial_*_allocation_ratio for RAM and disk; no CPU
-	// overcommit unless asked for).
+	// CPUAllocationRatio, RAMAllocationRatio and DiskAllocationRatio, when
+	// > 0, replace each node's own ratio (which its nova-compute reports:
+	// nova's *_allocation_ratio and initial_*_allocation_ratio) in this
+	// scheduler's claims. Default 0: the node's. nova-api sets none.
 	CPUAllocationRatio  float64
 	RAMAllocationRatio  float64
 	DiskAllocationRatio float64
@@ -47,12 +46,14 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Scheduler picks hosts. Create it with New; it is safe for concurrent use.
+// Scheduler picks hosts and claims their resources. Create it with New; it
+// is safe for concurrent use, and any number of schedulers in any number of
+// processes may place at once: the claims are atomic in the store.
 type Scheduler struct {
 	services registry.Store
 	compute  computedb.Store
 	opts     Options
-	mu       sync.Mutex // one placement at a time, so placements see each other
+	ratios   computedb.AllocationRatios // overrides, zero for the node's
 }
 
 // New returns a Scheduler over the service registry and the compute store.
@@ -63,18 +64,14 @@ func New(services registry.Store, compute computedb.Store, opts Options) *Schedu
 	if opts.ServiceDownTime <= 0 {
 		opts.ServiceDownTime = servicegroup.DefaultServiceDownTime
 	}
-	for _, r := range []*float64{&opts.CPUAllocationRatio, &opts.RAMAllocationRatio, &opts.DiskAllocationRatio} {
-		if *r <= 0 {
-			*r = 1.0
-		}
-	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Scheduler{services: services, compute: compute, opts: opts}
+	return &Scheduler{services: services, compute: compute, opts: opts,
+		ratios: computedb.AllocationRatios{CPU: opts.CPUAllocationRatio, RAM: opts.RAMAllocationRatio, Disk: opts.DiskAllocationRatio}}
 }
 
-// Candidate is a node with the room it has left.
+// Candidate is a node with the room it had left when it was read.
 type Candidate struct {
 	Node       computedb.Node
 	FreeVCPUs  float64
@@ -83,37 +80,44 @@ type Candidate struct {
 }
 
 // Schedule chooses a host for inst (a stored instance in task state
-// scheduling) and records it: host and node set, task state unchanged. It
-// returns the updated instance, or a *NoValidHostError when no host fits.
-// The instance's own resources are never counted against a host.
+// scheduling) and claims the instance's resources there
+// (computedb.Store.ClaimInstance: host and node set, task state unchanged).
+// The candidates are tried best first; one that refuses the claim (another
+// placement took the room meanwhile, or the node is gone) gives way to the
+// next. It returns the updated instance, or a *NoValidHostError when no host
+// took it; computedb.ErrNotFound when the instance was deleted, and
+// computedb.ErrConflict when it left task state scheduling or holds a claim
+// already.
 func (s *Scheduler) Schedule(ctx context.Context, inst computedb.Instance) (computedb.Instance, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	cands, err := s.candidates(ctx, inst)
 	if err != nil {
 		return computedb.Instance{}, err
 	}
-	if len(cands) == 0 {
-		s.opts.Logger.WarnContext(ctx, "no valid host for instance", "instance_uuid", inst.UUID,
-			"vcpus", inst.VCPUs, "memory_mb", inst.MemoryMB, "root_gb", inst.RootGB)
-		return computedb.Instance{}, &NoValidHostError{Reason: "There are not enough hosts available."}
+	log := s.opts.Logger
+	expect := states.TaskScheduling
+	for _, c := range cands {
+		out, err := s.compute.ClaimInstance(ctx, computedb.ClaimRequest{
+			InstanceUUID: inst.UUID, NodeID: c.Node.ID, ExpectTaskState: &expect, Ratios: s.ratios})
+		switch {
+		case err == nil:
+			log.InfoContext(ctx, "instance placed", "instance_uuid", inst.UUID, "host", out.Host, "node", out.Node,
+				"free_ram_mb", c.FreeRAMMB-float64(inst.MemoryMB))
+			return out, nil
+		case errors.Is(err, computedb.ErrInsufficientResources), errors.Is(err, computedb.ErrNodeNotFound):
+			log.DebugContext(ctx, "claim refused; trying the next host", "instance_uuid", inst.UUID,
+				"host", c.Node.Host, "node", c.Node.HypervisorHostname, "reason", err.Error())
+		default:
+			return computedb.Instance{}, fmt.Errorf("scheduler: claiming %s for instance %s: %w", c.Node.Host, inst.UUID, err)
+		}
 	}
-	best := cands[0]
-	host, node, expect := best.Node.Host, best.Node.HypervisorHostname, states.TaskScheduling
-	out, err := s.compute.UpdateInstance(ctx, inst.UUID, computedb.InstanceUpdate{Host: &host, Node: &node, ExpectTaskState: &expect})
-	if err != nil {
-		return computedb.Instance{}, fmt.Errorf("scheduler: recording host %s for instance %s: %w", host, inst.UUID, err)
-	}
-	s.opts.Logger.InfoContext(ctx, "instance placed", "instance_uuid", inst.UUID, "host", host, "node", node,
-		"free_ram_mb", best.FreeRAMMB)
-	return out, nil
+	log.WarnContext(ctx, "no valid host for instance", "instance_uuid", inst.UUID,
+		"vcpus", inst.VCPUs, "memory_mb", inst.MemoryMB, "root_gb", inst.RootGB, "candidates", len(cands))
+	return computedb.Instance{}, &NoValidHostError{Reason: "There are not enough hosts available."}
 }
 
-// Candidates returns the nodes that can take inst, best first. It reads but
-// does not place; Schedule is the way to place.
+// Candidates returns the nodes that could take inst when they were read,
+// best first. It reads but does not claim; Schedule is the way to place.
 func (s *Scheduler) Candidates(ctx context.Context, inst computedb.Instance) ([]Candidate, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	return s.candidates(ctx, inst)
 }
 
@@ -145,26 +149,10 @@ func (s *Scheduler) candidates(ctx context.Context, inst computedb.Instance) ([]
 		if !usable[n.Host] {
 			continue
 		}
-		placed, err := s.compute.ListInstances(ctx, computedb.InstanceFilter{Host: n.Host})
-		if err != nil {
-			return nil, fmt.Errorf("scheduler: listing instances on %s: %w", n.Host, err)
-		}
-		var vcpus, ram, disk float64
-		for _, in := range placed {
-			if in.UUID == inst.UUID || (in.Node != "" && in.Node != n.HypervisorHostname) {
-				continue
-			}
-			vcpus += float64(in.VCPUs)
-			ram += float64(in.MemoryMB)
-			disk += float64(in.RootGB)
-		}
-		c := Candidate{
-			Node:       n,
-			FreeVCPUs:  float64(n.VCPUs)*s.opts.CPUAllocationRatio - vcpus,
-			FreeRAMMB:  float64(n.MemoryMB)*s.opts.RAMAllocationRatio - ram,
-			FreeDiskGB: float64(n.LocalGB)*s.opts.DiskAllocationRatio - disk,
-		}
-		if c.FreeVCPUs < float64(inst.VCPUs) || c.FreeRAMMB < float64(inst.MemoryMB) || c.FreeDiskGB < float64(inst.RootGB) {
+		free := n.Free(s.ratios)
+		c := Candidate{Node: n, FreeVCPUs: float64(free.VCPUs), FreeRAMMB: float64(free.MemoryMB), FreeDiskGB: float64(free.LocalGB)}
+		if (inst.VCPUs > 0 && free.VCPUs < int64(inst.VCPUs)) || (inst.MemoryMB > 0 && free.MemoryMB < inst.MemoryMB) ||
+			(inst.RootGB > 0 && free.LocalGB < inst.RootGB) {
 			log.DebugContext(ctx, "host filtered out: not enough room", "host", n.Host, "node", n.HypervisorHostname,
 				"free_vcpus", c.FreeVCPUs, "free_ram_mb", c.FreeRAMMB, "free_disk_gb", c.FreeDiskGB)
 			continue

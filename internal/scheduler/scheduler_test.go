@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -172,5 +173,54 @@ func TestScheduleDownHostAndConcurrency(t *testing.T) {
 	}
 	if _, err := s.Schedule(ctx, in); !errors.Is(err, computedb.ErrConflict) {
 		t.Errorf("stale schedule: %v", err)
+	}
+}
+
+// Schedulers of separate API processes share nothing but the database: 100
+// boots split over 4 schedulers on two 4-vcpu hosts place exactly 8, the
+// rest are NoValidHost, and no node ever holds more than it has.
+func TestSchedulersInSeveralProcessesNeverOvercommit(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.NewPool(t)
+	f := fixture{pgstore.New(pool), computedb.NewPG(pool)}
+	f.host(t, "a", 4, 1<<20, 1000)
+	f.host(t, "b", 4, 1<<20, 1000)
+	var scheds []*Scheduler
+	for range 4 {
+		// Each its own stores on its own pool, as separate processes.
+		p := pgtest.OpenPool(t, pool.Config().ConnString())
+		scheds = append(scheds, New(pgstore.New(p), computedb.NewPG(p), Options{Logger: quiet}))
+	}
+	var placed, refused atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 100 {
+		in := f.pending(t, 1, 512, 1)
+		wg.Go(func() {
+			_, err := scheds[i%len(scheds)].Schedule(ctx, in)
+			switch {
+			case err == nil:
+				placed.Add(1)
+			case errors.Is(err, ErrNoValidHost):
+				refused.Add(1)
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if placed.Load() != 8 || refused.Load() != 92 {
+		t.Fatalf("placed %d refused %d, want 8/92", placed.Load(), refused.Load())
+	}
+	nodes, err := f.compute.ListNodes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes {
+		if n.VCPUsUsed != 4 {
+			t.Errorf("node %s: %d vcpus used", n.Host, n.VCPUsUsed)
+		}
+		if c, _ := f.compute.CountInstancesByHost(ctx, n.Host); c != 4 {
+			t.Errorf("%d instances placed on %s", c, n.Host)
+		}
 	}
 }

@@ -15,7 +15,15 @@ type Config struct {
 	Rabbit     RabbitOptions
 	Middleware MiddlewareOptions
 	Policy     PolicyOptions
-	Gonova     GonovaOptions
+	// Notifications is [oslo_messaging_notifications].
+	Notifications NotificationsOptions
+	Gonova        GonovaOptions
+	// KeystoneAuthtoken is [keystone_authtoken], read by the Keystone
+	// token validator (pkg/wsgi/auth/keystone) when auth_strategy = keystone.
+	KeystoneAuthtoken KeystoneAuthtokenOptions
+
+	UpgradeLevels UpgradeLevelsOptions
+	Workarounds   WorkaroundsOptions
 
 	// Sources lists, in the order they were read, the files that contributed.
 	Sources []string
@@ -50,6 +58,18 @@ type DefaultOptions struct {
 	UseJSON                  bool          // use_json: log as JSON instead of text
 	UpdateResourcesInterval  time.Duration // update_resources_interval: update_available_resource spacing; 0 = default (60 s)
 	SyncPowerStateInterval   time.Duration // sync_power_state_interval: _sync_power_states spacing; negative disables
+
+	// Resource claims (nova-compute writes them into its compute_nodes row;
+	// the scheduler's claims are checked against them).
+	CPUAllocationRatio         float64 // cpu_allocation_ratio: 0 (nova's None) keeps the node's ratio
+	RAMAllocationRatio         float64 // ram_allocation_ratio: 0 keeps the node's ratio
+	DiskAllocationRatio        float64 // disk_allocation_ratio: 0 keeps the node's ratio
+	InitialCPUAllocationRatio  float64 // initial_cpu_allocation_ratio: a new node's ratio when cpu_allocation_ratio is unset
+	InitialRAMAllocationRatio  float64 // initial_ram_allocation_ratio
+	InitialDiskAllocationRatio float64 // initial_disk_allocation_ratio
+	ReservedHostMemoryMB       int64   // reserved_host_memory_mb: memory kept for the host
+	ReservedHostDiskMB         int64   // reserved_host_disk_mb: disk kept for the host
+	ReservedHostCPUs           int     // reserved_host_cpus: CPUs kept for the host
 }
 
 // DatabaseOptions are the options of the [database] section.
@@ -75,6 +95,24 @@ type RabbitOptions struct {
 	SSL                       bool          // ssl: connect with TLS
 }
 
+// NotificationsOptions are the options of the [oslo_messaging_notifications]
+// section (pkg/notify sends with them).
+type NotificationsOptions struct {
+	Driver       []string // driver (multi-valued): messagingv2, messaging, log, noop; none sends nothing
+	TransportURL string   // transport_url: empty means [DEFAULT] transport_url
+	Topics       []string // topics: default notifications
+	Retry        int      // retry: -1 retries until sent, 0 tries once
+}
+
+// NotificationTransportURL is [oslo_messaging_notifications] transport_url,
+// or [DEFAULT] transport_url when that is unset, as oslo falls back.
+func (c *Config) NotificationTransportURL() string {
+	if c.Notifications.TransportURL != "" {
+		return c.Notifications.TransportURL
+	}
+	return c.Default.TransportURL
+}
+
 // MiddlewareOptions are the options of the [oslo_middleware] section.
 type MiddlewareOptions struct {
 	MaxRequestBodySize int64 // max_request_body_size: bytes
@@ -89,11 +127,53 @@ type PolicyOptions struct {
 	PolicyDefaultRule  string // policy_default_rule: fallback of references to undefined rules
 }
 
+// UpgradeLevelsOptions are the options of the [upgrade_levels] section that
+// gonova reads; nova's others (cert, scheduler, conductor, baseapi) are
+// accepted and ignored.
+type UpgradeLevelsOptions struct {
+	Compute string // compute: compute RPC version cap: "", a version, a release name, or "auto"
+}
+
+// WorkaroundsOptions are the options of the [workarounds] section that
+// gonova reads; nova's others are accepted and ignored.
+type WorkaroundsOptions struct {
+	DisableComputeServiceCheckForFFU bool // disable_compute_service_check_for_ffu: too old computes warn instead of refusing the start
+}
+
 // GonovaOptions are gonova's own options, in the [gonova] section.
 type GonovaOptions struct {
 	MetricsListen          string        // metrics_listen: address of nova-compute's /metrics and /healthcheck listener; empty disables
 	APIMetricsListen       string        // api_metrics_listen: address of nova-api's /metrics and detailed /healthcheck listener; empty disables
 	ManagerShutdownTimeout time.Duration // manager_shutdown_timeout: how long a manager may finish in-flight work at stop
+	FakeDriverVCPUs        int           // fake_driver_vcpus: the fake hypervisor's vcpus; 0 = the fake's default
+	FakeDriverMemoryMB     int           // fake_driver_memory_mb: the fake hypervisor's memory; 0 = the fake's default
+	FakeDriverLocalGB      int           // fake_driver_local_gb: the fake hypervisor's disk; 0 = the fake's default
+}
+
+// KeystoneAuthtokenOptions are keystonemiddleware's [keystone_authtoken]
+// options that gonova's token validator reads; the section's other options
+// are accepted and listed in Config.Ignored.
+type KeystoneAuthtokenOptions struct {
+	WWWAuthenticateURI        string   // www_authenticate_uri: where 401 answers send clients (default: auth_url)
+	AuthURL                   string   // auth_url: identity endpoint the service authenticates against
+	AuthType                  string   // auth_type: password
+	Username                  string   // username: the service user
+	Password                  string   // password: the service user's password (secret)
+	ProjectName               string   // project_name: the service's project
+	UserDomainName            string   // user_domain_name
+	UserDomainID              string   // user_domain_id
+	ProjectDomainName         string   // project_domain_name
+	ProjectDomainID           string   // project_domain_id
+	RegionName                string   // region_name: region of the catalog's identity endpoint
+	Interface                 string   // interface: public, internal or admin
+	Cafile                    string   // cafile: CA bundle for Keystone's TLS certificate
+	Insecure                  bool     // insecure: skip TLS verification
+	TokenCacheTime            int      // token_cache_time: seconds; <= 0 disables caching
+	MemcachedServers          []string // memcached_servers: host:port list
+	ServiceTokenRoles         []string // service_token_roles
+	ServiceTokenRolesRequired bool     // service_token_roles_required
+	DelayAuthDecision         bool     // delay_auth_decision
+	IncludeServiceCatalog     bool     // include_service_catalog
 }
 
 // Defaults returns the configuration with every option at its default.

@@ -59,6 +59,14 @@ func TestDefaultsMatchNova(t *testing.T) {
 		{"enforce_new_defaults", c.Policy.EnforceNewDefaults, false},
 		{"policy_default_rule", c.Policy.PolicyDefaultRule, "default"},
 		{"policy_dirs", c.Policy.PolicyDirs, "policy.d"},
+		{"cpu_allocation_ratio", d.CPUAllocationRatio, 0.0},
+		{"initial_cpu_allocation_ratio", d.InitialCPUAllocationRatio, 16.0},
+		{"initial_ram_allocation_ratio", d.InitialRAMAllocationRatio, 1.5},
+		{"initial_disk_allocation_ratio", d.InitialDiskAllocationRatio, 1.0},
+		{"reserved_host_memory_mb", d.ReservedHostMemoryMB, int64(512)},
+		{"reserved_host_disk_mb", d.ReservedHostDiskMB, int64(0)},
+		{"reserved_host_cpus", d.ReservedHostCPUs, 0},
+		{"fake_driver_vcpus", c.Gonova.FakeDriverVCPUs, 0},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {
@@ -192,16 +200,64 @@ func TestBadEnvironmentAndFlagsAreNamed(t *testing.T) {
 
 func TestOtherNovaSectionsAndOptionsAreIgnoredAndListed(t *testing.T) {
 	dir := t.TempDir()
-	f := write(t, dir, "nova.conf", "[DEFAULT]\nmy_ip = 10.0.0.5\ncompute_driver = libvirt.LibvirtDriver\n[keystone_authtoken]\nauth_url = http://keystone:5000\npassword = x\n")
+	f := write(t, dir, "nova.conf", "[DEFAULT]\nmy_ip = 10.0.0.5\ncompute_driver = libvirt.LibvirtDriver\n[placement]\nauth_url = http://keystone:5000\npassword = x\n")
 	c, _, err := parse(t, []string{"--config-file", f}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := strings.Join(c.Ignored, ";")
-	for _, w := range []string{"[DEFAULT] my_ip", "[DEFAULT] compute_driver", "[keystone_authtoken]"} {
+	for _, w := range []string{"[DEFAULT] my_ip", "[DEFAULT] compute_driver", "[placement]"} {
 		if !strings.Contains(got, w) {
 			t.Errorf("Ignored = %q lacks %q", got, w)
 		}
+	}
+}
+
+func TestKeystoneAuthtoken(t *testing.T) {
+	dir := t.TempDir()
+	f := write(t, dir, "nova.conf", `[keystone_authtoken]
+www_authenticate_uri = http://keystone.example:5000
+auth_url = http://keystone:5000/v3
+auth_type = password
+username = nova
+password = hunter2
+project_name = service
+user_domain_name = Default
+project_domain_name = Default
+region_name = RegionOne
+memcached_servers = mc1:11211, mc2:11211
+service_token_roles = service,admin
+token_cache_time = -1
+memcache_security_strategy = ENCRYPT
+auth_version = v3
+`)
+	c, _, err := parse(t, []string{"--config-file", f}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := c.KeystoneAuthtoken
+	if k.AuthURL != "http://keystone:5000/v3" || k.Username != "nova" || k.Password != "hunter2" || k.ProjectName != "service" ||
+		k.UserDomainName != "Default" || k.RegionName != "RegionOne" || k.TokenCacheTime != -1 || k.Interface != "internal" ||
+		!k.IncludeServiceCatalog || !k.ServiceTokenRolesRequired || k.DelayAuthDecision {
+		t.Errorf("parsed %+v", k)
+	}
+	if strings.Join(k.MemcachedServers, ";") != "mc1:11211;mc2:11211" || strings.Join(k.ServiceTokenRoles, ";") != "service;admin" {
+		t.Errorf("lists: %q %q", k.MemcachedServers, k.ServiceTokenRoles)
+	}
+	got := strings.Join(c.Ignored, ";")
+	if !strings.Contains(got, "[keystone_authtoken] memcache_security_strategy") || !strings.Contains(got, "[keystone_authtoken] auth_version") {
+		t.Errorf("Ignored = %q", got)
+	}
+	if s := c.String(); strings.Contains(s, "hunter2") || !strings.Contains(s, "password = ***") {
+		t.Errorf("String does not mask the password:\n%s", s)
+	}
+	d := Defaults().KeystoneAuthtoken
+	if d.TokenCacheTime != 300 || strings.Join(d.ServiceTokenRoles, ",") != "service" || d.AuthType != "password" || d.Password != "" {
+		t.Errorf("defaults %+v", d)
+	}
+	f = write(t, dir, "bad.conf", "[keystone_authtoken]\npassword = hunter2\ninterface = private\n")
+	if _, _, err := parse(t, []string{"--config-file", f}, nil); err == nil || !strings.Contains(err.Error(), "interface") {
+		t.Errorf("interface = private: %v", err)
 	}
 }
 
@@ -364,5 +420,49 @@ func TestConfigDirs(t *testing.T) {
 	}
 	if got := c.ConfigDirs(); strings.Join(got, "|") != strings.Join([]string{b, "/etc/nova", "/etc"}, "|") {
 		t.Errorf("ConfigDirs without flags = %v", got)
+	}
+}
+
+func TestNotificationOptions(t *testing.T) {
+	dir := t.TempDir()
+	f := write(t, dir, "nova.conf", "[DEFAULT]\ntransport_url = rabbit://u:p@h1:5672/\nreport_interval = 5\nreport_interval = 6\n"+
+		"[oslo_messaging_notifications]\ndriver = messagingv2\ndriver = log\ntopics = notifications, versioned_notifications\nretry = 3\n")
+	c, _, err := parse(t, []string{"--config-file", f}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := c.Notifications
+	if strings.Join(n.Driver, " ") != "messagingv2 log" || strings.Join(n.Topics, " ") != "notifications versioned_notifications" || n.Retry != 3 {
+		t.Errorf("notifications = %+v", n)
+	}
+	if c.Default.ReportInterval != 6*time.Second {
+		t.Errorf("a repeated single-valued option: report_interval = %v, want the last line's 6s", c.Default.ReportInterval)
+	}
+	if got := c.NotificationTransportURL(); got != "rabbit://u:p@h1:5672/" {
+		t.Errorf("transport_url falls back to [DEFAULT]'s, got %q", got)
+	}
+	d := Defaults()
+	if len(d.Notifications.Driver) != 0 || strings.Join(d.Notifications.Topics, ",") != "notifications" || d.Notifications.Retry != -1 {
+		t.Errorf("defaults = %+v", d.Notifications)
+	}
+	bad := write(t, dir, "bad.conf", "[oslo_messaging_notifications]\ndriver = routing\n")
+	if _, _, err := parse(t, []string{"--config-file", bad}, nil); err == nil {
+		t.Error("driver = routing accepted; gonova has no routing driver")
+	}
+}
+
+func TestAllocationRatiosAreNonNegativeNumbers(t *testing.T) {
+	dir := t.TempDir()
+	f := write(t, dir, "nova.conf", "[DEFAULT]\ncpu_allocation_ratio = 4.0\nram_allocation_ratio = 1\n[gonova]\nfake_driver_vcpus = 4\n")
+	c, _, err := parse(t, []string{"--config-file", f}, nil)
+	if err != nil || c.Default.CPUAllocationRatio != 4 || c.Default.RAMAllocationRatio != 1 || c.Gonova.FakeDriverVCPUs != 4 {
+		t.Fatalf("parsed %+v, %v", c.Default, err)
+	}
+	for v, want := range map[string]string{"-1": "must be at least 0", "many": "not a number", "NaN": "not a number"} {
+		f := write(t, dir, "bad.conf", "[DEFAULT]\ncpu_allocation_ratio = "+v+"\n")
+		if _, _, err := parse(t, []string{"--config-file", f}, nil); err == nil || !strings.Contains(err.Error(), want) ||
+			!strings.Contains(err.Error(), "cpu_allocation_ratio") {
+			t.Errorf("cpu_allocation_ratio = %s: %v, want %q", v, err, want)
+		}
 	}
 }

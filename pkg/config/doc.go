@@ -17,6 +17,10 @@
 // environment source, for example OS_DEFAULT__DEBUG=true or
 // OS_DATABASE__CONNECTION=postgresql://...), then command-line flags (--debug).
 //
+// A line repeated in a file is read like oslo.config reads it: the last
+// one wins, except for multi-valued options ([oslo_messaging_notifications]
+// driver), which take every line of every source in order.
+//
 // # Errors
 //
 // A wrong value names where it came from, the section, the option and what is
@@ -28,6 +32,9 @@
 // otherwise silently keep a default). Sections and DEFAULT options that belong
 // to other parts of nova (for example [keystone_authtoken] or compute_driver)
 // are accepted and listed in Config.Ignored so the service can log them once.
+// So are nova's other options of the sections gonova reads in part:
+// [upgrade_levels] (gonova reads compute) and [workarounds] (gonova reads
+// disable_compute_service_check_for_ffu).
 //
 // # Secrets
 //

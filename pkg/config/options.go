@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"strconv"
 	"strings"
@@ -21,11 +22,24 @@ type option struct {
 	def     string
 	help    string
 	secret  bool
-	set     func(c *Config, v string) error
-	get     func(c *Config) string
+	// password: a secret shown as *** (secret alone masks a URL's password)
+	password bool
+	set      func(c *Config, v string) error
+	get      func(c *Config) string
 }
 
 func (o option) key() string { return "[" + o.section + "] " + o.name }
+
+// masked is v as logs, errors and reports may show it.
+func (o option) masked(v string) string {
+	switch {
+	case o.password && v != "":
+		return "***"
+	case o.secret:
+		return MaskURL(v)
+	}
+	return v
+}
 
 const (
 	secDefault    = "DEFAULT"
@@ -34,7 +48,11 @@ const (
 	secRabbit     = "oslo_messaging_rabbit"
 	secMiddleware = "oslo_middleware"
 	secPolicy     = "oslo_policy"
+	secNotify     = "oslo_messaging_notifications"
 	secGonova     = "gonova"
+	secKeystone   = "keystone_authtoken"
+	secUpgrade    = "upgrade_levels"
+	secWorkaround = "workarounds"
 )
 
 // options is the table that drives parsing, defaults, masking and the example
@@ -60,6 +78,15 @@ var options = []option{
 	boolean(secDefault, "debug", "false", "Log at debug level. Re-read on SIGHUP.", func(c *Config) *bool { return &c.Default.Debug }),
 	boolean(secDefault, "use_json", "false", "Log as JSON lines instead of text.", func(c *Config) *bool { return &c.Default.UseJSON }),
 	signedSeconds(secDefault, "update_resources_interval", "0", "Seconds between nova-compute's update_available_resource runs; 0 means the default periodic spacing (60 s), negative disables the periodic run (it still runs at start).", func(c *Config) *time.Duration { return &c.Default.UpdateResourcesInterval }),
+	float(secDefault, "cpu_allocation_ratio", "0.0", "Virtual CPU to physical CPU allocation ratio of this compute's node. 0.0 (nova's None) leaves the node's ratio as it is: initial_cpu_allocation_ratio on a new node.", func(c *Config) *float64 { return &c.Default.CPUAllocationRatio }),
+	float(secDefault, "ram_allocation_ratio", "0.0", "Virtual RAM to physical RAM allocation ratio of this compute's node. 0.0 leaves the node's ratio: initial_ram_allocation_ratio on a new node.", func(c *Config) *float64 { return &c.Default.RAMAllocationRatio }),
+	float(secDefault, "disk_allocation_ratio", "0.0", "Virtual disk to physical disk allocation ratio of this compute's node. 0.0 leaves the node's ratio: initial_disk_allocation_ratio on a new node.", func(c *Config) *float64 { return &c.Default.DiskAllocationRatio }),
+	float(secDefault, "initial_cpu_allocation_ratio", "16.0", "CPU allocation ratio a new compute node starts with (cpu_allocation_ratio unset).", func(c *Config) *float64 { return &c.Default.InitialCPUAllocationRatio }),
+	float(secDefault, "initial_ram_allocation_ratio", "1.5", "RAM allocation ratio a new compute node starts with (ram_allocation_ratio unset).", func(c *Config) *float64 { return &c.Default.InitialRAMAllocationRatio }),
+	float(secDefault, "initial_disk_allocation_ratio", "1.0", "Disk allocation ratio a new compute node starts with (disk_allocation_ratio unset).", func(c *Config) *float64 { return &c.Default.InitialDiskAllocationRatio }),
+	integer64(secDefault, "reserved_host_memory_mb", "512", 0, 1<<40, "Memory (MB) kept for the host: never claimed by instances.", func(c *Config) *int64 { return &c.Default.ReservedHostMemoryMB }),
+	integer64(secDefault, "reserved_host_disk_mb", "0", 0, 1<<50, "Disk (MB, rounded up to GB) kept for the host: never claimed by instances.", func(c *Config) *int64 { return &c.Default.ReservedHostDiskMB }),
+	integer(secDefault, "reserved_host_cpus", "0", 0, 1<<20, "Host CPUs kept for host processes: never claimed by instances.", func(c *Config) *int { return &c.Default.ReservedHostCPUs }),
 	signedSeconds(secDefault, "sync_power_state_interval", "600", "Seconds between nova-compute's _sync_power_states runs; negative disables them.", func(c *Config) *time.Duration { return &c.Default.SyncPowerStateInterval }),
 
 	secretURL(secDatabase, "connection", "", "Database URL: postgresql://user:pass@host:5432/nova. Empty or memory:// selects the in-memory store.", func(c *Config) *string { return &c.Database.Connection }, validDatabaseURL),
@@ -80,22 +107,53 @@ var options = []option{
 	boolean(secPolicy, "enforce_new_defaults", "false", "Check only the new default of a rule whose default changed; when false the deprecated default is or'ed with it (for example: any caller in its own project, as admin_or_owner allowed).", func(c *Config) *bool { return &c.Policy.EnforceNewDefaults }),
 	str(secPolicy, "policy_dirs", "policy.d", "A directory (looked for as policy_file is) whose files, in lexical order, override rules after policy_file. A missing directory is fine; empty disables it. oslo allows several; gonova reads one.", func(c *Config) *string { return &c.Policy.PolicyDirs }, nil),
 	str(secPolicy, "policy_default_rule", "default", "Rule a reference to an undefined rule falls back to, when the policy file defines it.", func(c *Config) *string { return &c.Policy.PolicyDefaultRule }, nil),
+	multiStr(secNotify, "driver", "", "Driver that sends notifications: messagingv2 (oslo's 2.0 envelope), messaging (the 1.0 bare dict), log (to the service log), noop. Multi-valued: repeat the line for several drivers. None (the default) sends nothing.", func(c *Config) *[]string { return &c.Notifications.Driver }, oneOf("messagingv2", "messaging", "log", "noop")),
+	secretURL(secNotify, "transport_url", "", "Messaging transport for notifications; empty means [DEFAULT] transport_url.", func(c *Config) *string { return &c.Notifications.TransportURL }, validTransportURL),
+	list(secNotify, "topics", "notifications", "Comma-separated topics notifications are published to, each as <topic>.<priority> on the control exchange.", func(c *Config) *[]string { return &c.Notifications.Topics }),
+	integer(secNotify, "retry", "-1", -1, 1<<30, "Reconnects tried to send a notification before it is dropped (and logged); 0 tries once, -1 retries until it is sent.", func(c *Config) *int { return &c.Notifications.Retry }),
 
 	integer64(secMiddleware, "max_request_body_size", "114688", 1, 1<<40, "Largest request body the API accepts, bytes.", func(c *Config) *int64 { return &c.Middleware.MaxRequestBodySize }),
 
+	str(secKeystone, "www_authenticate_uri", "", "Public Identity API endpoint that 401 answers point clients to (WWW-Authenticate: Keystone uri=...). Empty: auth_url.", func(c *Config) *string { return &c.KeystoneAuthtoken.WWWAuthenticateURI }, nil),
+	str(secKeystone, "auth_url", "", "Identity endpoint the service authenticates against (its own token validates users' tokens), e.g. http://keystone:5000/v3. Required with auth_strategy = keystone.", func(c *Config) *string { return &c.KeystoneAuthtoken.AuthURL }, nil),
+	str(secKeystone, "auth_type", "password", "How the service authenticates to Keystone; gonova supports password (v3password is the same).", func(c *Config) *string { return &c.KeystoneAuthtoken.AuthType }, oneOf("password", "v3password")),
+	str(secKeystone, "username", "", "The service user's name (nova).", func(c *Config) *string { return &c.KeystoneAuthtoken.Username }, nil),
+	password(secKeystone, "password", "", "The service user's password.", func(c *Config) *string { return &c.KeystoneAuthtoken.Password }),
+	str(secKeystone, "project_name", "", "Project the service's token is scoped to (service).", func(c *Config) *string { return &c.KeystoneAuthtoken.ProjectName }, nil),
+	str(secKeystone, "user_domain_name", "", "Domain of the service user, by name (Default). With neither this nor user_domain_id, the domain id default is used.", func(c *Config) *string { return &c.KeystoneAuthtoken.UserDomainName }, nil),
+	str(secKeystone, "user_domain_id", "", "Domain of the service user, by id.", func(c *Config) *string { return &c.KeystoneAuthtoken.UserDomainID }, nil),
+	str(secKeystone, "project_domain_name", "", "Domain of the service's project, by name (Default). With neither this nor project_domain_id, the domain id default is used.", func(c *Config) *string { return &c.KeystoneAuthtoken.ProjectDomainName }, nil),
+	str(secKeystone, "project_domain_id", "", "Domain of the service's project, by id.", func(c *Config) *string { return &c.KeystoneAuthtoken.ProjectDomainID }, nil),
+	str(secKeystone, "region_name", "", "Region of the identity endpoint taken from the service catalog.", func(c *Config) *string { return &c.KeystoneAuthtoken.RegionName }, nil),
+	str(secKeystone, "interface", "internal", "Interface of the identity endpoint taken from the catalog: public, internal or admin.", func(c *Config) *string { return &c.KeystoneAuthtoken.Interface }, oneOf("public", "internal", "admin")),
+	str(secKeystone, "cafile", "", "PEM file of the CAs that sign Keystone's certificate. Default: the system's.", func(c *Config) *string { return &c.KeystoneAuthtoken.Cafile }, nil),
+	boolean(secKeystone, "insecure", "false", "Do not verify Keystone's TLS certificate (tests only).", func(c *Config) *bool { return &c.KeystoneAuthtoken.Insecure }),
+	integer(secKeystone, "token_cache_time", "300", -1, 1<<30, "Seconds a validated token is cached (never past its expiry); a revoked token is accepted until its entry expires. 0 or -1 disables caching.", func(c *Config) *int { return &c.KeystoneAuthtoken.TokenCacheTime }),
+	list(secKeystone, "memcached_servers", "", "host:port list of memcached servers shared by the API's processes; empty caches in each process only.", func(c *Config) *[]string { return &c.KeystoneAuthtoken.MemcachedServers }),
+	list(secKeystone, "service_token_roles", "service", "An X-Service-Token must carry one of these roles to be a valid service token.", func(c *Config) *[]string { return &c.KeystoneAuthtoken.ServiceTokenRoles }),
+	boolean(secKeystone, "service_token_roles_required", "true", "When false, any valid token is accepted as X-Service-Token (with a warning): keystonemiddleware's old behaviour.", func(c *Config) *bool { return &c.KeystoneAuthtoken.ServiceTokenRolesRequired }),
+	boolean(secKeystone, "delay_auth_decision", "false", "Pass requests without a valid token on with X-Identity-Status: Invalid instead of answering 401 (for services that decide themselves).", func(c *Config) *bool { return &c.KeystoneAuthtoken.DelayAuthDecision }),
+	boolean(secKeystone, "include_service_catalog", "true", "Ask Keystone for the token's service catalog and pass it on (X-Service-Catalog, the caller's context).", func(c *Config) *bool { return &c.KeystoneAuthtoken.IncludeServiceCatalog }),
+	str(secUpgrade, "compute", "", "Compute RPC API version cap: the highest version nova-api sends to nova-compute. Unset sends the newest this release speaks. During a rolling upgrade, set what the oldest compute understands: a version (6.0), a release name in lower case as nova names them (wallaby, zed), or auto: the version the oldest nova-compute serves, read from the service versions in the services table at start and again on SIGHUP. The value itself is read at start only.", func(c *Config) *string { return &c.UpgradeLevels.Compute }, validUpgradeLevel),
+
+	boolean(secWorkaround, "disable_compute_service_check_for_ffu", "false", "At start, a nova-compute row older than the oldest service version this release supports is logged as a warning instead of refusing to start (exit code 2). Only for a fast-forward upgrade, where control services start before the computes updated their rows.", func(c *Config) *bool { return &c.Workarounds.DisableComputeServiceCheckForFFU }),
+
 	str(secGonova, "metrics_listen", "127.0.0.1:9774", "Address of nova-compute's own /metrics and /healthcheck listener; empty disables it.", func(c *Config) *string { return &c.Gonova.MetricsListen }, validListenOrEmpty),
 	str(secGonova, "api_metrics_listen", "127.0.0.1:9775", "Address of nova-api's /metrics and detailed /healthcheck listener, kept off the public API port (loopback by default); empty disables it. API workers share it.", func(c *Config) *string { return &c.Gonova.APIMetricsListen }, validListenOrEmpty),
+	integer(secGonova, "fake_driver_vcpus", "0", 0, 1<<20, "vcpus of the fake virt driver's host; 0 means its default (1000, nova's fake).", func(c *Config) *int { return &c.Gonova.FakeDriverVCPUs }),
+	integer(secGonova, "fake_driver_memory_mb", "0", 0, 1<<30, "Memory (MB) of the fake virt driver's host; 0 means its default (800000).", func(c *Config) *int { return &c.Gonova.FakeDriverMemoryMB }),
+	integer(secGonova, "fake_driver_local_gb", "0", 0, 1<<30, "Disk (GB) of the fake virt driver's host; 0 means its default (600000).", func(c *Config) *int { return &c.Gonova.FakeDriverLocalGB }),
 	seconds(secGonova, "manager_shutdown_timeout", "60", 0, "At stop, how long a manager may finish in-flight work before it is cut off, seconds.", func(c *Config) *time.Duration { return &c.Gonova.ManagerShutdownTimeout }),
 }
 
 // ignoredSections belong to other parts of nova: accepted, listed in Ignored.
 var ignoredSections = map[string]bool{
-	"keystone_authtoken": true, "placement": true, "neutron": true, "glance": true,
+	"placement": true, "neutron": true, "glance": true,
 	"cinder": true, "libvirt": true, "vnc": true, "spice": true, "serial_console": true,
 	"scheduler": true, "filter_scheduler": true, "conductor": true, "api_database": true,
-	"oslo_concurrency": true, "oslo_messaging_notifications": true, "notifications": true,
-	"cache": true, "upgrade_levels": true, "wsgi": true,
-	"keystone": true, "service_user": true, "cells": true, "workarounds": true,
+	"oslo_concurrency": true, "notifications": true,
+	"cache": true, "wsgi": true,
+	"keystone": true, "service_user": true, "cells": true,
 	"compute": true, "pci": true, "quota": true, "os_vif_ovs": true, "key_manager": true,
 	"barbican": true, "ironic": true, "metrics": true, "oslo_limit": true, "profiler": true,
 	"oslo_messaging_amqp": true, "oslo_messaging_kafka": true, "privsep": true, "mks": true,
@@ -107,11 +165,30 @@ var ignoredSections = map[string]bool{
 // ignoredOptions are options of sections gonova reads that belong to parts
 // of oslo gonova does not implement: accepted, listed in Ignored.
 var ignoredOptions = map[string]map[string]bool{
+	// nova's other RPC version caps: gonova has no such services.
+	secUpgrade: {"cert": true, "scheduler": true, "conductor": true, "baseapi": true},
+	// nova's other workarounds (nova 26): libvirt, ironic and placement details.
+	secWorkaround: {
+		"disable_rootwrap": true, "disable_libvirt_livesnapshot": true, "handle_virt_lifecycle_events": true,
+		"disable_group_policy_check_upcall": true, "enable_numa_live_migration": true,
+		"ensure_libvirt_rbd_instance_dir_cleanup": true, "disable_fallback_pcpu_query": true,
+		"never_download_image_if_on_rbd": true, "reserve_disk_resource_for_image_cache": true,
+		"libvirt_disable_apic": true, "wait_for_vif_plugged_event_during_hard_reboot": true,
+		"enable_qemu_monitor_announce_self": true, "unified_limits_count_pcpu_as_vcpu": true,
+		"skip_cpu_compare_on_dest": true, "skip_cpu_compare_at_startup": true,
+		"skip_hypervisor_version_check_on_lm": true, "skip_reserve_in_use_ironic_nodes": true,
+		"disable_deep_image_inspection": true,
+	},
 	secPolicy: {
 		"remote_content_type": true, "remote_ssl_verify_server_crt": true,
 		"remote_ssl_ca_crt_file": true, "remote_ssl_client_crt_file": true, "remote_ssl_client_key_file": true,
 	},
 }
+
+// lenientSections are read by gonova, but hold many more options of their
+// owners (keystonemiddleware's memcache_*, auth_version, ...): an option gonova
+// does not read there is accepted and listed in Ignored, not refused.
+var lenientSections = map[string]bool{secKeystone: true}
 
 // ignoredDefaults are [DEFAULT] options of nova and oslo that gonova does not use.
 var ignoredDefaults = map[string]bool{
@@ -120,14 +197,12 @@ var ignoredDefaults = map[string]bool{
 	"verbose": true, "log_config_append": true, "default_log_levels": true,
 	"logging_context_format_string": true, "rootwrap_config": true, "use_neutron": true,
 	"firewall_driver": true, "enabled_apis": true, "metadata_listen": true,
-	"metadata_listen_port": true, "metadata_workers": true, "cpu_allocation_ratio": true,
-	"ram_allocation_ratio": true, "disk_allocation_ratio": true, "allow_resize_to_same_host": true,
-	"reserved_host_memory_mb": true, "reserved_host_disk_mb": true, "instance_usage_audit": true,
+	"metadata_listen_port": true, "metadata_workers": true, "allow_resize_to_same_host": true,
+	"instance_usage_audit":             true,
 	"resume_guests_state_on_host_boot": true, "block_device_allocate_retries": true,
 	"heal_instance_info_cache_interval": true, "vif_plugging_timeout": true,
-	"vif_plugging_is_fatal": true, "initial_cpu_allocation_ratio": true,
-	"initial_ram_allocation_ratio": true, "initial_disk_allocation_ratio": true,
-	"rpc_conn_pool_size": true, "notification_format": true, "publish_errors": true,
+	"vif_plugging_is_fatal": true,
+	"rpc_conn_pool_size":    true, "notification_format": true, "publish_errors": true,
 	"instance_name_template": true, "max_concurrent_builds": true, "config_drive_format": true,
 }
 
@@ -152,6 +227,53 @@ func secretURL(sec, name, def, help string, field func(*Config) *string, check f
 	o := str(sec, name, def, help, field, check)
 	o.secret = true
 	return o
+}
+
+// password is a secret that is not a URL: shown as *** when set.
+func password(sec, name, def, help string, field func(*Config) *string) option {
+	o := str(sec, name, def, help, field, nil)
+	o.secret, o.password = true, true
+	return o
+}
+
+// multiStr is oslo.config's MultiStrOpt: every line of the option adds a
+// value (files and the environment included, in the order they are read).
+// An empty value adds nothing.
+func multiStr(sec, name, def, help string, field func(*Config) *[]string, check func(string) error) option {
+	return option{section: sec, name: name, def: def, help: help,
+		set: func(c *Config, v string) error {
+			v = strings.TrimSpace(v)
+			if v == "" {
+				return nil
+			}
+			if check != nil {
+				if err := check(v); err != nil {
+					return err
+				}
+			}
+			*field(c) = append(*field(c), v)
+			return nil
+		},
+		get: func(c *Config) string { return strings.Join(*field(c), ",") },
+	}
+}
+
+// list is oslo.config's ListOpt: one comma-separated value, which replaces
+// the previous one. Empty items are dropped.
+func list(sec, name, def, help string, field func(*Config) *[]string) option {
+	return option{section: sec, name: name, def: def, help: help,
+		set: func(c *Config, v string) error {
+			var out []string
+			for _, item := range strings.Split(v, ",") {
+				if item = strings.TrimSpace(item); item != "" {
+					out = append(out, item)
+				}
+			}
+			*field(c) = out
+			return nil
+		},
+		get: func(c *Config) string { return strings.Join(*field(c), ",") },
+	}
 }
 
 func boolean(sec, name, def, help string, field func(*Config) *bool) option {
@@ -193,6 +315,24 @@ func integer64(sec, name, def string, lo, hi int64, help string, field func(*Con
 			return nil
 		},
 		get: func(c *Config) string { return strconv.FormatInt(*field(c), 10) },
+	}
+}
+
+// float is a decimal number of at least 0, as nova's FloatOpt(min=0.0).
+func float(sec, name, def, help string, field func(*Config) *float64) option {
+	return option{section: sec, name: name, def: def, help: help,
+		set: func(c *Config, v string) error {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+				return fmt.Errorf("not a number")
+			}
+			if f < 0 {
+				return fmt.Errorf("must be at least 0")
+			}
+			*field(c) = f
+			return nil
+		},
+		get: func(c *Config) string { return strconv.FormatFloat(*field(c), 'f', -1, 64) },
 	}
 }
 
@@ -272,6 +412,29 @@ func oneOf(allowed ...string) func(string) error {
 		}
 		return fmt.Errorf("must be one of %s", strings.Join(allowed, ", "))
 	}
+}
+
+// validUpgradeLevel accepts what [upgrade_levels] compute may hold: empty,
+// auto, a version N.N, or a lower-case release name (the compute RPC client
+// knows which release names exist and refuses an unknown one at start).
+func validUpgradeLevel(v string) error {
+	if v == "" || v == "auto" {
+		return nil
+	}
+	if major, minor, ok := strings.Cut(v, "."); ok {
+		if _, err := parseInt(major, 0, 1000); err == nil && !strings.ContainsAny(major, "+- ") {
+			if _, err := parseInt(minor, 0, 1000); err == nil && !strings.ContainsAny(minor, "+- ") {
+				return nil
+			}
+		}
+		return fmt.Errorf("not a version: use N.N (6.0), a release name (zed) or auto")
+	}
+	for _, r := range v {
+		if r < 'a' || r > 'z' {
+			return fmt.Errorf("not a version (6.0), a release name in lower case (zed) or auto")
+		}
+	}
+	return nil
 }
 
 func validHost(v string) error {

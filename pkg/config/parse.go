@@ -224,6 +224,9 @@ func (c *Config) loadFile(path string) error {
 		AllowPythonMultilineValues: true,
 		SpaceBeforeInlineComment:   true,
 		SkipUnrecognizableLines:    false,
+		// Repeated lines: the last wins, except for multi-valued options
+		// ([oslo_messaging_notifications] driver), which take every one.
+		AllowShadows: true,
 	}, path)
 	if err != nil {
 		// Never ini's error: it quotes the offending line, which may hold a
@@ -247,8 +250,10 @@ func (c *Config) loadFile(path string) error {
 			return &Error{Source: path, Section: name, Err: fmt.Errorf("%w section (gonova reads %s)", ErrUnknown, strings.Join(knownSections(), ", "))}
 		}
 		for _, k := range sec.Keys() {
-			if err := c.setOption(path, name, k.Name(), k.Value()); err != nil {
-				return err
+			for _, v := range k.ValueWithShadows() {
+				if err := c.setOption(path, name, k.Name(), v); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -280,7 +285,7 @@ func (c *Config) setOption(src, section, name, value string) error {
 		}
 		return nil
 	}
-	if section == secDefault && ignoredDefaults[name] || ignoredOptions[section][name] {
+	if section == secDefault && ignoredDefaults[name] || ignoredOptions[section][name] || lenientSections[section] {
 		c.Ignored = append(c.Ignored, "["+section+"] "+name)
 		return nil
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"runtime"
 	"slices"
 	"strconv"
@@ -412,7 +413,14 @@ func (r *processRun) shutdown() error {
 		select {
 		case ev := <-r.events:
 			p.handle(ev, false)
-			if !ev.ready && ev.err != nil {
+			switch {
+			case ev.ready || ev.err == nil:
+			case diedOf(ev.err, syscall.SIGTERM):
+				// The SIGTERM's default action: the worker was still starting
+				// and had not installed its handlers yet, so it had taken no
+				// work. A stop, not a failure.
+				p.log.Info("worker stopped while still starting", "worker", ev.slot.index, "pid", ev.pid)
+			default:
 				failed = append(failed, fmt.Errorf("worker %d (pid %d): %s", ev.slot.index, ev.pid, exitString(ev.err)))
 			}
 		case <-stopCtx.Done():
@@ -442,6 +450,16 @@ func (r *processRun) shutdown() error {
 	}
 	p.log.Info("all workers stopped")
 	return nil
+}
+
+// diedOf reports whether err is the exit of a process killed by sig.
+func diedOf(err error, sig syscall.Signal) bool {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return false
+	}
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == sig
 }
 
 // killAll sends SIGKILL to the workers left and reaps them, for at most a

@@ -326,3 +326,23 @@ func TestChildWorkersEndWhenParentIsKilled(t *testing.T) {
 		t.Fatal("the workers did not log why they stopped")
 	}
 }
+
+// A worker killed by the parent's SIGTERM before it installed its handlers
+// is told apart from one that failed.
+func TestDiedOfTellsASignalFromAFailure(t *testing.T) {
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	err := cmd.Wait()
+	if !diedOf(err, syscall.SIGTERM) {
+		t.Fatalf("sleep killed by SIGTERM: diedOf = false (%v)", err)
+	}
+	if diedOf(err, syscall.SIGKILL) {
+		t.Fatal("diedOf matched the wrong signal")
+	}
+	if diedOf(exec.Command("false").Run(), syscall.SIGTERM) {
+		t.Fatal("an exit status of 1 counted as a signal")
+	}
+}

@@ -20,6 +20,9 @@
 //     duplicate as "someone else created it", reads the row back and goes on.
 //   - With enable_new_services = false, a newly created nova-compute row starts
 //     disabled with reason NewServiceDisabledReason (CreateOptions).
+//   - MinimumVersion is nova's service_get_minimum_version: the lowest version
+//     of the live, not forced down rows of a binary (0 when none), what a
+//     rolling upgrade's version pin and start-up check read.
 //
 // Where gonova differs: Report stamps last_seen_up with the store's clock (the
 // database clock for pgstore) and List returns that clock's "now" with the

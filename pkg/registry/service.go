@@ -144,6 +144,14 @@ func (f Filter) Matches(s Service) bool {
 		(f.IncludeDeleted || !s.IsDeleted())
 }
 
+// CheckMinimumVersionBinary checks the binary of a MinimumVersion query.
+func CheckMinimumVersionBinary(binary string) error {
+	if strings.TrimSpace(binary) == "" {
+		return fmt.Errorf("%w: binary is empty", ErrInvalid)
+	}
+	return CheckText("binary", binary)
+}
+
 // Heartbeat is what a Report left in the row.
 type Heartbeat struct {
 	ReportCount int64

@@ -39,6 +39,12 @@ type Store interface {
 	Report(ctx context.Context, id int64) (Heartbeat, error)
 	// Now reads the store's clock: the database's for pgstore.
 	Now(ctx context.Context) (time.Time, error)
+	// MinimumVersion returns the lowest version among the live rows of
+	// binary that are not forced down, or 0 when there is none: nova's
+	// service_get_minimum_version, which drives [upgrade_levels] compute =
+	// auto and the start-up check for too old computes. An empty binary is
+	// ErrInvalid.
+	MinimumVersion(ctx context.Context, binary string) (int, error)
 }
 
 // FindOrCreate returns the live row of (n.Host, n.Binary), creating it (under

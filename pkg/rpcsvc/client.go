@@ -300,10 +300,10 @@ func (t *Transport) publish(ctx context.Context, p driver.Publishing) error {
 
 // retry runs op until it succeeds, fails permanently, or ctx ends.
 func (t *Transport) retry(ctx context.Context, what string, op func() error) error {
-	b := backoff.NewExponentialBackOff()
-	b.InitialInterval = 50 * time.Millisecond
-	b.MaxInterval = time.Second
-	b.MaxElapsedTime = 0
+	// Options, not fields: NewExponentialBackOff resets with its own
+	// initial interval, so fields set afterwards miss the first wait.
+	b := backoff.NewExponentialBackOff(backoff.WithInitialInterval(50*time.Millisecond),
+		backoff.WithMaxInterval(time.Second), backoff.WithMaxElapsedTime(0))
 	for attempt := 1; ; attempt++ {
 		err := op()
 		if err == nil {

@@ -24,9 +24,9 @@ type Options struct {
 	Compute computedb.Store
 	// RPC sends work to computes (NewComputeRPC in production).
 	RPC ComputeRPC
-	// Scheduler places new instances. Default: scheduler.New over Services
-	// and Compute with ServiceDownTime.
-	Scheduler *scheduler.Scheduler
+	// Scheduler places new instances and claims their resources. Default:
+	// scheduler.New over Services and Compute with ServiceDownTime.
+	Scheduler Scheduler
 	// ServiceDownTime is the effective service_down_time
 	// (servicegroup.EffectiveServiceDownTime). Default
 	// servicegroup.DefaultServiceDownTime.
@@ -36,6 +36,14 @@ type Options struct {
 	RPCTimeout time.Duration
 	// Logger receives logs. Default slog.Default().
 	Logger *slog.Logger
+}
+
+// Scheduler places an instance in task state scheduling: it claims the
+// instance's resources on a host and returns the instance with its host and
+// node, or an error matching scheduler.ErrNoValidHost. *scheduler.Scheduler
+// is the one nova-api uses.
+type Scheduler interface {
+	Schedule(ctx context.Context, inst computedb.Instance) (computedb.Instance, error)
 }
 
 // API is nova's compute.API. Create it with New; it is safe for concurrent
@@ -48,7 +56,7 @@ type API struct {
 	services   registry.Store
 	compute    computedb.Store
 	rpc        ComputeRPC
-	sched      *scheduler.Scheduler
+	sched      Scheduler
 	downTime   time.Duration
 	rpcTimeout time.Duration
 	log        *slog.Logger

@@ -171,6 +171,10 @@ func TestCreateWhoseCastFailsGoesToError(t *testing.T) {
 			got.Fault.Message != "Could not send the build request to host c1: broker unreachable" {
 			t.Fatalf("instance %+v fault %+v", got, got.Fault)
 		}
+		// An instance in ERROR holds no resources.
+		if nodes, _ := e.compute.ListNodes(ctx); len(nodes) != 1 || nodes[0].VCPUsUsed != 0 || nodes[0].RunningVMs != 0 {
+			t.Fatalf("the failed boot kept its claim: %+v", nodes)
+		}
 	})
 }
 

@@ -43,7 +43,8 @@ type CreateRequest struct {
 
 // Create boots an instance, as nova's create does without a conductor: the
 // row is stored (vm_state building, task_state scheduling, the caller's
-// user and project), the scheduler places it, and build_and_run_instance is
+// user and project), the scheduler places it (claiming its resources on the
+// host, atomically across every API process), and build_and_run_instance is
 // cast to its host. It returns the instance as last written.
 //
 // As in nova, a boot that fails after the row exists is not an error of the
@@ -89,13 +90,19 @@ func (a *API) Create(ctx context.Context, c Caller, req CreateRequest) (computed
 }
 
 // setError puts inst in vm_state error with no task, recording why as its
-// fault (code 500, as nova records scheduling and build failures), and
-// returns the row as written; inst itself when it could not be written
-// (deleted meanwhile, or a store failure, which is logged).
+// fault (code 500, as nova records scheduling and build failures), releases
+// the resources it may hold (an instance in ERROR holds none, as nova deletes
+// its allocations), and returns the row as written; inst itself when it
+// could not be written (deleted meanwhile, or a store failure, which is
+// logged).
 func (a *API) setError(ctx context.Context, inst computedb.Instance, reason string) computedb.Instance {
 	st, none := states.VMError, states.TaskNone
 	f := &computedb.Fault{Code: http.StatusInternalServerError, Message: reason}
 	out, err := a.compute.UpdateInstance(ctx, inst.UUID, computedb.InstanceUpdate{VMState: &st, TaskState: &none, Fault: f})
+	if _, rerr := a.compute.ReleaseClaim(ctx, inst.UUID); rerr != nil {
+		a.log.ErrorContext(ctx, "could not release the claim of an instance in ERROR state; it holds its resources until it is deleted",
+			"instance_uuid", inst.UUID, "error", rerr)
+	}
 	if err != nil {
 		if !errors.Is(err, computedb.ErrNotFound) {
 			a.log.ErrorContext(ctx, "could not set instance to ERROR state", "instance_uuid", inst.UUID, "error", err)

@@ -25,7 +25,9 @@
 //     update_available_resource once, so a new host can take work at once.
 //   - Endpoints: build_and_run_instance, terminate_instance,
 //     reboot_instance (casts), get_console_output, get_diagnostics (calls),
-//     on an Endpoint value so the lifecycle methods are not served.
+//     on an Endpoint value so the lifecycle methods are not served, at
+//     compute RPC version rpcapi.Version (6.1), or at an older release's
+//     version with Options.RPCVersion (a rolling upgrade's old compute).
 //   - PeriodicTasks: update_available_resource (ResourceSpacing, default
 //     60 s) and _sync_power_states (SyncPowerStateSpacing, default 600 s).
 //   - Shutdown: refuses new handler runs (retryably, so casts return to the
@@ -34,6 +36,18 @@
 //
 // A build or delete interrupted by a crash is repaired by the next InitHost;
 // one cancelled by Shutdown records vm_state error itself.
+//
+// # Resource claims
+//
+// nova's resource tracker, on the claims of internal/computedb: a build
+// checks that the instance holds its resources on this host's node (the
+// scheduler's claim, or one made on the spot for an instance cast here
+// without), and fails with nova's "Insufficient compute resources: ..."
+// fault when the node cannot take it. A build that fails, and an instance
+// that init_host puts in ERROR, gives its claim back; a delete gives it back
+// with the row. update_available_resource writes capacity, reserved amounts
+// and allocation ratios, and leaves the usage to the claims (recomputed from
+// them under the node's row lock), so it never fights a placement in flight.
 //
 // # Logging
 //

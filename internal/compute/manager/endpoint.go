@@ -43,17 +43,26 @@ func instanceName(in computedb.Instance) string { return fmt.Sprintf("instance-%
 
 // BuildAndRunInstance builds the instance: nova's build_and_run_instance,
 // without networks, volumes or rescheduling. The instance moves from vm_state
-// building to task_state spawning (claimed with a compare-and-set on the task
-// state the API left, so a duplicate cast does nothing), the driver spawns
-// it, and it becomes active and running with launched_at set. A driver
+// building to task_state spawning (a compare-and-set on the task state the
+// API left, so a duplicate cast does nothing), its resource claim on this
+// host's node is checked (made when it has none; a node that cannot take it
+// puts it in ERROR with nova's "Insufficient compute resources: ..." fault),
+// the driver spawns it, and it becomes active and running with launched_at
+// set. A driver
 // failure puts it in vm_state error and logs why. An instance deleted before
 // or during the build is left deleted (and destroyed on the hypervisor).
+//
+// With power_on false (6.1), the guest is powered off once spawned and the
+// instance ends in vm_state stopped, power_state shutdown (nova's
+// driver.spawn(power_on=False)). A manager serving 6.0 has no such argument
+// and ignores it.
 //
 // Errors returned (and then logged by the RPC server) are only database
 // errors; those before the claim are retryable, so the cast is redelivered.
 func (e *Endpoint) BuildAndRunInstance(ctx context.Context, args rpcapi.BuildAndRunInstanceArgs) error {
 	m := e.m
 	id := args.Instance.UUID
+	powerOn := args.PowerOn == nil || *args.PowerOn || m.rpcVersion == "6.0"
 	ctx, end, err := m.work.begin(ctx, rpcapi.MethodBuildAndRunInstance, id)
 	if err != nil {
 		return err
@@ -74,18 +83,12 @@ func (e *Endpoint) BuildAndRunInstance(ctx context.Context, args rpcapi.BuildAnd
 		m.skipBuild(log, inst)
 		return nil
 	}
-	node := args.Node
-	if node == "" {
-		node = inst.Node
-	}
-	if node == "" {
-		if node, err = m.nodeName(ctx); err != nil {
-			log.Warn("Cannot learn the node name; recording the host as the node", "error", err)
-			node = m.host
-		}
+	nodeID, err := m.nodeRow(ctx)
+	if err != nil {
+		return rpcsvc.Retryable(fmt.Errorf("build of %s: this host's compute node is not recorded: %w", id, err))
 	}
 	claimed, err := m.store.UpdateInstance(ctx, id, computedb.InstanceUpdate{
-		Host: &m.host, Node: &node, TaskState: ptr(states.TaskSpawning), ExpectTaskState: ptr(inst.TaskState),
+		TaskState: ptr(states.TaskSpawning), ExpectTaskState: ptr(inst.TaskState),
 	})
 	switch {
 	case errors.Is(err, computedb.ErrNotFound):
@@ -104,6 +107,26 @@ func (e *Endpoint) BuildAndRunInstance(ctx context.Context, args rpcapi.BuildAnd
 		return rpcsvc.Retryable(fmt.Errorf("build of %s: claiming the instance: %w", id, err))
 	}
 
+	// nova's resource tracker: the instance must hold its resources on this
+	// host's node. The scheduler's claim is found there (claims are
+	// idempotent); an instance sent here without one (or placed before the
+	// node's capacity shrank) claims now, and a node that cannot take it
+	// fails the build as nova does when it cannot reschedule.
+	claimed, err = m.store.ClaimInstance(ctx, computedb.ClaimRequest{InstanceUUID: id, NodeID: nodeID})
+	switch {
+	case errors.Is(err, computedb.ErrNotFound):
+		log.Info("Instance was deleted before its build started")
+		m.met.builds.WithLabelValues(buildAborted).Inc()
+		return nil
+	case errors.Is(err, computedb.ErrInsufficientResources), errors.Is(err, computedb.ErrConflict), errors.Is(err, computedb.ErrNodeNotFound):
+		m.claimFailed(ctx, log, id, err)
+		return nil
+	case err != nil:
+		m.claimFailed(ctx, log, id, fmt.Errorf("claiming its resources: %w", err))
+		return nil
+	}
+	node := claimed.Node
+
 	spec := virt.InstanceSpec{
 		UUID: id,
 		Name: instanceName(claimed),
@@ -121,16 +144,27 @@ func (e *Endpoint) BuildAndRunInstance(ctx context.Context, args rpcapi.BuildAnd
 		return nil
 	}
 
+	vmState, assumed := states.VMActive, states.PowerRunning
+	if !powerOn {
+		pstart := time.Now()
+		err := m.driver.PowerOff(ctx, id)
+		m.met.observe(callPowerOff, pstart)
+		if err != nil {
+			m.buildFailed(ctx, log, id, fmt.Errorf("powering off the new guest (power_on=false): %w", err))
+			return nil
+		}
+		vmState, assumed = states.VMStopped, states.PowerShutdown
+	}
 	power, perr := m.powerState(ctx, id)
 	if perr != nil {
-		log.Warn("Cannot read the power state of the spawned instance; recording running", "error", perr)
-		power = states.PowerRunning
+		log.Warn("Cannot read the power state of the spawned instance; recording "+assumed.String(), "error", perr)
+		power = assumed
 	}
 	now := m.clock.Now().UTC()
 	wctx, cancel := writeCtx(ctx)
 	defer cancel()
 	_, err = m.store.UpdateInstance(wctx, id, computedb.InstanceUpdate{
-		VMState: ptr(states.VMActive), PowerState: ptr(power), TaskState: ptr(states.TaskNone),
+		VMState: ptr(vmState), PowerState: ptr(power), TaskState: ptr(states.TaskNone),
 		LaunchedAt: &now, ExpectTaskState: ptr(states.TaskSpawning),
 	})
 	switch {
@@ -148,7 +182,7 @@ func (e *Endpoint) BuildAndRunInstance(ctx context.Context, args rpcapi.BuildAnd
 		return fmt.Errorf("build of %s: the instance runs but recording it failed: %w", id, err)
 	}
 	m.met.builds.WithLabelValues(buildSuccess).Inc()
-	log.Info("Instance spawned", "took", time.Since(start).Round(time.Millisecond), "power_state", power.String())
+	log.Info("Instance spawned", "took", time.Since(start).Round(time.Millisecond), "power_state", power.String(), "vm_state", string(vmState))
 	return nil
 }
 
@@ -191,6 +225,48 @@ func (m *ComputeManager) buildFailed(ctx context.Context, log *slog.Logger, id s
 	default:
 		log.Error("Instance failed to spawn; set to ERROR", "reason", cause)
 		m.met.builds.WithLabelValues(buildFailure).Inc()
+		m.release(wctx, log, id)
+	}
+}
+
+// claimFailed records a build this host cannot take: vm_state error, no
+// task, and the claim's reason as the fault, as nova records a
+// ComputeResourcesUnavailable it cannot reschedule ("Insufficient compute
+// resources: ..."). The instance stays on this host, as buildFailed leaves
+// it (nova clears host and node in both cases), so the compute still
+// counts it and a delete still reaches the hypervisor. An instance deleted
+// or changed meanwhile is left alone.
+func (m *ComputeManager) claimFailed(ctx context.Context, log *slog.Logger, id string, cause error) {
+	wctx, cancel := writeCtx(ctx)
+	defer cancel()
+	msg := cause.Error()
+	if !errors.Is(cause, computedb.ErrInsufficientResources) {
+		msg = "Build of instance " + id + " aborted: " + msg
+	}
+	_, err := m.store.UpdateInstance(wctx, id, computedb.InstanceUpdate{
+		VMState: ptr(states.VMError), TaskState: ptr(states.TaskNone), PowerState: ptr(states.PowerNoState),
+		ExpectTaskState: ptr(states.TaskSpawning),
+		Fault:           &computedb.Fault{Code: 500, Message: msg},
+	})
+	switch {
+	case errors.Is(err, computedb.ErrNotFound), errors.Is(err, computedb.ErrConflict):
+		log.Info("Instance was deleted while its resources were claimed", "claim_error", cause)
+		m.met.builds.WithLabelValues(buildAborted).Inc()
+	case err != nil:
+		log.Error("This host cannot take the instance, and setting it to ERROR failed", "reason", cause, "error", err)
+		m.met.builds.WithLabelValues(buildFailure).Inc()
+	default:
+		log.Error("This host cannot take the instance; set to ERROR", "reason", msg)
+		m.met.builds.WithLabelValues(buildFailure).Inc()
+	}
+}
+
+// release gives back the resources of an instance that failed: one in
+// ERROR holds none, as nova deletes its allocations. Releasing is
+// idempotent, so a retried failure path cannot give them back twice.
+func (m *ComputeManager) release(ctx context.Context, log *slog.Logger, id string) {
+	if _, err := m.store.ReleaseClaim(ctx, id); err != nil {
+		log.Error("Releasing the instance's claim failed; it holds its resources until it is deleted", "error", err)
 	}
 }
 

@@ -19,8 +19,9 @@ import (
 //   - task deleting (or vm_state deleted): the delete is finished — the guest
 //     destroyed, the row marked deleted and soft-deleted;
 //   - vm_state building, or a build task (scheduling ... spawning): the build
-//     died with the process; the instance goes to vm_state error, no task
-//     (nova does the same; a user deletes it);
+//     died with the process; the instance goes to vm_state error, no task,
+//     and its resource claim is released (nova does the same; a user
+//     deletes it);
 //   - any other task (an interrupted reboot): the task is cleared and the
 //     power state taken from the driver (nova retries some of these; gonova
 //     leaves the retry to the user);
@@ -85,10 +86,14 @@ func (m *ComputeManager) initInstance(ctx context.Context, in computedb.Instance
 		if err != nil {
 			return err
 		}
-		return m.casUpdate(ctx, in, computedb.InstanceUpdate{
+		if err := m.casUpdate(ctx, in, computedb.InstanceUpdate{
 			VMState: ptr(states.VMError), TaskState: ptr(states.TaskNone), PowerState: ptr(power),
 			Fault: &computedb.Fault{Code: 500, Message: "The compute service restarted while the instance was being built"},
-		})
+		}); err != nil {
+			return err
+		}
+		m.release(ctx, log, in.UUID) // an instance in ERROR holds no resources
+		return nil
 
 	case in.TaskState != states.TaskNone:
 		log.Info("Clearing the task state of an operation the stop interrupted")

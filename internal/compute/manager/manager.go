@@ -12,6 +12,7 @@ import (
 
 	"github.com/gonova/gonova/internal/compute/rpcapi"
 	"github.com/gonova/gonova/internal/compute/states"
+	"github.com/gonova/gonova/internal/compute/versions"
 	"github.com/gonova/gonova/internal/compute/virt"
 	"github.com/gonova/gonova/internal/computedb"
 	"github.com/gonova/gonova/pkg/clock"
@@ -53,12 +54,32 @@ type Options struct {
 	// sync_power_state_interval): 0 means DefaultSyncPowerStateSpacing,
 	// negative disables it.
 	SyncPowerStateSpacing time.Duration
+	// AllocationRatios are nova's cpu_allocation_ratio, ram_allocation_ratio
+	// and disk_allocation_ratio: each one > 0 is written into the node's row
+	// at every resource report; a zero one leaves the node's ratio, which a
+	// new node takes from InitialAllocationRatios (nova's
+	// initial_*_allocation_ratio: 16.0, 1.5 and 1.0 there; 1.0 for a zero one
+	// here).
+	AllocationRatios        computedb.AllocationRatios
+	InitialAllocationRatios computedb.AllocationRatios
+	// ReservedHostMemoryMB, ReservedHostDiskMB and ReservedHostCPUs are kept
+	// for the host, never claimed by instances (nova's reserved_host_*
+	// options; nova's default memory reserve is 512 MB, here 0 unless set).
+	ReservedHostMemoryMB int64
+	ReservedHostDiskMB   int64
+	ReservedHostCPUs     int
 	// Clock stamps launched_at and terminated_at; nil means clock.Real.
 	Clock clock.Clock
 	// Logger receives the manager's logs; nil means slog.Default().
 	Logger *slog.Logger
 	// Registerer receives the manager's metrics; nil registers nothing.
 	Registerer prometheus.Registerer
+	// RPCVersion is the compute RPC API version the endpoint serves: empty
+	// means rpcapi.Version, the newest. An older one (one of the versions
+	// of internal/compute/versions) makes the manager serve what a compute
+	// of that release served, and nothing newer: a rolling upgrade's old
+	// compute, in tests.
+	RPCVersion string
 }
 
 // ComputeManager is nova's ComputeManager for one host: it builds, reboots
@@ -78,12 +99,16 @@ type ComputeManager struct {
 	work   *inflight
 
 	hostIP          string
+	rpcVersion      string
+	ratios          computedb.AllocationRatios
+	initialRatios   computedb.AllocationRatios
+	reserved        computedb.Resources // vcpus, memory MB, disk GB
 	resourceSpacing time.Duration
 	syncSpacing     time.Duration
 
 	mu        sync.Mutex
 	serviceID int64
-	node      string // hypervisor_hostname, learnt from the driver
+	nodeID    int64 // the compute_nodes row's id, learnt at the first report
 }
 
 var _ service.Manager = (*ComputeManager)(nil)
@@ -111,20 +136,31 @@ func New(opts Options) (*ComputeManager, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.RPCVersion == "" {
+		opts.RPCVersion = rpcapi.Version
+	}
+	if !servedVersion(opts.RPCVersion) {
+		return nil, fmt.Errorf("compute manager: compute RPC version %q is not one a gonova release serves", opts.RPCVersion)
+	}
 	met, err := newMetrics(opts.Registerer)
 	if err != nil {
 		return nil, err
 	}
 	c := clock.OrReal(opts.Clock)
 	return &ComputeManager{
-		host:            opts.Host,
-		driver:          opts.Driver,
-		store:           opts.Store,
-		clock:           c,
-		log:             opts.Logger.With("host", opts.Host),
-		met:             met,
-		work:            newInflight(c),
-		hostIP:          opts.HostIP,
+		host:          opts.Host,
+		driver:        opts.Driver,
+		store:         opts.Store,
+		clock:         c,
+		log:           opts.Logger.With("host", opts.Host),
+		met:           met,
+		work:          newInflight(c),
+		hostIP:        opts.HostIP,
+		ratios:        opts.AllocationRatios,
+		initialRatios: opts.InitialAllocationRatios,
+		reserved: computedb.Resources{VCPUs: int64(opts.ReservedHostCPUs), MemoryMB: opts.ReservedHostMemoryMB,
+			LocalGB: (opts.ReservedHostDiskMB + 1023) / 1024},
+		rpcVersion:      opts.RPCVersion,
 		resourceSpacing: opts.ResourceSpacing,
 		syncSpacing:     opts.SyncPowerStateSpacing,
 	}, nil
@@ -182,32 +218,32 @@ func (m *ComputeManager) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-// Endpoints serves the compute RPC API (rpcapi) at version 6.0, in no
-// namespace, as nova's ComputeManager target.
+// Endpoints serves the compute RPC API (rpcapi) at rpcapi.Version (or
+// Options.RPCVersion), in no namespace, as nova's ComputeManager target. A
+// message for a newer version is refused by the dispatcher as
+// UnsupportedVersion, as a compute of an older release refuses it.
 func (m *ComputeManager) Endpoints() []rpcsvc.Endpoint {
-	return []rpcsvc.Endpoint{{Version: rpcapi.Version, Impl: &Endpoint{m: m}}}
+	return []rpcsvc.Endpoint{{Version: m.rpcVersion, Impl: &Endpoint{m: m}}}
+}
+
+// RPCVersion is the compute RPC API version the manager serves.
+func (m *ComputeManager) RPCVersion() string { return m.rpcVersion }
+
+// servedVersion reports whether v is the compute RPC version of one of
+// gonova's service versions.
+func servedVersion(v string) bool {
+	for _, e := range versions.History() {
+		if e.ComputeRPC != "" && e.ComputeRPC == v {
+			return true
+		}
+	}
+	return false
 }
 
 // PeriodicTasks registers update_available_resource and _sync_power_states.
 func (m *ComputeManager) PeriodicTasks(ts *periodic.Tasks) {
 	ts.Add("update_available_resource", m.UpdateAvailableResource, periodic.Spacing(m.resourceSpacing))
 	ts.Add("_sync_power_states", m.SyncPowerStates, periodic.Spacing(m.syncSpacing))
-}
-
-// nodeName returns the hypervisor_hostname of this host's node, asking the
-// driver the first time.
-func (m *ComputeManager) nodeName(ctx context.Context) (string, error) {
-	m.mu.Lock()
-	node := m.node
-	m.mu.Unlock()
-	if node != "" {
-		return node, nil
-	}
-	res, err := m.getAvailableResource(ctx)
-	if err != nil {
-		return "", err
-	}
-	return res.HypervisorHostname, nil
 }
 
 func (m *ComputeManager) getAvailableResource(ctx context.Context) (virt.Resources, error) {
@@ -220,9 +256,6 @@ func (m *ComputeManager) getAvailableResource(ctx context.Context) (virt.Resourc
 	if res.HypervisorHostname == "" {
 		res.HypervisorHostname = m.host
 	}
-	m.mu.Lock()
-	m.node = res.HypervisorHostname
-	m.mu.Unlock()
 	return res, nil
 }
 

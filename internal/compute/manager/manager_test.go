@@ -160,8 +160,11 @@ func TestBuildFailureSetsError(t *testing.T) {
 	if got.LaunchedAt != nil || len(h.guests(t)) != 0 {
 		t.Fatalf("a failed build launched: %+v, guests %v", got, h.guests(t))
 	}
-	// The API shows why, as nova's instance fault.
-	if got.Fault == nil || got.Fault.Code != 500 || !strings.Contains(got.Fault.Message, "aborted") || !strings.Contains(strings.ToLower(got.Fault.Message), "vcpu") {
+	// The API shows why, as nova's instance fault: the resource tracker's
+	// claim refused it (nova's ComputeResourcesUnavailable, recorded as is
+	// when the build cannot be rescheduled).
+	if got.Fault == nil || got.Fault.Code != 500 || !strings.Contains(strings.ToLower(got.Fault.Message), "vcpu") ||
+		got.Fault.Message != "Insufficient compute resources: Free vcpu 2.00 VCPU < requested 4 VCPU." {
 		t.Fatalf("fault of the failed build: %+v", got.Fault)
 	}
 	if h.builds(buildFailure) != 1 || h.builds(buildSuccess) != 0 {
@@ -371,9 +374,16 @@ func TestUpdateAvailableResource(t *testing.T) {
 	b := h.create(t, 1, 512, 10)
 	h.build(t, a)
 	h.build(t, b)
-	h.create(t, 1, 1024, 5) // scheduled here, not built yet: already holds its share
+	pending := h.create(t, 1, 1024, 5) // scheduled here, not built yet: already holds its share
+	ns, err := h.store.ListNodes(ctx(t))
+	if err != nil || len(ns) != 1 {
+		t.Fatalf("nodes after the builds = %+v, %v", ns, err)
+	}
+	if _, err := h.store.ClaimInstance(ctx(t), computedb.ClaimRequest{InstanceUUID: pending.UUID, NodeID: ns[0].ID}); err != nil {
+		t.Fatal(err) // as the scheduler claims
+	}
 	failed := h.create(t, 16, 1, 1)
-	h.build(t, failed) // does not fit: error, still on the host
+	h.build(t, failed) // does not fit: error, holds nothing
 
 	if err := h.m.PreStartHook(ctx(t), registry.Service{ID: 7, Host: host}); err != nil {
 		t.Fatal(err)
@@ -387,9 +397,9 @@ func TestUpdateAvailableResource(t *testing.T) {
 		ID: n.ID, UUID: n.UUID, CreatedAt: n.CreatedAt, UpdatedAt: n.UpdatedAt,
 		ServiceID: 7, Host: host, HypervisorHostname: "node-a", HypervisorType: fake.HypervisorType,
 		HypervisorVersion: fake.HypervisorVersion,
-		VCPUs:             8, VCPUsUsed: 20, MemoryMB: 16384, MemoryMBUsed: 3585, LocalGB: 100, LocalGBUsed: 36,
-		FreeRAMMB: 16384 - 3585, FreeDiskGB: 64, RunningVMs: 4, CurrentWorkload: 1,
-		DiskAvailableLeast: 70, CPUInfo: "?",
+		VCPUs:             8, VCPUsUsed: 4, MemoryMB: 16384, MemoryMBUsed: 3584, LocalGB: 100, LocalGBUsed: 35,
+		FreeRAMMB: 16384 - 3584, FreeDiskGB: 65, RunningVMs: 3, CurrentWorkload: 1,
+		DiskAvailableLeast: 70, CPUInfo: "?", CPUAllocationRatio: 1, RAMAllocationRatio: 1, DiskAllocationRatio: 1,
 	}
 	if n != want {
 		t.Fatalf("compute node\n got %+v\nwant %+v", n, want)
@@ -403,7 +413,7 @@ func TestUpdateAvailableResource(t *testing.T) {
 		t.Fatal(err)
 	}
 	n2, _ := h.store.GetNode(ctx(t), n.ID)
-	if n2.ServiceID != 7 || n2.VCPUsUsed != 18 || n2.RunningVMs != 3 || n2.FreeDiskGB != 84 {
+	if n2.ServiceID != 7 || n2.VCPUsUsed != 2 || n2.RunningVMs != 2 || n2.FreeDiskGB != 85 {
 		t.Fatalf("after a delete: %+v", n2)
 	}
 	expected := `
@@ -674,7 +684,63 @@ func TestPeriodicTasksAndEndpoints(t *testing.T) {
 		t.Fatalf("manager host = %q", cm.Host())
 	}
 	eps := cm.Endpoints()
-	if len(eps) != 1 || eps[0].Version != "6.0" || eps[0].Namespace != "" {
+	if len(eps) != 1 || eps[0].Version != rpcapi.Version || eps[0].Namespace != "" {
 		t.Fatalf("endpoints = %+v", eps)
 	}
+	// A compute of the first release serves 6.0 only; no release served 6.7.
+	old, err := New(Options{Host: "compute-8", Driver: drv, Store: store, Logger: quiet, RPCVersion: "6.0"})
+	if err != nil || old.Endpoints()[0].Version != "6.0" || old.RPCVersion() != "6.0" {
+		t.Fatalf("RPCVersion 6.0: %v", err)
+	}
+	if _, err := New(Options{Host: "compute-7", Driver: drv, Store: store, Logger: quiet, RPCVersion: "6.7"}); err == nil {
+		t.Fatal("RPCVersion 6.7 accepted")
+	}
+}
+
+// power_on = false (6.1) builds the guest and leaves it stopped; a manager
+// serving 6.0 has no such argument and boots it.
+func TestBuildWithPowerOnFalse(t *testing.T) {
+	h := newHarness(t, fake.Options{})
+	in := h.create(t, 1, 512, 1)
+	off := false
+	if err := h.ep.BuildAndRunInstance(ctx(t), rpcapi.BuildAndRunInstanceArgs{Instance: rpcapi.InstanceFrom(in), PowerOn: &off}); err != nil {
+		t.Fatal(err)
+	}
+	got := h.get(t, in.UUID)
+	wantState(t, got, states.VMStopped, states.TaskNone, states.PowerShutdown)
+	if got.LaunchedAt == nil || len(h.guests(t)) != 1 || h.builds(buildSuccess) != 1 {
+		t.Fatalf("launched_at %v, guests %v, successes %d", got.LaunchedAt, h.guests(t), h.builds(buildSuccess))
+	}
+	if info, err := h.drv.GetInfo(ctx(t), in.UUID); err != nil || info.State != states.PowerShutdown {
+		t.Fatalf("guest %+v, %v; want it shut down", info, err)
+	}
+	// A power sync leaves the stopped instance as it is.
+	if err := h.m.SyncPowerStates(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	wantState(t, h.get(t, in.UUID), states.VMStopped, states.TaskNone, states.PowerShutdown)
+
+	on := true
+	in2 := h.create(t, 1, 512, 1)
+	if err := h.ep.BuildAndRunInstance(ctx(t), rpcapi.BuildAndRunInstanceArgs{Instance: rpcapi.InstanceFrom(in2), PowerOn: &on}); err != nil {
+		t.Fatal(err)
+	}
+	wantState(t, h.get(t, in2.UUID), states.VMActive, states.TaskNone, states.PowerRunning)
+
+	drv, store := fake.New(fake.Options{Logger: quiet}), computedb.NewMem()
+	old, err := New(Options{Host: host, Driver: drv, Store: store, Logger: quiet, RPCVersion: "6.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in3, err := store.CreateInstance(ctx(t), computedb.Instance{UUID: newUUID(), DisplayName: "vm", ProjectID: "p", UserID: "u", Host: host,
+		VMState: states.VMBuilding, TaskState: states.TaskScheduling, FlavorID: "f1", VCPUs: 1, MemoryMB: 512, RootGB: 1, ImageRef: "cirros"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := old.Endpoints()[0].Impl.(*Endpoint)
+	if err := ep.BuildAndRunInstance(ctx(t), rpcapi.BuildAndRunInstanceArgs{Instance: rpcapi.InstanceFrom(in3), PowerOn: &off}); err != nil {
+		t.Fatal(err)
+	}
+	got3, _ := store.GetInstance(ctx(t), in3.UUID)
+	wantState(t, got3, states.VMActive, states.TaskNone, states.PowerRunning)
 }

@@ -194,12 +194,13 @@ func TestComputeOverRPCAndPostgres(t *testing.T) {
 		t.Fatalf("guests after terminate: %v", g)
 	}
 
-	// The periodic resource update sees what is left: the errored instance.
+	// The periodic resource update sees what is left: nothing, as the
+	// errored instance was refused by the claim and holds no resources.
 	if err := cmp.m.UpdateAvailableResource(c); err != nil {
 		t.Fatal(err)
 	}
 	nodes, _ = store.ListNodes(c)
-	if len(nodes) != 1 || nodes[0].RunningVMs != 1 || nodes[0].VCPUsUsed != 8 || nodes[0].ServiceID != 42 {
+	if len(nodes) != 1 || nodes[0].RunningVMs != 0 || nodes[0].VCPUsUsed != 0 || nodes[0].ServiceID != 42 {
 		t.Fatalf("compute node after the work = %+v", nodes)
 	}
 }

@@ -1,5 +1,5 @@
 // Package rpcapi is gonova's compute RPC API: the methods nova-compute serves
-// on topic "compute" at version 6.0, their argument and result types, and a
+// on topic "compute" at version 6.1 (Version), their argument and result types, and a
 // typed client (nova's nova/compute/rpcapi.py ComputeAPI) that nova-api uses
 // to reach one compute host.
 //
@@ -15,10 +15,11 @@
 // # Wire format
 //
 // Every method is sent to Target{Topic: "compute", Server: host, Version:
-// "6.0"}, as nova's client prepares it (server = the instance's host). The
-// arguments are nova's keyword arguments:
+// its version}, as nova's client prepares it (server = the instance's host):
+// 6.0, and 6.1 for build_and_run_instance. The arguments are nova's keyword
+// arguments:
 //
-//	build_and_run_instance  (cast) {"instance": {...}, "node": "n", "request_spec": null, "filter_properties": {}, ...}
+//	build_and_run_instance  (cast) {"instance": {...}, "node": "n", "request_spec": null, "filter_properties": {}, ..., "power_on": false (6.1, when set)}
 //	terminate_instance      (cast) {"instance": {...}, "bdms": []}
 //	reboot_instance         (cast) {"instance": {...}, "block_device_info": null, "reboot_type": "SOFT"|"HARD"}
 //	get_console_output      (call) {"instance": {...}, "tail_length": 20 | null} -> string
@@ -35,10 +36,23 @@
 // # Version pinning
 //
 // Options.VersionCap is nova's [upgrade_levels] compute: during a rolling
-// upgrade the API is capped at what the oldest compute understands. A method
-// whose version is above the cap is refused before anything is sent, with an
-// error matching rpcsvc.ErrVersionCap. nova's "auto" (derive the cap from the
-// services table) is not implemented: give a number.
+// upgrade the API is capped at what the oldest compute understands. It is a
+// version ("6.0"), a release name as nova's VERSION_ALIASES ("zed" = 6.1,
+// "wallaby" = 6.0), or "auto": the compute RPC version the oldest live
+// nova-compute row serves, by its service version and the history in
+// internal/compute/versions (nova's _determine_version_cap). Auto is chosen
+// at the first message or by Reset, logged as nova logs it
+//
+//	Automatically selected compute RPC version 6.0 from minimum service version 1
+//
+// and kept until the next Reset (SIGHUP), as nova caches LAST_VERSION; while
+// no nova-compute row exists the newest version is used and not kept.
+//
+// Under the cap a method is sent in its older form when it has one: at 6.0,
+// build_and_run_instance goes without power_on (nova's
+// client.can_send_version('6.1') backport), and power_on=false, which a 6.0
+// compute cannot honour, is refused. Other methods above the cap are refused
+// before anything is sent, with an error matching rpcsvc.ErrVersionCap.
 //
 // # Errors
 //
@@ -50,7 +64,9 @@
 //
 // # Logging
 //
-// The client does not log; it returns errors that name the method and host.
+// Options.Logger gets the cap auto chose (Info), the no-compute-yet notice
+// (Debug) and nova's "I am too old" (Error). Otherwise the client does not
+// log; it returns errors that name the method and host.
 // The transport (pkg/rpcsvc) logs its own retries.
 //
 // # Metrics

@@ -86,9 +86,16 @@ type env struct {
 	host string
 }
 
-// newEnv starts a recorder served at version 6.0 on host "h1" of a private
+// newEnv starts a recorder served at Version on host "h1" of a private
 // memory:// broker.
 func newEnv(t *testing.T) *env {
+	t.Helper()
+	return newEnvAt(t, Version)
+}
+
+// newEnvAt is newEnv with the recorder served at version, as a compute of an
+// older release serves it: a message above it is refused by the dispatcher.
+func newEnvAt(t *testing.T, version string) *env {
 	t.Helper()
 	ctx := context.Background()
 	tr, err := rpcsvc.Open(ctx, rpcsvc.Options{
@@ -102,7 +109,7 @@ func newEnv(t *testing.T) *env {
 	rec := &recorder{got: make(chan message, 16), release: make(chan struct{})}
 	srv, err := rpcsvc.NewServer(tr, rpcsvc.ServerConfig{
 		Target:    rpcsvc.Target{Topic: Topic, Server: "h1"},
-		Endpoints: []rpcsvc.Endpoint{{Version: Version, Impl: rec}},
+		Endpoints: []rpcsvc.Endpoint{{Version: version, Impl: rec}},
 	})
 	if err != nil {
 		t.Fatal(err)

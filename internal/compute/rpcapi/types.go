@@ -11,8 +11,17 @@ import (
 const Topic = "compute"
 
 // Version is the highest compute RPC API version this package speaks and the
-// manager serves: nova's current major version.
-const Version = "6.0"
+// manager serves (nova's current major, 6, and gonova's minors). It is the
+// compute RPC version of the last service version (internal/compute/versions).
+//
+// gonova's compute RPC API history (nova's ComputeAPI docstring):
+//
+//	6.0  gonova's first: build_and_run_instance, terminate_instance,
+//	     reboot_instance, get_console_output, get_diagnostics, with nova 6.0's
+//	     arguments
+//	6.1  build_and_run_instance takes power_on (bool, default true; false
+//	     builds the guest and leaves it stopped)
+const Version = "6.1"
 
 // The served method names.
 const (
@@ -23,19 +32,21 @@ const (
 	MethodGetDiagnostics      = "get_diagnostics"
 )
 
-// methodVersions is the version each method is sent with, as nova's client
-// hard-codes one per method. All are 6.0 today; a method added later gets a
-// higher minor version here, and a VersionCap below it refuses it.
+// methodVersions is the newest version each method is sent with, as nova's
+// client hard-codes one per method. A method that changed gets the minor
+// version of its change here; under a VersionCap below it, the client sends
+// the older form when there is one (BuildAndRunInstance) and refuses it
+// otherwise.
 var methodVersions = map[string]string{
-	MethodBuildAndRunInstance: "6.0",
+	MethodBuildAndRunInstance: "6.1",
 	MethodTerminateInstance:   "6.0",
 	MethodRebootInstance:      "6.0",
 	MethodGetConsoleOutput:    "6.0",
 	MethodGetDiagnostics:      "6.0",
 }
 
-// MethodVersion returns the version method is sent with ("" for a method this
-// API does not have).
+// MethodVersion returns the newest version method is sent with ("" for a
+// method this API does not have).
 func MethodVersion(method string) string { return methodVersions[method] }
 
 // Instance is the instance as it travels in every method's "instance"
@@ -90,6 +101,12 @@ type BuildAndRunInstanceArgs struct {
 	Limits             map[string]any  `json:"limits"`
 	HostList           []any           `json:"host_list"`
 	AccelUUIDs         []string        `json:"accel_uuids"`
+
+	// PowerOn (6.1) says whether the guest runs once built: nil and true
+	// boot it, false leaves it stopped (vm_state stopped, power_state
+	// shutdown), as nova's driver.spawn(power_on=False). It is gonova's
+	// argument, not nova's; nil is not sent.
+	PowerOn *bool `json:"power_on,omitempty"`
 }
 
 // TerminateInstanceArgs are terminate_instance's arguments (nova: instance,

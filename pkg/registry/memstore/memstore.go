@@ -183,6 +183,28 @@ func (s *Store) Now(ctx context.Context) (time.Time, error) {
 	return s.now(), nil
 }
 
+// MinimumVersion implements registry.Store.
+func (s *Store) MinimumVersion(ctx context.Context, binary string) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if err := registry.CheckMinimumVersionBinary(binary); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	lowest, found := 0, false
+	for _, r := range s.rows {
+		if r.IsDeleted() || r.ForcedDown || r.Binary != binary {
+			continue
+		}
+		if !found || r.Version < lowest {
+			lowest, found = r.Version, true
+		}
+	}
+	return lowest, nil
+}
+
 // live runs change on the live row id under the lock.
 func (s *Store) live(ctx context.Context, id int64, change func(*registry.Service)) error {
 	if err := ctx.Err(); err != nil {

@@ -204,6 +204,21 @@ func (s *Store) Now(ctx context.Context) (time.Time, error) {
 	return now.UTC(), nil
 }
 
+// MinimumVersion implements registry.Store: one aggregate over the live,
+// not forced down rows of binary (NULL, no row, becomes 0).
+func (s *Store) MinimumVersion(ctx context.Context, binary string) (int, error) {
+	if err := registry.CheckMinimumVersionBinary(binary); err != nil {
+		return 0, err
+	}
+	var v pgtype.Int4
+	err := s.pool.QueryRow(ctx, `SELECT min(version) FROM services
+		WHERE "binary" = $1 AND deleted = 0 AND NOT forced_down`, binary).Scan(&v)
+	if err != nil {
+		return 0, fail("reading the minimum version of "+binary, err)
+	}
+	return int(v.Int32), nil
+}
+
 // fail wraps a database error: an outage is marked db.ErrUnavailable, a value
 // Postgres refused (the validation's safety net) is registry.ErrInvalid.
 func fail(what string, err error) error {

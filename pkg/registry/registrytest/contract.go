@@ -52,6 +52,7 @@ func RunContract(t *testing.T, newStore func(t *testing.T) registry.Store) {
 		{"DisableNewServices", testDisableNewServices},
 		{"ConcurrentFindOrCreate", testConcurrentFindOrCreate},
 		{"CancelledContext", testCancelledContext},
+		{"MinimumVersion", testMinimumVersion},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, newStore(t)) })
@@ -518,6 +519,68 @@ func testCancelledContext(t *testing.T, s registry.Store) {
 	}
 	if _, err := s.Report(ctx, 1); err == nil || errors.Is(err, registry.ErrNotFound) {
 		t.Errorf("Report with a cancelled context = %v, want the context's error", err)
+	}
+	if _, err := s.MinimumVersion(ctx, "nova-compute"); err == nil {
+		t.Error("MinimumVersion with a cancelled context succeeded")
+	}
+}
+
+// testMinimumVersion: nova's service_get_minimum_version counts the live rows
+// of one binary that are not forced down; none gives 0.
+func testMinimumVersion(t *testing.T, s registry.Store) {
+	ctx := ctxT(t)
+	minOf := func(binary string) int {
+		t.Helper()
+		v, err := s.MinimumVersion(ctx, binary)
+		if err != nil {
+			t.Fatalf("MinimumVersion(%q): %v", binary, err)
+		}
+		return v
+	}
+	if v := minOf("nova-compute"); v != 0 {
+		t.Fatalf("MinimumVersion of an empty table = %d, want 0", v)
+	}
+	if _, err := s.MinimumVersion(ctx, ""); !errors.Is(err, registry.ErrInvalid) {
+		t.Errorf("MinimumVersion(\"\") = %v, want ErrInvalid", err)
+	}
+	c1 := mustCreate(t, s, registry.NewService{Host: "h1", Binary: "nova-compute", Topic: "compute", Version: 3})
+	mustCreate(t, s, registry.NewService{Host: "h2", Binary: "nova-compute", Topic: "compute", Version: 5})
+	mustCreate(t, s, registry.NewService{Host: "h1", Binary: "nova-osapi_compute", Version: 1})
+	if v := minOf("nova-compute"); v != 3 {
+		t.Errorf("MinimumVersion(nova-compute) = %d, want 3 (another binary's 1 does not count)", v)
+	}
+	if v := minOf("nova-osapi_compute"); v != 1 {
+		t.Errorf("MinimumVersion(nova-osapi_compute) = %d, want 1", v)
+	}
+	if v := minOf("nova-scheduler"); v != 0 {
+		t.Errorf("MinimumVersion of a binary without rows = %d, want 0", v)
+	}
+	// Upgrading the oldest row moves the minimum.
+	four := 4
+	if _, err := s.Update(ctx, c1.ID, registry.Update{Version: &four}); err != nil {
+		t.Fatal(err)
+	}
+	if v := minOf("nova-compute"); v != 4 {
+		t.Errorf("after h1 went to 4: MinimumVersion = %d, want 4", v)
+	}
+	// A forced-down row and a soft-deleted row are not counted.
+	old := mustCreate(t, s, registry.NewService{Host: "h3", Binary: "nova-compute", Topic: "compute", Version: 2})
+	if v := minOf("nova-compute"); v != 2 {
+		t.Errorf("with h3 at 2: MinimumVersion = %d, want 2", v)
+	}
+	down := true
+	if _, err := s.Update(ctx, old.ID, registry.Update{ForcedDown: &down}); err != nil {
+		t.Fatal(err)
+	}
+	if v := minOf("nova-compute"); v != 4 {
+		t.Errorf("with h3 forced down: MinimumVersion = %d, want 4", v)
+	}
+	gone := mustCreate(t, s, registry.NewService{Host: "h4", Binary: "nova-compute", Topic: "compute", Version: 1})
+	if err := s.Delete(ctx, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	if v := minOf("nova-compute"); v != 4 {
+		t.Errorf("with h4 deleted: MinimumVersion = %d, want 4", v)
 	}
 }
 

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
@@ -22,15 +23,30 @@ type Context struct {
 	ProjectID string
 	Roles     []string
 	IsAdmin   bool
-	// UserDomainID and ProjectDomainID are the Keystone domains of the user
-	// and of the project (X-User-Domain-Id, X-Project-Domain-Id).
-	UserDomainID    string
-	ProjectDomainID string
-	// DomainID is set for a domain-scoped token (X-Domain-Id), SystemScope
-	// for a system-scoped one ("all", X-System-Scope); a token with neither
-	// is project-scoped. Policy compares them with a rule's scope types.
-	DomainID    string
+	// The rest is what Keystone says of a validated token (package
+	// keystone); noauth2 leaves it empty. Names are display names; the ids
+	// above are what policy and the database use.
+	UserName          string
+	UserDomainID      string
+	UserDomainName    string
+	ProjectName       string
+	ProjectDomainID   string
+	ProjectDomainName string
+	// DomainID and DomainName are set for a domain-scoped token.
+	DomainID   string
+	DomainName string
+	// SystemScope is "all" for a system-scoped token.
 	SystemScope string
+	// IsAdminProject is Keystone's is_admin_project (true when Keystone has
+	// no admin project configured, as keystonemiddleware reads it).
+	IsAdminProject bool
+	// ServiceCatalog is the token's catalog as Keystone's v3 JSON array, when
+	// the validator asked for it (include_service_catalog). Read-only: it
+	// may be shared with the validator's cache.
+	ServiceCatalog json.RawMessage
+	// AuthToken is the caller's token, for calls to other services on the
+	// caller's behalf (nova's context.auth_token). Never log it.
+	AuthToken string `json:"-"`
 	// RequestID and GlobalRequestID come from the request-id middleware; RPC
 	// clients copy them into messages so computes log the same ids.
 	RequestID       string
@@ -50,6 +66,13 @@ func (c *Context) HasRole(role string) bool {
 // treated as a failure of the authenticator itself (500).
 type Authenticator interface {
 	Authenticate(r *http.Request) (*Context, error)
+}
+
+// Challenger is an Authenticator that tells a refused client where to
+// authenticate: the middleware sends Challenge() as the WWW-Authenticate
+// header of every 401 it answers (Keystone's `Keystone uri="..."`).
+type Challenger interface {
+	Challenge() string
 }
 
 // AuthenticatorFunc adapts a function to Authenticator.
@@ -118,6 +141,11 @@ func MiddlewareWithLogger(a Authenticator, logger *slog.Logger) func(http.Handle
 					}
 					logger.InfoContext(ctx, "request not authenticated",
 						"reason", reason, "request_id", middleware.RequestIDFromContext(ctx))
+				}
+				if fe, _ := fault.From(err); fe.Code == http.StatusUnauthorized {
+					if ch, ok := a.(Challenger); ok {
+						w.Header().Set("WWW-Authenticate", ch.Challenge())
+					}
 				}
 				fault.Write(w, r, err)
 				return

@@ -10,9 +10,10 @@
 //
 // nova takes its caller from Keystone: keystonemiddleware validates the token
 // and nova's NovaKeystoneContext builds the context from X-User-Id,
-// X-Project-Id and X-Roles. gonova does not validate Keystone tokens yet, so
-// Authenticator is the seam a Keystone validator will plug into later, and
-// NoAuth is nova's development mode, auth_strategy = noauth2.
+// X-Project-Id and X-Roles. In gonova both are one Authenticator, package
+// keystone (auth_strategy = keystone); NoAuth is nova's development mode,
+// auth_strategy = noauth2. An Authenticator that is also a Challenger names,
+// in every 401, where to authenticate (WWW-Authenticate).
 //
 // # NoAuth (noauth2)
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -37,6 +38,13 @@ type Options struct {
 	VCPUs    int
 	MemoryMB int
 	LocalGB  int
+	// CPUAllocationRatio, RAMAllocationRatio and DiskAllocationRatio let
+	// Spawn overcommit the capacity by that factor (floor of capacity ×
+	// ratio), as a hypervisor under nova's allocation ratios does; 0 means
+	// 1.0 (no overcommit).
+	CPUAllocationRatio  float64
+	RAMAllocationRatio  float64
+	DiskAllocationRatio float64
 	// NodeName is the hypervisor_hostname; empty means the host given to
 	// InitHost.
 	NodeName string
@@ -89,6 +97,11 @@ func New(opts Options) *Driver {
 	}
 	if opts.LocalGB <= 0 {
 		opts.LocalGB = DefaultLocalGB
+	}
+	for _, r := range []*float64{&opts.CPUAllocationRatio, &opts.RAMAllocationRatio, &opts.DiskAllocationRatio} {
+		if *r <= 0 {
+			*r = 1
+		}
 	}
 	if opts.ConsoleLines <= 0 {
 		opts.ConsoleLines = DefaultConsoleLines
@@ -199,9 +212,9 @@ func (d *Driver) reserve(spec virt.InstanceSpec) (*instance, error) {
 		want, total int
 		used        int
 	}{
-		{"vcpus", spec.Flavor.VCPUs, d.opts.VCPUs, used.VCPUs},
-		{"memory_mb", spec.Flavor.MemoryMB, d.opts.MemoryMB, used.MemoryMB},
-		{"local_gb", spec.Flavor.RootGB, d.opts.LocalGB, used.RootGB},
+		{"vcpus", spec.Flavor.VCPUs, overcommit(d.opts.VCPUs, d.opts.CPUAllocationRatio), used.VCPUs},
+		{"memory_mb", spec.Flavor.MemoryMB, overcommit(d.opts.MemoryMB, d.opts.RAMAllocationRatio), used.MemoryMB},
+		{"local_gb", spec.Flavor.RootGB, overcommit(d.opts.LocalGB, d.opts.DiskAllocationRatio), used.RootGB},
 	} {
 		if free := r.total - r.used; r.want > free {
 			return nil, &virt.InsufficientResourcesError{Resource: r.name, Requested: r.want, Free: free}
@@ -219,6 +232,9 @@ func (d *Driver) reserve(spec virt.InstanceSpec) (*instance, error) {
 	d.instances[spec.UUID] = inst
 	return inst, nil
 }
+
+// overcommit is capacity × ratio, rounded down.
+func overcommit(capacity int, ratio float64) int { return int(math.Floor(float64(capacity) * ratio)) }
 
 // Destroy removes the instance; an unknown uuid is not an error.
 func (d *Driver) Destroy(ctx context.Context, uuid string) error {

@@ -513,3 +513,19 @@ func waitCtx(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	return c
 }
+
+// Allocation ratios let the fake overcommit as the claims allow.
+func TestAllocationRatiosOvercommit(t *testing.T) {
+	d, _ := newDriver(t, Options{VCPUs: 2, CPUAllocationRatio: 2.5})
+	ctx := context.Background()
+	for i := range 5 {
+		err := d.Spawn(ctx, virt.InstanceSpec{UUID: fmt.Sprintf("u-%d", i), Name: fmt.Sprintf("instance-%d", i), Flavor: virt.Flavor{VCPUs: 1}})
+		if err != nil {
+			t.Fatalf("spawn %d of floor(2 x 2.5) = 5: %v", i, err)
+		}
+	}
+	err := d.Spawn(ctx, virt.InstanceSpec{UUID: "u-6", Name: "instance-6", Flavor: virt.Flavor{VCPUs: 1}})
+	if !errors.Is(err, virt.ErrInsufficientResources) {
+		t.Fatalf("a sixth: %v", err)
+	}
+}

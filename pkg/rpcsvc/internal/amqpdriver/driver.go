@@ -7,11 +7,9 @@ package amqpdriver
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +17,7 @@ import (
 	"github.com/cenkalti/backoff/v4"
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/gonova/gonova/pkg/internal/amqpurl"
 	"github.com/gonova/gonova/pkg/rpcsvc/internal/driver"
 )
 
@@ -120,37 +119,7 @@ func (d *Driver) dialAny(ctx context.Context) (*amqp.Connection, error) {
 }
 
 func (d *Driver) dial(ctx context.Context, h Host) (*amqp.Connection, error) {
-	// The credentials and the vhost go in the Config, not in the URI string:
-	// amqp091 returns net/url's errors for a URI it cannot parse, and those
-	// quote it whole. The URI carries only the host and port.
-	uri := amqp.URI{Scheme: "amqp", Host: h.Host, Port: h.Port, Username: "guest", Password: "guest", Vhost: "/"}
-	cfg := amqp.Config{
-		SASL:       []amqp.Authentication{&amqp.PlainAuth{Username: h.User, Password: h.Password}},
-		Vhost:      d.cfg.URL.Vhost,
-		Heartbeat:  d.cfg.Heartbeat,
-		Locale:     "en_US",
-		Properties: amqp.Table{"connection_name": d.cfg.ConnectionName, "product": "gonova"},
-		Dial: func(network, addr string) (net.Conn, error) {
-			var dl net.Dialer
-			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			defer cancel()
-			c, err := dl.DialContext(dctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			// The AMQP handshake must not hang on a silent peer either.
-			if err := c.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
-				_ = c.Close()
-				return nil, err
-			}
-			return c, nil
-		},
-	}
-	if d.cfg.URL.TLS {
-		uri.Scheme = "amqps"
-		cfg.TLSClientConfig = &tls.Config{ServerName: h.Host, MinVersion: tls.VersionTLS12}
-	}
-	return amqp.DialConfig(uri.String(), cfg)
+	return amqpurl.Dial(ctx, d.cfg.URL, h, amqpurl.DialOptions{Heartbeat: d.cfg.Heartbeat, Name: d.cfg.ConnectionName})
 }
 
 func (d *Driver) setConn(conn *amqp.Connection) {
@@ -183,10 +152,10 @@ func (d *Driver) supervise(conn *amqp.Connection) {
 			d.clearConn()
 			d.log.Warn("rpcsvc: lost the broker connection, reconnecting", "error", err)
 		}
-		b := backoff.NewExponentialBackOff()
-		b.InitialInterval = 100 * time.Millisecond
-		b.MaxInterval = d.cfg.ReconnectMax
-		b.MaxElapsedTime = 0
+		// Options, not fields: NewExponentialBackOff resets with its own
+		// initial interval, so fields set afterwards miss the first wait.
+		b := backoff.NewExponentialBackOff(backoff.WithInitialInterval(100*time.Millisecond),
+			backoff.WithMaxInterval(d.cfg.ReconnectMax), backoff.WithMaxElapsedTime(0))
 		for {
 			c, err := d.dialAny(d.ctx)
 			if err == nil {

@@ -1,0 +1,173 @@
+// Package amqpurl parses oslo's RabbitMQ transport_url and dials one of its
+// brokers, for every part of the framework that talks to RabbitMQ (the RPC
+// driver, the notifier): one parser, one place where credentials are kept
+// out of error messages.
+package amqpurl
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/gonova/gonova/pkg/internal/urlcheck"
+)
+
+// Host is one broker of a transport_url.
+type Host struct {
+	Host     string
+	Port     int
+	User     string
+	Password string
+}
+
+// URL is a parsed oslo transport_url for RabbitMQ.
+type URL struct {
+	Hosts []Host
+	Vhost string
+	TLS   bool
+}
+
+// Parse parses `rabbit://user:pass@h1:5672,user:pass@h2:5672/vhost?ssl=1`
+// (also amqp:// and amqps://). Hosts are tried in order on (re)connect.
+// Errors never quote the URL or a part of its authority: a malformed URL may
+// hold its password anywhere (urlcheck names the wrong part instead).
+func Parse(raw string) (URL, error) {
+	var u URL
+	if _, err := urlcheck.Parse(raw); err != nil {
+		return u, fmt.Errorf("transport_url: %v", err)
+	}
+	scheme, rest, _ := strings.Cut(raw, "://")
+	switch scheme {
+	case "rabbit", "amqp":
+	case "amqps":
+		u.TLS = true
+	default:
+		return u, fmt.Errorf("transport_url scheme %q is not rabbit, amqp or amqps", scheme)
+	}
+	hostsPart, pathQuery := rest, ""
+	if i := strings.IndexAny(rest, "/?"); i >= 0 {
+		hostsPart, pathQuery = rest[:i], rest[i:]
+	}
+	path, query, _ := strings.Cut(pathQuery, "?")
+	path = strings.TrimPrefix(path, "/")
+	vhost, err := url.PathUnescape(path)
+	if err != nil {
+		return u, fmt.Errorf("transport_url virtual host %q: %v", path, err)
+	}
+	if vhost == "" {
+		vhost = "/"
+	}
+	u.Vhost = vhost
+	if query != "" {
+		q, err := url.ParseQuery(query)
+		if err != nil {
+			return u, fmt.Errorf("transport_url query: %v", err)
+		}
+		if v := q.Get("ssl"); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return u, fmt.Errorf("transport_url ssl=%q is not a boolean", v)
+			}
+			u.TLS = u.TLS || b
+		}
+	}
+	if hostsPart == "" {
+		return u, fmt.Errorf("transport_url has no host")
+	}
+	for _, hp := range strings.Split(hostsPart, ",") {
+		h := Host{User: "guest", Password: "guest", Port: 5672}
+		if u.TLS {
+			h.Port = 5671
+		}
+		if at := strings.LastIndex(hp, "@"); at >= 0 {
+			user, pass, _ := strings.Cut(hp[:at], ":")
+			if h.User, err = url.PathUnescape(user); err != nil {
+				return u, fmt.Errorf("transport_url: a user name is not percent-encoded correctly")
+			}
+			if h.Password, err = url.PathUnescape(pass); err != nil {
+				return u, fmt.Errorf("transport_url: a password is not percent-encoded correctly")
+			}
+			hp = hp[at+1:]
+		}
+		host, port := hp, ""
+		if strings.HasPrefix(hp, "[") { // IPv6 literal
+			end := strings.Index(hp, "]")
+			if end < 0 {
+				return u, fmt.Errorf("transport_url: an IPv6 host lacks its closing ]")
+			}
+			host, port = hp[1:end], strings.TrimPrefix(hp[end+1:], ":")
+		} else if i := strings.LastIndex(hp, ":"); i >= 0 {
+			host, port = hp[:i], hp[i+1:]
+		}
+		if host == "" {
+			return u, fmt.Errorf("transport_url has an empty host")
+		}
+		if port != "" {
+			n, err := strconv.Atoi(port)
+			if err != nil || n <= 0 || n > 65535 {
+				return u, fmt.Errorf("transport_url: a port is not a number from 1 to 65535")
+			}
+			h.Port = n
+		}
+		h.Host = host
+		u.Hosts = append(u.Hosts, h)
+	}
+	return u, nil
+}
+
+// DialOptions shape a connection beyond the URL.
+type DialOptions struct {
+	// Heartbeat is the AMQP heartbeat interval; 0 disables heartbeats.
+	Heartbeat time.Duration
+	// Name is the connection name shown in RabbitMQ's management UI.
+	Name string
+	// Timeout bounds the TCP connect and the AMQP handshake. Default 10 s.
+	Timeout time.Duration
+}
+
+// Dial connects to broker h of u. The credentials and the vhost go in the
+// AMQP config, not in the URI string: amqp091 returns net/url's errors for a
+// URI it cannot parse, and those quote it whole. The URI carries only the
+// host and port. Neither the TCP connect nor the handshake can hang on a
+// silent peer.
+func Dial(ctx context.Context, u URL, h Host, o DialOptions) (*amqp.Connection, error) {
+	timeout := o.Timeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	uri := amqp.URI{Scheme: "amqp", Host: h.Host, Port: h.Port, Username: "guest", Password: "guest", Vhost: "/"}
+	cfg := amqp.Config{
+		SASL:       []amqp.Authentication{&amqp.PlainAuth{Username: h.User, Password: h.Password}},
+		Vhost:      u.Vhost,
+		Heartbeat:  o.Heartbeat,
+		Locale:     "en_US",
+		Properties: amqp.Table{"connection_name": o.Name, "product": "gonova"},
+		Dial: func(network, addr string) (net.Conn, error) {
+			var dl net.Dialer
+			dctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			c, err := dl.DialContext(dctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			// amqp091-go clears the deadline once connected.
+			if err := c.SetDeadline(time.Now().Add(timeout)); err != nil {
+				_ = c.Close()
+				return nil, err
+			}
+			return c, nil
+		},
+	}
+	if u.TLS {
+		uri.Scheme = "amqps"
+		cfg.TLSClientConfig = &tls.Config{ServerName: h.Host, MinVersion: tls.VersionTLS12}
+	}
+	return amqp.DialConfig(uri.String(), cfg)
+}
