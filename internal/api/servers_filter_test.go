@@ -278,3 +278,23 @@ func TestServerListSortAndPaging(t *testing.T) {
 		})
 	}
 }
+
+// TestStatusMapIsTheViews: the status filter's map is the one the views
+// render by (states.ServerStatus), so ?status=X finds what shows as X.
+func TestStatusMapIsTheViews(t *testing.T) {
+	for vm, tasks := range statusMap {
+		for task, want := range tasks {
+			ts := states.TaskState(task)
+			if task == "default" {
+				ts = states.TaskNone
+			}
+			if got := states.ServerStatus(vm, ts); got != want {
+				t.Errorf("vm %s task %s: the filter says %s, the view %s", vm, task, want, got)
+			}
+		}
+	}
+	if vm, task := statesFromStatuses([]string{"resize"}); strings.Join(vm, ",") != "active,stopped" ||
+		strings.Join(task, ",") != "resize_finish,resize_migrated,resize_migrating,resize_prep" {
+		t.Errorf("RESIZE: %v %v", vm, task)
+	}
+}
