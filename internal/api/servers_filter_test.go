@@ -207,7 +207,7 @@ func serverListFilterErrors(t *testing.T, b backend) {
 			{"changes-since=2020-01-02&changes-before=2020-01-01", alice, "2.66", 400, "The value of changes-since must be less than or equal to changes-before."},
 			{"status=BOGUS", alice, "2.38", 400, "Invalid status value"},
 			{"status=DELETED", alice, "", 403, "Only administrators may list deleted instances"},
-			{"locked=maybe", alice, "2.73", 400, "Invalid input received: Unrecognized value 'maybe', acceptable values are: '0', '1', 'f', 'false', 'n', 'no', 'off', 'on', 't', 'true', 'y', 'yes'"},
+			{"locked=maybe", alice, "2.73", 400, "Unrecognized value 'maybe', acceptable values are: '0', '1', 'f', 'false', 'n', 'no', 'off', 'on', 't', 'true', 'y', 'yes'"},
 			{"foo=1", alice, "2.75", 400, "'foo' does not match any of the regexes: '^_'"},
 			{"foo=1&bar=2", admin, "2.75", 400, "'bar', 'foo' do not match any of the regexes: '^_'"},
 			{"metadata=x", admin, "", 400, "Invalid filter field: metadata."},

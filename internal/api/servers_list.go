@@ -475,7 +475,7 @@ func (h *handlers) parseServerList(r *http.Request, detail bool) (serverList, er
 		if s != "" {
 			b, ok := strictBool(s)
 			if !ok {
-				return serverList{}, fault.BadRequest(fmt.Sprintf("Invalid input received: Unrecognized value '%s', acceptable values are: '0', '1', 'f', 'false', 'n', 'no', 'off', 'on', 't', 'true', 'y', 'yes'", s))
+				return serverList{}, fault.BadRequest(fmt.Sprintf("Unrecognized value '%s', acceptable values are: '0', '1', 'f', 'false', 'n', 'no', 'off', 'on', 't', 'true', 'y', 'yes'", s))
 			}
 			allTenants = b
 		}
@@ -483,7 +483,7 @@ func (h *handlers) parseServerList(r *http.Request, detail bool) (serverList, er
 	if s, ok := opts["locked"]; ok {
 		b, ok := strictBool(s)
 		if !ok {
-			return serverList{}, fault.BadRequest(fmt.Sprintf("Invalid input received: Unrecognized value '%s', acceptable values are: '0', '1', 'f', 'false', 'n', 'no', 'off', 'on', 't', 'true', 'y', 'yes'", s))
+			return serverList{}, fault.BadRequest(fmt.Sprintf("Unrecognized value '%s', acceptable values are: '0', '1', 'f', 'false', 'n', 'no', 'off', 'on', 't', 'true', 'y', 'yes'", s))
 		}
 		f.Locked = &b
 	}
