@@ -109,6 +109,19 @@ var refereeQueries = []struct {
 	{"/servers?node=(", "2.1", false, false},
 	{"/servers?changes-since=x", "2.1", false, false},
 	{"/servers?limit=x", "2.1", false, false},
+	{"/servers?soft_deleted=1", "2.1", true, false},
+	{"/servers?changes-since=2020-01-01&soft_deleted=1", "2.1", true, false},
+	{"/servers?launched_at=2020&terminated_at=x&created_at=y", "2.75", false, false},
+	{"/servers?vm_state=stopped&task_state=t&power_state=4&user_id=u&progress=0", "2.83", false, false},
+	{"/servers?availability_zone=nova&launched_at=2020", "2.83", false, false},
+	{"/servers?hostname=h", "2.89", false, false},
+	{"/servers?hostname=h", "2.90", false, false},
+	{"/servers?status=ACTIVE&vm_state=error", "2.1", true, false},
+	{"/servers?status=REBOOT&task_state=x", "2.1", true, false},
+	{"/servers?uuid=x&uuid=y", "2.1", true, false},
+	{"/servers?sort_key=uuid&sort_key=updated_at&sort_key=power_state&sort_dir=desc&sort_dir=asc", "2.1", false, false},
+	{"/servers?sort_key=locked&sort_key=display_name&sort_dir=asc", "2.72", false, false},
+	{"/servers?sort_key=node", "2.1", false, false},
 }
 
 // TestServerListMatchesNova puts each request to nova 26's
@@ -131,7 +144,7 @@ func TestServerListMatchesNova(t *testing.T) {
 	}
 	rec := &recordingStore{}
 	e := newEnv(t, memBackend, func(d *Deps, o *computeapi.Options) {
-		d.MaxMicroversion = microversion.MustParse("2.75")
+		d.MaxMicroversion = microversion.MustParse("2.90")
 		rec.Store = o.Compute
 		o.Compute = rec
 	})
