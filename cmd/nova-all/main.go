@@ -42,11 +42,19 @@ func main() {
 		})
 		// Metrics first (stopped last), then compute: the API must find an up
 		// compute when it starts taking requests.
+		sweep, err := a.NewBuildRequestSweep(client)
+		if err != nil {
+			return nil, err
+		}
 		var services []launcher.Service
 		if metrics != nil {
 			services = append(services, metrics)
 		}
-		return append(services, computeSvc, apiSvc), nil
+		services = append(services, computeSvc)
+		if sweep != nil {
+			services = append(services, sweep)
+		}
+		return append(services, apiSvc), nil
 	}))
 }
 

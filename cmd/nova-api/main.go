@@ -86,5 +86,14 @@ func run(args []string) int {
 	if m != nil {
 		services = append(services, m) // first started, last stopped: probes answer throughout
 	}
+	sweep, err := a.NewBuildRequestSweep(compute)
+	if err != nil {
+		a.Log.Error("building the build request sweep", "error", err)
+		a.Close()
+		return app.ExitCode(err)
+	}
+	if sweep != nil {
+		services = append(services, sweep)
+	}
 	return a.Run(ctx, workers, append(services, svc)...)
 }

@@ -238,6 +238,20 @@ func runContract(t *testing.T, newStore func(t *testing.T) Store) {
 		if len(c0) != 3 {
 			t.Fatalf("host filter: %d", len(c0))
 		}
+		sched, vmErr := states.TaskScheduling, states.VMError
+		if _, err := s.UpdateInstance(ctx, ids[1], InstanceUpdate{TaskState: &sched}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.UpdateInstance(ctx, ids[2], InstanceUpdate{TaskState: &sched, VMState: &vmErr}); err != nil {
+			t.Fatal(err)
+		}
+		stuck, err := s.ListInstances(ctx, InstanceFilter{VMState: states.VMBuilding, TaskState: states.TaskScheduling})
+		if err != nil || len(stuck) != 1 || stuck[0].UUID != ids[1] {
+			t.Fatalf("vm_state and task_state filter: %+v, %v", stuck, err)
+		}
+		if errored, _ := s.ListInstances(ctx, InstanceFilter{VMState: states.VMError, Host: "c2"}); len(errored) != 1 || errored[0].UUID != ids[2] {
+			t.Fatalf("vm_state and host filter: %+v", errored)
+		}
 		var paged []string
 		marker := ""
 		for {

@@ -284,7 +284,7 @@ func (f *InstanceFilter) matchesNothing() bool {
 }
 
 // pass reports whether in passes f (deleted: whether the row is deleted).
-// ProjectID, Host, Exact, Regex, the deleted and soft-deleted rules and
+// ProjectID, Host, VMState, TaskState, Exact, Regex, the deleted and soft-deleted rules and
 // the change times; not the marker or limit.
 func (f *InstanceFilter) pass(in *Instance, deleted bool) bool {
 	switch f.Deleted {
@@ -301,6 +301,9 @@ func (f *InstanceFilter) pass(in *Instance, deleted bool) bool {
 		return false
 	}
 	if f.Host != "" && in.Host != f.Host {
+		return false
+	}
+	if (f.VMState != "" && in.VMState != f.VMState) || (f.TaskState != "" && in.TaskState != f.TaskState) {
 		return false
 	}
 	for c, vs := range f.Exact {

@@ -265,6 +265,12 @@ func pgList(f *InstanceFilter, keys []SortKey, marker *Instance) (string, []any)
 	if f.Host != "" {
 		where = append(where, "host = "+arg(f.Host))
 	}
+	if f.VMState != "" {
+		where = append(where, "vm_state = "+arg(string(f.VMState)))
+	}
+	if f.TaskState != "" {
+		where = append(where, "task_state = "+arg(string(f.TaskState)))
+	}
 	for _, c := range sortedColumns(f.Exact) {
 		vs := exactValues(c, f.Exact[c])
 		switch {

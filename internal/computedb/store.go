@@ -111,7 +111,11 @@ type InstanceUpdate struct {
 type InstanceFilter struct {
 	ProjectID string // empty: every project
 	Host      string // empty: every host
-	Limit     int    // 0: no limit
+	// VMState and TaskState, when not empty, select instances in that
+	// vm_state and that task state (the sweeps of stuck builds).
+	VMState   states.VMState
+	TaskState states.TaskState
+	Limit     int // 0: no limit
 	// Marker is the uuid of the last instance of the previous page: the
 	// list starts after it in the sort order. It may name any instance,
 	// deleted or of another project, as in nova; one that does not exist

@@ -69,14 +69,7 @@ func (a *App) newAPIService(rpc computeapi.ComputeRPC, listen func(network, addr
 	if err := a.checkComputeVersions(); err != nil {
 		return nil, err
 	}
-	capi, err := computeapi.New(computeapi.Options{
-		Services:        a.Services,
-		Compute:         a.Compute,
-		RPC:             rpc,
-		ServiceDownTime: a.ServiceDownTime(),
-		RPCTimeout:      c.Default.RPCResponseTimeout,
-		Logger:          a.Log,
-	})
+	capi, err := a.newComputeAPI(rpc)
 	if err != nil {
 		return nil, err
 	}
@@ -134,6 +127,18 @@ func resetCap(ctx context.Context, rpc computeapi.ComputeRPC) error {
 		return nil
 	}
 	return r.Reset(ctx)
+}
+
+// newComputeAPI is nova's compute.API over the stores and rpc.
+func (a *App) newComputeAPI(rpc computeapi.ComputeRPC) (*computeapi.API, error) {
+	return computeapi.New(computeapi.Options{
+		Services:        a.Services,
+		Compute:         a.Compute,
+		RPC:             rpc,
+		ServiceDownTime: a.ServiceDownTime(),
+		RPCTimeout:      a.Cfg.Default.RPCResponseTimeout,
+		Logger:          a.Log,
+	})
 }
 
 // NewAPIMetricsService is nova-api's own listener on [gonova]

@@ -53,6 +53,7 @@ func (a *App) NewComputeService() (*service.Service, error) {
 		Logger:                  a.Log,
 		Registerer:              a.Metrics,
 		RPCVersion:              rpcVersion,
+		InstanceBuildTimeout:    a.Cfg.Default.InstanceBuildTimeout,
 	})
 	if err != nil {
 		return nil, err

@@ -190,6 +190,8 @@ func (a *App) OpenTransport(ctx context.Context) error {
 		QosPrefetchCount:          c.Rabbit.RabbitQosPrefetchCount,
 		HeartbeatTimeoutThreshold: c.Rabbit.HeartbeatTimeoutThreshold,
 		TransientQueuesTTL:        c.Rabbit.RabbitTransientQueuesTTL,
+		UnavailableTimeout:        c.Gonova.RPCUnavailableTimeout,
+		UnroutableTimeout:         unroutable(c.Gonova.RPCUnroutableTimeout),
 		Logger:                    a.Log,
 		Registerer:                a.Metrics,
 	})
@@ -198,6 +200,15 @@ func (a *App) OpenTransport(ctx context.Context) error {
 	}
 	a.Transport = tr
 	return nil
+}
+
+// unroutable maps rpc_unroutable_timeout to rpcsvc's UnroutableTimeout,
+// whose 0 means its default: the option's 0 is "do not retry".
+func unroutable(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // ServiceOptions are the pkg/service options this configuration implies, for

@@ -61,15 +61,16 @@ type DefaultOptions struct {
 
 	// Resource claims (nova-compute writes them into its compute_nodes row;
 	// the scheduler's claims are checked against them).
-	CPUAllocationRatio         float64 // cpu_allocation_ratio: 0 (nova's None) keeps the node's ratio
-	RAMAllocationRatio         float64 // ram_allocation_ratio: 0 keeps the node's ratio
-	DiskAllocationRatio        float64 // disk_allocation_ratio: 0 keeps the node's ratio
-	InitialCPUAllocationRatio  float64 // initial_cpu_allocation_ratio: a new node's ratio when cpu_allocation_ratio is unset
-	InitialRAMAllocationRatio  float64 // initial_ram_allocation_ratio
-	InitialDiskAllocationRatio float64 // initial_disk_allocation_ratio
-	ReservedHostMemoryMB       int64   // reserved_host_memory_mb: memory kept for the host
-	ReservedHostDiskMB         int64   // reserved_host_disk_mb: disk kept for the host
-	ReservedHostCPUs           int     // reserved_host_cpus: CPUs kept for the host
+	CPUAllocationRatio         float64       // cpu_allocation_ratio: 0 (nova's None) keeps the node's ratio
+	RAMAllocationRatio         float64       // ram_allocation_ratio: 0 keeps the node's ratio
+	DiskAllocationRatio        float64       // disk_allocation_ratio: 0 keeps the node's ratio
+	InitialCPUAllocationRatio  float64       // initial_cpu_allocation_ratio: a new node's ratio when cpu_allocation_ratio is unset
+	InitialRAMAllocationRatio  float64       // initial_ram_allocation_ratio
+	InitialDiskAllocationRatio float64       // initial_disk_allocation_ratio
+	ReservedHostMemoryMB       int64         // reserved_host_memory_mb: memory kept for the host
+	ReservedHostDiskMB         int64         // reserved_host_disk_mb: disk kept for the host
+	ReservedHostCPUs           int           // reserved_host_cpus: CPUs kept for the host
+	InstanceBuildTimeout       time.Duration // instance_build_timeout: building longer than this on a host is an error; 0 disables
 }
 
 // DatabaseOptions are the options of the [database] section.
@@ -148,6 +149,9 @@ type GonovaOptions struct {
 	FakeDriverVCPUs        int           // fake_driver_vcpus: the fake hypervisor's vcpus; 0 = the fake's default
 	FakeDriverMemoryMB     int           // fake_driver_memory_mb: the fake hypervisor's memory; 0 = the fake's default
 	FakeDriverLocalGB      int           // fake_driver_local_gb: the fake hypervisor's disk; 0 = the fake's default
+	RPCUnavailableTimeout  time.Duration // rpc_unavailable_timeout: how long a cast or call waits for the broker; 0 = rpc_response_timeout
+	RPCUnroutableTimeout   time.Duration // rpc_unroutable_timeout: how long a returned (unroutable) cast or call is retried; 0 = not
+	BuildRequestTimeout    time.Duration // build_request_timeout: nova-api fails instances still scheduling after this; 0 disables
 }
 
 // KeystoneAuthtokenOptions are keystonemiddleware's [keystone_authtoken]

@@ -87,6 +87,7 @@ var options = []option{
 	integer64(secDefault, "reserved_host_memory_mb", "512", 0, 1<<40, "Memory (MB) kept for the host: never claimed by instances.", func(c *Config) *int64 { return &c.Default.ReservedHostMemoryMB }),
 	integer64(secDefault, "reserved_host_disk_mb", "0", 0, 1<<50, "Disk (MB, rounded up to GB) kept for the host: never claimed by instances.", func(c *Config) *int64 { return &c.Default.ReservedHostDiskMB }),
 	integer(secDefault, "reserved_host_cpus", "0", 0, 1<<20, "Host CPUs kept for host processes: never claimed by instances.", func(c *Config) *int { return &c.Default.ReservedHostCPUs }),
+	seconds(secDefault, "instance_build_timeout", "3600", 0, "Seconds an instance may stay in vm_state building on its compute host before nova-compute's _check_instance_build_time sets it to error with a fault; 0 disables the check (nova's default; gonova checks after an hour).", func(c *Config) *time.Duration { return &c.Default.InstanceBuildTimeout }),
 	signedSeconds(secDefault, "sync_power_state_interval", "600", "Seconds between nova-compute's _sync_power_states runs; negative disables them.", func(c *Config) *time.Duration { return &c.Default.SyncPowerStateInterval }),
 
 	secretURL(secDatabase, "connection", "", "Database URL: postgresql://user:pass@host:5432/nova. Empty or memory:// selects the in-memory store.", func(c *Config) *string { return &c.Database.Connection }, validDatabaseURL),
@@ -143,6 +144,9 @@ var options = []option{
 	integer(secGonova, "fake_driver_vcpus", "0", 0, 1<<20, "vcpus of the fake virt driver's host; 0 means its default (1000, nova's fake).", func(c *Config) *int { return &c.Gonova.FakeDriverVCPUs }),
 	integer(secGonova, "fake_driver_memory_mb", "0", 0, 1<<30, "Memory (MB) of the fake virt driver's host; 0 means its default (800000).", func(c *Config) *int { return &c.Gonova.FakeDriverMemoryMB }),
 	integer(secGonova, "fake_driver_local_gb", "0", 0, 1<<30, "Disk (GB) of the fake virt driver's host; 0 means its default (600000).", func(c *Config) *int { return &c.Gonova.FakeDriverLocalGB }),
+	seconds(secGonova, "rpc_unavailable_timeout", "5", 0, "How long an RPC cast or call waits for the message broker (reconnecting, or a publish not confirmed) before it fails: an API request then answers 503 and a boot sets its instance to error. 0 waits for rpc_response_timeout.", func(c *Config) *time.Duration { return &c.Gonova.RPCUnavailableTimeout }),
+	seconds(secGonova, "rpc_unroutable_timeout", "10", 0, "How long an RPC cast or call that the broker returns for want of a queue (its servers have not declared it yet, as after a broker restart with non-durable queues) is sent again before it fails; 0 fails at the first return. Fanout casts are never returned.", func(c *Config) *time.Duration { return &c.Gonova.RPCUnroutableTimeout }),
+	seconds(secGonova, "build_request_timeout", "300", 0, "nova-api fails (vm_state error, with a fault) an instance still in task_state scheduling this many seconds after it was created: no compute took its build request (lost, or the compute is down). 0 disables the sweep.", func(c *Config) *time.Duration { return &c.Gonova.BuildRequestTimeout }),
 	seconds(secGonova, "manager_shutdown_timeout", "60", 0, "At stop, how long a manager may finish in-flight work before it is cut off, seconds.", func(c *Config) *time.Duration { return &c.Gonova.ManagerShutdownTimeout }),
 }
 

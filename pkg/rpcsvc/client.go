@@ -183,8 +183,12 @@ func (c *Client) destination() driver.Publishing {
 }
 
 // Cast sends method(args) without waiting for a result. It returns once the
-// broker confirmed the message, retrying across reconnects until ctx ends (or,
-// when ctx has no deadline, for the client's timeout).
+// broker confirmed the message and routed it to a queue, retrying across
+// reconnects until ctx ends (or, when ctx has no deadline, for the client's
+// timeout) or Options.UnavailableTimeout passes without a broker
+// (*UnavailableError); a message the broker returns for want of a queue is
+// retried for Options.UnroutableTimeout (then *UnroutableError). A fanout
+// cast to no queue at all is sent, not an error.
 //
 //	err := cl.Prepare(rpcsvc.CallOptions{Fanout: true}).Cast(ctx, "update_cache", CacheArgs{Key: "k"})
 func (c *Client) Cast(ctx context.Context, method string, args any) error {
@@ -206,7 +210,7 @@ func (c *Client) Cast(ctx context.Context, method string, args any) error {
 	}
 	p := c.destination()
 	p.Body = body
-	if err := c.t.publish(ctx, p); err != nil {
+	if err := c.t.send(ctx, c.target, p); err != nil {
 		return fmt.Errorf("rpcsvc: cast %q to %s: %w", method, c.target, err)
 	}
 	return nil
@@ -260,7 +264,7 @@ func (c *Client) Call(ctx context.Context, method string, args any, result any) 
 	p := c.destination()
 	p.Body = body
 	p.Expiration = c.timeout
-	if err := c.t.publish(waitCtx, p); err != nil {
+	if err := c.t.send(waitCtx, c.target, p); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 			return &TimeoutError{Method: method, Target: c.target, Timeout: c.timeout, MsgID: req.MsgID}
 		}
@@ -293,6 +297,87 @@ func (c *Client) Call(ctx context.Context, method string, args any, result any) 
 	}
 }
 
+// send publishes a cast or call p to target, Mandatory unless fanout (a
+// fanout exchange without queues is a fanout to no one, not an error). A
+// message the broker returns (no queue bound) is published again with
+// backoff until UnroutableTimeout has passed since the first return: then
+// *UnroutableError. Connection failures are retried until ctx ends or, when
+// UnavailableTimeout is set, until the broker has been unreachable that long
+// (each attempt's confirm is bounded by it too): then *UnavailableError.
+// Permanent errors end it at once.
+func (t *Transport) send(ctx context.Context, target Target, p driver.Publishing) error {
+	p.Mandatory = !target.Fanout
+	b := newBackoff()
+	var downSince, returnedSince time.Time
+	unavailable := t.opts.UnavailableTimeout
+	for attempt := 1; ; attempt++ {
+		began := time.Now()
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if unavailable > 0 {
+			actx, cancel = context.WithTimeout(ctx, unavailable)
+		}
+		err := t.drv.Publish(actx, p)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		now := time.Now()
+		var ue *driver.UnroutableError
+		var deadline time.Time // of this retry, zero for ctx's
+		switch {
+		case errors.As(err, &ue):
+			downSince = time.Time{}
+			if returnedSince.IsZero() {
+				returnedSince = began
+			}
+			waited := now.Sub(returnedSince)
+			if t.opts.UnroutableTimeout < 0 || waited >= t.opts.UnroutableTimeout {
+				t.metrics.sendFailed(sendUnroutable)
+				return &UnroutableError{Target: target, Waited: waited, Err: ue}
+			}
+			deadline = returnedSince.Add(t.opts.UnroutableTimeout)
+		case ctx.Err() != nil:
+			if !errors.Is(err, ctx.Err()) {
+				return fmt.Errorf("%w (after %d attempts; last: %v)", ctx.Err(), attempt, err)
+			}
+			return err
+		case unavailable > 0 && errors.Is(err, context.DeadlineExceeded):
+			t.metrics.sendFailed(sendUnavailable)
+			return &UnavailableError{Waited: now.Sub(began), Err: fmt.Errorf("the broker did not confirm the message within %s", unavailable)}
+		case !retryablePublish(err):
+			return err
+		case unavailable > 0:
+			if downSince.IsZero() {
+				downSince = began
+			}
+			if waited := now.Sub(downSince); waited >= unavailable {
+				t.metrics.sendFailed(sendUnavailable)
+				return &UnavailableError{Waited: waited, Err: err}
+			}
+			deadline = downSince.Add(unavailable)
+		}
+		wait := b.NextBackOff()
+		if !deadline.IsZero() {
+			wait = max(min(wait, time.Until(deadline)), time.Millisecond)
+		}
+		t.log.Debug("rpcsvc: retrying", "what", "publish to "+p.Exchange+"/"+p.RoutingKey, "attempt", attempt, "error", err)
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return fmt.Errorf("%w (after %d attempts; last: %v)", ctx.Err(), attempt, err)
+		case <-timer.C:
+		}
+	}
+}
+
+func newBackoff() *backoff.ExponentialBackOff {
+	// Options, not fields: NewExponentialBackOff resets with its own
+	// initial interval, so fields set afterwards miss the first wait.
+	return backoff.NewExponentialBackOff(backoff.WithInitialInterval(50*time.Millisecond),
+		backoff.WithMaxInterval(time.Second), backoff.WithMaxElapsedTime(0))
+}
+
 // publish sends p, retrying connection failures with backoff until ctx ends.
 func (t *Transport) publish(ctx context.Context, p driver.Publishing) error {
 	return t.retry(ctx, "publish to "+p.Exchange+"/"+p.RoutingKey, func() error { return t.drv.Publish(ctx, p) })
@@ -300,10 +385,7 @@ func (t *Transport) publish(ctx context.Context, p driver.Publishing) error {
 
 // retry runs op until it succeeds, fails permanently, or ctx ends.
 func (t *Transport) retry(ctx context.Context, what string, op func() error) error {
-	// Options, not fields: NewExponentialBackOff resets with its own
-	// initial interval, so fields set afterwards miss the first wait.
-	b := backoff.NewExponentialBackOff(backoff.WithInitialInterval(50*time.Millisecond),
-		backoff.WithMaxInterval(time.Second), backoff.WithMaxElapsedTime(0))
+	b := newBackoff()
 	for attempt := 1; ; attempt++ {
 		err := op()
 		if err == nil {
@@ -331,7 +413,9 @@ func retryablePublish(err error) bool {
 	switch {
 	case errors.Is(err, driver.ErrClosed), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return false
-	case errors.Is(err, driver.ErrPermanent):
+	case errors.Is(err, driver.ErrPermanent), errors.Is(err, driver.ErrUnroutable):
+		// A returned reply finds no queue on a second try either: the
+		// caller is gone.
 		return false
 	}
 	return true

@@ -59,11 +59,27 @@
 //     gets a *TimeoutError; if the connection drops while it waits, it gets
 //     ErrConnectionLost at once. Keep-alive replies are sent every _timeout/2
 //     seconds for integer timeouts and accepted (and ignored) by the client.
-//   - Cast: Cast returns once the broker confirmed the message, retrying the
-//     same message (same _unique_id) across reconnects until ctx ends; an
-//     error the driver reports as permanent (a declaration refused with
-//     PRECONDITION_FAILED, access refused) ends it at once. The
-//     server acknowledges it after the handler returns. A handler error is
+//   - Cast: Cast returns once the broker confirmed the message and routed it
+//     to a queue, retrying the same message (same _unique_id) across
+//     reconnects until ctx ends; an error the driver reports as permanent (a
+//     declaration refused with PRECONDITION_FAILED, access refused) ends it
+//     at once. The server acknowledges it after the handler returns.
+//   - Unroutable: casts and calls to a topic or server are published
+//     mandatory (oslo publishes only replies so). A message no queue takes
+//     (no server has declared it yet, as after a broker restart with
+//     non-durable queues, before the servers reconnected) is returned by the
+//     broker before its confirm on the same channel; the driver correlates
+//     the two by the message_id it sets on each mandatory publish, and the
+//     client publishes it again with backoff for Options.UnroutableTimeout
+//     (default 10 s), then fails with *UnroutableError (ErrUnroutable).
+//     oslo drops such a cast silently. Fanout casts are not mandatory: a
+//     fanout exchange without queues is a fanout to no one. memory:// does
+//     the same (a mandatory message to no queue fails at once).
+//   - Unavailable: with Options.UnavailableTimeout set, a cast or call fails
+//     with *UnavailableError (ErrUnavailable) once the broker has been
+//     unreachable that long (or a publish went unconfirmed that long),
+//     instead of waiting for the caller's whole deadline. Both errors offer
+//     ServiceUnavailable() true: pkg/wsgi/fault answers them 503. A handler error is
 //     logged and the message dropped (oslo's semantics), unless it is wrapped
 //     with Retryable; a Retryable error or a panic redelivers it, and after
 //     Options.MaxDeliveryAttempts it is dead-lettered.
@@ -96,7 +112,8 @@
 //
 // log/slog through Options.Logger. Warn: reconnects, undecodable messages and
 // dead-lettered messages (with the queue, the DLQ name and the reason), cast
-// handler errors, replies that found no queue. Debug: each dispatch.
+// handler errors, replies that found no queue (the caller is gone), returns
+// whose publisher stopped waiting. Debug: each dispatch and retry.
 //
 // # Metrics
 //
@@ -108,6 +125,8 @@
 //   - gonova_rpc_call_duration_seconds{method}: client call round trip.
 //   - gonova_rpc_inflight_handlers: handlers running now.
 //   - gonova_rpc_reconnects_total: broker reconnections.
+//   - gonova_rpc_send_failures_total{reason}: casts and calls a client gave
+//     up on: unroutable or unavailable (both series at zero from the start).
 //
 // Method labels are the registered endpoint methods plus "unknown", so
 // the label set stays bounded whatever peers send.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gonova/gonova/pkg/rpcsvc/internal/driver"
 	"github.com/gonova/gonova/pkg/rpcsvc/wire"
 )
 
@@ -73,7 +74,63 @@ var (
 	ErrTimeout = errors.New("rpcsvc: call timed out")
 	// ErrVersionCap: the requested version is above the client's version cap.
 	ErrVersionCap = errors.New("rpcsvc: version above the version cap")
+	// ErrUnroutable is matched (errors.Is) by every *UnroutableError: the
+	// broker took a cast or call but no queue was bound for it.
+	ErrUnroutable = driver.ErrUnroutable
+	// ErrUnavailable is matched (errors.Is) by every *UnavailableError: the
+	// broker could not be reached in time.
+	ErrUnavailable = errors.New("rpcsvc: the message broker is unavailable")
 )
+
+// UnroutableError is returned by Cast and Call when the broker returned the
+// message for Options.UnroutableTimeout: no queue is bound for the target
+// (no server of the topic and host has declared its queue, for example
+// after a broker restart with non-durable queues, before the servers
+// reconnected). The message was not delivered. Fanout casts are never
+// unroutable: a fanout exchange without queues is a fanout to no one.
+//
+// It offers ServiceUnavailable() true, so pkg/wsgi/fault answers 503.
+type UnroutableError struct {
+	Target Target
+	// Waited is how long the message was retried.
+	Waited time.Duration
+	Err    *driver.UnroutableError
+}
+
+func (e *UnroutableError) Error() string {
+	return fmt.Sprintf("rpcsvc: no server of %s has a queue on the broker (message returned for %s): %v", e.Target, e.Waited.Round(time.Millisecond), e.Err)
+}
+
+// Is makes errors.Is(err, ErrUnroutable) true.
+func (e *UnroutableError) Is(target error) bool { return target == ErrUnroutable }
+
+// ServiceUnavailable marks the error as a backend outage (pkg/wsgi/fault).
+func (e *UnroutableError) ServiceUnavailable() bool { return true }
+
+// UnavailableError is returned by Cast and Call when the broker connection
+// was down (or a publish went unconfirmed) for Options.UnavailableTimeout:
+// the message was not sent, or not confirmed.
+//
+// It offers ServiceUnavailable() true, so pkg/wsgi/fault answers 503.
+type UnavailableError struct {
+	// Waited is how long the client waited for the broker.
+	Waited time.Duration
+	// Err is the last failure.
+	Err error
+}
+
+func (e *UnavailableError) Error() string {
+	return fmt.Sprintf("rpcsvc: the message broker is unavailable (waited %s): %v", e.Waited.Round(time.Millisecond), e.Err)
+}
+
+// Is makes errors.Is(err, ErrUnavailable) true.
+func (e *UnavailableError) Is(target error) bool { return target == ErrUnavailable }
+
+// Unwrap returns the last failure.
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// ServiceUnavailable marks the error as a backend outage (pkg/wsgi/fault).
+func (e *UnavailableError) ServiceUnavailable() bool { return true }
 
 // TimeoutError is returned by Call when no reply came within the timeout
 // (oslo's MessagingTimeout).

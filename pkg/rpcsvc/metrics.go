@@ -18,6 +18,12 @@ const (
 
 var allOutcomes = []string{outcomeSuccess, outcomeFailure, outcomeRetried, outcomeDeadLettered, outcomeDuplicate, outcomeRejected}
 
+// Reasons of gonova_rpc_send_failures_total.
+const (
+	sendUnroutable  = "unroutable"
+	sendUnavailable = "unavailable"
+)
+
 // unknownMethod labels messages whose method is not served (or unreadable).
 const unknownMethod = "unknown"
 
@@ -27,6 +33,7 @@ type metrics struct {
 	callDur    *prometheus.HistogramVec
 	inflight   prometheus.Gauge
 	reconnects prometheus.Counter
+	sendFails  *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -53,6 +60,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "gonova_rpc_reconnects_total",
 			Help: "Reconnections to the message broker.",
 		}),
+		sendFails: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gonova_rpc_send_failures_total",
+			Help: "Casts and calls that clients could not send, by reason: unroutable (no queue bound for the target for rpc_unroutable_timeout) or unavailable (no broker for rpc_unavailable_timeout).",
+		}, []string{"reason"}),
+	}
+	for _, r := range []string{sendUnroutable, sendUnavailable} {
+		m.sendFails.WithLabelValues(r)
 	}
 	if reg == nil {
 		return m, nil
@@ -63,6 +77,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m.callDur = register(reg, m.callDur, &err)
 	m.inflight = register(reg, m.inflight, &err)
 	m.reconnects = register(reg, m.reconnects, &err)
+	m.sendFails = register(reg, m.sendFails, &err)
 	return m, err
 }
 
@@ -85,6 +100,8 @@ func (m *metrics) initMethods(names []string) {
 		m.handlerDur.WithLabelValues(n)
 	}
 }
+
+func (m *metrics) sendFailed(reason string) { m.sendFails.WithLabelValues(reason).Inc() }
 
 // Reconnected implements driver.Metrics.
 func (m *metrics) Reconnected() { m.reconnects.Inc() }

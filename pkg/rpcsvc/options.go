@@ -50,12 +50,27 @@ type Options struct {
 	PublishChannels int
 	// ReconnectMaxInterval (gonova) caps the reconnect backoff. Default 5s.
 	ReconnectMaxInterval time.Duration
+	// UnroutableTimeout (gonova, [gonova] rpc_unroutable_timeout) is how long
+	// a cast or call that the broker returns (no queue bound for it) is
+	// published again, with backoff, before it fails with an
+	// *UnroutableError. Servers re-declare non-durable queues after a broker
+	// restart within about ReconnectMaxInterval. Default 10s; negative
+	// fails at the first return.
+	UnroutableTimeout time.Duration
+	// UnavailableTimeout (gonova, [gonova] rpc_unavailable_timeout) is how
+	// long a cast or call waits for the broker (reconnecting, or a publish
+	// not confirmed) before it fails with an *UnavailableError. 0 (the
+	// default) waits until the caller's context ends.
+	UnavailableTimeout time.Duration
 
 	// Logger receives the transport's logs; nil uses slog.Default().
 	Logger *slog.Logger
 	// Registerer receives the metrics; nil registers nothing.
 	Registerer prometheus.Registerer
 }
+
+// DefaultUnroutableTimeout is Options.UnroutableTimeout's default.
+const DefaultUnroutableTimeout = 10 * time.Second
 
 func (o Options) withDefaults() (Options, error) {
 	if o.TransportURL == "" {
@@ -88,6 +103,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.ReconnectMaxInterval == 0 {
 		o.ReconnectMaxInterval = 5 * time.Second
 	}
+	if o.UnroutableTimeout == 0 {
+		o.UnroutableTimeout = DefaultUnroutableTimeout
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -102,6 +120,8 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("rpcsvc: rabbit_transient_queues_ttl must be at least 1s, got %s", o.TransientQueuesTTL)
 	case o.MaxDeliveryAttempts < 1:
 		return o, fmt.Errorf("rpcsvc: MaxDeliveryAttempts must be at least 1, got %d", o.MaxDeliveryAttempts)
+	case o.UnavailableTimeout < 0:
+		return o, fmt.Errorf("rpcsvc: UnavailableTimeout must not be negative, got %s", o.UnavailableTimeout)
 	case o.DedupCacheSize < 1 || o.PublishChannels < 1:
 		return o, fmt.Errorf("rpcsvc: DedupCacheSize and PublishChannels must be positive")
 	}

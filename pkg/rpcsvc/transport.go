@@ -78,7 +78,8 @@ func Open(ctx context.Context, opts Options) (*Transport, error) {
 			Logger:          opts.Logger,
 			Metrics:         m,
 			ReturnedMessages: func(exchange, key string, _ []byte) {
-				opts.Logger.Warn("rpcsvc: a reply found no queue (the caller is gone) and was dropped", "exchange", exchange, "reply_queue", key)
+				// A return whose publisher stopped waiting (its context ended).
+				opts.Logger.Warn("rpcsvc: a message found no queue and was dropped", "exchange", exchange, "routing_key", key)
 			},
 		})
 		if err != nil {
@@ -118,12 +119,22 @@ func (t *Transport) ensureReplyQueue(ctx context.Context) (string, error) {
 	if t.replyQ == "" {
 		t.replyQ = "reply_" + hexUUID()
 	}
-	c, err := t.drv.Consume(ctx, driver.ConsumeSpec{
+	cctx := ctx
+	if d := t.opts.UnavailableTimeout; d > 0 {
+		var cancel context.CancelFunc
+		cctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	c, err := t.drv.Consume(cctx, driver.ConsumeSpec{
 		Queues:      []driver.Queue{{Name: t.replyQ, Kind: driver.Reply}},
 		Prefetch:    max(t.opts.prefetch(), 64),
 		Handle:      t.onReply,
 		Interrupted: func(error) { t.failPending(ErrConnectionLost) },
 	})
+	if err != nil && ctx.Err() == nil && cctx.Err() != nil {
+		t.metrics.sendFailed(sendUnavailable)
+		err = &UnavailableError{Waited: t.opts.UnavailableTimeout, Err: err}
+	}
 	if err != nil {
 		return "", fmt.Errorf("rpcsvc: reply queue %s: %w", t.replyQ, err)
 	}

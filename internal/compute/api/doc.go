@@ -37,8 +37,21 @@
 // *ConsoleNotAvailableError (404), *NotSupportedError (501),
 // *MarkerNotFoundError (400), *NoValidHostError (400 where nova's API
 // raises it synchronously; a boot records it as the instance's fault
-// instead). Each matches its Err* sentinel with errors.Is. Any other error is
-// unexpected (a store or transport failure: nova's 500).
+// instead). Each matches its Err* sentinel with errors.Is. A cast or call
+// the broker could not take (pkg/rpcsvc's *UnavailableError: no broker
+// within rpc_unavailable_timeout; *UnroutableError: no queue for the host
+// within rpc_unroutable_timeout) is wrapped as it is and answered 503 by
+// pkg/wsgi/fault; a boot records it as the instance's fault, in words. Any
+// other error is unexpected (a store or transport failure: nova's 500).
+//
+// # Lost builds
+//
+// FailUnclaimedBuilds fails instances still in task_state scheduling a
+// timeout after creation: their build request was lost (queued in a
+// non-durable queue when the broker restarted) or their compute is down.
+// nova-api runs it as a periodic task (internal/nova, [gonova]
+// build_request_timeout); it is a compare-and-set on the task state the
+// compute's build claims, so it is safe in every API worker at once.
 //
 // # Logging
 //

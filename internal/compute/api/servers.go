@@ -15,6 +15,7 @@ import (
 	"github.com/gonova/gonova/internal/pyregex"
 	"github.com/gonova/gonova/internal/scheduler"
 	"github.com/gonova/gonova/pkg/registry"
+	"github.com/gonova/gonova/pkg/rpcsvc"
 	"github.com/gonova/gonova/pkg/service/servicegroup"
 )
 
@@ -83,10 +84,34 @@ func (a *API) Create(ctx context.Context, c Caller, req CreateRequest) (computed
 		if err := a.rpc.BuildAndRunInstance(bctx, placed); err != nil {
 			log.ErrorContext(ctx, "build_and_run_instance cast failed; setting instance to ERROR state",
 				"host", placed.Host, "error", err)
-			inst = a.setError(bctx, inst, fmt.Sprintf("Could not send the build request to host %s: %v", placed.Host, err))
+			inst = a.setError(bctx, inst, buildCastFault(placed.Host, err))
 		}
 	}
 	return inst, nil
+}
+
+// buildCastFault is the fault of an instance whose build request could not
+// be sent to host: the broker's outage and a host without a queue on it are
+// said in words, as users see the fault.
+func buildCastFault(host string, err error) string {
+	switch {
+	case errors.Is(err, rpcsvc.ErrUnroutable):
+		return fmt.Sprintf("Build request not delivered: compute host %s has no queue on the message broker "+
+			"(its nova-compute is down or has not reconnected since a broker restart). Set to error state.", host)
+	case errors.Is(err, rpcsvc.ErrUnavailable):
+		return fmt.Sprintf("Build request not sent to compute host %s: the message broker is unavailable. Set to error state.", host)
+	}
+	return fmt.Sprintf("Could not send the build request to host %s: %v", host, err)
+}
+
+// undoTask puts back the task state prev that an action replaced with task
+// before its cast failed, so the instance is not left in a task no compute
+// will ever finish; if anyone changed the task meanwhile, theirs stands.
+func (a *API) undoTask(ctx context.Context, inst computedb.Instance, task, prev states.TaskState) {
+	_, err := a.compute.UpdateInstance(ctx, inst.UUID, computedb.InstanceUpdate{TaskState: &prev, ExpectTaskState: &task})
+	if err != nil && !errors.Is(err, computedb.ErrConflict) && !errors.Is(err, computedb.ErrNotFound) {
+		a.log.ErrorContext(ctx, "could not undo the task state after a failed cast", "instance_uuid", inst.UUID, "task_state", task, "error", err)
+	}
 }
 
 // setError puts inst in vm_state error with no task, recording why as its
@@ -215,7 +240,7 @@ func (a *API) Delete(ctx context.Context, c Caller, inst computedb.Instance) err
 		log.InfoContext(ctx, "server deleted locally (no reachable compute)")
 		return nil
 	}
-	st := states.TaskDeleting
+	st, prev := states.TaskDeleting, inst.TaskState
 	inst, err = a.compute.UpdateInstance(ctx, inst.UUID, computedb.InstanceUpdate{TaskState: &st})
 	if errors.Is(err, computedb.ErrNotFound) {
 		return nil // deleted meanwhile
@@ -226,6 +251,7 @@ func (a *API) Delete(ctx context.Context, c Caller, inst computedb.Instance) err
 	cctx, cancel := a.detached(ctx)
 	defer cancel()
 	if err := a.rpc.TerminateInstance(cctx, inst); err != nil {
+		a.undoTask(cctx, inst, st, prev)
 		return fmt.Errorf("casting terminate_instance to %s: %w", inst.Host, err)
 	}
 	log.InfoContext(ctx, "server delete cast to its compute")
@@ -264,6 +290,7 @@ func (a *API) Reboot(ctx context.Context, c Caller, req RebootRequest) error {
 	cctx, cancel := a.detached(ctx)
 	defer cancel()
 	if err := a.rpc.RebootInstance(cctx, in, req.Type); err != nil {
+		a.undoTask(cctx, in, next, req.Instance.TaskState)
 		return fmt.Errorf("casting reboot_instance to %s: %w", in.Host, err)
 	}
 	a.logger(c).InfoContext(ctx, "server reboot cast to its compute", "instance_uuid", in.UUID, "host", in.Host, "type", string(req.Type))

@@ -29,7 +29,12 @@
 //     compute RPC version rpcapi.Version (6.1), or at an older release's
 //     version with Options.RPCVersion (a rolling upgrade's old compute).
 //   - PeriodicTasks: update_available_resource (ResourceSpacing, default
-//     60 s) and _sync_power_states (SyncPowerStateSpacing, default 600 s).
+//     60 s), _sync_power_states (SyncPowerStateSpacing, default 600 s) and,
+//     with InstanceBuildTimeout (nova's instance_build_timeout; gonova's
+//     nova.conf default 3600 s, nova's 0), _check_instance_build_time:
+//     instances of the host building longer than that since creation go to
+//     vm_state error with the fault "Instance build timed out. Set to error
+//     state." (every min(60 s, timeout/2)).
 //   - Shutdown: refuses new handler runs (retryably, so casts return to the
 //     queue), waits for running ones until its context ends, then cancels
 //     them and names them in its error. nova did not wait at all.
@@ -71,6 +76,9 @@
 //     created at zero.
 //   - gonova_compute_driver_call_duration_seconds{call}: virt driver calls
 //     (spawn, destroy, reboot, get_info, ...).
+//   - gonova_compute_build_timeouts_total{outcome}: instances
+//     _check_instance_build_time found building too long: error (failed) or
+//     changed (moved on meanwhile); both created at zero.
 //
 // RPC-level counts and durations per method are pkg/rpcsvc's.
 package manager

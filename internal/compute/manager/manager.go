@@ -68,6 +68,10 @@ type Options struct {
 	ReservedHostMemoryMB int64
 	ReservedHostDiskMB   int64
 	ReservedHostCPUs     int
+	// InstanceBuildTimeout is nova's instance_build_timeout: an instance of
+	// this host building longer than this (since its creation) is set to
+	// error by _check_instance_build_time. 0 disables the check.
+	InstanceBuildTimeout time.Duration
 	// Clock stamps launched_at and terminated_at; nil means clock.Real.
 	Clock clock.Clock
 	// Logger receives the manager's logs; nil means slog.Default().
@@ -105,6 +109,7 @@ type ComputeManager struct {
 	reserved        computedb.Resources // vcpus, memory MB, disk GB
 	resourceSpacing time.Duration
 	syncSpacing     time.Duration
+	buildTimeout    time.Duration
 
 	mu        sync.Mutex
 	serviceID int64
@@ -126,6 +131,8 @@ func New(opts Options) (*ComputeManager, error) {
 		return nil, errors.New("compute manager: no virt driver")
 	case opts.Store == nil:
 		return nil, errors.New("compute manager: no store")
+	case opts.InstanceBuildTimeout < 0:
+		return nil, fmt.Errorf("compute manager: negative instance_build_timeout %s", opts.InstanceBuildTimeout)
 	}
 	if opts.ResourceSpacing == 0 {
 		opts.ResourceSpacing = DefaultResourceSpacing
@@ -163,6 +170,7 @@ func New(opts Options) (*ComputeManager, error) {
 		rpcVersion:      opts.RPCVersion,
 		resourceSpacing: opts.ResourceSpacing,
 		syncSpacing:     opts.SyncPowerStateSpacing,
+		buildTimeout:    opts.InstanceBuildTimeout,
 	}, nil
 }
 
@@ -240,10 +248,14 @@ func servedVersion(v string) bool {
 	return false
 }
 
-// PeriodicTasks registers update_available_resource and _sync_power_states.
+// PeriodicTasks registers update_available_resource, _sync_power_states
+// and, when InstanceBuildTimeout is set, _check_instance_build_time.
 func (m *ComputeManager) PeriodicTasks(ts *periodic.Tasks) {
 	ts.Add("update_available_resource", m.UpdateAvailableResource, periodic.Spacing(m.resourceSpacing))
 	ts.Add("_sync_power_states", m.SyncPowerStates, periodic.Spacing(m.syncSpacing))
+	if m.buildTimeout > 0 {
+		ts.Add("_check_instance_build_time", m.CheckInstanceBuildTime, periodic.Spacing(buildTimeCheckSpacing(m.buildTimeout)))
+	}
 }
 
 func (m *ComputeManager) getAvailableResource(ctx context.Context) (virt.Resources, error) {

@@ -35,9 +35,10 @@ const (
 )
 
 type metrics struct {
-	instances  *prometheus.GaugeVec
-	builds     *prometheus.CounterVec
-	driverCall *prometheus.HistogramVec
+	instances     *prometheus.GaugeVec
+	builds        *prometheus.CounterVec
+	driverCall    *prometheus.HistogramVec
+	buildTimeouts *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -55,6 +56,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Duration of virt driver calls made by the compute manager, by call.",
 			Buckets: []float64{.001, .005, .01, .05, .1, .5, 1, 5, 30, 120, 600},
 		}, []string{"call"}),
+		buildTimeouts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gonova_compute_build_timeouts_total",
+			Help: "Instances of this host found building longer than instance_build_timeout by _check_instance_build_time, by outcome (error: set to error with a fault; changed: moved on meanwhile, left alone).",
+		}, []string{"outcome"}),
+	}
+	for _, o := range []string{sweepError, sweepChanged} {
+		m.buildTimeouts.WithLabelValues(o)
 	}
 	// nova's vm states are created at zero; any other value counts as "other".
 	for _, s := range states.VMStates() {
@@ -67,7 +75,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.instances, m.builds, m.driverCall} {
+	for _, c := range []prometheus.Collector{m.instances, m.builds, m.driverCall, m.buildTimeouts} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if errors.As(err, &are) {

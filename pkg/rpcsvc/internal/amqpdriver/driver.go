@@ -7,11 +7,15 @@ package amqpdriver
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -51,6 +55,9 @@ type Driver struct {
 	open      int
 	freed     chan struct{} // signalled when a channel is returned
 
+	idPrefix  string        // of the message ids of Mandatory publishes
+	published atomic.Uint64 // Mandatory publishes so far
+
 	closing   chan struct{}
 	ctx       context.Context // cancelled by Close
 	cancel    context.CancelFunc
@@ -59,8 +66,100 @@ type Driver struct {
 }
 
 type pubChannel struct {
-	ch  *amqp.Channel
-	gen uint64
+	ch   *amqp.Channel
+	gen  uint64
+	rets *returns
+}
+
+// returns correlates a channel's basic.return frames with its Mandatory
+// publishes. RabbitMQ sends a returned message's basic.return before its
+// basic.ack on the same channel, and amqp091-go hands both over in that order
+// from its one reader goroutine: the return is in the NotifyReturn channel
+// (or already taken by the loop) by the time the publisher sees its ack. A
+// publisher then asks the loop to take everything buffered (sync) and looks
+// its message id up. Returns carry no delivery tag, so each Mandatory
+// publish carries a message_id of its own (Python peers ignore it).
+type returns struct {
+	mu       sync.Mutex
+	expected map[string]bool   // message ids of Mandatory publishes awaiting their confirm
+	returned map[string]string // message id -> the broker's reply text
+	sync     chan chan struct{}
+	done     chan struct{} // closed when the channel's returns have ended
+	// unexpected handles a return no publisher waits for (it gave up).
+	unexpected func(amqp.Return)
+}
+
+func (r *returns) expect(id string) {
+	r.mu.Lock()
+	r.expected[id] = true
+	r.mu.Unlock()
+}
+
+// take forgets id and reports whether its message was returned, and why.
+func (r *returns) take(id string) (reason string, returned bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	reason, returned = r.returned[id]
+	delete(r.returned, id)
+	delete(r.expected, id)
+	return reason, returned
+}
+
+func (r *returns) record(ret amqp.Return) {
+	r.mu.Lock()
+	if r.expected[ret.MessageId] {
+		r.returned[ret.MessageId] = ret.ReplyText
+		r.mu.Unlock()
+		return
+	}
+	r.mu.Unlock()
+	r.unexpected(ret)
+}
+
+// loop records every return until the channel closes.
+func (r *returns) loop(in <-chan amqp.Return) {
+	defer close(r.done)
+	for {
+		select {
+		case ret, ok := <-in:
+			if !ok {
+				return
+			}
+			r.record(ret)
+		case reply := <-r.sync:
+			for drained := false; !drained; {
+				select {
+				case ret, ok := <-in:
+					if !ok {
+						close(reply)
+						return
+					}
+					r.record(ret)
+				default:
+					drained = true
+				}
+			}
+			close(reply)
+		}
+	}
+}
+
+// wait returns once every return the reader handed over before the call is
+// recorded.
+func (r *returns) wait(ctx context.Context) error {
+	reply := make(chan struct{})
+	select {
+	case r.sync <- reply:
+	case <-r.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-reply:
+	case <-r.done:
+	}
+	return nil
 }
 
 // Open dials the first reachable host and starts the supervisor. It fails
@@ -84,6 +183,7 @@ func Open(ctx context.Context, cfg Config) (*Driver, error) {
 		connected: make(chan struct{}),
 		freed:     make(chan struct{}, 1),
 		closing:   make(chan struct{}),
+		idPrefix:  "gonova-" + randomHex(6) + "-",
 	}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	conn, err := d.dialAny(ctx)
@@ -290,19 +390,24 @@ func (d *Driver) newPubChannel(conn *amqp.Connection, gen uint64) (*pubChannel, 
 		_ = ch.Close()
 		return nil, err
 	}
-	returns := ch.NotifyReturn(make(chan amqp.Return, 16))
-	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
-		for r := range returns { // closed when the channel closes
+	in := ch.NotifyReturn(make(chan amqp.Return, 16)) // closed when the channel closes
+	rets := &returns{
+		expected: map[string]bool{}, returned: map[string]string{},
+		sync: make(chan chan struct{}), done: make(chan struct{}),
+		unexpected: func(r amqp.Return) {
 			if d.cfg.ReturnedMessages != nil {
 				d.cfg.ReturnedMessages(r.Exchange, r.RoutingKey, r.Body)
 			} else {
 				d.log.Warn("rpcsvc: the broker returned an unroutable message", "exchange", r.Exchange, "routing_key", r.RoutingKey, "reply", r.ReplyText)
 			}
-		}
+		},
+	}
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		rets.loop(in)
 	}()
-	return &pubChannel{ch: ch, gen: gen}, nil
+	return &pubChannel{ch: ch, gen: gen, rets: rets}, nil
 }
 
 func (d *Driver) putChannel(pc *pubChannel) {
@@ -347,6 +452,12 @@ func (d *Driver) Publish(ctx context.Context, p driver.Publishing) error {
 	if p.Expiration > 0 {
 		msg.Expiration = fmt.Sprint(p.Expiration.Milliseconds())
 	}
+	rets := pc.rets
+	if p.Mandatory {
+		msg.MessageId = d.publishID()
+		rets.expect(msg.MessageId)
+		defer rets.take(msg.MessageId)
+	}
 	dc, err := pc.ch.PublishWithDeferredConfirmWithContext(ctx, p.Exchange, p.RoutingKey, p.Mandatory, false, msg)
 	// Confirms are awaited off the channel so that other publishers can use it.
 	d.putChannel(pc)
@@ -360,7 +471,20 @@ func (d *Driver) Publish(ctx context.Context, p driver.Publishing) error {
 	if !acked {
 		return fmt.Errorf("%w: the broker did not confirm the message to %q/%q (nack or connection lost)", driver.ErrNotConnected, p.Exchange, p.RoutingKey)
 	}
+	if p.Mandatory {
+		if err := rets.wait(ctx); err != nil {
+			return err
+		}
+		if reason, returned := rets.take(msg.MessageId); returned {
+			return &driver.UnroutableError{Exchange: p.Exchange, RoutingKey: p.RoutingKey, Reason: reason}
+		}
+	}
 	return nil
+}
+
+// publishID is a message_id no other publish of this process carries.
+func (d *Driver) publishID() string {
+	return d.idPrefix + strconv.FormatUint(d.published.Add(1), 36)
 }
 
 func (d *Driver) declareExchange(pc *pubChannel, name string, kind driver.ExchangeKind) error {
@@ -517,4 +641,10 @@ func permanent(err error) error {
 		return driver.Permanent(err)
 	}
 	return err
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return hex.EncodeToString(b)
 }

@@ -9,6 +9,7 @@ package driver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -57,7 +58,9 @@ type Publishing struct {
 	Body         []byte
 	// Expiration, when positive, is sent as the AMQP expiration (ms).
 	Expiration time.Duration
-	// Mandatory asks the broker to return the message if no queue takes it.
+	// Mandatory asks the broker to return the message if no queue takes it:
+	// Publish then fails with an error matching ErrUnroutable (an
+	// *UnroutableError) instead of reporting the message sent.
 	Mandatory bool
 }
 
@@ -119,6 +122,35 @@ var ErrClosed = errors.New("rpcsvc: transport closed")
 // ErrNotConnected is returned by Publish while the connection is down; the
 // caller may retry.
 var ErrNotConnected = errors.New("rpcsvc: not connected to the broker")
+
+// ErrUnroutable is matched (errors.Is) by the *UnroutableError of a
+// Mandatory publish that no queue took.
+var ErrUnroutable = errors.New("rpcsvc: no queue is bound for the message")
+
+// UnroutableError is a Mandatory publish the broker returned: no queue is
+// bound to Exchange with RoutingKey (yet: non-durable queues are declared
+// again by their consumers after a broker restart).
+type UnroutableError struct {
+	Exchange   string
+	RoutingKey string
+	// Reason is the broker's reply text (RabbitMQ: NO_ROUTE).
+	Reason string
+}
+
+func (e *UnroutableError) Error() string {
+	ex := e.Exchange
+	if ex == "" {
+		ex = "(default)"
+	}
+	msg := fmt.Sprintf("the broker returned the message to exchange %s with routing key %q: no queue is bound for it", ex, e.RoutingKey)
+	if e.Reason != "" {
+		msg += " (" + e.Reason + ")"
+	}
+	return msg
+}
+
+// Is makes errors.Is(err, ErrUnroutable) true.
+func (e *UnroutableError) Is(target error) bool { return target == ErrUnroutable }
 
 // ErrPermanent is wrapped by the errors a driver knows retrying cannot fix:
 // the broker refused a declaration (PRECONDITION_FAILED: the entity exists

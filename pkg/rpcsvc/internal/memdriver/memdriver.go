@@ -4,7 +4,8 @@
 // consumer held) on plain Go queues.
 //
 // Publish returns once the message is in every bound queue, which is this
-// broker's publisher confirm; the queue hands it to a consumer with credit
+// broker's publisher confirm (a Mandatory message that no queue takes fails
+// with a *driver.UnroutableError, as RabbitMQ returns it); the queue hands it to a consumer with credit
 // right away, on the publishing goroutine (as an ack hands the next message
 // on the acking one), so ConsumeSpec.Handle must not block, as the driver
 // contract says. Declaring an exchange with another type than it has fails
@@ -207,6 +208,10 @@ func (d *Driver) Publish(ctx context.Context, p driver.Publishing) error {
 		}
 	}
 	b.mu.Unlock()
+	if p.Mandatory && len(targets) == 0 {
+		// RabbitMQ's basic.return with NO_ROUTE, before the confirm.
+		return &driver.UnroutableError{Exchange: p.Exchange, RoutingKey: p.RoutingKey, Reason: "NO_ROUTE"}
+	}
 	for _, q := range targets {
 		q.push(p.Body)
 	}
