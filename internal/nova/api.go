@@ -9,6 +9,7 @@ import (
 
 	"github.com/gonova/gonova/internal/api"
 	computeapi "github.com/gonova/gonova/internal/compute/api"
+	"github.com/gonova/gonova/internal/notifications"
 	"github.com/gonova/gonova/internal/policies"
 	"github.com/gonova/gonova/pkg/app"
 	"github.com/gonova/gonova/pkg/launcher"
@@ -131,6 +132,10 @@ func resetCap(ctx context.Context, rpc computeapi.ComputeRPC) error {
 
 // newComputeAPI is nova's compute.API over the stores and rpc.
 func (a *App) newComputeAPI(rpc computeapi.ComputeRPC) (*computeapi.API, error) {
+	notes, err := a.Notifications()
+	if err != nil {
+		return nil, err
+	}
 	return computeapi.New(computeapi.Options{
 		Services:        a.Services,
 		Compute:         a.Compute,
@@ -138,6 +143,7 @@ func (a *App) newComputeAPI(rpc computeapi.ComputeRPC) (*computeapi.API, error) 
 		ServiceDownTime: a.ServiceDownTime(),
 		RPCTimeout:      a.Cfg.Default.RPCResponseTimeout,
 		Logger:          a.Log,
+		Notifier:        notes.As(notifications.SourceAPI),
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/gonova/gonova/internal/compute/versions"
 	"github.com/gonova/gonova/internal/compute/virt/fake"
 	"github.com/gonova/gonova/internal/computedb"
+	"github.com/gonova/gonova/internal/notifications"
 	"github.com/gonova/gonova/pkg/service"
 )
 
@@ -37,6 +38,10 @@ func (a *App) NewComputeService() (*service.Service, error) {
 			*r.to = *r.set
 		}
 	}
+	notes, err := a.Notifications()
+	if err != nil {
+		return nil, err
+	}
 	m, err := manager.New(manager.Options{
 		Host: host,
 		Driver: fake.New(fake.Options{NodeName: host, Logger: a.Log,
@@ -54,6 +59,7 @@ func (a *App) NewComputeService() (*service.Service, error) {
 		Registerer:              a.Metrics,
 		RPCVersion:              rpcVersion,
 		InstanceBuildTimeout:    a.Cfg.Default.InstanceBuildTimeout,
+		Notifier:                notes.As(notifications.SourceCompute),
 	})
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gonova/gonova/internal/compute/versions"
 	"github.com/gonova/gonova/internal/computedb"
+	"github.com/gonova/gonova/internal/notifications"
 	"github.com/gonova/gonova/pkg/app"
 	"github.com/gonova/gonova/pkg/launcher"
 	"github.com/gonova/gonova/pkg/registry"
@@ -22,6 +23,9 @@ const (
 type App struct {
 	*app.App
 	Compute computedb.Store
+
+	notes      *notifications.Notifier // see Notifications
+	notesBuilt bool
 
 	// oldestSupported is the floor of checkComputeVersions: this release's
 	// (versions.Supported); a test raises it.

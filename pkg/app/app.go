@@ -358,7 +358,13 @@ func MaskArgs(args []string) []string {
 	return out
 }
 
-// Close releases the transport and then the database pool, last.
+// OnClose runs f when the App closes, before the transport and the
+// database pool are released (in the order the calls were made): where a
+// notifier or a client built on them is closed.
+func (a *App) OnClose(f func()) { a.onClose = append(a.onClose, f) }
+
+// Close runs the OnClose functions, then releases the transport and then
+// the database pool, last.
 func (a *App) Close() {
 	for _, f := range a.onClose {
 		f()

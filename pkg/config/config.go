@@ -17,7 +17,9 @@ type Config struct {
 	Policy     PolicyOptions
 	// Notifications is [oslo_messaging_notifications].
 	Notifications NotificationsOptions
-	Gonova        GonovaOptions
+	// NovaNotifications is nova's [notifications].
+	NovaNotifications NovaNotificationsOptions
+	Gonova            GonovaOptions
 	// KeystoneAuthtoken is [keystone_authtoken], read by the Keystone
 	// token validator (pkg/wsgi/auth/keystone) when auth_strategy = keystone.
 	KeystoneAuthtoken KeystoneAuthtokenOptions
@@ -103,6 +105,28 @@ type NotificationsOptions struct {
 	TransportURL string   // transport_url: empty means [DEFAULT] transport_url
 	Topics       []string // topics: default notifications
 	Retry        int      // retry: -1 retries until sent, 0 tries once
+}
+
+// NovaNotificationsOptions are nova's [notifications] options: which of
+// nova's notifications are sent, and where the versioned ones go.
+type NovaNotificationsOptions struct {
+	NotifyOnStateChange          string   // notify_on_state_change: "", vm_state or vm_and_task_state
+	DefaultLevel                 string   // default_level: DEBUG, INFO, WARN, ERROR, CRITICAL
+	NotificationFormat           string   // notification_format: unversioned (nova's default), versioned or both
+	VersionedNotificationsTopics []string // versioned_notifications_topics: default versioned_notifications
+	BdmsInNotifications          bool     // bdms_in_notifications
+}
+
+// Versioned reports whether notification_format sends nova's versioned
+// notifications (versioned or both).
+func (n NovaNotificationsOptions) Versioned() bool {
+	return n.NotificationFormat == "versioned" || n.NotificationFormat == "both"
+}
+
+// Unversioned reports whether notification_format sends nova's legacy
+// unversioned notifications (unversioned or both).
+func (n NovaNotificationsOptions) Unversioned() bool {
+	return n.NotificationFormat == "unversioned" || n.NotificationFormat == "both"
 }
 
 // NotificationTransportURL is [oslo_messaging_notifications] transport_url,

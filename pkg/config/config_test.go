@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -448,6 +449,44 @@ func TestNotificationOptions(t *testing.T) {
 	bad := write(t, dir, "bad.conf", "[oslo_messaging_notifications]\ndriver = routing\n")
 	if _, _, err := parse(t, []string{"--config-file", bad}, nil); err == nil {
 		t.Error("driver = routing accepted; gonova has no routing driver")
+	}
+}
+
+// nova's [notifications]: its defaults, its values, its deprecated [DEFAULT]
+// names, and an option gonova does not know is ignored, not refused.
+func TestNovaNotificationOptions(t *testing.T) {
+	d := Defaults().NovaNotifications
+	if d.NotificationFormat != "unversioned" || strings.Join(d.VersionedNotificationsTopics, ",") != "versioned_notifications" ||
+		d.NotifyOnStateChange != "" || d.DefaultLevel != "INFO" || d.BdmsInNotifications || d.Versioned() || !d.Unversioned() {
+		t.Errorf("defaults = %+v", d)
+	}
+	dir := t.TempDir()
+	f := write(t, dir, "nova.conf", "[notifications]\nnotification_format = both\nversioned_notifications_topics = a, b\n"+
+		"notify_on_state_change = vm_and_task_state\ndefault_level = WARN\nbdms_in_notifications = true\nsome_future_option = 1\n")
+	c, _, err := parse(t, []string{"--config-file", f}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := c.NovaNotifications
+	if n.NotificationFormat != "both" || strings.Join(n.VersionedNotificationsTopics, " ") != "a b" || n.NotifyOnStateChange != "vm_and_task_state" ||
+		n.DefaultLevel != "WARN" || !n.BdmsInNotifications || !n.Versioned() || !n.Unversioned() {
+		t.Errorf("[notifications] = %+v", n)
+	}
+	if !slices.Contains(c.Ignored, "[notifications] some_future_option") {
+		t.Errorf("Ignored = %v", c.Ignored)
+	}
+	old := write(t, dir, "old.conf", "[DEFAULT]\nnotification_format = versioned\ndefault_notification_level = ERROR\n")
+	c, _, err = parse(t, []string{"--config-file", old}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.NovaNotifications.NotificationFormat != "versioned" || c.NovaNotifications.DefaultLevel != "ERROR" || c.NovaNotifications.Unversioned() {
+		t.Errorf("deprecated [DEFAULT] names: %+v", c.NovaNotifications)
+	}
+	for _, bad := range []string{"[notifications]\nnotification_format = json\n", "[DEFAULT]\nnotification_format = json\n", "[notifications]\nnotify_on_state_change = task_state\n"} {
+		if _, _, err := parse(t, []string{"--config-file", write(t, dir, "bad.conf", bad)}, nil); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
 	}
 }
 

@@ -49,6 +49,7 @@ const (
 	secMiddleware = "oslo_middleware"
 	secPolicy     = "oslo_policy"
 	secNotify     = "oslo_messaging_notifications"
+	secNovaNotify = "notifications"
 	secGonova     = "gonova"
 	secKeystone   = "keystone_authtoken"
 	secUpgrade    = "upgrade_levels"
@@ -113,6 +114,12 @@ var options = []option{
 	list(secNotify, "topics", "notifications", "Comma-separated topics notifications are published to, each as <topic>.<priority> on the control exchange.", func(c *Config) *[]string { return &c.Notifications.Topics }),
 	integer(secNotify, "retry", "-1", -1, 1<<30, "Reconnects tried to send a notification before it is dropped (and logged); 0 tries once, -1 retries until it is sent.", func(c *Config) *int { return &c.Notifications.Retry }),
 
+	str(secNovaNotify, "notify_on_state_change", "", "Send compute.instance.update notifications on instance state changes: vm_state, or vm_and_task_state; unset sends none. (gonova sends no instance.update notifications yet: accepted for nova.conf compatibility.) Deprecated in [DEFAULT].", func(c *Config) *string { return &c.NovaNotifications.NotifyOnStateChange }, oneOf("", "vm_state", "vm_and_task_state")),
+	str(secNovaNotify, "default_level", "INFO", "Default notification level for outgoing notifications: DEBUG, INFO, WARN, ERROR, CRITICAL. nova 26 defines it but sends each notification at its own priority, and so does gonova. ([DEFAULT] default_notification_level is its deprecated name.)", func(c *Config) *string { return &c.NovaNotifications.DefaultLevel }, oneOf("DEBUG", "INFO", "WARN", "ERROR", "CRITICAL")),
+	str(secNovaNotify, "notification_format", "unversioned", "Which notifications nova emits: unversioned (the legacy ones, on [oslo_messaging_notifications] topics), versioned (on versioned_notifications_topics), or both. Nothing is sent without an [oslo_messaging_notifications] driver. Deprecated in [DEFAULT].", func(c *Config) *string { return &c.NovaNotifications.NotificationFormat }, oneOf("unversioned", "versioned", "both")),
+	list(secNovaNotify, "versioned_notifications_topics", "versioned_notifications", "Comma-separated topics the versioned notifications are sent to (each as <topic>.<priority>).", func(c *Config) *[]string { return &c.NovaNotifications.VersionedNotificationsTopics }),
+	boolean(secNovaNotify, "bdms_in_notifications", "false", "Include block device information in versioned instance notifications. (gonova has no block devices: its instance notifications carry an empty list either way.)", func(c *Config) *bool { return &c.NovaNotifications.BdmsInNotifications }),
+
 	integer64(secMiddleware, "max_request_body_size", "114688", 1, 1<<40, "Largest request body the API accepts, bytes.", func(c *Config) *int64 { return &c.Middleware.MaxRequestBodySize }),
 
 	str(secKeystone, "www_authenticate_uri", "", "Public Identity API endpoint that 401 answers point clients to (WWW-Authenticate: Keystone uri=...). Empty: auth_url.", func(c *Config) *string { return &c.KeystoneAuthtoken.WWWAuthenticateURI }, nil),
@@ -155,8 +162,8 @@ var ignoredSections = map[string]bool{
 	"placement": true, "neutron": true, "glance": true,
 	"cinder": true, "libvirt": true, "vnc": true, "spice": true, "serial_console": true,
 	"scheduler": true, "filter_scheduler": true, "conductor": true, "api_database": true,
-	"oslo_concurrency": true, "notifications": true,
-	"cache": true, "wsgi": true,
+	"oslo_concurrency": true,
+	"cache":            true, "wsgi": true,
 	"keystone": true, "service_user": true, "cells": true,
 	"compute": true, "pci": true, "quota": true, "os_vif_ovs": true, "key_manager": true,
 	"barbican": true, "ironic": true, "metrics": true, "oslo_limit": true, "profiler": true,
@@ -192,7 +199,18 @@ var ignoredOptions = map[string]map[string]bool{
 // lenientSections are read by gonova, but hold many more options of their
 // owners (keystonemiddleware's memcache_*, auth_version, ...): an option gonova
 // does not read there is accepted and listed in Ignored, not refused.
-var lenientSections = map[string]bool{secKeystone: true}
+// [notifications] was ignored whole before gonova read it, so an existing
+// nova.conf keeps working.
+var lenientSections = map[string]bool{secKeystone: true, secNovaNotify: true}
+
+// deprecatedDefaults are [DEFAULT] names of options that moved to another
+// section (oslo's deprecated_group / deprecated_name): they set the new
+// option.
+var deprecatedDefaults = map[string]struct{ section, name string }{
+	"notification_format":        {secNovaNotify, "notification_format"},
+	"notify_on_state_change":     {secNovaNotify, "notify_on_state_change"},
+	"default_notification_level": {secNovaNotify, "default_level"},
+}
 
 // ignoredDefaults are [DEFAULT] options of nova and oslo that gonova does not use.
 var ignoredDefaults = map[string]bool{
@@ -206,7 +224,7 @@ var ignoredDefaults = map[string]bool{
 	"resume_guests_state_on_host_boot": true, "block_device_allocate_retries": true,
 	"heal_instance_info_cache_interval": true, "vif_plugging_timeout": true,
 	"vif_plugging_is_fatal": true,
-	"rpc_conn_pool_size":    true, "notification_format": true, "publish_errors": true,
+	"rpc_conn_pool_size":    true, "publish_errors": true,
 	"instance_name_template": true, "max_concurrent_builds": true, "config_drive_format": true,
 }
 

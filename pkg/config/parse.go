@@ -285,6 +285,14 @@ func (c *Config) setOption(src, section, name, value string) error {
 		}
 		return nil
 	}
+	if d, ok := deprecatedDefaults[name]; ok && section == secDefault {
+		if o, ok := lookup(d.section, d.name); ok {
+			if err := o.set(c, value); err != nil {
+				return valueError(src, section, name, value, err)
+			}
+			return nil
+		}
+	}
 	if section == secDefault && ignoredDefaults[name] || ignoredOptions[section][name] || lenientSections[section] {
 		c.Ignored = append(c.Ignored, "["+section+"] "+name)
 		return nil

@@ -22,6 +22,8 @@
 //	defer n.Close()
 //	ctx = rpcsvc.NewContext(ctx, rpcsvc.Context{RequestID: "req-1", ProjectID: "p"})
 //	err = n.Info(ctx, "compute.instance.create.end", payload) // any JSON-marshalable value
+//	// nova's versioned notifier: other topics, the same connection.
+//	v := n.WithTopics("versioned_notifications").Prepare("nova-compute:" + cfg.Default.Host)
 //
 //	sub, err := notify.NewSubscriber(ctx, notify.SubscriberConfigFromConfig(cfg, "billing")) // pool "billing"
 //	defer sub.Close()

@@ -221,6 +221,21 @@ func (n *Notifier) Prepare(publisherID string) *Notifier {
 	return &c
 }
 
+// WithTopics returns a Notifier that sends to topics instead of n's,
+// sharing n's connection, drivers and publisher_id: nova's versioned
+// notifier is oslo's Notifier(topics=versioned_notifications_topics) on the
+// same transport as its legacy one. Closing it does nothing. With no topics
+// it returns n.
+func (n *Notifier) WithTopics(topics ...string) *Notifier {
+	if len(topics) == 0 {
+		return n
+	}
+	c := *n
+	c.opts.Topics = append([]string(nil), topics...)
+	c.root = false
+	return &c
+}
+
 // Publisher returns n as a watermill Publisher (messagingv2 format, n's
 // connection). Its Close does nothing; close n.
 func (n *Notifier) Publisher() *Publisher { return &Publisher{n: n} }

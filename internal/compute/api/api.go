@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gonova/gonova/internal/computedb"
+	"github.com/gonova/gonova/internal/notifications"
 	"github.com/gonova/gonova/internal/scheduler"
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/service/servicegroup"
@@ -36,6 +37,9 @@ type Options struct {
 	RPCTimeout time.Duration
 	// Logger receives logs. Default slog.Default().
 	Logger *slog.Logger
+	// Notifier sends nova's notifications of what the API does itself (a
+	// local delete); nil sends none.
+	Notifier *notifications.Notifier
 }
 
 // Scheduler places an instance in task state scheduling: it claims the
@@ -60,6 +64,7 @@ type API struct {
 	downTime   time.Duration
 	rpcTimeout time.Duration
 	log        *slog.Logger
+	notes      *notifications.Notifier
 }
 
 // New returns an API over the stores and the compute RPC client.
@@ -80,7 +85,7 @@ func New(o Options) (*API, error) {
 		o.Scheduler = scheduler.New(o.Services, o.Compute, scheduler.Options{ServiceDownTime: o.ServiceDownTime, Logger: o.Logger})
 	}
 	return &API{services: o.Services, compute: o.Compute, rpc: o.RPC, sched: o.Scheduler,
-		downTime: o.ServiceDownTime, rpcTimeout: o.RPCTimeout, log: o.Logger}, nil
+		downTime: o.ServiceDownTime, rpcTimeout: o.RPCTimeout, log: o.Logger, notes: o.Notifier}, nil
 }
 
 // ServiceDownTime is the service_down_time this API judges computes by.

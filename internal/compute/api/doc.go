@@ -53,6 +53,13 @@
 // build_request_timeout); it is a compare-and-set on the task state the
 // compute's build claims, so it is safe in every API worker at once.
 //
+// # Notifications
+//
+// A local delete (no host, or its compute down) sends instance.delete.start
+// and .end itself, published as nova-api:<host>, as nova's _local_delete
+// does (Options.Notifier); everything else is announced by the compute
+// manager or the services store (internal/notifications).
+//
 // # Logging
 //
 // Info for what changes an instance (created, delete cast or done locally,

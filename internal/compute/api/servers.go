@@ -12,6 +12,7 @@ import (
 	"github.com/gonova/gonova/internal/compute/states"
 	"github.com/gonova/gonova/internal/compute/virt"
 	"github.com/gonova/gonova/internal/computedb"
+	"github.com/gonova/gonova/internal/notifications"
 	"github.com/gonova/gonova/internal/pyregex"
 	"github.com/gonova/gonova/internal/scheduler"
 	"github.com/gonova/gonova/pkg/registry"
@@ -234,9 +235,11 @@ func (a *API) Delete(ctx context.Context, c Caller, inst computedb.Instance) err
 	}
 	log := a.logger(c).With("instance_uuid", inst.UUID, "host", inst.Host)
 	if !up {
+		a.notes.Instance(ctx, notifications.DeleteStart, inst, nil)
 		if err := a.compute.DeleteInstance(ctx, inst.UUID); err != nil && !errors.Is(err, computedb.ErrNotFound) {
 			return err
 		}
+		a.notes.Instance(ctx, notifications.DeleteEnd, inst, nil)
 		log.InfoContext(ctx, "server deleted locally (no reachable compute)")
 		return nil
 	}

@@ -54,6 +54,17 @@
 // and allocation ratios, and leaves the usage to the claims (recomputed from
 // them under the node's row lock), so it never fights a placement in flight.
 //
+// # Notifications
+//
+// With Options.Notifier (internal/notifications), nova's instance
+// notifications, published as nova-compute:<host>: instance.create.start
+// (once the build is claimed), .end or .error (the resource claim or the
+// spawn failed, or the instance was deleted while it spawned); instance.delete.start and .end;
+// instance.reboot.start, then .end (and .error before it when the driver
+// failed but the guest runs, as nova). Legacy compute.instance.* ones too
+// when notification_format says so. A notification that cannot be sent is
+// logged and never fails the operation.
+//
 // # Logging
 //
 // log/slog, every record with "host"; handler records add "method",

@@ -13,6 +13,7 @@ import (
 	"github.com/gonova/gonova/internal/compute/states"
 	"github.com/gonova/gonova/internal/compute/virt"
 	"github.com/gonova/gonova/internal/computedb"
+	"github.com/gonova/gonova/internal/notifications"
 	"github.com/gonova/gonova/pkg/rpcsvc"
 )
 
@@ -106,6 +107,7 @@ func (e *Endpoint) BuildAndRunInstance(ctx context.Context, args rpcapi.BuildAnd
 	case err != nil:
 		return rpcsvc.Retryable(fmt.Errorf("build of %s: claiming the instance: %w", id, err))
 	}
+	m.notes.Instance(ctx, notifications.CreateStart, claimed, nil)
 
 	// nova's resource tracker: the instance must hold its resources on this
 	// host's node. The scheduler's claim is found there (claims are
@@ -174,6 +176,7 @@ func (e *Endpoint) BuildAndRunInstance(ctx context.Context, args rpcapi.BuildAnd
 		log.Info("Instance was deleted while it spawned; destroying it on the hypervisor")
 		m.destroy(wctx, log, id)
 		m.met.builds.WithLabelValues(buildAborted).Inc()
+		m.notes.Instance(wctx, notifications.CreateError, claimed, &rpcapi.InstanceNotFoundError{UUID: id})
 		return nil
 	case err != nil:
 		// The guest runs but its row still says spawning; init_host moves
@@ -182,6 +185,7 @@ func (e *Endpoint) BuildAndRunInstance(ctx context.Context, args rpcapi.BuildAnd
 		return fmt.Errorf("build of %s: the instance runs but recording it failed: %w", id, err)
 	}
 	m.met.builds.WithLabelValues(buildSuccess).Inc()
+	m.notes.InstanceByUUID(wctx, notifications.CreateEnd, id, nil)
 	log.Info("Instance spawned", "took", time.Since(start).Round(time.Millisecond), "power_state", power.String(), "vm_state", string(vmState))
 	return nil
 }
@@ -227,6 +231,7 @@ func (m *ComputeManager) buildFailed(ctx context.Context, log *slog.Logger, id s
 		m.met.builds.WithLabelValues(buildFailure).Inc()
 		m.release(wctx, log, id)
 	}
+	m.notes.InstanceByUUID(wctx, notifications.CreateError, id, cause)
 }
 
 // claimFailed records a build this host cannot take: vm_state error, no
@@ -259,6 +264,7 @@ func (m *ComputeManager) claimFailed(ctx context.Context, log *slog.Logger, id s
 		log.Error("This host cannot take the instance; set to ERROR", "reason", msg)
 		m.met.builds.WithLabelValues(buildFailure).Inc()
 	}
+	m.notes.InstanceByUUID(wctx, notifications.CreateError, id, cause)
 }
 
 // release gives back the resources of an instance that failed: one in
@@ -320,6 +326,7 @@ func (e *Endpoint) TerminateInstance(ctx context.Context, args rpcapi.TerminateI
 	if err != nil {
 		return rpcsvc.Retryable(fmt.Errorf("terminate of %s: %w", id, err))
 	}
+	m.notes.Instance(ctx, notifications.DeleteStart, inst, nil)
 
 	if err := m.destroy(ctx, log, id); err != nil {
 		wctx, cancel := writeCtx(ctx)
@@ -343,6 +350,8 @@ func (e *Endpoint) TerminateInstance(ctx context.Context, args rpcapi.TerminateI
 		return fmt.Errorf("terminate of %s: the guest is destroyed but deleting the row failed: %w", id, err)
 	}
 	log.Info("Instance destroyed and deleted")
+	inst.PowerState, inst.TerminatedAt = states.PowerNoState, &now
+	m.notes.Instance(wctx, notifications.DeleteEnd, inst, nil)
 	return nil
 }
 
@@ -396,6 +405,7 @@ func (e *Endpoint) RebootInstance(ctx context.Context, args rpcapi.RebootInstanc
 	case err != nil:
 		return rpcsvc.Retryable(fmt.Errorf("reboot of %s: %w", id, err))
 	}
+	m.notes.Instance(ctx, notifications.RebootStart, inst, nil)
 
 	start := time.Now()
 	rerr := m.driver.Reboot(ctx, id, how)
@@ -424,6 +434,7 @@ func (e *Endpoint) RebootInstance(ctx context.Context, args rpcapi.RebootInstanc
 	case uerr != nil && rerr == nil:
 		return fmt.Errorf("reboot of %s: recording the result: %w", id, uerr)
 	}
+	m.notes.Rebooted(wctx, id, rerr, perr == nil && power == states.PowerRunning)
 	if rerr != nil {
 		log.Error("Reboot failed", "error", rerr, "power_state", power.String())
 		return fmt.Errorf("reboot of %s: %w", id, rerr)

@@ -15,6 +15,7 @@ import (
 	"github.com/gonova/gonova/internal/compute/versions"
 	"github.com/gonova/gonova/internal/compute/virt"
 	"github.com/gonova/gonova/internal/computedb"
+	"github.com/gonova/gonova/internal/notifications"
 	"github.com/gonova/gonova/pkg/clock"
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/rpcsvc"
@@ -84,6 +85,8 @@ type Options struct {
 	// of that release served, and nothing newer: a rolling upgrade's old
 	// compute, in tests.
 	RPCVersion string
+	// Notifier sends nova's instance notifications; nil sends none.
+	Notifier *notifications.Notifier
 }
 
 // ComputeManager is nova's ComputeManager for one host: it builds, reboots
@@ -101,6 +104,7 @@ type ComputeManager struct {
 	log    *slog.Logger
 	met    *metrics
 	work   *inflight
+	notes  *notifications.Notifier
 
 	hostIP          string
 	rpcVersion      string
@@ -168,6 +172,7 @@ func New(opts Options) (*ComputeManager, error) {
 		reserved: computedb.Resources{VCPUs: int64(opts.ReservedHostCPUs), MemoryMB: opts.ReservedHostMemoryMB,
 			LocalGB: (opts.ReservedHostDiskMB + 1023) / 1024},
 		rpcVersion:      opts.RPCVersion,
+		notes:           opts.Notifier,
 		resourceSpacing: opts.ResourceSpacing,
 		syncSpacing:     opts.SyncPowerStateSpacing,
 		buildTimeout:    opts.InstanceBuildTimeout,
