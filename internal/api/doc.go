@@ -23,6 +23,15 @@
 // (additionalProperties: false where nova has it, nova's formats and
 // enums), so bad input is a 4xx with nova's error body, never a 500.
 //
+// The servers list (servers_list.go) reads its query as nova's
+// query_params_v21/v226/v266/v273/v275 schemas and _get_servers do: regex
+// filters must compile as Python regexes (internal/pyregex), non-admins
+// keep only nova's non-admin filters (the others are silently dropped, at
+// every microversion), unknown parameters are dropped before 2.75 and
+// refused from it, status becomes vm and task states, and sort keys,
+// directions, limit and marker follow nova's defaults. The result is a
+// typed computedb.InstanceFilter that compute.API and the store run in SQL.
+//
 // # Authorization
 //
 // Every route but the version documents and the flavors asks Deps.Policy

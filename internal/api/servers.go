@@ -2,13 +2,11 @@ package api
 
 import (
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"math/big"
 	"net/http"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -407,89 +405,6 @@ func (h *handlers) showServer(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"server": serverDetail(vc, in)})
 }
 
-// listServers is GET /servers and /servers/detail: the caller's project,
-// or every project for an admin asking all_tenants; newest first; paged by
-// limit and marker with a servers_links "next" link when the page is full.
-func (h *handlers) listServers(detail bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		q := r.URL.Query()
-		limit, marker, err := h.serverPageParams(q)
-		if err != nil {
-			fault.Write(w, r, err)
-			return
-		}
-		// nova: the query schema (400), then the policy on the caller's
-		// own project.
-		action := polServersIndex
-		if detail {
-			action = polServersDetail
-		}
-		if err := h.enf.Authorize(ctx, action); err != nil {
-			fault.Write(w, r, err)
-			return
-		}
-		lr := computeapi.ListRequest{Limit: limit, Marker: marker}
-		if vs, ok := q["all_tenants"]; ok {
-			all := true
-			if s := lastValue(vs); s != "" {
-				if all, err = checkBoolean("all_tenants", s); err != nil {
-					fault.Write(w, r, fault.BadRequest(fmt.Sprintf("Invalid input received: Unrecognized value '%s', acceptable values are: '0', '1', 'f', 'false', 'n', 'no', 'off', 'on', 't', 'true', 'y', 'yes'", s)))
-					return
-				}
-			}
-			if all {
-				allAction := polServersAllIndex
-				if detail {
-					allAction = polServersAllDetail
-				}
-				if err := h.enf.Authorize(ctx, allAction); err != nil {
-					fault.Write(w, r, err)
-					return
-				}
-				lr.AllProjects = true
-			}
-		}
-		if limit == 0 {
-			writeJSON(w, http.StatusOK, map[string]any{"servers": []any{}})
-			return
-		}
-		list, err := h.capi.List(ctx, h.computeCaller(r), lr)
-		if err != nil {
-			fault.Write(w, r, serverFault(err, ""))
-			return
-		}
-		resp := map[string]any{}
-		if detail {
-			vc, err := h.viewContext(r, nil)
-			if err != nil {
-				fault.Write(w, r, err)
-				return
-			}
-			out := make([]map[string]any, len(list))
-			for i, in := range list {
-				out[i] = serverDetail(vc, in)
-			}
-			resp["servers"] = out
-		} else {
-			base := baseURL(r)
-			out := make([]serverBrief, len(list))
-			for i, in := range list {
-				out[i] = serverBrief{ID: in.UUID, Name: in.DisplayName, Links: serverLinks(base, in.UUID)}
-			}
-			resp["servers"] = out
-		}
-		if len(list) > 0 && len(list) == limit {
-			path := "/v2.1/servers"
-			if detail {
-				path += "/detail"
-			}
-			resp["servers_links"] = []link{nextLink(r, path, limit, list[len(list)-1].UUID)}
-		}
-		writeJSON(w, http.StatusOK, resp)
-	}
-}
-
 // deleteServer is DELETE /servers/{id}: compute.API's delete (locally when
 // the instance's compute is down or gone, otherwise a terminate_instance
 // cast), answered 204.
@@ -505,27 +420,4 @@ func (h *handlers) deleteServer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// serverPageParams reads limit and marker as nova's servers index does:
-// its query schema leaves them alone, so common.get_limit_and_marker's
-// validate_integer(limit, min_value=0) words the 400s, and a limit beyond
-// any integer range is simply capped at max_limit.
-func (h *handlers) serverPageParams(q url.Values) (limit int, marker string, err error) {
-	limit = h.maxLimit
-	if vs, ok := q["limit"]; ok {
-		s := strings.TrimSpace(lastValue(vs))
-		n, perr := strconv.ParseInt(s, 10, 64)
-		switch {
-		case errors.Is(perr, strconv.ErrRange) && !strings.HasPrefix(s, "-"):
-			// beyond int64: more than max_limit
-		case perr != nil && !errors.Is(perr, strconv.ErrRange):
-			return 0, "", fault.BadRequest("Invalid input received: limit must be an integer")
-		case perr != nil || n < 0:
-			return 0, "", fault.BadRequest("Invalid input received: limit must be >= 0")
-		case n < int64(limit):
-			limit = int(n)
-		}
-	}
-	return limit, lastValue(q["marker"]), nil
 }

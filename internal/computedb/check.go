@@ -180,6 +180,13 @@ func checkFilter(f InstanceFilter) error {
 	c.text("host", f.Host, MaxFieldLength)
 	c.text("vm_state", string(f.VMState), MaxFieldLength)
 	c.text("task_state", string(f.TaskState), MaxFieldLength)
+	// Exact values are compared, never stored: any length matches or not,
+	// but Postgres refuses text that is not UTF-8 or holds a NUL.
+	for col, vs := range f.Exact {
+		for _, v := range vs {
+			c.text(string(col), v, 1<<20)
+		}
+	}
 	return c.err
 }
 

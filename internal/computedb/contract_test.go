@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gonova/gonova/internal/compute/states"
+	"github.com/gonova/gonova/internal/pyregex"
 	"github.com/gonova/gonova/pkg/pgtest"
 	"github.com/google/uuid"
 )
@@ -25,6 +28,8 @@ func TestPGContract(t *testing.T) {
 func runContract(t *testing.T, newStore func(t *testing.T) Store) {
 	ctx := context.Background()
 	runClaimContract(t, newStore)
+
+	t.Run("ListFilters", func(t *testing.T) { runFilterContract(t, newStore) })
 
 	t.Run("UpsertNodeCreatesThenUpdates", func(t *testing.T) {
 		s := newStore(t)
@@ -273,6 +278,189 @@ func runContract(t *testing.T, newStore func(t *testing.T) Store) {
 			t.Fatalf("unknown marker err = %v", err)
 		}
 	})
+}
+
+// filterFixture is the rows every filter case runs over.
+type filterFixture struct {
+	byName  map[string]Instance
+	deleted string // uuid of a deleted instance
+}
+
+func buildFilterFixture(ctx context.Context, t *testing.T, s Store) filterFixture {
+	t.Helper()
+	fx := filterFixture{byName: map[string]Instance{}}
+	rows := []struct {
+		name, user, project, host, image, flavor string
+		vm                                       states.VMState
+		task                                     states.TaskState
+		power                                    states.PowerState
+	}{
+		{"web-1", "u1", "p1", "c1", "img-a", "1", states.VMActive, states.TaskNone, states.PowerRunning},
+		{"web-2", "u2", "p1", "c2", "img-b", "2", states.VMActive, states.TaskRebooting, states.PowerRunning},
+		{"db-1", "u1", "p1", "c1", "img-a", "2", states.VMStopped, states.TaskNone, states.PowerShutdown},
+		{"Web-3", "u3", "p2", "", "img-a", "1", states.VMBuilding, states.TaskScheduling, states.PowerNoState},
+		{"cache", "u3", "p2", "c2", "img-b", "3", states.VMError, states.TaskNone, states.PowerNoState},
+		{"soft", "u1", "p1", "c1", "img-a", "1", states.VMSoftDeleted, states.TaskNone, states.PowerShutdown},
+		{"gone", "u1", "p1", "c1", "img-a", "1", states.VMActive, states.TaskNone, states.PowerRunning},
+	}
+	for _, r := range rows {
+		in, err := s.CreateInstance(ctx, Instance{DisplayName: r.name, UserID: r.user, ProjectID: r.project, ImageRef: r.image, FlavorID: r.flavor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		vm, task, power := r.vm, r.task, r.power
+		u := InstanceUpdate{VMState: &vm, TaskState: &task, PowerState: &power}
+		if r.host != "" {
+			host, node := r.host, r.host+".node"
+			u.Host, u.Node = &host, &node
+		}
+		if in, err = s.UpdateInstance(ctx, in.UUID, u); err != nil {
+			t.Fatal(err)
+		}
+		fx.byName[r.name] = in
+		time.Sleep(2 * time.Millisecond) // distinct created_at and updated_at
+	}
+	if err := s.DeleteInstance(ctx, fx.byName["gone"].UUID); err != nil {
+		t.Fatal(err)
+	}
+	fx.deleted = fx.byName["gone"].UUID
+	return fx
+}
+
+func names(list []Instance) []string {
+	out := make([]string, len(list))
+	for i, in := range list {
+		out[i] = in.DisplayName
+	}
+	return out
+}
+
+func sortedNames(list []Instance) string {
+	n := names(list)
+	slices.Sort(n)
+	return strings.Join(n, ",")
+}
+
+// runFilterContract: every filter of nova's server list, on both stores.
+func runFilterContract(t *testing.T, newStore func(t *testing.T) Store) {
+	ctx := context.Background()
+	s := newStore(t)
+	fx := buildFilterFixture(ctx, t, s)
+	yes, no := true, false
+	since := *fx.byName["cache"].UpdatedAt
+	before := *fx.byName["db-1"].UpdatedAt
+	cases := []struct {
+		name string
+		f    InstanceFilter
+		want string // sorted display names
+	}{
+		{"zero value: live rows, soft-deleted too", InstanceFilter{}, "Web-3,cache,db-1,soft,web-1,web-2"},
+		{"hide soft-deleted (nova's default)", InstanceFilter{SoftDeleted: HideSoftDeleted}, "Web-3,cache,db-1,web-1,web-2"},
+		{"deleted only", InstanceFilter{Deleted: DeletedOnly}, "gone"},
+		{"deleted and soft-deleted", InstanceFilter{Deleted: DeletedOnly, SoftDeleted: AddSoftDeleted}, "gone,soft"},
+		{"live and deleted", InstanceFilter{Deleted: LiveAndDeleted}, "Web-3,cache,db-1,gone,soft,web-1,web-2"},
+		{"project", InstanceFilter{ProjectID: "p2"}, "Web-3,cache"},
+		{"name regex is re.search", InstanceFilter{Regex: map[Column]*pyregex.Regex{ColDisplayName: pyregex.MustCompile("eb-")}}, "Web-3,web-1,web-2"},
+		{"name regex anchored", InstanceFilter{Regex: map[Column]*pyregex.Regex{ColDisplayName: pyregex.MustCompile(`^web-\d$`)}}, "web-1,web-2"},
+		{"name regex case-insensitive", InstanceFilter{Regex: map[Column]*pyregex.Regex{ColDisplayName: pyregex.MustCompile(`(?i)^WEB`)}}, "Web-3,web-1,web-2"},
+		{"name regex that quotes", InstanceFilter{Regex: map[Column]*pyregex.Regex{ColDisplayName: pyregex.MustCompile(`'; DROP TABLE instances; --`)}}, ""},
+		{"node regex; NULL never matches", InstanceFilter{Regex: map[Column]*pyregex.Regex{ColNode: pyregex.MustCompile(`.*`)}}, "cache,db-1,soft,web-1,web-2"},
+		{"power_state regex on its number", InstanceFilter{Regex: map[Column]*pyregex.Regex{ColPowerState: pyregex.MustCompile(`^4$`)}}, "db-1,soft"},
+		{"availability zone of scheduled instances", InstanceFilter{Regex: map[Column]*pyregex.Regex{ColAvailabilityZone: pyregex.MustCompile(`^nova$`)}}, "cache,db-1,soft,web-1,web-2"},
+		{"created_at as text", InstanceFilter{Regex: map[Column]*pyregex.Regex{ColCreatedAt: pyregex.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`)}}, "Web-3,cache,db-1,soft,web-1,web-2"},
+		{"user", InstanceFilter{Exact: map[Column][]string{ColUserID: {"u1"}}}, "db-1,soft,web-1"},
+		{"image", InstanceFilter{Exact: map[Column][]string{ColImageRef: {"img-b"}}}, "cache,web-2"},
+		{"flavor", InstanceFilter{Exact: map[Column][]string{ColFlavorID: {"2"}}}, "db-1,web-2"},
+		{"unknown flavor", InstanceFilter{Exact: map[Column][]string{ColFlavorID: {"42"}}}, ""},
+		{"vm states", InstanceFilter{Exact: map[Column][]string{ColVMState: {"active", "stopped"}}}, "db-1,web-1,web-2"},
+		{"vm and task states (REBOOT)", InstanceFilter{Exact: map[Column][]string{ColVMState: {"active"}, ColTaskState: {"reboot_pending", "reboot_started", "rebooting"}}}, "web-2"},
+		{"empty list matches nothing", InstanceFilter{Exact: map[Column][]string{ColVMState: {}}}, ""},
+		{"host", InstanceFilter{Exact: map[Column][]string{ColHost: {"c2"}}}, "cache,web-2"},
+		{"host '' matches no unscheduled instance", InstanceFilter{Exact: map[Column][]string{ColHost: {""}}}, ""},
+		{"task_state '' is not NULL", InstanceFilter{Exact: map[Column][]string{ColTaskState: {""}}}, ""},
+		{"uuid, any case", InstanceFilter{Exact: map[Column][]string{ColUUID: {strings.ToUpper(fx.byName["db-1"].UUID)}}}, "db-1"},
+		{"uuid that is not one", InstanceFilter{Exact: map[Column][]string{ColUUID: {"db-1"}}}, ""},
+		{"changes-since", InstanceFilter{ChangesSince: &since}, "cache,soft"},
+		{"changes-since with deleted rows", InstanceFilter{ChangesSince: &since, Deleted: LiveAndDeleted}, "cache,gone,soft"},
+		{"changes-before", InstanceFilter{ChangesBefore: &before}, "db-1,web-1,web-2"},
+		{"changes between", InstanceFilter{ChangesSince: &before, ChangesBefore: &since}, "Web-3,cache,db-1"},
+		{"locked", InstanceFilter{Locked: &yes}, ""},
+		{"unlocked", InstanceFilter{Locked: &no, SoftDeleted: HideSoftDeleted}, "Web-3,cache,db-1,web-1,web-2"},
+		{"tags", InstanceFilter{Tags: []string{"a"}}, ""},
+		{"tags-any", InstanceFilter{TagsAny: []string{"a", "b"}}, ""},
+		{"not-tags", InstanceFilter{NotTags: []string{"a"}, SoftDeleted: HideSoftDeleted}, "Web-3,cache,db-1,web-1,web-2"},
+		{"not-tags-any", InstanceFilter{NotTagsAny: []string{"a"}, SoftDeleted: HideSoftDeleted}, "Web-3,cache,db-1,web-1,web-2"},
+		{"combined", InstanceFilter{ProjectID: "p1", SoftDeleted: HideSoftDeleted, Regex: map[Column]*pyregex.Regex{ColDisplayName: pyregex.MustCompile("1")},
+			Exact: map[Column][]string{ColHost: {"c1"}}}, "db-1,web-1"},
+	}
+	for _, c := range cases {
+		got, err := s.ListInstances(ctx, c.f)
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if sortedNames(got) != c.want {
+			t.Errorf("%s: got %s, want %s", c.name, sortedNames(got), c.want)
+		}
+	}
+
+	// Orders, and paging through each gives the unpaged list.
+	all := InstanceFilter{Deleted: LiveAndDeleted}
+	orders := []struct {
+		sort []SortKey
+		want string // "" when only paging is checked
+	}{
+		{nil, "gone,soft,cache,Web-3,db-1,web-2,web-1"},
+		{[]SortKey{{ColDisplayName, false}}, "Web-3,cache,db-1,gone,soft,web-1,web-2"},
+		{[]SortKey{{ColDisplayName, true}}, "web-2,web-1,soft,gone,db-1,cache,Web-3"},
+		{[]SortKey{{ColHost, false}, {ColDisplayName, false}}, "db-1,gone,soft,web-1,cache,web-2,Web-3"},
+		{[]SortKey{{ColHost, true}, {ColDisplayName, true}}, "Web-3,web-2,cache,web-1,soft,gone,db-1"},
+		{[]SortKey{{ColTaskState, false}, {ColCreatedAt, true}}, ""},
+		{[]SortKey{{ColPowerState, true}, {ColUUID, false}}, ""},
+		{[]SortKey{{ColUpdatedAt, false}}, ""},
+		{[]SortKey{{ColAvailabilityZone, true}, {ColVMState, false}, {ColUserID, true}}, ""},
+	}
+	for _, o := range orders {
+		f := all
+		f.Sort = o.sort
+		full, err := s.ListInstances(ctx, f)
+		if err != nil {
+			t.Fatalf("sort %v: %v", o.sort, err)
+		}
+		if o.want != "" && strings.Join(names(full), ",") != o.want {
+			t.Errorf("sort %v: %s, want %s", o.sort, strings.Join(names(full), ","), o.want)
+		}
+		var paged []Instance
+		f.Limit = 2
+		for {
+			page, err := s.ListInstances(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			paged = append(paged, page...)
+			if len(page) < 2 {
+				break
+			}
+			f.Marker = page[len(page)-1].UUID
+		}
+		if strings.Join(names(paged), ",") != strings.Join(names(full), ",") {
+			t.Errorf("sort %v: paged %v, unpaged %v", o.sort, names(paged), names(full))
+		}
+	}
+	// A marker may be a deleted instance or another project's, as in nova.
+	page, err := s.ListInstances(ctx, InstanceFilter{ProjectID: "p2", Marker: fx.deleted})
+	if err != nil || sortedNames(page) != "Web-3,cache" {
+		t.Errorf("after a deleted marker: %v, %v", names(page), err)
+	}
+	if _, err := s.ListInstances(ctx, InstanceFilter{Marker: "not-a-uuid"}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("marker not-a-uuid: %v", err)
+	}
+	if _, err := s.ListInstances(ctx, InstanceFilter{Sort: []SortKey{{"key_data", false}}}); err == nil {
+		t.Error("sorting by an unknown column was accepted")
+	}
+	if _, err := s.ListInstances(ctx, InstanceFilter{Exact: map[Column][]string{ColDisplayName: {"x"}}}); err == nil {
+		t.Error("an exact filter on a regex column was accepted")
+	}
 }
 
 // runClaimContract: resource claims, the same in both stores.

@@ -28,6 +28,24 @@
 // failure to reach the database db.ErrUnavailable (pkg/db.Classify), which
 // the API answers 503, not 500.
 //
+// # Listing
+//
+// ListInstances is nova's instance_get_all_by_filters_sort: exact filters
+// (Exact), Python regexes (Regex, translated by internal/pyregex so that
+// Postgres's `~` and Go's regexp agree with re.search), changes-since and
+// changes-before on updated_at, live, deleted and soft-deleted rows, any
+// sort keys (NULL after every value, text in the C collation) and keyset
+// paging from a marker that may be any instance, deleted ones included.
+// The Postgres store builds one parameterised query (filter.go names the
+// columns, no value is ever put in the SQL text); the in-memory store
+// applies the same rules row by row, and the contract test runs every
+// filter on both. A trigram index (pg_trgm, migration 5) serves name
+// filters; a regex query is planned with its pattern (not as a cached
+// generic plan) so that it can use it.
+//
+// gonova keeps no server tags or locks yet: tags and tags-any match no
+// instance, not-tags and not-tags-any every one, locked=true none.
+//
 // # Concurrency
 //
 // UpdateInstance takes an optional expected task state, as nova's

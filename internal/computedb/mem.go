@@ -22,6 +22,9 @@ type Mem struct {
 	instances map[string]*Instance // live ones, by uuid
 	deleted   map[string]bool      // uuids ever used, for conflict checks
 	claims    map[string]claim     // by instance uuid, live or deleted
+	// gone holds deleted rows as Postgres keeps them (vm_state deleted), for
+	// the lists that ask for deleted instances and for markers.
+	gone map[string]*Instance
 }
 
 // claim is what an instance holds on a node.
@@ -33,7 +36,7 @@ type claim struct {
 // NewMem returns an empty in-memory Store.
 func NewMem() *Mem {
 	return &Mem{now: func() time.Time { return time.Now().UTC() }, nodes: map[int64]*Node{}, instances: map[string]*Instance{}, deleted: map[string]bool{},
-		claims: map[string]claim{}}
+		claims: map[string]claim{}, gone: map[string]*Instance{}}
 }
 
 // UpsertNode implements Store.
@@ -145,42 +148,63 @@ func (m *Mem) GetInstance(_ context.Context, id string) (Instance, error) {
 	return snapshot(in), nil
 }
 
-// ListInstances implements Store.
+// ListInstances implements Store, with the rules of filter.go.
 func (m *Mem) ListInstances(_ context.Context, f InstanceFilter) ([]Instance, error) {
 	if err := checkFilter(f); err != nil {
 		return nil, err
 	}
+	keys, err := f.check()
+	if err != nil {
+		return nil, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []Instance
-	for _, in := range m.instances {
-		if (f.ProjectID == "" || in.ProjectID == f.ProjectID) && (f.Host == "" || in.Host == f.Host) &&
-			(f.VMState == "" || in.VMState == f.VMState) && (f.TaskState == "" || in.TaskState == f.TaskState) {
-			out = append(out, snapshot(in))
-		}
-	}
-	newer := func(a, b Instance) bool {
-		if !a.CreatedAt.Equal(b.CreatedAt) {
-			return a.CreatedAt.After(b.CreatedAt)
-		}
-		return a.ID > b.ID
-	}
-	sort.Slice(out, func(i, j int) bool { return newer(out[i], out[j]) })
+	var marker *Instance
 	if f.Marker != "" {
-		mk, err := m.get(f.Marker)
-		if err != nil {
+		if marker, err = m.markerRow(f.Marker); err != nil {
 			return nil, fmt.Errorf("marker %s: %w", f.Marker, err)
 		}
-		i := sort.Search(len(out), func(i int) bool { return !newer(out[i], *mk) || out[i].ID == mk.ID })
-		for i < len(out) && out[i].ID == mk.ID {
-			i++
-		}
-		out = out[i:]
 	}
-	if f.Limit > 0 && len(out) > f.Limit {
-		out = out[:f.Limit]
+	if f.matchesNothing() {
+		return []Instance{}, nil
+	}
+	var rows []*Instance
+	for _, in := range m.instances {
+		if f.pass(in, false) && (marker == nil || compareRows(keys, in, marker) > 0) {
+			rows = append(rows, in)
+		}
+	}
+	if f.Deleted != LiveOnly {
+		for _, in := range m.gone {
+			if f.pass(in, true) && (marker == nil || compareRows(keys, in, marker) > 0) {
+				rows = append(rows, in)
+			}
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool { return compareRows(keys, rows[i], rows[j]) < 0 })
+	if f.Limit > 0 && len(rows) > f.Limit {
+		rows = rows[:f.Limit]
+	}
+	out := make([]Instance, len(rows))
+	for i, in := range rows {
+		out[i] = snapshot(in)
 	}
 	return out, nil
+}
+
+// markerRow is the marker instance, deleted or not.
+func (m *Mem) markerRow(id string) (*Instance, error) {
+	u, err := uuid.Parse(id)
+	if err != nil || len(id) != 36 {
+		return nil, ErrNotFound
+	}
+	if in, ok := m.instances[u.String()]; ok {
+		return in, nil
+	}
+	if in, ok := m.gone[u.String()]; ok {
+		return in, nil
+	}
+	return nil, ErrNotFound
 }
 
 // UpdateInstance implements Store.
@@ -282,6 +306,12 @@ func (m *Mem) DeleteInstance(_ context.Context, id string) error {
 	m.releaseLocked(in.UUID)
 	delete(m.instances, in.UUID)
 	m.deleted[in.UUID] = true
+	now := m.now()
+	in.VMState, in.TaskState, in.UpdatedAt = states.VMDeleted, states.TaskNone, &now
+	if in.TerminatedAt == nil {
+		in.TerminatedAt = &now
+	}
+	m.gone[in.UUID] = in
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -189,14 +190,94 @@ func (p *PG) GetInstance(ctx context.Context, id string) (Instance, error) {
 	return in, fail("reading instance "+canon, err)
 }
 
-// ListInstances implements Store.
+// ListInstances implements Store: one parameterised query (pgList).
 func (p *PG) ListInstances(ctx context.Context, f InstanceFilter) ([]Instance, error) {
 	if err := checkFilter(f); err != nil {
 		return nil, err
 	}
-	where := []string{"deleted = 0"}
+	keys, err := f.check()
+	if err != nil {
+		return nil, err
+	}
+	var marker *Instance
+	if f.Marker != "" {
+		m, err := p.markerRow(ctx, f.Marker)
+		if err != nil {
+			return nil, fmt.Errorf("marker %s: %w", f.Marker, err)
+		}
+		marker = &m
+	}
+	if f.matchesNothing() {
+		return []Instance{}, nil
+	}
+	q, args := pgList(&f, keys, marker)
+	if len(f.Regex) > 0 {
+		// A regex is planned with its value, so the trigram index on
+		// display_name can serve it: a cached statement's generic plan
+		// cannot see the pattern and scans every row of the project.
+		args = append([]any{pgx.QueryExecModeExec}, args...)
+	}
+	rows, err := p.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fail("listing instances", regexError(err))
+	}
+	defer rows.Close()
+	out := make([]Instance, 0, min(max(f.Limit, 16), 1000)) // a page is usually full
+	sc := newInstanceScanner()
+	for rows.Next() {
+		in, err := sc.scan(rows)
+		if err != nil {
+			return nil, fail("listing instances", regexError(err))
+		}
+		out = append(out, in)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fail("listing instances", regexError(err))
+	}
+	return out, nil
+}
+
+// regexError is ErrFilterTooComplex for Postgres's refusals of a regular
+// expression (invalid_regular_expression, statement_too_complex,
+// program_limit_exceeded), err otherwise.
+func regexError(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (pgErr.Code == "2201B" || pgErr.Code == "54001" || pgErr.Code == "54000") {
+		return fmt.Errorf("%w: %s", ErrFilterTooComplex, pgErr.Message)
+	}
+	return err
+}
+
+// markerRow is the marker instance, deleted or not (nova reads it with
+// read_deleted=yes).
+func (p *PG) markerRow(ctx context.Context, id string) (Instance, error) {
+	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+		return Instance{}, ErrNotFound
+	}
+	in, err := scanInstance(p.pool.QueryRow(ctx, `SELECT `+instCols+` FROM instances WHERE uuid = $1`, id))
+	return in, fail("reading the marker", err)
+}
+
+// pgList builds the list query of f: every value is a parameter; column
+// names and operators come from the columns table only.
+func pgList(f *InstanceFilter, keys []SortKey, marker *Instance) (string, []any) {
+	var where []string
 	var args []any
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	const soft = "vm_state = 'soft-delete'"
+	switch f.Deleted {
+	case LiveOnly:
+		where = append(where, "deleted = 0")
+		if f.SoftDeleted == HideSoftDeleted {
+			where = append(where, "vm_state <> 'soft-delete'")
+		}
+	case DeletedOnly:
+		if f.SoftDeleted == AddSoftDeleted {
+			where = append(where, "(deleted <> 0 OR "+soft+")")
+		} else {
+			where = append(where, "deleted <> 0")
+		}
+	}
 	if f.ProjectID != "" {
 		where = append(where, "project_id = "+arg(f.ProjectID))
 	}
@@ -209,35 +290,118 @@ func (p *PG) ListInstances(ctx context.Context, f InstanceFilter) ([]Instance, e
 	if f.TaskState != "" {
 		where = append(where, "task_state = "+arg(string(f.TaskState)))
 	}
-	if f.Marker != "" {
-		m, err := p.GetInstance(ctx, f.Marker)
-		if err != nil {
-			return nil, fmt.Errorf("marker %s: %w", f.Marker, err)
+	for _, c := range sortedColumns(f.Exact) {
+		vs := exactValues(c, f.Exact[c])
+		switch {
+		case len(vs) == 0:
+			where = append(where, "false")
+		case c == ColUUID:
+			where = append(where, "uuid = ANY("+arg(vs)+"::uuid[])")
+		default:
+			where = append(where, string(c)+" = ANY("+arg(vs)+"::text[])")
 		}
-		where = append(where, fmt.Sprintf("(created_at, id) < (%s, %s)", arg(m.CreatedAt), arg(m.ID)))
 	}
-	q := `SELECT ` + instCols + ` FROM instances WHERE ` + strings.Join(where, " AND ") + ` ORDER BY created_at DESC, id DESC`
+	for _, c := range sortedColumns(f.Regex) {
+		where = append(where, columns[c].regexSQL+" ~ "+arg(f.Regex[c].Postgres()))
+	}
+	if f.ChangesSince != nil {
+		where = append(where, "updated_at >= "+arg(*f.ChangesSince))
+	}
+	if f.ChangesBefore != nil {
+		where = append(where, "updated_at <= "+arg(*f.ChangesBefore))
+	}
+	if marker != nil {
+		where = append(where, pgAfter(keys, marker, arg))
+	}
+	if len(where) == 0 {
+		where = append(where, "true")
+	}
+	order := make([]string, len(keys))
+	for i, k := range keys {
+		order[i] = columns[k.Column].sql
+		if k.Desc {
+			order[i] += " DESC"
+		}
+	}
+	q := `SELECT ` + instCols + ` FROM instances WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + strings.Join(order, ", ")
 	if f.Limit > 0 {
 		q += " LIMIT " + arg(f.Limit)
 	}
-	rows, err := p.pool.Query(ctx, q, args...)
-	if err != nil {
-		return nil, fail("listing instances", err)
-	}
-	defer rows.Close()
-	out := make([]Instance, 0, min(max(f.Limit, 16), 1000)) // a page is usually full
-	sc := newInstanceScanner()
-	for rows.Next() {
-		in, err := sc.scan(rows)
-		if err != nil {
-			return nil, fail("listing instances", err)
+	return q, args
+}
+
+// pgAfter is "the row comes after marker in keys' order" (NULL sorts after
+// every value, as Postgres orders ascending). Keys of one direction over
+// columns that are never NULL become one row comparison an index can use.
+func pgAfter(keys []SortKey, marker *Instance, arg func(any) string) string {
+	param := func(k SortKey) string {
+		d := columns[k.Column]
+		v := get(marker, k.Column)
+		var p string
+		switch d.kind {
+		case kindInt:
+			p = arg(v.i) + "::bigint"
+		case kindTime:
+			p = arg(v.t) + "::timestamptz"
+		case kindUUID:
+			p = arg(v.s) + "::uuid"
+		default:
+			p = arg(v.s) + `::text COLLATE "C"`
 		}
-		out = append(out, in)
+		return p
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fail("listing instances", err)
+	sameDir, anyNull := true, false
+	for _, k := range keys {
+		sameDir = sameDir && k.Desc == keys[0].Desc
+		anyNull = anyNull || columns[k.Column].nullable
 	}
-	return out, nil
+	if sameDir && !anyNull {
+		cols, ps := make([]string, len(keys)), make([]string, len(keys))
+		for i, k := range keys {
+			cols[i], ps[i] = columns[k.Column].sql, param(k)
+		}
+		op := ">"
+		if keys[0].Desc {
+			op = "<"
+		}
+		return "(" + strings.Join(cols, ", ") + ") " + op + " (" + strings.Join(ps, ", ") + ")"
+	}
+	// after(i) = strictly(i) OR (equal(i) AND after(i+1)), after(n) = false
+	expr := "false"
+	for i := len(keys) - 1; i >= 0; i-- {
+		k := keys[i]
+		col := columns[k.Column].sql
+		var strictly, equal string
+		if get(marker, k.Column).null {
+			equal = col + " IS NULL"
+			if k.Desc {
+				strictly = col + " IS NOT NULL"
+			} else {
+				strictly = "false"
+			}
+		} else {
+			p := param(k)
+			equal = col + " = " + p
+			if k.Desc {
+				strictly = col + " < " + p
+			} else {
+				strictly = "(" + col + " > " + p + " OR " + col + " IS NULL)"
+			}
+		}
+		expr = "(" + strictly + " OR (" + equal + " AND " + expr + "))"
+	}
+	return expr
+}
+
+// sortedColumns is m's keys in a fixed order, so one filter always makes
+// one query text (and one prepared statement).
+func sortedColumns[V any](m map[Column]V) []Column {
+	out := make([]Column, 0, len(m))
+	for c := range m {
+		out = append(out, c)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // UpdateInstance implements Store.
@@ -308,7 +472,7 @@ func (p *PG) DeleteInstance(ctx context.Context, id string) error {
 	// for the locking order: the instance row, then the node's).
 	tag, err := p.pool.Exec(ctx, `WITH i AS (`+claimedInstance+` AND deleted = 0 FOR UPDATE),
 		n AS (`+releaseFromNode+`)
-		UPDATE instances SET deleted = id, deleted_at = now(), vm_state = $2, claim_node_id = NULL,
+		UPDATE instances SET deleted = id, deleted_at = now(), updated_at = now(), vm_state = $2, claim_node_id = NULL,
 			task_state = NULL, terminated_at = coalesce(terminated_at, now()) FROM i WHERE instances.id = i.i_id`, canon, string(states.VMDeleted))
 	if err != nil {
 		return fail("deleting instance "+canon, err)

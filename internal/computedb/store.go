@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gonova/gonova/internal/compute/states"
+	"github.com/gonova/gonova/internal/pyregex"
 )
 
 // ErrNotFound means no live row matched.
@@ -103,8 +104,10 @@ type InstanceUpdate struct {
 	ExpectTaskState *states.TaskState
 }
 
-// InstanceFilter selects instances. Results are newest first (created_at, then
-// id, descending), as nova lists servers.
+// InstanceFilter selects instances, as nova's
+// instance_get_all_by_filters_sort does (filter.go has the rules). The zero
+// value lists every live instance, newest first (created_at, then id,
+// descending).
 type InstanceFilter struct {
 	ProjectID string // empty: every project
 	Host      string // empty: every host
@@ -112,8 +115,39 @@ type InstanceFilter struct {
 	// vm_state and that task state (the sweeps of stuck builds).
 	VMState   states.VMState
 	TaskState states.TaskState
-	Limit     int    // 0: no limit
-	Marker    string // uuid of the last instance of the previous page
+	Limit     int // 0: no limit
+	// Marker is the uuid of the last instance of the previous page: the
+	// list starts after it in the sort order. It may name any instance,
+	// deleted or of another project, as in nova; one that does not exist
+	// is ErrNotFound.
+	Marker string
+
+	// Exact maps a column to the values it must equal one of (nova's
+	// exact filters: uuid, user_id, project_id, host, vm_state,
+	// task_state, flavor_id, image_ref). An empty list matches nothing;
+	// NULL equals nothing.
+	Exact map[Column][]string
+	// Regex maps a column to a pattern its text must contain a match of
+	// (nova's regex filters: display_name, node, power_state, the
+	// timestamps as 'YYYY-MM-DD HH:MM:SS', availability_zone). NULL
+	// matches nothing.
+	Regex map[Column]*pyregex.Regex
+	// ChangesSince and ChangesBefore bound updated_at (inclusive); a row
+	// never updated has none and is left out.
+	ChangesSince, ChangesBefore *time.Time
+	// Deleted and SoftDeleted choose live and deleted rows.
+	Deleted     DeletedFilter
+	SoftDeleted SoftDeletedFilter
+	// Locked, when set, keeps the instances whose lock is *Locked. gonova
+	// has no server locks: every instance is unlocked.
+	Locked *bool
+	// Tags (all of them), TagsAny (one of them), NotTags (not all of them)
+	// and NotTagsAny (none of them) filter by server tags, nova's 2.26
+	// filters. gonova keeps no tags yet: no instance has any.
+	Tags, TagsAny, NotTags, NotTagsAny []string
+	// Sort is the order, DefaultSort when empty; id is appended (in the
+	// first key's direction) when missing, so the order is total.
+	Sort []SortKey
 }
 
 // Store is the compute data store. Implementations are safe for concurrent use.
@@ -127,11 +161,14 @@ type Store interface {
 	// CreateInstance stores a new instance; an existing UUID is ErrConflict.
 	CreateInstance(ctx context.Context, in Instance) (Instance, error)
 	GetInstance(ctx context.Context, uuid string) (Instance, error)
+	// ListInstances returns the instances f selects, in f's order. An
+	// unknown marker is ErrNotFound.
 	ListInstances(ctx context.Context, f InstanceFilter) ([]Instance, error)
 	UpdateInstance(ctx context.Context, uuid string, u InstanceUpdate) (Instance, error)
-	// DeleteInstance soft-deletes: the row disappears from Get and List.
-	// The instance's claim, if it holds one, is released in the same
-	// statement.
+	// DeleteInstance soft-deletes: the row (vm_state deleted, updated_at
+	// and terminated_at set) disappears from Get, and from List unless the
+	// filter asks for deleted rows. The instance's claim, if it holds one,
+	// is released in the same statement.
 	DeleteInstance(ctx context.Context, uuid string) error
 	// CountInstancesByHost counts live instances on host.
 	CountInstancesByHost(ctx context.Context, host string) (int, error)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 
 	"github.com/google/uuid"
@@ -12,6 +13,7 @@ import (
 	"github.com/gonova/gonova/internal/compute/virt"
 	"github.com/gonova/gonova/internal/computedb"
 	"github.com/gonova/gonova/internal/notifications"
+	"github.com/gonova/gonova/internal/pyregex"
 	"github.com/gonova/gonova/internal/scheduler"
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/rpcsvc"
@@ -153,28 +155,47 @@ func (a *API) Get(ctx context.Context, c Caller, id string) (computedb.Instance,
 	return in, nil
 }
 
-// ListRequest selects a page of instances, newest first.
+// ListRequest selects a page of instances: nova's get_all.
 type ListRequest struct {
 	// AllProjects lists every project's instances; the caller must have
 	// been authorised for that (nova's all_tenants policy). Otherwise only
-	// the caller's project's are listed.
+	// the caller's project's are listed (the caller's own, for a caller
+	// with no project), whatever Filter says of the project.
 	AllProjects bool
 	// Limit is the page size; 0 means no limit.
 	Limit int
 	// Marker is the uuid of the last instance of the previous page.
 	Marker string
+	// Filter is the rest of the search: nova's search options as the HTTP
+	// API validated them for the caller and the microversion. Its
+	// ProjectID, Limit and Marker are ignored (see above).
+	Filter computedb.InstanceFilter
+	// IP and IP6 are nova's ip and ip6 filters: a regex the instance's
+	// fixed IPv4 or IPv6 address must match. gonova has no networking:
+	// no instance has an address, so either gives an empty list, as nova's
+	// gives for instances without ports.
+	IP, IP6 *pyregex.Regex
 }
 
-// List returns a page of instances, newest first. A marker that names no
-// instance is a *MarkerNotFoundError. A caller without a project (a token
-// scoped to no project) has no instances of its own.
+// List returns a page of instances in the filter's order (newest first by
+// default). A marker that names no instance is a *MarkerNotFoundError.
 func (a *API) List(ctx context.Context, c Caller, req ListRequest) ([]computedb.Instance, error) {
-	f := computedb.InstanceFilter{ProjectID: c.ProjectID, Limit: req.Limit, Marker: req.Marker}
-	switch {
-	case req.AllProjects:
-		f.ProjectID = ""
-	case c.ProjectID == "":
+	if req.IP != nil || req.IP6 != nil {
 		return []computedb.Instance{}, nil
+	}
+	f := req.Filter
+	f.ProjectID, f.Limit, f.Marker = "", req.Limit, req.Marker
+	if !req.AllProjects {
+		f.Exact = maps.Clone(f.Exact)
+		if f.Exact == nil {
+			f.Exact = map[computedb.Column][]string{}
+		}
+		delete(f.Exact, computedb.ColProjectID)
+		if c.ProjectID != "" {
+			f.ProjectID = c.ProjectID
+		} else {
+			f.Exact[computedb.ColUserID] = []string{c.UserID}
+		}
 	}
 	list, err := a.compute.ListInstances(ctx, f)
 	if errors.Is(err, computedb.ErrNotFound) {

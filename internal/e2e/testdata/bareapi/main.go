@@ -1,17 +1,20 @@
 // Command bareapi is the benchmarks' baseline: a bare pgx + net/http server
-// that answers the same two queries nova-api answers (the services list and
-// the servers list) with no framework around them. It also serves
+// that answers the same queries nova-api answers (the services list, the
+// servers list, and the servers detail filtered by name) with no framework around them. It also serves
 // /healthcheck, so the start-up benchmark can time a minimal Go service.
 package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -128,6 +131,64 @@ func main() {
 				}
 				s.Links = []link{{Href: "http://" + r.Host + "/v2.1/servers/" + s.ID, Rel: "self"}, {Href: "http://" + r.Host + "/servers/" + s.ID, Rel: "bookmark"}}
 				out = append(out, s)
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(map[string]any{"servers": out})
+		})
+		mux.HandleFunc("GET /servers/detail", func(w http.ResponseWriter, r *http.Request) {
+			// The query computedb's ListInstances runs for a non-admin
+			// GET /servers/detail?name=<regex>: the project, live rows, not
+			// soft-deleted, display_name ~ the pattern, newest first, one page.
+			rows, err := pool.Query(r.Context(), `SELECT id, uuid::text, display_name, user_id, project_id, coalesce(host, ''), coalesce(node, ''),
+				vm_state, coalesce(task_state, ''), power_state, flavor_id, vcpus, memory_mb, root_gb, image_ref,
+				launched_at, terminated_at, created_at, updated_at, metadata, fault_code, fault_message, fault_created_at
+				FROM instances WHERE deleted = 0 AND vm_state <> 'soft-delete' AND project_id = $1 AND display_name ~ $2
+				ORDER BY created_at DESC, id DESC LIMIT 1000`, "p1", r.URL.Query().Get("name"))
+			if err != nil {
+				http.Error(w, err.Error(), 500)
+				return
+			}
+			defer rows.Close()
+			type link struct {
+				Href string `json:"href"`
+				Rel  string `json:"rel"`
+			}
+			var out []map[string]any
+			base := "http://" + r.Host
+			for rows.Next() {
+				var id int64
+				var uuid, name, user, project, host, node, vmState, taskState, flavor, image string
+				var power, vcpus int
+				var mem, root int64
+				var launched, terminated, updated, faultCreated *time.Time
+				var created time.Time
+				var metadata map[string]string
+				var faultCode *int
+				var faultMessage *string
+				if err := rows.Scan(&id, &uuid, &name, &user, &project, &host, &node, &vmState, &taskState, &power, &flavor,
+					&vcpus, &mem, &root, &image, &launched, &terminated, &created, &updated, &metadata, &faultCode, &faultMessage, &faultCreated); err != nil {
+					http.Error(w, err.Error(), 500)
+					return
+				}
+				sum := sha256.Sum224([]byte(project + host))
+				up := created
+				if updated != nil {
+					up = *updated
+				}
+				out = append(out, map[string]any{
+					"id": uuid, "name": name, "status": strings.ToUpper(vmState), "tenant_id": project, "user_id": user,
+					"metadata": metadata, "hostId": hex.EncodeToString(sum[:]),
+					"image":   map[string]any{"id": image, "links": []link{{base + "/images/" + image, "bookmark"}}},
+					"flavor":  map[string]any{"id": flavor, "links": []link{{base + "/flavors/" + flavor, "bookmark"}}},
+					"created": created.UTC().Format("2006-01-02T15:04:05Z"), "updated": up.UTC().Format("2006-01-02T15:04:05Z"),
+					"addresses": map[string]any{}, "accessIPv4": "", "accessIPv6": "",
+					"links":             []link{{base + "/v2.1/servers/" + uuid, "self"}, {base + "/servers/" + uuid, "bookmark"}},
+					"OS-DCF:diskConfig": "MANUAL", "OS-EXT-AZ:availability_zone": "nova", "config_drive": "", "key_name": nil,
+					"security_groups":       []map[string]string{{"name": "default"}},
+					"OS-EXT-STS:task_state": nil, "OS-EXT-STS:vm_state": vmState, "OS-EXT-STS:power_state": power,
+					"os-extended-volumes:volumes_attached": []any{}, "OS-SRV-USG:launched_at": launched, "OS-SRV-USG:terminated_at": terminated,
+					"progress": 0, "locked": false, "description": nil, "tags": []string{},
+				})
 			}
 			w.Header().Set("Content-Type", "application/json")
 			_ = json.NewEncoder(w).Encode(map[string]any{"servers": out})
