@@ -209,6 +209,12 @@ func TestOpenStackClientAgainstNovaAPI(t *testing.T) {
 		}
 		return fmt.Errorf("services %v", svcs)
 	})
+	// OSC runs this command through openstacksdk, which negotiates the
+	// newest microversion from nova-api's version document: from 2.53 the
+	// service ids are UUIDs.
+	if id, _ := svcs[0]["ID"].(string); len(id) != 36 || strings.Count(id, "-") != 4 {
+		t.Errorf("compute service list: ID %v is not a UUID: microversion 2.53 was not negotiated", svcs[0]["ID"])
+	}
 
 	// The newest microversion this nova-api serves, from its version
 	// document (what novaclient's negotiation reads).
