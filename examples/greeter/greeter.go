@@ -69,17 +69,25 @@ var ErrNoName = errors.New("greet needs a name")
 
 // Greet answers the "greet" call.
 func (g *greeterAPI) Greet(_ context.Context, args GreetArgs) (GreetResult, error) {
-	name := strings.TrimSpace(args.Name)
+	return g.m.greet(args.Name)
+}
+
+// greet is the manager's one operation, behind both the RPC call and the
+// HTTP route.
+func (m *Manager) greet(name string) (GreetResult, error) {
+	name = strings.TrimSpace(name)
 	if name == "" {
 		return GreetResult{}, ErrNoName
 	}
-	n := g.m.greetings.Add(1)
+	n := m.greetings.Add(1)
 	return GreetResult{Greeting: fmt.Sprintf("Hello, %s!", name), Count: n}, nil
 }
 
+// newManager returns the manager the RPC and HTTP services share.
+func newManager(a *app.App) *Manager { return &Manager{log: a.Log} }
+
 // newService wires the manager into a gonova RPC Service with the options of
 // the parsed configuration (host, heartbeats, periodic tasks, transport).
-func newService(a *app.App) (*service.Service, error) {
-	m := &Manager{log: a.Log}
+func newService(a *app.App, m *Manager) (*service.Service, error) {
 	return service.Create(a.ServiceOptions("greeter", m))
 }

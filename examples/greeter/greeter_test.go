@@ -40,7 +40,7 @@ func TestGreeterServesCallsAndHeartbeats(t *testing.T) {
 	if err := a.OpenTransport(ctx); err != nil {
 		t.Fatal(err)
 	}
-	svc, err := newService(a)
+	svc, err := newService(a, newManager(a))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,8 +38,12 @@ var metadataKeyPattern = regexp.MustCompile(`^[a-zA-Z0-9-_:. ]{1,255}$`)
 // serverCreateKeys are the keys of "server" gonova accepts. nova knows more
 // (block devices, personality, key_name, user_data, ...); gonova has no
 // storage or driver support for them and refuses them as unexpected rather
-// than dropping them silently.
-var serverCreateKeys = []string{"imageRef", "adminPass", "metadata", "networks", "OS-DCF:diskConfig"}
+// than dropping them silently. min_count, max_count and
+// return_reservation_id (nova's multiple_create) are accepted as long as
+// they ask for one server: python-novaclient sends min_count and max_count
+// 1 with every create.
+var serverCreateKeys = []string{"imageRef", "adminPass", "metadata", "networks", "OS-DCF:diskConfig",
+	"min_count", "max_count", "return_reservation_id"}
 
 // parseServerCreate validates body as nova's create schema (the subset
 // gonova serves) does. A missing image (c.imageRef "") is for the caller
@@ -97,6 +101,9 @@ func parseServerCreate(body map[string]any, v microversion.Version) (serverCreat
 			return c, err
 		}
 	}
+	if err := checkOneServer(srv); err != nil {
+		return c, err
+	}
 	c.diskConfig = "MANUAL"
 	if raw, ok := srv["OS-DCF:diskConfig"]; ok {
 		if c.diskConfig, err = (stringRule{enum: []string{"AUTO", "MANUAL"}}).check("OS-DCF:diskConfig", raw); err != nil {
@@ -104,6 +111,48 @@ func parseServerCreate(body map[string]any, v microversion.Version) (serverCreat
 		}
 	}
 	return c, nil
+}
+
+// checkOneServer validates nova's multiple_create keys (min_count and
+// max_count are parameter_types.positive_integer, return_reservation_id a
+// boolean; min_count must not exceed max_count, as nova checks) and refuses
+// what gonova does not do: more than one server per request, or a
+// reservation id instead of the server.
+func checkOneServer(srv map[string]any) error {
+	minCount, maxCount := int64(1), int64(-1)
+	if raw, ok := srv["min_count"]; ok {
+		n, err := checkIntegerish("min_count", raw, false, false, 1)
+		if err != nil {
+			return err
+		}
+		minCount = *n
+	}
+	if raw, ok := srv["max_count"]; ok {
+		n, err := checkIntegerish("max_count", raw, false, false, 1)
+		if err != nil {
+			return err
+		}
+		maxCount = *n
+	}
+	if maxCount == -1 {
+		maxCount = minCount
+	}
+	if minCount > maxCount {
+		return fault.BadRequest("min_count must be <= max_count")
+	}
+	if raw, ok := srv["return_reservation_id"]; ok {
+		ret, err := checkBoolean("return_reservation_id", raw)
+		if err != nil {
+			return err
+		}
+		if ret {
+			return fault.BadRequest("return_reservation_id is not supported: gonova creates one server per request and returns it.")
+		}
+	}
+	if maxCount > 1 {
+		return fault.BadRequest(fmt.Sprintf("Creating %d servers in one request is not supported: gonova creates one server per request (min_count and max_count 1).", maxCount))
+	}
+	return nil
 }
 
 // checkName is nova's parameter_types.name: 1..255 printable characters,

@@ -164,6 +164,13 @@ func TestServerCreateValidation(t *testing.T) {
 		{"networks item key", srv("networks", []any{map[string]any{"bogus": 1}}), 400, ""},
 		{"disk config", srv("OS-DCF:diskConfig", "BOTH"), 400, ""},
 		{"too large", srv("adminPass", strings.Repeat("x", 200000)), 413, ""},
+		{"min_count zero", srv("min_count", 0), 400, "Invalid input for field/attribute min_count. Value: 0. 0 is less than the minimum of 1"},
+		{"max_count type", srv("max_count", "two"), 400, "Invalid input for field/attribute max_count. Value: two. 'two' does not match '^[0-9]*$'"},
+		{"min above max", srv("min_count", 2, "max_count", 1), 400, "min_count must be <= max_count"},
+		{"many servers", srv("min_count", 1, "max_count", 3), 400, "Creating 3 servers in one request is not supported: gonova creates one server per request (min_count and max_count 1)."},
+		{"many by min_count", srv("min_count", "2"), 400, "Creating 2 servers in one request is not supported: gonova creates one server per request (min_count and max_count 1)."},
+		{"reservation id", srv("return_reservation_id", true), 400, "return_reservation_id is not supported: gonova creates one server per request and returns it."},
+		{"reservation id type", srv("return_reservation_id", "maybe"), 400, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -178,6 +185,9 @@ func TestServerCreateValidation(t *testing.T) {
 	if md, ok := obj(t, shown.Body["server"])["metadata"].(map[string]any); !ok || len(md) != 1 || md["role"] != "web" {
 		t.Errorf("metadata of the created server: %s", shown.Raw)
 	}
+	// python-novaclient sends min_count and max_count 1 with every create.
+	e.do("POST", "/v2.1/servers", alice, "", srv("min_count", 1, "max_count", 1)).want(t, 202)
+	e.do("POST", "/v2.1/servers", alice, "", srv("min_count", "1", "max_count", "1", "return_reservation_id", false)).want(t, 202)
 	e.do("POST", "/v2.1/servers", alice, "2.37", srv()).wantFault(t, 400, "")
 	e.do("POST", "/v2.1/servers", alice, "2.37", srv("networks", "auto")).want(t, 202)
 }

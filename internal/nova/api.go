@@ -16,7 +16,6 @@ import (
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/wsgi"
 	"github.com/gonova/gonova/pkg/wsgi/auth"
-	"github.com/gonova/gonova/pkg/wsgi/auth/keystone"
 	"github.com/gonova/gonova/pkg/wsgi/policy"
 )
 
@@ -45,23 +44,9 @@ func (a *App) NewAPIService(rpc computeapi.ComputeRPC) (*wsgi.Service, error) {
 // launcher.Listen's "osapi_compute" once; tests listen on their own).
 func (a *App) newAPIService(rpc computeapi.ComputeRPC, listen func(network, addr string) (net.Listener, error)) (*wsgi.Service, error) {
 	c := a.Cfg
-	var authn auth.Authenticator
-	switch c.API.AuthStrategy {
-	case "noauth2":
-		authn = auth.NoAuth{}
-	case "keystone":
-		o := keystone.OptionsFromConfig(c.KeystoneAuthtoken)
-		o.Logger = a.Log
-		if a.Metrics != nil {
-			o.Registerer = a.Metrics
-		}
-		ka, err := keystone.New(o)
-		if err != nil {
-			return nil, &app.Error{Code: app.ExitConfig, Err: fmt.Errorf("[api] auth_strategy = keystone: %w", err)}
-		}
-		authn = ka
-	default:
-		return nil, &app.Error{Code: app.ExitConfig, Err: fmt.Errorf("[api] auth_strategy = %q is not supported: set keystone or noauth2 (development)", c.API.AuthStrategy)}
+	authn, err := a.Authenticator()
+	if err != nil {
+		return nil, err
 	}
 	enf, err := a.newPolicy()
 	if err != nil {

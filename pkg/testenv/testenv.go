@@ -192,3 +192,19 @@ func RequirePythonModules(t testing.TB, hint string, modules ...string) {
 		missing(t, strings.Join(modules, ", "), hint+": "+strings.TrimSpace(string(out)))
 	}
 }
+
+// RequireCommand returns the path of the executable path (absolute, such
+// as Debian's /usr/bin/openstack) after checking that it exists and is
+// executable; it skips (or, in CI, fails) the test when it is not, with
+// hint saying what to install.
+func RequireCommand(t testing.TB, path, hint string) string {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err == nil && (fi.IsDir() || fi.Mode()&0o111 == 0) {
+		err = errors.New("not an executable file")
+	}
+	if err != nil {
+		missing(t, path, hint+": "+err.Error())
+	}
+	return path
+}

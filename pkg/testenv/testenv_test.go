@@ -29,3 +29,9 @@ func TestRealPartsAnswer(t *testing.T) {
 	RequirePostgres(t)
 	RequireRabbit(t)
 }
+
+func TestRequireCommandFindsAnExecutable(t *testing.T) {
+	if p := RequireCommand(t, "/bin/sh", "install a shell"); p != "/bin/sh" {
+		t.Fatalf("RequireCommand = %q", p)
+	}
+}
