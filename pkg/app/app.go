@@ -179,8 +179,16 @@ func (a *App) OpenTransport(ctx context.Context) error {
 	if c.Default.TransportURL == "" {
 		return &Error{Code: ExitConfig, Err: errors.New("[DEFAULT] transport_url is not set: RPC services need rabbit://user:pass@host:5672/ (or memory:// in one process)")}
 	}
+	tlsCfg, err := c.RabbitTLS()
+	if err != nil {
+		return &Error{Code: ExitConfig, Err: err}
+	}
+	if v := strings.ToLower(c.Rabbit.SSLVersion); c.Rabbit.SSL && v != "" && v != "sslv23" && v != "tlsv1_2" {
+		a.Log.Warn("[oslo_messaging_rabbit] ssl_version is ignored: gonova speaks TLS 1.2 or later", "ssl_version", c.Rabbit.SSLVersion)
+	}
 	tr, err := rpcsvc.Open(ctx, rpcsvc.Options{
 		TransportURL:              c.Default.TransportURL,
+		TLS:                       tlsCfg,
 		ControlExchange:           c.Default.ControlExchange,
 		ResponseTimeout:           c.Default.RPCResponseTimeout,
 		ExecutorThreadPoolSize:    c.Default.ExecutorThreadPoolSize,

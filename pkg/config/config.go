@@ -1,9 +1,12 @@
 package config
 
 import (
+	"crypto/tls"
 	"os"
 	"runtime"
 	"time"
+
+	"github.com/gonova/gonova/pkg/internal/amqpurl"
 )
 
 // Config is the whole typed configuration of a gonova process. Field comments
@@ -89,13 +92,18 @@ type APIOptions struct {
 // RabbitOptions are the options of the [oslo_messaging_rabbit] section. Queue
 // declarations must match what other services on the broker declared.
 type RabbitOptions struct {
-	AmqpDurableQueues         bool          // amqp_durable_queues
-	AmqpAutoDelete            bool          // amqp_auto_delete
-	RabbitQuorumQueue         bool          // rabbit_quorum_queue
-	RabbitQosPrefetchCount    int           // rabbit_qos_prefetch_count: 0 means executor_thread_pool_size
-	HeartbeatTimeoutThreshold time.Duration // heartbeat_timeout_threshold: AMQP heartbeat timeout
-	RabbitTransientQueuesTTL  time.Duration // rabbit_transient_queues_ttl: x-expires of reply and fanout queues
-	SSL                       bool          // ssl: connect with TLS
+	AmqpDurableQueues              bool          // amqp_durable_queues
+	AmqpAutoDelete                 bool          // amqp_auto_delete
+	RabbitQuorumQueue              bool          // rabbit_quorum_queue
+	RabbitQosPrefetchCount         int           // rabbit_qos_prefetch_count: 0 means executor_thread_pool_size
+	HeartbeatTimeoutThreshold      time.Duration // heartbeat_timeout_threshold: AMQP heartbeat timeout
+	RabbitTransientQueuesTTL       time.Duration // rabbit_transient_queues_ttl: x-expires of reply and fanout queues
+	SSL                            bool          // ssl: connect with TLS
+	SSLCAFile                      string        // ssl_ca_file: PEM CAs the broker's certificate must chain to
+	SSLCertFile                    string        // ssl_cert_file: PEM client certificate
+	SSLKeyFile                     string        // ssl_key_file: PEM client key
+	SSLEnforceHostnameVerification bool          // ssl_enforce_hostname_verification
+	SSLVersion                     string        // ssl_version
 }
 
 // NotificationsOptions are the options of the [oslo_messaging_notifications]
@@ -227,4 +235,21 @@ func hostname() string {
 		return "localhost"
 	}
 	return h
+}
+
+// RabbitTLS is the TLS client configuration of [oslo_messaging_rabbit]'s
+// ssl options (ssl, ssl_ca_file, ssl_cert_file, ssl_key_file,
+// ssl_enforce_hostname_verification, ssl_version), or nil when ssl is false
+// (a transport_url with amqps:// or ?ssl=1 then uses TLS with the system's
+// roots). It reads the files each time; Parse checks them once, so a file
+// that cannot be read or parsed stops the start.
+func (c *Config) RabbitTLS() (*tls.Config, error) {
+	return amqpurl.TLSOptions{
+		SSL:                         c.Rabbit.SSL,
+		CAFile:                      c.Rabbit.SSLCAFile,
+		CertFile:                    c.Rabbit.SSLCertFile,
+		KeyFile:                     c.Rabbit.SSLKeyFile,
+		EnforceHostnameVerification: c.Rabbit.SSLEnforceHostnameVerification,
+		Version:                     c.Rabbit.SSLVersion,
+	}.Config(false)
 }

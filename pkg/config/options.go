@@ -91,7 +91,12 @@ var options = []option{
 	integer(secRabbit, "rabbit_qos_prefetch_count", "0", 0, 65535, "Messages the broker hands a consumer before acks; 0 matches executor_thread_pool_size.", func(c *Config) *int { return &c.Rabbit.RabbitQosPrefetchCount }),
 	seconds(secRabbit, "heartbeat_timeout_threshold", "60", 0, "AMQP heartbeat timeout, seconds; 0 disables heartbeats.", func(c *Config) *time.Duration { return &c.Rabbit.HeartbeatTimeoutThreshold }),
 	seconds(secRabbit, "rabbit_transient_queues_ttl", "1800", 1, "x-expires of reply and fanout queues, seconds.", func(c *Config) *time.Duration { return &c.Rabbit.RabbitTransientQueuesTTL }),
-	boolean(secRabbit, "ssl", "false", "Connect to RabbitMQ over TLS.", func(c *Config) *bool { return &c.Rabbit.SSL }),
+	boolean(secRabbit, "ssl", "false", "Connect to RabbitMQ over TLS (TLS 1.2 or later), as amqps:// or ?ssl=1 in transport_url do. A host of transport_url without a port is then reached on 5671.", func(c *Config) *bool { return &c.Rabbit.SSL }),
+	str(secRabbit, "ssl_ca_file", "", "PEM file of the certification authorities the broker's certificate must chain to (when TLS is on); empty uses the system's roots. A file that cannot be read stops the start.", func(c *Config) *string { return &c.Rabbit.SSLCAFile }, nil),
+	str(secRabbit, "ssl_cert_file", "", "PEM client certificate presented to the broker (when TLS is on), for a broker with ssl_options.verify = verify_peer.", func(c *Config) *string { return &c.Rabbit.SSLCertFile }, nil),
+	str(secRabbit, "ssl_key_file", "", "PEM private key of ssl_cert_file; empty means the key is in ssl_cert_file.", func(c *Config) *string { return &c.Rabbit.SSLKeyFile }, nil),
+	boolean(secRabbit, "ssl_enforce_hostname_verification", "true", "With ssl_ca_file set, check the broker's host name against its certificate; false checks the chain only (oslo's deprecated migration switch). Without ssl_ca_file gonova always checks the name (oslo does not).", func(c *Config) *bool { return &c.Rabbit.SSLEnforceHostnameVerification }),
+	str(secRabbit, "ssl_version", "", "TLS version: empty or sslv23 (TLS 1.2 or later), tlsv1_2 (TLS 1.2 only). tlsv1, tlsv1_1, sslv2 and sslv3 are accepted and ignored with a warning: gonova never speaks less than TLS 1.2.", func(c *Config) *string { return &c.Rabbit.SSLVersion }, validSSLVersion),
 
 	str(secPolicy, "policy_file", "policy.yaml", "The policy file: YAML (or JSON) rules overriding the API's defaults. A relative path is looked for in the --config-dir, the directories of the --config-file files, ~/.nova, ~, /etc/nova and /etc. A missing file is fine: the defaults apply. Re-read on SIGHUP; a file that does not parse stops the start, and on SIGHUP keeps the rules in force.", func(c *Config) *string { return &c.Policy.PolicyFile }, nil),
 	boolean(secPolicy, "enforce_scope", "false", "Refuse (403) a token whose scope (project, domain or system) is not among the scope types of the rule checked. When false such calls are allowed and logged.", func(c *Config) *bool { return &c.Policy.EnforceScope }),
@@ -215,6 +220,14 @@ var ignoredDefaults = map[string]bool{
 	"vif_plugging_is_fatal": true,
 	"rpc_conn_pool_size":    true, "publish_errors": true,
 	"instance_name_template": true, "max_concurrent_builds": true, "config_drive_format": true,
+}
+
+func validSSLVersion(v string) error {
+	switch strings.ToLower(v) {
+	case "", "sslv23", "tlsv1_2", "tlsv1", "tlsv1_1", "sslv2", "sslv3":
+		return nil
+	}
+	return fmt.Errorf("invalid SSL version %q: one of sslv23, tlsv1_2 (or tlsv1, tlsv1_1, sslv2, sslv3, ignored)", v)
 }
 
 // --- typed option constructors ---

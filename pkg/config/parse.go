@@ -108,6 +108,9 @@ func ParseWith(args []string, po ParseOptions) (*Config, []string, error) {
 	if cl.debug {
 		c.Default.Debug = true
 	}
+	if _, err := c.RabbitTLS(); err != nil {
+		return nil, nil, err
+	}
 	if c.Default.Host == "" {
 		c.Default.Host = hostname()
 	}

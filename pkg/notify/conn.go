@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -104,6 +105,7 @@ func explain(err error) error {
 type connConfig struct {
 	url          amqpurl.URL
 	heartbeat    time.Duration
+	tls          *tls.Config // nil: TLS only if the URL asks
 	reconnectMax time.Duration
 	name         string // connection_name shown by the broker
 	log          *slog.Logger
@@ -164,7 +166,7 @@ func (c *conn) dialAny(ctx context.Context) (*amqp.Connection, error) {
 }
 
 func (c *conn) dial(ctx context.Context, h amqpurl.Host) (*amqp.Connection, error) {
-	return amqpurl.Dial(ctx, c.cfg.url, h, amqpurl.DialOptions{Heartbeat: c.cfg.heartbeat, Name: c.cfg.name})
+	return amqpurl.Dial(ctx, c.cfg.url, h, amqpurl.DialOptions{Heartbeat: c.cfg.heartbeat, Name: c.cfg.name, TLS: c.cfg.tls})
 }
 
 func (c *conn) set(ac *amqp.Connection) {

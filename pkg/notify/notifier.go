@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -58,6 +59,11 @@ type Options struct {
 	// HeartbeatTimeoutThreshold is heartbeat_timeout_threshold
 	// ([oslo_messaging_rabbit]), default 60s; AMQP heartbeats every half.
 	HeartbeatTimeoutThreshold time.Duration
+	// TLS is the TLS configuration of [oslo_messaging_rabbit]'s ssl options
+	// (config.Config.RabbitTLS): set, it turns TLS on; nil, only amqps://
+	// or ?ssl=1 do.
+	TLS    *tls.Config
+	tlsErr error // from OptionsFromConfig: NewNotifier refuses to start
 
 	// PublisherID is the default publisher_id, for example "compute.host1".
 	PublisherID string
@@ -81,7 +87,10 @@ type Options struct {
 // OptionsFromConfig returns the Options nova.conf gives, with publisherID
 // as the default publisher_id.
 func OptionsFromConfig(c *config.Config, publisherID string) Options {
+	tlsCfg, tlsErr := c.RabbitTLS()
 	return Options{
+		TLS:                       tlsCfg,
+		tlsErr:                    tlsErr,
 		Drivers:                   append([]string(nil), c.Notifications.Driver...),
 		TransportURL:              c.NotificationTransportURL(),
 		Topics:                    append([]string(nil), c.Notifications.Topics...),
@@ -135,6 +144,9 @@ func (l *lifecycle) begin() bool {
 // NewNotifier returns a Notifier. With a messaging driver it connects first
 // (trying each host in turn), failing when none answers before ctx ends.
 func NewNotifier(ctx context.Context, opts Options) (*Notifier, error) {
+	if opts.tlsErr != nil {
+		return nil, fmt.Errorf("notify: %w", opts.tlsErr)
+	}
 	if len(opts.Topics) == 0 {
 		opts.Topics = []string{"notifications"}
 	}
@@ -200,6 +212,7 @@ func (n *Notifier) connect(ctx context.Context) error {
 	c, err := dialConn(ctx, connConfig{
 		url:         u,
 		heartbeat:   n.opts.HeartbeatTimeoutThreshold / 2,
+		tls:         n.opts.TLS,
 		log:         n.log,
 		reconnected: n.metrics.reconnected,
 	})

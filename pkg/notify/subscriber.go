@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,6 +43,9 @@ type SubscriberConfig struct {
 	QuorumQueue   bool
 	// HeartbeatTimeoutThreshold is heartbeat_timeout_threshold, default 60s.
 	HeartbeatTimeoutThreshold time.Duration
+	// TLS is as Options.TLS.
+	TLS    *tls.Config
+	tlsErr error
 	// Prefetch (gonova) is how many unacknowledged messages each
 	// subscription holds: handlers run at most that many at once. Default 64.
 	Prefetch int
@@ -57,7 +61,10 @@ type SubscriberConfig struct {
 
 // SubscriberConfigFromConfig returns the SubscriberConfig nova.conf gives.
 func SubscriberConfigFromConfig(c *config.Config, pool string) SubscriberConfig {
+	tlsCfg, tlsErr := c.RabbitTLS()
 	return SubscriberConfig{
+		TLS:                       tlsCfg,
+		tlsErr:                    tlsErr,
 		TransportURL:              c.NotificationTransportURL(),
 		ControlExchange:           c.Default.ControlExchange,
 		Pool:                      pool,
@@ -100,6 +107,9 @@ var (
 // NewSubscriber connects (trying each host in turn) and returns a
 // Subscriber; it fails when no host answers before ctx ends.
 func NewSubscriber(ctx context.Context, cfg SubscriberConfig) (*Subscriber, error) {
+	if cfg.tlsErr != nil {
+		return nil, fmt.Errorf("notify: %w", cfg.tlsErr)
+	}
 	if cfg.ControlExchange == "" {
 		cfg.ControlExchange = "nova"
 	}
@@ -133,7 +143,7 @@ func NewSubscriber(ctx context.Context, cfg SubscriberConfig) (*Subscriber, erro
 		metrics: m,
 		subs:    map[*subscription]struct{}{},
 	}
-	s.conn, err = dialConn(ctx, connConfig{url: u, heartbeat: cfg.HeartbeatTimeoutThreshold / 2, log: cfg.Logger, reconnected: m.reconnected})
+	s.conn, err = dialConn(ctx, connConfig{url: u, heartbeat: cfg.HeartbeatTimeoutThreshold / 2, tls: cfg.TLS, log: cfg.Logger, reconnected: m.reconnected})
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package rpcsvc
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"time"
@@ -37,6 +38,10 @@ type Options struct {
 	// TransientQueuesTTL is rabbit_transient_queues_ttl (oslo_messaging_rabbit),
 	// default 1800s: x-expires of fanout and reply queues.
 	TransientQueuesTTL time.Duration
+	// TLS is the TLS configuration of oslo_messaging_rabbit's ssl options
+	// (config.Config.RabbitTLS): set, it turns TLS on for every broker of
+	// TransportURL; nil, only amqps:// or ?ssl=1 do (with the system's roots).
+	TLS *tls.Config
 
 	// MaxDeliveryAttempts (gonova) is how many times a cast whose handler
 	// panics or returns a Retryable error is tried before it is dead-lettered.

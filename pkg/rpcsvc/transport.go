@@ -72,6 +72,7 @@ func Open(ctx context.Context, opts Options) (*Transport, error) {
 			QuorumQueue:     opts.QuorumQueue,
 			TransientTTL:    opts.TransientQueuesTTL,
 			Heartbeat:       opts.HeartbeatTimeoutThreshold / 2,
+			TLS:             opts.TLS,
 			PublishChannels: opts.PublishChannels,
 			ReconnectMax:    opts.ReconnectMaxInterval,
 			ConnectionName:  filepath.Base(os.Args[0]),

@@ -25,6 +25,9 @@ type Host struct {
 	Port     int
 	User     string
 	Password string
+	// PortGiven is whether the URL named the port; when it did not, Dial
+	// uses 5671 if TLS is on (ssl = true with a rabbit:// URL).
+	PortGiven bool
 }
 
 // URL is a parsed oslo transport_url for RabbitMQ.
@@ -114,7 +117,7 @@ func Parse(raw string) (URL, error) {
 			if err != nil || n <= 0 || n > 65535 {
 				return u, fmt.Errorf("transport_url: a port is not a number from 1 to 65535")
 			}
-			h.Port = n
+			h.Port, h.PortGiven = n, true
 		}
 		h.Host = host
 		u.Hosts = append(u.Hosts, h)
@@ -130,6 +133,11 @@ type DialOptions struct {
 	Name string
 	// Timeout bounds the TCP connect and the AMQP handshake. Default 10 s.
 	Timeout time.Duration
+	// TLS, when set, turns TLS on ([oslo_messaging_rabbit] ssl = true, see
+	// TLSOptions.Config) and is the template of every broker's TLS config
+	// (Dial sets its ServerName). A URL with amqps:// or ?ssl=1 without it
+	// uses TLS with the system's roots.
+	TLS *tls.Config
 }
 
 // Dial connects to broker h of u. The credentials and the vhost go in the
@@ -142,7 +150,12 @@ func Dial(ctx context.Context, u URL, h Host, o DialOptions) (*amqp.Connection, 
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
-	uri := amqp.URI{Scheme: "amqp", Host: h.Host, Port: h.Port, Username: "guest", Password: "guest", Vhost: "/"}
+	tlsOn := u.TLS || o.TLS != nil
+	port := h.Port
+	if tlsOn && !h.PortGiven && (port == 0 || port == 5672) {
+		port = 5671
+	}
+	uri := amqp.URI{Scheme: "amqp", Host: h.Host, Port: port, Username: "guest", Password: "guest", Vhost: "/"}
 	cfg := amqp.Config{
 		SASL:       []amqp.Authentication{&amqp.PlainAuth{Username: h.User, Password: h.Password}},
 		Vhost:      u.Vhost,
@@ -165,9 +178,14 @@ func Dial(ctx context.Context, u URL, h Host, o DialOptions) (*amqp.Connection, 
 			return c, nil
 		},
 	}
-	if u.TLS {
+	if tlsOn {
 		uri.Scheme = "amqps"
-		cfg.TLSClientConfig = &tls.Config{ServerName: h.Host, MinVersion: tls.VersionTLS12}
+		tc := &tls.Config{MinVersion: tls.VersionTLS12}
+		if o.TLS != nil {
+			tc = o.TLS.Clone()
+		}
+		tc.ServerName = h.Host
+		cfg.TLSClientConfig = tc
 	}
 	return amqp.DialConfig(uri.String(), cfg)
 }

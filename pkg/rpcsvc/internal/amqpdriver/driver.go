@@ -8,6 +8,7 @@ package amqpdriver
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -33,6 +34,7 @@ type Config struct {
 	QuorumQueue      bool          // rabbit_quorum_queue
 	TransientTTL     time.Duration // rabbit_transient_queues_ttl
 	Heartbeat        time.Duration // heartbeat_timeout_threshold / 2
+	TLS              *tls.Config   // ssl options; nil: TLS only if URL asks
 	PublishChannels  int
 	ReconnectMax     time.Duration
 	ConnectionName   string
@@ -219,7 +221,7 @@ func (d *Driver) dialAny(ctx context.Context) (*amqp.Connection, error) {
 }
 
 func (d *Driver) dial(ctx context.Context, h Host) (*amqp.Connection, error) {
-	return amqpurl.Dial(ctx, d.cfg.URL, h, amqpurl.DialOptions{Heartbeat: d.cfg.Heartbeat, Name: d.cfg.ConnectionName})
+	return amqpurl.Dial(ctx, d.cfg.URL, h, amqpurl.DialOptions{Heartbeat: d.cfg.Heartbeat, Name: d.cfg.ConnectionName, TLS: d.cfg.TLS})
 }
 
 func (d *Driver) setConn(conn *amqp.Connection) {
