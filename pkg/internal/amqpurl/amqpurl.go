@@ -7,11 +7,14 @@ package amqpurl
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -156,6 +159,19 @@ func Dial(ctx context.Context, u URL, h Host, o DialOptions) (*amqp.Connection, 
 		port = 5671
 	}
 	uri := amqp.URI{Scheme: "amqp", Host: h.Host, Port: port, Username: "guest", Password: "guest", Vhost: "/"}
+	var tc *tls.Config
+	if tlsOn {
+		tc = &tls.Config{MinVersion: tls.VersionTLS12}
+		if o.TLS != nil {
+			tc = o.TLS.Clone()
+		}
+		tc.ServerName = h.Host
+	}
+	// The TLS handshake is done here, not by amqp091 (the URI stays amqp://),
+	// so that a broker's TLS alert after the handshake (TLS 1.3: a client
+	// certificate refused) is reported instead of amqp091's "connection is
+	// not open".
+	var ec *errConn
 	cfg := amqp.Config{
 		SASL:       []amqp.Authentication{&amqp.PlainAuth{Username: h.User, Password: h.Password}},
 		Vhost:      u.Vhost,
@@ -175,17 +191,53 @@ func Dial(ctx context.Context, u URL, h Host, o DialOptions) (*amqp.Connection, 
 				_ = c.Close()
 				return nil, err
 			}
-			return c, nil
+			if tc == nil {
+				return c, nil
+			}
+			t := tls.Client(c, tc)
+			if err := t.HandshakeContext(dctx); err != nil {
+				_ = c.Close()
+				return nil, fmt.Errorf("TLS handshake with %s: %w", addr, err)
+			}
+			ec = &errConn{Conn: t}
+			return ec, nil
 		},
 	}
-	if tlsOn {
-		uri.Scheme = "amqps"
-		tc := &tls.Config{MinVersion: tls.VersionTLS12}
-		if o.TLS != nil {
-			tc = o.TLS.Clone()
+	conn, err := amqp.DialConfig(uri.String(), cfg)
+	var ae *amqp.Error
+	if err != nil && ec != nil && !(errors.As(err, &ae) && ae.Code == amqp.AccessRefused) {
+		// The handshake passed: a broker that drops the connection now
+		// (TLS 1.3) most often refused the client certificate.
+		if rerr := ec.err(); rerr != nil {
+			err = fmt.Errorf("%w (%v)", rerr, err)
 		}
-		tc.ServerName = h.Host
-		cfg.TLSClientConfig = tc
+		return nil, fmt.Errorf("TLS connection to %s:%d closed by the broker after the handshake (does it require a client certificate it was not given or did not accept? ssl_cert_file, ssl_key_file): %w", h.Host, port, err)
 	}
-	return amqp.DialConfig(uri.String(), cfg)
+	return conn, err
+}
+
+// errConn keeps the first TLS alert the broker sent (crypto/tls reports it
+// as a "remote error"). amqp091 reads in its own goroutine.
+type errConn struct {
+	net.Conn
+	mu      sync.Mutex
+	readErr error
+}
+
+func (c *errConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+		c.mu.Lock()
+		if c.readErr == nil && strings.Contains(err.Error(), "remote error") {
+			c.readErr = err
+		}
+		c.mu.Unlock()
+	}
+	return n, err
+}
+
+func (c *errConn) err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.readErr
 }

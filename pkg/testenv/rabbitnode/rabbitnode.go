@@ -50,6 +50,10 @@ type Options struct {
 	Port, DistPort int
 	// StartTimeout bounds each start. Default 90 s.
 	StartTimeout time.Duration
+	// Conf are extra lines of the node's rabbitmq.conf, for example a TLS
+	// listener: "listeners.ssl.default = 127.0.0.1:5671",
+	// "ssl_options.certfile = /path/cert.pem".
+	Conf []string
 }
 
 // Node is a running (or stopped) RabbitMQ node of the test.
@@ -98,7 +102,7 @@ func Start(t testing.TB, o Options) *Node {
 		}
 	}
 	files := map[string]string{
-		"rabbitmq.conf":   fmt.Sprintf("listeners.tcp.local = 127.0.0.1:%d\n", o.Port),
+		"rabbitmq.conf":   fmt.Sprintf("listeners.tcp.local = 127.0.0.1:%d\n", o.Port) + strings.Join(append(o.Conf, ""), "\n"),
 		"enabled_plugins": "[].\n",
 		"env.conf":        "",
 	}
