@@ -2,6 +2,7 @@ package amqpurl
 
 import (
 	"context"
+	"crypto/tls"
 	"strings"
 	"testing"
 	"time"
@@ -51,5 +52,28 @@ func TestDialUsesTheCredentialsAndShowsNone(t *testing.T) {
 	bad.Hosts[0].Password = "Zq9pwWrong"
 	if _, err := Dial(ctx, bad, bad.Hosts[0], DialOptions{}); err == nil || strings.Contains(err.Error(), "Zq9pw") {
 		t.Fatalf("a wrong password: %v", err)
+	}
+}
+
+// ssl = true (DialOptions.TLS) with a host without a port dials 5671, the
+// AMQPS port; a port given in the URL is kept.
+func TestDialTLSDefaultPort(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	u, err := Parse("rabbit://guest:guest@127.0.0.1/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := u.Hosts[0]; h.Port != 5672 || h.PortGiven {
+		t.Fatalf("%+v", h)
+	}
+	_, err = Dial(ctx, u, u.Hosts[0], DialOptions{TLS: &tls.Config{MinVersion: tls.VersionTLS12}, Timeout: 2 * time.Second})
+	if err == nil || !strings.Contains(err.Error(), "127.0.0.1:5671") {
+		t.Fatalf("TLS without a port: %v, want a dial of 127.0.0.1:5671", err)
+	}
+	u, _ = Parse("rabbit://guest:guest@127.0.0.1:1/")
+	_, err = Dial(ctx, u, u.Hosts[0], DialOptions{TLS: &tls.Config{MinVersion: tls.VersionTLS12}, Timeout: 2 * time.Second})
+	if err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Fatalf("TLS with port 1: %v", err)
 	}
 }
