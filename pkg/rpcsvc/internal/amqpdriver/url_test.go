@@ -11,7 +11,7 @@ func TestParseURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := URL{Hosts: []Host{{Host: "h1", Port: 5673, User: "nova", Password: "s@cret"}, {Host: "h2", Port: 5671, User: "other", Password: "pw"}}, Vhost: "nova", TLS: true}
+	want := URL{Hosts: []Host{{Host: "h1", Port: 5673, User: "nova", Password: "s@cret", PortGiven: true}, {Host: "h2", Port: 5671, User: "other", Password: "pw"}}, Vhost: "nova", TLS: true}
 	if !reflect.DeepEqual(u, want) {
 		t.Fatalf("got %+v\nwant %+v", u, want)
 	}
