@@ -251,5 +251,5 @@ func (c *Config) RabbitTLS() (*tls.Config, error) {
 		KeyFile:                     c.Rabbit.SSLKeyFile,
 		EnforceHostnameVerification: c.Rabbit.SSLEnforceHostnameVerification,
 		Version:                     c.Rabbit.SSLVersion,
-	}.Config(false)
+	}.Config()
 }

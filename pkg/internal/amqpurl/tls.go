@@ -32,11 +32,11 @@ type TLSOptions struct {
 }
 
 // Config builds the TLS client configuration of o, or nil when o.SSL is
-// false and the URL does not ask for TLS (then the other options, like
-// oslo's, are not read). Dial sets ServerName per broker. Errors name the
+// false (then the other options, like oslo's, are not read, and a URL with
+// amqps:// or ?ssl=1 gets Dial's default: the system's roots). Dial sets ServerName per broker. Errors name the
 // option and its file, never the file's content.
-func (o TLSOptions) Config(urlTLS bool) (*tls.Config, error) {
-	if !o.SSL && !urlTLS {
+func (o TLSOptions) Config() (*tls.Config, error) {
+	if !o.SSL {
 		return nil, nil
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
