@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,7 +69,7 @@ api_metrics_listen =
 driver = messagingv2
 [notifications]
 notification_format = both
-`, host, pythonURL(vhostURL)))
+`, host, testenv.OsloURL(vhostURL)))
 	ctx := context.Background()
 	devnull, _ := os.Open(os.DevNull)
 	defer devnull.Close()
@@ -451,44 +450,9 @@ func waitFor(t *testing.T, d time.Duration, cond func() bool) {
 	}
 }
 
-// testVhost makes a RabbitMQ virtual host of the test's own (notification
-// queues are named after their topic alone) and deletes it at the end.
-func testVhost(t *testing.T) string {
-	t.Helper()
-	if _, err := exec.LookPath("rabbitmqctl"); err != nil {
-		if testenv.InCI() {
-			t.Fatalf("rabbitmqctl is required in CI to make a test vhost: %v", err)
-		}
-		t.Skipf("rabbitmqctl not available to make a test vhost: %v", err)
-	}
-	v := testenv.UniqueName("gonova_notifications_")
-	rabbitmqctl(t, "eval", `ok = rabbit_vhost:add(<<"`+v+`">>, <<"gonova-test">>), `+
-		`ok = rabbit_auth_backend_internal:set_permissions(<<"guest">>, <<"`+v+`">>, <<".*">>, <<".*">>, <<".*">>, <<"gonova-test">>), ok.`)
-	t.Cleanup(func() { rabbitmqctl(t, "eval", `rabbit_vhost:delete(<<"`+v+`">>, <<"gonova-test">>), ok.`) })
-	u, err := url.Parse(testenv.RabbitURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + v
-	return u.String()
-}
-
-func rabbitmqctl(t *testing.T, args ...string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "rabbitmqctl", args...).CombinedOutput(); err != nil {
-		t.Fatalf("rabbitmqctl %s: %v: %s", args[0], err, out)
-	}
-}
-
-// pythonURL is u in oslo's spelling (rabbit://).
-func pythonURL(u string) string {
-	if r, ok := strings.CutPrefix(u, "amqp://"); ok {
-		return "rabbit://" + r
-	}
-	return u
-}
+// testVhost is a RabbitMQ virtual host of the test's own (notification
+// queues are named after their topic alone).
+func testVhost(t *testing.T) string { return testenv.RabbitVhost(t) }
 
 type lockedBuffer struct {
 	mu sync.Mutex
@@ -512,7 +476,7 @@ func (l *lockedBuffer) String() string {
 func startListener(t *testing.T, brokerURL string, topics ...string) <-chan received {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	args := []string{filepath.Join("testdata", "novalisten.py"), "--url", pythonURL(brokerURL), "--exchange", "nova"}
+	args := []string{filepath.Join("testdata", "novalisten.py"), "--url", testenv.OsloURL(brokerURL), "--exchange", "nova"}
 	for _, tp := range topics {
 		args = append(args, "--topic", tp)
 	}

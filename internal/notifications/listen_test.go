@@ -49,7 +49,7 @@ func TestGonovaListenerDecodesPythonNovasServiceUpdate(t *testing.T) {
 	}
 	in, _ := json.Marshal(service)
 	cmd := exec.CommandContext(ctx, testenv.PythonPath, filepath.Join("testdata", "novanotify.py"),
-		"--url", pythonURL(brokerURL), "--exchange", "nova")
+		"--url", testenv.OsloURL(brokerURL), "--exchange", "nova")
 	cmd.Stdin = strings.NewReader(string(in))
 	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "SENT") {
 		t.Fatalf("novanotify.py: %v\n%s", err, out)

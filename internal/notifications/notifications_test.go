@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/registry/memstore"
 	"github.com/gonova/gonova/pkg/rpcsvc"
+	"github.com/gonova/gonova/pkg/testenv"
 )
 
 // Without a driver (nova's default), or with noop only, there is no
@@ -57,7 +59,7 @@ func TestPythonNovaDecodesErrorNotifications(t *testing.T) {
 	requireParts(t)
 	vhostURL := testVhost(t)
 	events := startListener(t, vhostURL, "versioned_notifications", "notifications")
-	cfg := parseConfig(t, fmt.Sprintf("[DEFAULT]\ntransport_url = %s\n[oslo_messaging_notifications]\ndriver = messagingv2\n[notifications]\nnotification_format = both\n", pythonURL(vhostURL)))
+	cfg := parseConfig(t, fmt.Sprintf("[DEFAULT]\ntransport_url = %s\n[oslo_messaging_notifications]\ndriver = messagingv2\n[notifications]\nnotification_format = both\n", testenv.OsloURL(vhostURL)))
 	n, err := notifications.New(context.Background(), cfg, notifications.Options{Host: "h1"})
 	if err != nil || n == nil {
 		t.Fatalf("New = %v, %v", n, err)
@@ -183,4 +185,11 @@ func TestServiceStoreSendsWhatNovaSends(t *testing.T) {
 	}
 }
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
+		if err := testenv.DeleteRabbitVhosts(); err != nil {
+			fmt.Fprintln(os.Stderr, "deleting test vhosts:", err)
+		}
+		os.Exit(code)
+	}))
+}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,99 +23,16 @@ import (
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
-		deleteVhosts()
+		if err := testenv.DeleteRabbitVhosts(); err != nil {
+			fmt.Fprintln(os.Stderr, "deleting test vhosts:", err)
+		}
 		os.Exit(code)
 	}))
 }
 
-// Vhosts: queues are named after the topic alone (notifications.info), so
-// each test gets a virtual host of its own. rabbitmqctl takes seconds per
-// call, so vhosts are made in batches by one `rabbitmqctl eval`, and deleted
-// together when the package's tests end.
-var vhosts struct {
-	sync.Mutex
-	free    []string
-	created []string
-}
-
-const vhostBatch = 16
-
-func rabbitmqctl(args ...string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "rabbitmqctl", args...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("rabbitmqctl %s: %v: %s", args[0], err, out)
-	}
-	return nil
-}
-
-func erlBinaries(names []string) string {
-	q := make([]string, len(names))
-	for i, n := range names {
-		q[i] = `<<"` + n + `">>`
-	}
-	return "[" + strings.Join(q, ", ") + "]"
-}
-
-// testVhost returns the broker URL (amqp://) of a fresh vhost for t.
-func testVhost(t testing.TB) string {
-	t.Helper()
-	testenv.RequireRabbit(t)
-	vhosts.Lock()
-	defer vhosts.Unlock()
-	if len(vhosts.free) == 0 {
-		if _, err := exec.LookPath("rabbitmqctl"); err != nil {
-			if testenv.InCI() {
-				t.Fatalf("rabbitmqctl is required in CI to make test vhosts: %v", err)
-			}
-			t.Skipf("rabbitmqctl not available to make test vhosts: %v", err)
-		}
-		prefix := testenv.UniqueName("gonova_notify_")
-		var batch []string
-		for i := 0; i < vhostBatch; i++ {
-			batch = append(batch, fmt.Sprintf("%s_%d", prefix, i))
-		}
-		err := rabbitmqctl("eval", `lists:foreach(fun(N) -> ok = rabbit_vhost:add(N, <<"gonova-test">>), `+
-			`ok = rabbit_auth_backend_internal:set_permissions(<<"guest">>, N, <<".*">>, <<".*">>, <<".*">>, <<"gonova-test">>) end, `+
-			erlBinaries(batch)+`), ok.`)
-		if err != nil {
-			t.Fatalf("making test vhosts: %v", err)
-		}
-		vhosts.free = batch
-		vhosts.created = append(vhosts.created, batch...)
-	}
-	v := vhosts.free[0]
-	vhosts.free = vhosts.free[1:]
-	u, err := url.Parse(testenv.RabbitURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + v
-	return u.String()
-}
-
-func deleteVhosts() {
-	vhosts.Lock()
-	defer vhosts.Unlock()
-	if len(vhosts.created) == 0 {
-		return
-	}
-	if err := rabbitmqctl("eval", `lists:foreach(fun(N) -> rabbit_vhost:delete(N, <<"gonova-test">>) end, `+erlBinaries(vhosts.created)+`), ok.`); err != nil {
-		fmt.Fprintln(os.Stderr, "deleting test vhosts:", err)
-	}
-	vhosts.created = nil
-}
-
-// pythonURL is u in oslo's spelling (rabbit://).
-func pythonURL(u string) string {
-	for _, scheme := range []string{"amqp://", "amqps://"} {
-		if strings.HasPrefix(u, scheme) {
-			return "rabbit://" + strings.TrimPrefix(u, scheme)
-		}
-	}
-	return u
-}
+// testVhost returns the broker URL (amqp://) of a fresh vhost for t:
+// queues are named after the topic alone (notifications.info).
+func testVhost(t testing.TB) string { return testenv.RabbitVhost(t) }
 
 type lockedBuffer struct {
 	mu sync.Mutex
@@ -151,7 +67,7 @@ func startPyListener(t testing.TB, brokerURL, exchange string, flags ...string) 
 	t.Helper()
 	testenv.RequirePythonOslo(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	args := append([]string{filepath.Join("testdata", "pynotify.py"), "listen", "--url", pythonURL(brokerURL), "--exchange", exchange}, flags...)
+	args := append([]string{filepath.Join("testdata", "pynotify.py"), "listen", "--url", testenv.OsloURL(brokerURL), "--exchange", exchange}, flags...)
 	cmd := exec.CommandContext(ctx, testenv.PythonPath, args...)
 	cmd.WaitDelay = 5 * time.Second
 	stdin, err := cmd.StdinPipe()
@@ -231,7 +147,7 @@ func pyNotify(t testing.TB, brokerURL, exchange string, flags ...string) {
 	testenv.RequirePythonOslo(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	args := append([]string{filepath.Join("testdata", "pynotify.py"), "notify", "--url", pythonURL(brokerURL), "--exchange", exchange}, flags...)
+	args := append([]string{filepath.Join("testdata", "pynotify.py"), "notify", "--url", testenv.OsloURL(brokerURL), "--exchange", exchange}, flags...)
 	cmd := exec.CommandContext(ctx, testenv.PythonPath, args...)
 	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.CombinedOutput()

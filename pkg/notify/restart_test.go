@@ -2,102 +2,33 @@ package notify
 
 import (
 	"context"
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"os/user"
-	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/gonova/gonova/pkg/testenv"
+	"github.com/gonova/gonova/pkg/testenv/rabbitnode"
 )
 
-// privateBroker is a RabbitMQ node of the test's own (its own node name,
-// ports and data directory), so that the test can restart it: the shared
-// broker is never stopped.
+// privateBroker is a RabbitMQ node of the test's own (rabbitnode: its own
+// node name, ports and data directory), so that the test can restart it: the
+// shared broker is never stopped.
 type privateBroker struct {
-	node string
+	node *rabbitnode.Node
 	url  string
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 func startPrivateBroker(t *testing.T) *privateBroker {
 	t.Helper()
-	testenv.RequireRabbit(t) // the installation the private node runs from
-	if _, err := exec.LookPath("rabbitmq-server"); err != nil {
-		if testenv.InCI() {
-			t.Fatalf("rabbitmq-server is required in CI for broker restarts: %v", err)
-		}
-		t.Skipf("rabbitmq-server not available: %v", err)
-	}
-	dir, err := os.MkdirTemp("", "gonova-notify-rmq-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	port, dist := freePort(t), freePort(t)
-	for name, body := range map[string]string{"enabled_plugins": "", "rabbitmq.conf": fmt.Sprintf("listeners.tcp.default = 127.0.0.1:%d\n", port)} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// rabbitmq-server drops to the rabbitmq user when started as root.
-	if u, err := user.Lookup("rabbitmq"); err == nil && os.Geteuid() == 0 {
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		_ = os.Chmod(dir, 0o755)
-		_ = filepath.Walk(dir, func(p string, _ os.FileInfo, _ error) error { return os.Chown(p, uid, gid) })
-	}
-	b := &privateBroker{node: testenv.UniqueName("gonova_notify_") + "@localhost", url: fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", port)}
-	pid := filepath.Join(dir, "pid")
-	cmd := exec.Command("rabbitmq-server", "-detached")
-	cmd.Env = append(os.Environ(),
-		"RABBITMQ_NODENAME="+b.node,
-		"RABBITMQ_NODE_PORT="+strconv.Itoa(port),
-		"RABBITMQ_DIST_PORT="+strconv.Itoa(dist),
-		"RABBITMQ_MNESIA_BASE="+filepath.Join(dir, "mnesia"),
-		"RABBITMQ_LOG_BASE="+filepath.Join(dir, "log"),
-		"RABBITMQ_PID_FILE="+pid,
-		"RABBITMQ_ENABLED_PLUGINS_FILE="+filepath.Join(dir, "enabled_plugins"),
-		"RABBITMQ_CONFIG_FILE="+filepath.Join(dir, "rabbitmq.conf"),
-	)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("starting a private RabbitMQ node: %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		if err := rabbitmqctl("-n", b.node, "stop"); err != nil {
-			t.Errorf("stopping the private node %s: %v", b.node, err)
-		}
-	})
-	if err := rabbitmqctl("-n", b.node, "wait", pid, "--timeout", "90"); err != nil {
-		t.Fatalf("private node %s did not start: %v", b.node, err)
-	}
-	return b
+	n := rabbitnode.Start(t, rabbitnode.Options{})
+	return &privateBroker{node: n, url: n.URL()}
 }
 
-// restart stops and starts the node's RabbitMQ application: every
-// connection drops, non-durable queues go, durable ones come back.
+// restart stops and starts the node: every connection drops, non-durable
+// queues go, durable ones come back.
 func (b *privateBroker) restart(t *testing.T) {
 	t.Helper()
-	if err := rabbitmqctl("-n", b.node, "stop_app"); err != nil {
-		t.Fatal(err)
-	}
-	if err := rabbitmqctl("-n", b.node, "start_app"); err != nil {
-		t.Fatal(err)
-	}
+	b.node.Stop(t)
+	b.node.Start(t)
 }
 
 // A broker restart loses no confirmed notification with

@@ -19,15 +19,7 @@ import (
 )
 
 // pythonURL is the broker URL in oslo's spelling (rabbit://).
-func pythonURL() string {
-	u := testenv.RabbitURL()
-	for _, scheme := range []string{"amqp://", "amqps://"} {
-		if strings.HasPrefix(u, scheme) {
-			return "rabbit://" + strings.TrimPrefix(u, scheme)
-		}
-	}
-	return u
-}
+func pythonURL() string { return testenv.OsloURL(testenv.RabbitURL()) }
 
 // lockedBuffer collects a child's stderr while it runs.
 type lockedBuffer struct {
