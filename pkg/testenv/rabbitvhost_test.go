@@ -38,4 +38,3 @@ func TestRabbitVhost(t *testing.T) {
 		t.Fatal("a deleted vhost still accepts connections")
 	}
 }
-
