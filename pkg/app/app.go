@@ -35,6 +35,9 @@ import (
 // Options.Version is zero.
 const DefaultVersion = 1
 
+// Service is what the launcher runs; an alias so a main needs one import.
+type Service = launcher.Service
+
 // Options say what a binary needs from App.
 type Options struct {
 	// Product names the binary in reports and logs (nova-compute).

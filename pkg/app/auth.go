@@ -37,7 +37,7 @@ func (a *App) Authenticator() (auth.Authenticator, error) {
 		if err != nil {
 			return nil, &Error{Code: ExitConfig, Err: fmt.Errorf("[api] auth_strategy = keystone: %w", err)}
 		}
-		a.onClose = append(a.onClose, func() { _ = ka.Close() })
+		a.OnClose(func() { _ = ka.Close() })
 		return ka, nil
 	default:
 		return nil, &Error{Code: ExitConfig, Err: fmt.Errorf("[api] auth_strategy = %q is not supported: set keystone or noauth2 (development)", s)}

@@ -45,6 +45,3 @@ func ExitCode(err error) int {
 	}
 	return launcher.ExitCode(err)
 }
-
-// Service is what the launcher runs; an alias so a main needs one import.
-type Service = launcher.Service

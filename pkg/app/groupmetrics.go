@@ -64,7 +64,7 @@ func (a *App) NewGroupMetricsService(name, addr string, workers int) (*wsgi.Serv
 	if err := privateDir(dir); err != nil {
 		return nil, fmt.Errorf("%s: the directory for the workers' metrics sockets: %w", name, err)
 	}
-	a.onClose = append(a.onClose, func() { os.RemoveAll(dir) })
+	a.OnClose(func() { os.RemoveAll(dir) })
 	gatherers := prometheus.Gatherers{labelled{a.Metrics, "parent"}}
 	for i := 0; i < workers; i++ {
 		gatherers = append(gatherers, labelled{remoteRegistry(workerMetricsSocket(os.Getpid(), name, i)), strconv.Itoa(i)})
