@@ -14,7 +14,7 @@ import (
 // how many run at once.
 type gate struct {
 	running, peak, done atomic.Int64
-	release            chan struct{}
+	release             chan struct{}
 }
 
 type BlockArgs struct {
