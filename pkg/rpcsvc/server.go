@@ -42,6 +42,7 @@ type Server struct {
 	work     chan driver.Delivery
 	stopping chan struct{}
 	workers  sync.WaitGroup
+	pool     workerPool // started on demand, see workers.go
 	// handlerCtx is the context handlers run under; cancelled when Stop's
 	// deadline passes.
 	handlerCtx    context.Context
@@ -109,6 +110,7 @@ func (s *Server) Start(ctx context.Context) error {
 	n := s.t.opts.ExecutorThreadPoolSize
 	prefetch := s.t.opts.prefetch()
 	s.work = make(chan driver.Delivery, prefetch)
+	s.pool = workerPool{size: n, idleTimeout: workerIdleTimeout}
 	s.stopping = make(chan struct{})
 	s.handlerCtx, s.cancelHandler = context.WithCancel(context.WithoutCancel(ctx))
 	c, err := s.t.drv.Consume(ctx, driver.ConsumeSpec{
@@ -126,48 +128,8 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.consumer = c
 	s.started = true
-	for i := 0; i < n; i++ {
-		s.workers.Add(1)
-		go s.worker()
-	}
 	s.log.Info("rpcsvc: server consuming", "queues", s.Queues(), "executor_thread_pool_size", n, "prefetch", prefetch)
 	return nil
-}
-
-// enqueue hands a delivery to the workers; while stopping it is returned to
-// the queue.
-func (s *Server) enqueue(d driver.Delivery) {
-	select {
-	case s.work <- d:
-	case <-s.stopping:
-		_ = d.Nack(true)
-	}
-}
-
-func (s *Server) worker() {
-	defer s.workers.Done()
-	for {
-		select {
-		case d := <-s.work:
-			select {
-			case <-s.stopping:
-				_ = d.Nack(true) // not started: back to the queue
-				continue
-			default:
-			}
-			s.handle(d)
-		case <-s.stopping:
-			// Drain what is queued locally back to the broker.
-			for {
-				select {
-				case d := <-s.work:
-					_ = d.Nack(true)
-				default:
-					return
-				}
-			}
-		}
-	}
 }
 
 // Stop stops consuming, waits for running handlers until ctx ends (then
@@ -182,6 +144,7 @@ func (s *Server) Stop(ctx context.Context) error {
 	s.stopped = true
 	s.mu.Unlock()
 
+	s.pool.close()
 	close(s.stopping)
 	cancelErr := s.consumer.Cancel(ctx)
 	done := make(chan struct{})
