@@ -15,7 +15,11 @@
 //	leader := c.QueueLeader(t, "/", "compute")
 //	leader.Stop(t); leader.Start(t) // it rejoins the cluster
 //
-// The test's cleanup stops every node and removes its files.
+// The test's cleanup stops every node and removes its files. Starting and
+// joining three nodes takes 25-50 s on a loaded 2-core machine, so the
+// package has no test of its own: pkg/rpcsvc/clustertest's serial suite
+// starts one cluster and exercises all of it (QueueLeader, Stop, a
+// restart that rejoins, WaitRunning).
 package rabbitcluster
 
 import (

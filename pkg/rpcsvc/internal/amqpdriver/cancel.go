@@ -2,18 +2,33 @@ package amqpdriver
 
 import (
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/gonova/gonova/pkg/rpcsvc/internal/driver"
 )
 
-// consumeArgs are the basic.consume arguments oslo sends:
+// consumeArgs are the basic.consume arguments of queue q:
 // x-cancel-on-ha-failover with enable_cancel_on_failover, so that RabbitMQ
 // cancels the consumers of a mirrored queue whose master moved, instead of
 // letting them wait on a queue process that is gone; the consumer then
 // subscribes again (watchCancels).
-func consumeArgs(cfg Config) amqp.Table {
-	if !cfg.CancelOnFailover {
+//
+// Not on a quorum queue: RabbitMQ 3.x refuses the argument there
+// (PRECONDITION_FAILED "invalid arg 'x-cancel-on-ha-failover' ... of queue
+// type rabbit_quorum_queue", seen on 3.10) and 4.0 dropped it, as quorum
+// queues keep their consumers across leader changes. oslo sends it to every
+// consumer, so its enable_cancel_on_failover and rabbit_quorum_queue
+// together fail to consume on RabbitMQ 3.x; gonova leaves it out of the
+// quorum queues' subscriptions and keeps it on the classic ones.
+func consumeArgs(cfg Config, q driver.Queue) amqp.Table {
+	if !cfg.CancelOnFailover || isQuorum(cfg, q) {
 		return nil
 	}
 	return amqp.Table{"x-cancel-on-ha-failover": true}
+}
+
+// isQuorum reports whether q is declared as a quorum queue.
+func isQuorum(cfg Config, q driver.Queue) bool {
+	return cfg.QuorumQueue && q.Kind == driver.Shared
 }
 
 // watchCancels handles the broker's basic.cancel of one of the consumer's

@@ -110,3 +110,25 @@ func TestBrokerCancelResubscribes(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// x-cancel-on-ha-failover goes with every subscription but those of quorum
+// queues, which RabbitMQ refuses it on.
+func TestConsumeArgs(t *testing.T) {
+	shared := driver.Queue{Name: "compute", Kind: driver.Shared}
+	reply := driver.Queue{Name: "reply_x", Kind: driver.Reply}
+	for _, tc := range []struct {
+		cfg  Config
+		q    driver.Queue
+		want bool
+	}{
+		{Config{}, shared, false},
+		{Config{CancelOnFailover: true}, shared, true},
+		{Config{CancelOnFailover: true, QuorumQueue: true}, shared, false},
+		{Config{CancelOnFailover: true, QuorumQueue: true}, reply, true},
+	} {
+		args := consumeArgs(tc.cfg, tc.q)
+		if got := args["x-cancel-on-ha-failover"] == true; got != tc.want {
+			t.Errorf("consumeArgs(%+v, %s) = %v, want x-cancel-on-ha-failover %v", tc.cfg, tc.q.Name, args, tc.want)
+		}
+	}
+}

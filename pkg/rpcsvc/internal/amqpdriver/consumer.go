@@ -91,7 +91,7 @@ func (c *consumer) start(conn *amqp.Connection) (<-chan struct{}, error) {
 	var fwd sync.WaitGroup
 	for _, q := range c.spec.Queues {
 		tag := "gonova-" + q.Name + "-" + fmt.Sprint(time.Now().UnixNano())
-		dels, err := ch.Consume(q.Name, tag, false, false, false, false, consumeArgs(c.d.cfg))
+		dels, err := ch.Consume(q.Name, tag, false, false, false, false, consumeArgs(c.d.cfg, q))
 		if err != nil {
 			return fail(fmt.Errorf("consuming %q: %w", q.Name, explain(err, q.Name)))
 		}
