@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/gonova/gonova/pkg/rpcsvc"
 	"github.com/gonova/gonova/pkg/testenv"
 	"github.com/gonova/gonova/pkg/testenv/rabbitcluster"
@@ -23,7 +25,7 @@ import (
 // test log): failover is about two kombu_reconnect_delay waits plus a
 // quorum leader election and re-declaring the consumers.
 const (
-	resumeBound = 20 * time.Second // calls succeed again after a node stops
+	resumeBound = 10 * time.Second // calls succeed again after a node stops
 	handleBound = 60 * time.Second // every confirmed cast handled after the stream
 )
 
@@ -45,7 +47,7 @@ func rotate(c *rabbitcluster.Cluster, vhost string, i int) string {
 	return "rabbit://" + strings.Join(hs, ",") + "/" + path
 }
 
-func open(t *testing.T, url, exchange string) *rpcsvc.Transport {
+func open(t *testing.T, url, exchange string, reg prometheus.Registerer) *rpcsvc.Transport {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -57,6 +59,7 @@ func open(t *testing.T, url, exchange string) *rpcsvc.Transport {
 		ExecutorThreadPoolSize:    16,
 		HeartbeatTimeoutThreshold: 10 * time.Second,
 		Logger:                    logger(),
+		Registerer:                reg,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -124,8 +127,9 @@ func leaderFailover(t *testing.T, c *rabbitcluster.Cluster, vhost string, restar
 	c.AddVhost(t, vhost)
 	exchange := "nova"
 	ep := &counter{handled: map[int]int{}}
-	serve(t, open(t, rotate(c, vhost, 0), exchange), "compute", "host1", ep)
-	cl, err := rpcsvc.NewClient(open(t, rotate(c, vhost, 1), exchange), rpcsvc.ClientConfig{Target: rpcsvc.Target{Topic: "compute", Version: "1.0"}, Timeout: 10 * time.Second})
+	reg := prometheus.NewRegistry()
+	serve(t, open(t, rotate(c, vhost, 0), exchange, reg), "compute", "host1", ep)
+	cl, err := rpcsvc.NewClient(open(t, rotate(c, vhost, 1), exchange, nil), rpcsvc.ClientConfig{Target: rpcsvc.Target{Topic: "compute", Version: "1.0"}, Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,8 +171,9 @@ func leaderFailover(t *testing.T, c *rabbitcluster.Cluster, vhost string, restar
 	}
 	n, failedCalls, errs := s.callsAfter(stopAt)
 	confirmed, failedCasts, dups := s.check(t, ep, handleBound)
-	t.Logf("longest time without a successful call: %s; new leader %s; casts: %d confirmed (every one handled exactly once: %v), %d returned an error, %d handled twice; calls since the stop: %d, %d failed %v",
-		outage.Round(time.Millisecond), newLeader.Name, confirmed, !t.Failed(), failedCasts, dups, n, failedCalls, errs)
+	t.Logf("longest time without a successful call: %s; new leader %s; casts: %d confirmed (every one handled exactly once: %v), %d returned an error, %d handled twice, %d redeliveries dropped as duplicates, server reconnects %d; calls since the stop: %d, %d failed %v",
+		outage.Round(time.Millisecond), newLeader.Name, confirmed, !t.Failed(), failedCasts, dups,
+		int(metric(t, reg, "gonova_rpc_messages_handled_total", "outcome", "duplicate")), int(metric(t, reg, "gonova_rpc_reconnects_total", "", "")), n, failedCalls, errs)
 	return leader
 }
 
@@ -186,7 +191,7 @@ func pythonShares(t *testing.T, c *rabbitcluster.Cluster) {
 	c.AddVhost(t, vhost)
 	exchange, topic := "nova", "compute"
 	ep := &counter{handled: map[int]int{}}
-	tr := open(t, rotate(c, vhost, 2), exchange)
+	tr := open(t, rotate(c, vhost, 2), exchange, nil)
 	serve(t, tr, topic, "gohost", ep)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -279,4 +284,35 @@ func pythonShares(t *testing.T, c *rabbitcluster.Cluster) {
 		}
 	}
 	t.Logf("gonova and python 14.0.3 share the quorum queues: %d calls each way, %d more on the shared queue", n, n)
+}
+
+// metric sums the samples of metric name in reg whose label is value
+// (label "": all).
+func metric(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			match := label == ""
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == label && lp.GetValue() == value {
+					match = true
+				}
+			}
+			if !match {
+				continue
+			}
+			if c := m.GetCounter(); c != nil {
+				sum += c.GetValue()
+			}
+		}
+	}
+	return sum
 }
