@@ -199,7 +199,15 @@ func (a *App) OpenTransport(ctx context.Context) error {
 		AutoDelete:                c.Rabbit.AmqpAutoDelete,
 		QuorumQueue:               c.Rabbit.RabbitQuorumQueue,
 		QosPrefetchCount:          c.Rabbit.RabbitQosPrefetchCount,
-		HeartbeatTimeoutThreshold: c.Rabbit.HeartbeatTimeoutThreshold,
+		HeartbeatTimeoutThreshold: zeroIsNone(c.Rabbit.HeartbeatTimeoutThreshold),
+		HeartbeatRate:             c.Rabbit.HeartbeatRate,
+		KombuFailoverStrategy:     c.Rabbit.KombuFailoverStrategy,
+		KombuReconnectDelay:       zeroIsNone(c.Rabbit.KombuReconnectDelay),
+		KombuReconnectSplay:       c.Rabbit.KombuReconnectSplay,
+		RabbitRetryInterval:       c.Rabbit.RabbitRetryInterval,
+		RabbitRetryBackoff:        zeroIsNone(c.Rabbit.RabbitRetryBackoff),
+		RabbitIntervalMax:         c.Rabbit.RabbitIntervalMax,
+		EnableCancelOnFailover:    c.Rabbit.EnableCancelOnFailover,
 		TransientQueuesTTL:        c.Rabbit.RabbitTransientQueuesTTL,
 		UnavailableTimeout:        c.Gonova.RPCUnavailableTimeout,
 		UnroutableTimeout:         unroutable(c.Gonova.RPCUnroutableTimeout),
@@ -211,6 +219,15 @@ func (a *App) OpenTransport(ctx context.Context) error {
 	}
 	a.Transport = tr
 	return nil
+}
+
+// zeroIsNone maps an oslo option whose 0 means "none" (no heartbeat, no
+// delay) to rpcsvc's spelling of it: negative (rpcsvc's 0 is its default).
+func zeroIsNone(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // unroutable maps rpc_unroutable_timeout to rpcsvc's UnroutableTimeout,

@@ -97,6 +97,14 @@ type RabbitOptions struct {
 	RabbitQuorumQueue              bool          // rabbit_quorum_queue
 	RabbitQosPrefetchCount         int           // rabbit_qos_prefetch_count: 0 means executor_thread_pool_size
 	HeartbeatTimeoutThreshold      time.Duration // heartbeat_timeout_threshold: AMQP heartbeat timeout
+	HeartbeatRate                  int           // heartbeat_rate: checks per heartbeat_timeout_threshold
+	KombuFailoverStrategy          string        // kombu_failover_strategy: round-robin or shuffle
+	KombuReconnectDelay            time.Duration // kombu_reconnect_delay: wait before reconnecting / re-subscribing
+	KombuReconnectSplay            time.Duration // kombu_reconnect_splay: random extra wait
+	RabbitRetryInterval            time.Duration // rabbit_retry_interval: first wait after a round of failed reconnects
+	RabbitRetryBackoff             time.Duration // rabbit_retry_backoff: added to that wait per round
+	RabbitIntervalMax              time.Duration // rabbit_interval_max: most of that wait
+	EnableCancelOnFailover         bool          // enable_cancel_on_failover: consume with x-cancel-on-ha-failover
 	RabbitTransientQueuesTTL       time.Duration // rabbit_transient_queues_ttl: x-expires of reply and fanout queues
 	SSL                            bool          // ssl: connect with TLS
 	SSLCAFile                      string        // ssl_ca_file: PEM CAs the broker's certificate must chain to

@@ -89,7 +89,15 @@ var options = []option{
 	boolean(secRabbit, "amqp_auto_delete", "false", "Declare auto-delete queues and exchanges; must match the other services on the broker.", func(c *Config) *bool { return &c.Rabbit.AmqpAutoDelete }),
 	boolean(secRabbit, "rabbit_quorum_queue", "false", "Declare quorum queues (durable); must match the other services on the broker.", func(c *Config) *bool { return &c.Rabbit.RabbitQuorumQueue }),
 	integer(secRabbit, "rabbit_qos_prefetch_count", "0", 0, 65535, "Messages the broker hands a consumer before acks; 0 matches executor_thread_pool_size.", func(c *Config) *int { return &c.Rabbit.RabbitQosPrefetchCount }),
-	seconds(secRabbit, "heartbeat_timeout_threshold", "60", 0, "AMQP heartbeat timeout, seconds; 0 disables heartbeats.", func(c *Config) *time.Duration { return &c.Rabbit.HeartbeatTimeoutThreshold }),
+	seconds(secRabbit, "heartbeat_timeout_threshold", "60", 0, "Seconds after which the broker is considered down when its heartbeats stop; proposed to the broker as the AMQP heartbeat, as oslo does. 0 disables heartbeats.", func(c *Config) *time.Duration { return &c.Rabbit.HeartbeatTimeoutThreshold }),
+	integer(secRabbit, "heartbeat_rate", "3", 1, 1<<20, "How many times per heartbeat_timeout_threshold oslo checks the heartbeat. Accepted for nova.conf compatibility: gonova's client checks continuously (a silent broker is dropped after 1.5 heartbeat_timeout_threshold).", func(c *Config) *int { return &c.Rabbit.HeartbeatRate }),
+	str(secRabbit, "kombu_failover_strategy", "round-robin", "How the next broker of a multi-host transport_url is chosen when the connection is lost: round-robin (the next one in order) or shuffle (a random one each time).", func(c *Config) *string { return &c.Rabbit.KombuFailoverStrategy }, oneOf("round-robin", "shuffle")),
+	floatSeconds(secRabbit, "kombu_reconnect_delay", "1.0", 4.5, "Seconds to wait after a lost connection and after each failed reconnect, and before subscribing again a consumer the broker cancelled (0 to 4.5).", func(c *Config) *time.Duration { return &c.Rabbit.KombuReconnectDelay }),
+	floatSeconds(secRabbit, "kombu_reconnect_splay", "0.0", 0, "Up to this many seconds of random time added to each kombu_reconnect_delay wait, to spread the reconnects of many services.", func(c *Config) *time.Duration { return &c.Rabbit.KombuReconnectSplay }),
+	seconds(secRabbit, "rabbit_retry_interval", "1", 1, "Seconds to wait after a round of failed reconnects over every broker of transport_url; the wait then grows by rabbit_retry_backoff per round.", func(c *Config) *time.Duration { return &c.Rabbit.RabbitRetryInterval }),
+	seconds(secRabbit, "rabbit_retry_backoff", "2", 0, "Seconds added to the reconnect wait after each round of failed reconnects.", func(c *Config) *time.Duration { return &c.Rabbit.RabbitRetryBackoff }),
+	seconds(secRabbit, "rabbit_interval_max", "30", 1, "Largest reconnect wait, seconds (kombu waits at most rabbit_interval_max + rabbit_retry_interval).", func(c *Config) *time.Duration { return &c.Rabbit.RabbitIntervalMax }),
+	boolean(secRabbit, "enable_cancel_on_failover", "false", "Consume with x-cancel-on-ha-failover, so that RabbitMQ cancels consumers of a mirrored queue that failed over; they subscribe again after kombu_reconnect_delay (so does any consumer the broker cancels).", func(c *Config) *bool { return &c.Rabbit.EnableCancelOnFailover }),
 	seconds(secRabbit, "rabbit_transient_queues_ttl", "1800", 1, "x-expires of reply and fanout queues, seconds.", func(c *Config) *time.Duration { return &c.Rabbit.RabbitTransientQueuesTTL }),
 	boolean(secRabbit, "ssl", "false", "Connect to RabbitMQ over TLS (TLS 1.2 or later), as amqps:// or ?ssl=1 in transport_url do. A host of transport_url without a port is then reached on 5671.", func(c *Config) *bool { return &c.Rabbit.SSL }),
 	str(secRabbit, "ssl_ca_file", "", "PEM file of the certification authorities the broker's certificate must chain to (read with ssl = true only, as oslo); empty uses the system's roots. A file that cannot be read stops the start.", func(c *Config) *string { return &c.Rabbit.SSLCAFile }, nil),
@@ -357,6 +365,28 @@ func float(sec, name, def, help string, field func(*Config) *float64) option {
 			return nil
 		},
 		get: func(c *Config) string { return strconv.FormatFloat(*field(c), 'f', -1, 64) },
+	}
+}
+
+// floatSeconds is oslo's FloatOpt of seconds, from 0 to hi (hi 0: no
+// upper bound).
+func floatSeconds(sec, name, def string, hi float64, help string, field func(*Config) *time.Duration) option {
+	return option{section: sec, name: name, def: def, help: help,
+		set: func(c *Config, v string) error {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+				return fmt.Errorf("not a number")
+			}
+			if f < 0 || (hi > 0 && f > hi) {
+				if hi > 0 {
+					return fmt.Errorf("must be from 0 to %g", hi)
+				}
+				return fmt.Errorf("must be at least 0")
+			}
+			*field(c) = time.Duration(f * float64(time.Second))
+			return nil
+		},
+		get: func(c *Config) string { return strconv.FormatFloat(field(c).Seconds(), 'f', -1, 64) },
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gonova/gonova/pkg/rpcsvc/internal/amqpdriver"
 )
 
 // Options configure a Transport. Field comments name the oslo option each one
@@ -33,8 +35,36 @@ type Options struct {
 	// 0 means ExecutorThreadPoolSize.
 	QosPrefetchCount int
 	// HeartbeatTimeoutThreshold is heartbeat_timeout_threshold
-	// (oslo_messaging_rabbit), default 60s; AMQP heartbeats every half of it.
+	// (oslo_messaging_rabbit), default 60s: the AMQP heartbeat proposed to
+	// the broker, as oslo proposes it. Negative disables heartbeats (the
+	// option's 0).
 	HeartbeatTimeoutThreshold time.Duration
+	// HeartbeatRate is heartbeat_rate (oslo_messaging_rabbit), default 3
+	// (see amqpdriver.Heartbeat: accepted, no effect on the wire).
+	HeartbeatRate int
+	// KombuFailoverStrategy is kombu_failover_strategy
+	// (oslo_messaging_rabbit): round-robin (default) or shuffle, the order
+	// in which the hosts of a multi-host TransportURL are tried after a
+	// connection is lost.
+	KombuFailoverStrategy string
+	// KombuReconnectDelay is kombu_reconnect_delay, default 1s: the wait
+	// after a lost connection, after each failed reconnect and before
+	// re-subscribing a consumer the broker cancelled. Negative means none
+	// (the option's 0).
+	KombuReconnectDelay time.Duration
+	// KombuReconnectSplay is kombu_reconnect_splay: up to this much random
+	// time is added to each KombuReconnectDelay wait. Default none.
+	KombuReconnectSplay time.Duration
+	// RabbitRetryInterval, RabbitRetryBackoff and RabbitIntervalMax are
+	// rabbit_retry_interval (default 1s), rabbit_retry_backoff (2s;
+	// negative means 0) and rabbit_interval_max (30s): the wait after each
+	// round of failed reconnects over every host grows linearly from the
+	// first by the second up to the third (kombu's retry_over_time).
+	RabbitRetryInterval, RabbitRetryBackoff, RabbitIntervalMax time.Duration
+	// EnableCancelOnFailover is enable_cancel_on_failover: consume with
+	// x-cancel-on-ha-failover. Whether set or not, a consumer the broker
+	// cancels (basic.cancel) subscribes again after KombuReconnectDelay.
+	EnableCancelOnFailover bool
 	// TransientQueuesTTL is rabbit_transient_queues_ttl (oslo_messaging_rabbit),
 	// default 1800s: x-expires of fanout and reply queues.
 	TransientQueuesTTL time.Duration
@@ -53,13 +83,15 @@ type Options struct {
 	// PublishChannels (gonova) is the size of the confirm-mode channel pool
 	// used for publishing. Default 8.
 	PublishChannels int
-	// ReconnectMaxInterval (gonova) caps the reconnect backoff. Default 5s.
+	// ReconnectMaxInterval (gonova), when positive, caps every single wait
+	// of the reconnect schedule above (tests use it to reconnect quickly).
+	// Default none: oslo's schedule as configured.
 	ReconnectMaxInterval time.Duration
 	// UnroutableTimeout (gonova, [gonova] rpc_unroutable_timeout) is how long
 	// a cast or call that the broker returns (no queue bound for it) is
 	// published again, with backoff, before it fails with an
 	// *UnroutableError. Servers re-declare non-durable queues after a broker
-	// restart within about ReconnectMaxInterval. Default 10s; negative
+	// restart once reconnected (see RabbitRetryInterval). Default 10s; negative
 	// fails at the first return.
 	UnroutableTimeout time.Duration
 	// UnavailableTimeout (gonova, [gonova] rpc_unavailable_timeout) is how
@@ -105,8 +137,23 @@ func (o Options) withDefaults() (Options, error) {
 	if o.PublishChannels == 0 {
 		o.PublishChannels = 8
 	}
-	if o.ReconnectMaxInterval == 0 {
-		o.ReconnectMaxInterval = 5 * time.Second
+	if o.HeartbeatRate == 0 {
+		o.HeartbeatRate = amqpdriver.DefaultHeartbeatRate
+	}
+	if o.KombuFailoverStrategy == "" {
+		o.KombuFailoverStrategy = amqpdriver.RoundRobin
+	}
+	if o.KombuReconnectDelay == 0 {
+		o.KombuReconnectDelay = amqpdriver.DefaultReconnect.Delay
+	}
+	if o.RabbitRetryInterval == 0 {
+		o.RabbitRetryInterval = amqpdriver.DefaultReconnect.Interval
+	}
+	if o.RabbitRetryBackoff == 0 {
+		o.RabbitRetryBackoff = amqpdriver.DefaultReconnect.Backoff
+	}
+	if o.RabbitIntervalMax == 0 {
+		o.RabbitIntervalMax = amqpdriver.DefaultReconnect.IntervalMax
 	}
 	if o.UnroutableTimeout == 0 {
 		o.UnroutableTimeout = DefaultUnroutableTimeout
@@ -130,7 +177,33 @@ func (o Options) withDefaults() (Options, error) {
 	case o.DedupCacheSize < 1 || o.PublishChannels < 1:
 		return o, fmt.Errorf("rpcsvc: DedupCacheSize and PublishChannels must be positive")
 	}
+	if err := o.reconnect().Validate(); err != nil {
+		return o, fmt.Errorf("rpcsvc: %w", err)
+	}
+	if err := o.heartbeat().Validate(); err != nil {
+		return o, fmt.Errorf("rpcsvc: %w", err)
+	}
 	return o, nil
+}
+
+// reconnect is the driver's reconnect schedule of these (defaulted)
+// options.
+func (o Options) reconnect() amqpdriver.Reconnect {
+	return amqpdriver.Reconnect{
+		Strategy: o.KombuFailoverStrategy,
+		Delay:    max(o.KombuReconnectDelay, 0),
+		Splay:    o.KombuReconnectSplay,
+		Interval: o.RabbitRetryInterval,
+		Backoff:  max(o.RabbitRetryBackoff, 0),
+		// rabbit_interval_max
+		IntervalMax: o.RabbitIntervalMax,
+		Cap:         o.ReconnectMaxInterval,
+	}
+}
+
+// heartbeat is the driver's heartbeat of these (defaulted) options.
+func (o Options) heartbeat() amqpdriver.Heartbeat {
+	return amqpdriver.Heartbeat{Timeout: max(o.HeartbeatTimeoutThreshold, 0), Rate: o.HeartbeatRate}
 }
 
 func (o Options) prefetch() int {

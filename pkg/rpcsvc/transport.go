@@ -66,18 +66,19 @@ func Open(ctx context.Context, opts Options) (*Transport, error) {
 			return nil, fmt.Errorf("rpcsvc: %w", err)
 		}
 		d, err := amqpdriver.Open(ctx, amqpdriver.Config{
-			URL:             u,
-			DurableQueues:   opts.DurableQueues,
-			AutoDelete:      opts.AutoDelete,
-			QuorumQueue:     opts.QuorumQueue,
-			TransientTTL:    opts.TransientQueuesTTL,
-			Heartbeat:       opts.HeartbeatTimeoutThreshold / 2,
-			TLS:             opts.TLS,
-			PublishChannels: opts.PublishChannels,
-			ReconnectMax:    opts.ReconnectMaxInterval,
-			ConnectionName:  filepath.Base(os.Args[0]),
-			Logger:          opts.Logger,
-			Metrics:         m,
+			URL:              u,
+			DurableQueues:    opts.DurableQueues,
+			AutoDelete:       opts.AutoDelete,
+			QuorumQueue:      opts.QuorumQueue,
+			TransientTTL:     opts.TransientQueuesTTL,
+			Heartbeat:        opts.heartbeat(),
+			TLS:              opts.TLS,
+			PublishChannels:  opts.PublishChannels,
+			Reconnect:        opts.reconnect(),
+			CancelOnFailover: opts.EnableCancelOnFailover,
+			ConnectionName:   filepath.Base(os.Args[0]),
+			Logger:           opts.Logger,
+			Metrics:          m,
 			ReturnedMessages: func(exchange, key string, _ []byte) {
 				// A return whose publisher stopped waiting (its context ended).
 				opts.Logger.Warn("rpcsvc: a message found no queue and was dropped", "exchange", exchange, "routing_key", key)

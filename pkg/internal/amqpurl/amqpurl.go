@@ -141,6 +141,10 @@ type DialOptions struct {
 	// (Dial sets its ServerName). A URL with amqps:// or ?ssl=1 without it
 	// uses TLS with the system's roots.
 	TLS *tls.Config
+	// Wrap, when set, wraps the connection amqp091 speaks AMQP over (after
+	// the TLS handshake): the RPC driver watches and adjusts the handshake
+	// there (heartbeat_timeout_threshold = 0).
+	Wrap func(net.Conn) net.Conn
 }
 
 // Dial connects to broker h of u. The credentials and the vhost go in the
@@ -192,7 +196,7 @@ func Dial(ctx context.Context, u URL, h Host, o DialOptions) (*amqp.Connection, 
 				return nil, err
 			}
 			if tc == nil {
-				return c, nil
+				return o.wrap(c), nil
 			}
 			t := tls.Client(c, tc)
 			if err := t.HandshakeContext(dctx); err != nil {
@@ -200,7 +204,7 @@ func Dial(ctx context.Context, u URL, h Host, o DialOptions) (*amqp.Connection, 
 				return nil, fmt.Errorf("TLS handshake with %s: %w", addr, err)
 			}
 			ec = &errConn{Conn: t}
-			return ec, nil
+			return o.wrap(ec), nil
 		},
 	}
 	conn, err := amqp.DialConfig(uri.String(), cfg)
@@ -240,4 +244,11 @@ func (c *errConn) err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.readErr
+}
+
+func (o DialOptions) wrap(c net.Conn) net.Conn {
+	if o.Wrap == nil {
+		return c
+	}
+	return o.Wrap(c)
 }

@@ -54,6 +54,10 @@ type Options struct {
 	// listener: "listeners.ssl.default = 127.0.0.1:5671",
 	// "ssl_options.certfile = /path/cert.pem".
 	Conf []string
+	// Cookie is the Erlang cookie written to the node's
+	// $HOME/.erlang.cookie. Nodes of one cluster (and the rabbitmqctl that
+	// joins them) must share it. Default: Erlang makes one up.
+	Cookie string
 }
 
 // Node is a running (or stopped) RabbitMQ node of the test.
@@ -71,6 +75,16 @@ type Node struct {
 // Start starts a node and waits until it accepts AMQP connections. The
 // test's cleanup halts it and removes its files.
 func Start(t testing.TB, o Options) *Node {
+	t.Helper()
+	n := New(t, o)
+	n.Start(t)
+	return n
+}
+
+// New prepares a node (name, ports, files) without starting it, so that a
+// caller can start several at once with StartErr. The test's cleanup halts
+// it and removes its files.
+func New(t testing.TB, o Options) *Node {
 	t.Helper()
 	if _, err := os.Stat(filepath.Join(BinDir, "rabbitmq-server")); err != nil {
 		msg := "RabbitMQ is not installed (" + BinDir + "/rabbitmq-server): run scripts/services.sh"
@@ -111,6 +125,12 @@ func Start(t testing.TB, o Options) *Node {
 			t.Fatal(err)
 		}
 	}
+	if o.Cookie != "" {
+		// Erlang refuses a cookie file others can read.
+		if err := os.WriteFile(filepath.Join(dir, ".erlang.cookie"), []byte(o.Cookie), 0o400); err != nil {
+			t.Fatal(err)
+		}
+	}
 	t.Cleanup(func() {
 		n.mu.Lock()
 		running := n.running
@@ -126,7 +146,6 @@ func Start(t testing.TB, o Options) *Node {
 		}
 		_ = os.RemoveAll(dir)
 	})
-	n.Start(t)
 	return n
 }
 
@@ -188,10 +207,18 @@ func (n *Node) ctlOut(timeout time.Duration, args ...string) (string, error) {
 // connections.
 func (n *Node) Start(t testing.TB) {
 	t.Helper()
+	if err := n.StartErr(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// StartErr is Start returning its error instead of failing the test, for
+// starting nodes from goroutines of their own.
+func (n *Node) StartErr() error {
 	cmd := exec.Command(filepath.Join(BinDir, "rabbitmq-server"), "-detached")
 	cmd.Env = n.env()
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("rabbitmq-server -detached (%s): %v\n%s", n.Name, err, out)
+		return fmt.Errorf("rabbitmq-server -detached (%s): %v\n%s", n.Name, err, out)
 	}
 	n.mu.Lock()
 	n.running = true
@@ -205,15 +232,25 @@ func (n *Node) Start(t testing.TB) {
 			c, derr := net.DialTimeout("tcp", n.Addr(), time.Second)
 			if derr == nil {
 				_ = c.Close()
-				return
+				return nil
 			}
 			err = derr
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("rabbitnode: %s did not start within %s: %v (logs in %s)", n.Name, n.timeout, err, filepath.Join(n.dir, "log"))
+			return fmt.Errorf("rabbitnode: %s did not start within %s: %v (logs in %s)", n.Name, n.timeout, err, filepath.Join(n.dir, "log"))
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
+}
+
+// CtlErr is Ctl returning its error (with the command's output) instead of
+// failing the test.
+func (n *Node) CtlErr(timeout time.Duration, args ...string) (string, error) {
+	out, err := n.ctlOut(timeout, args...)
+	if err != nil {
+		return out, fmt.Errorf("rabbitmqctl -n %s %v: %w: %s", n.Name, args, err, out)
+	}
+	return out, nil
 }
 
 // Stop halts the whole node (rabbitmqctl stop): every connection drops and,

@@ -23,6 +23,8 @@ type consumer struct {
 	acker     *acker // settles ch's deliveries in batches
 	tags      []string
 	cancelled bool
+	// brokerCancel: the broker cancelled a subscription on ch (watchCancels)
+	brokerCancel bool
 
 	stop chan struct{} // closed by Cancel or Close
 	once sync.Once
@@ -77,6 +79,7 @@ func (c *consumer) start(conn *amqp.Connection) (<-chan struct{}, error) {
 			return fail(err)
 		}
 	}
+	cancels := ch.NotifyCancel(make(chan string, len(c.spec.Queues)+1))
 	ended := make(chan struct{})
 	ak := newAcker(ch)
 	fail = func(err error) (<-chan struct{}, error) {
@@ -88,7 +91,7 @@ func (c *consumer) start(conn *amqp.Connection) (<-chan struct{}, error) {
 	var fwd sync.WaitGroup
 	for _, q := range c.spec.Queues {
 		tag := "gonova-" + q.Name + "-" + fmt.Sprint(time.Now().UnixNano())
-		dels, err := ch.Consume(q.Name, tag, false, false, false, false, nil)
+		dels, err := ch.Consume(q.Name, tag, false, false, false, false, consumeArgs(c.d.cfg, q))
 		if err != nil {
 			return fail(fmt.Errorf("consuming %q: %w", q.Name, explain(err, q.Name)))
 		}
@@ -105,6 +108,7 @@ func (c *consumer) start(conn *amqp.Connection) (<-chan struct{}, error) {
 	c.mu.Lock()
 	c.ch, c.acker, c.tags = ch, ak, tags
 	c.mu.Unlock()
+	go c.watchCancels(ch, cancels)
 	return ended, nil
 }
 
@@ -131,8 +135,16 @@ func (c *consumer) run(ended <-chan struct{}) {
 		if c.d.isClosing() {
 			return
 		}
+		cancelledByBroker := c.takeBrokerCancel()
 		if c.spec.Interrupted != nil {
-			c.spec.Interrupted(errors.New("rpcsvc: consumer channel closed (connection lost)"))
+			why := "rpcsvc: consumer channel closed (connection lost)"
+			if cancelledByBroker {
+				why = "rpcsvc: the broker cancelled the consumer (queue deleted or failed over)"
+			}
+			c.spec.Interrupted(errors.New(why))
+		}
+		if cancelledByBroker && !c.pause(newPlan(c.d.cfg.Reconnect, 1, 0).first()) {
+			return
 		}
 		var err error
 		ended, err = c.restart()
@@ -142,6 +154,20 @@ func (c *consumer) run(ended <-chan struct{}) {
 		if c.spec.Resumed != nil {
 			c.spec.Resumed()
 		}
+	}
+}
+
+// pause waits d unless the consumer or the driver stops first.
+func (c *consumer) pause(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-c.stop:
+		return false
+	case <-c.d.closing:
+		return false
 	}
 }
 

@@ -19,7 +19,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cenkalti/backoff/v4"
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/gonova/gonova/pkg/internal/amqpurl"
@@ -33,10 +32,11 @@ type Config struct {
 	AutoDelete       bool          // amqp_auto_delete
 	QuorumQueue      bool          // rabbit_quorum_queue
 	TransientTTL     time.Duration // rabbit_transient_queues_ttl
-	Heartbeat        time.Duration // heartbeat_timeout_threshold / 2
+	Heartbeat        Heartbeat     // heartbeat_timeout_threshold, heartbeat_rate
 	TLS              *tls.Config   // ssl options; nil: TLS only if URL asks
 	PublishChannels  int
-	ReconnectMax     time.Duration
+	Reconnect        Reconnect // kombu_failover_strategy, kombu_reconnect_*, rabbit_retry_*, rabbit_interval_max
+	CancelOnFailover bool      // enable_cancel_on_failover
 	ConnectionName   string
 	Logger           *slog.Logger
 	Metrics          driver.Metrics
@@ -50,6 +50,7 @@ type Driver struct {
 
 	mu        sync.Mutex
 	conn      *amqp.Connection
+	host      int // index in cfg.URL.Hosts of conn's broker
 	gen       uint64
 	connected chan struct{} // closed while connected
 	declared  map[string]bool
@@ -176,8 +177,15 @@ func Open(ctx context.Context, cfg Config) (*Driver, error) {
 	if cfg.PublishChannels < 1 {
 		cfg.PublishChannels = 8
 	}
-	if cfg.ReconnectMax <= 0 {
-		cfg.ReconnectMax = 5 * time.Second
+	if cfg.Heartbeat.Rate == 0 {
+		cfg.Heartbeat.Rate = DefaultHeartbeatRate
+	}
+	if err := cfg.Heartbeat.Validate(); err != nil {
+		return nil, driver.Permanent(fmt.Errorf("amqpdriver: %w", err))
+	}
+	cfg.Reconnect = cfg.Reconnect.withDefaults()
+	if err := cfg.Reconnect.Validate(); err != nil {
+		return nil, driver.Permanent(fmt.Errorf("amqpdriver: %w", err))
 	}
 	d := &Driver{
 		cfg:       cfg,
@@ -188,12 +196,12 @@ func Open(ctx context.Context, cfg Config) (*Driver, error) {
 		idPrefix:  "gonova-" + randomHex(6) + "-",
 	}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
-	conn, err := d.dialAny(ctx)
+	conn, host, err := d.dialAny(ctx)
 	if err != nil {
 		d.cancel()
 		return nil, err
 	}
-	d.setConn(conn)
+	d.setConn(conn, host)
 	d.wg.Add(1)
 	go d.supervise(conn)
 	return d, nil
@@ -202,32 +210,36 @@ func Open(ctx context.Context, cfg Config) (*Driver, error) {
 // dialAny tries each host in turn. Its error wraps driver.ErrPermanent when
 // every host refused the login (credentials or vhost access): another try
 // cannot succeed before the configuration changes.
-func (d *Driver) dialAny(ctx context.Context) (*amqp.Connection, error) {
+//
+// At start every host is tried once in transport_url order, as kombu's
+// first connection goes to the first URL.
+func (d *Driver) dialAny(ctx context.Context) (*amqp.Connection, int, error) {
 	var errs []error
 	allRefused := true
-	for _, h := range d.cfg.URL.Hosts {
+	for i, h := range d.cfg.URL.Hosts {
 		conn, err := d.dial(ctx, h)
 		if err == nil {
-			return conn, nil
+			return conn, i, nil
 		}
 		allRefused = allRefused && errors.Is(permanent(err), driver.ErrPermanent)
 		errs = append(errs, fmt.Errorf("%s:%d: %w", h.Host, h.Port, err))
 	}
 	err := fmt.Errorf("amqpdriver: no broker answered: %w", errors.Join(errs...))
 	if allRefused {
-		return nil, driver.Permanent(err)
+		return nil, 0, driver.Permanent(err)
 	}
-	return nil, err
+	return nil, 0, err
 }
 
 func (d *Driver) dial(ctx context.Context, h Host) (*amqp.Connection, error) {
-	return amqpurl.Dial(ctx, d.cfg.URL, h, amqpurl.DialOptions{Heartbeat: d.cfg.Heartbeat, Name: d.cfg.ConnectionName, TLS: d.cfg.TLS})
+	return dialHeartbeat(ctx, d.cfg.URL, h, d.cfg.Heartbeat, amqpurl.DialOptions{Name: d.cfg.ConnectionName, TLS: d.cfg.TLS})
 }
 
-func (d *Driver) setConn(conn *amqp.Connection) {
+func (d *Driver) setConn(conn *amqp.Connection, host int) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.conn = conn
+	d.host = host
 	d.gen++
 	d.declared = map[string]bool{}
 	d.idle = nil
@@ -242,7 +254,8 @@ func (d *Driver) clearConn() {
 	d.connected = make(chan struct{})
 }
 
-// supervise waits for the connection to die and reconnects with backoff.
+// supervise waits for the connection to die and reconnects, following
+// cfg.Reconnect (see Reconnect for the order of hosts and the waits).
 func (d *Driver) supervise(conn *amqp.Connection) {
 	defer d.wg.Done()
 	for {
@@ -251,34 +264,57 @@ func (d *Driver) supervise(conn *amqp.Connection) {
 		case <-d.closing:
 			return
 		case err := <-closed:
+			d.mu.Lock()
+			lost := d.host
+			d.mu.Unlock()
 			d.clearConn()
-			d.log.Warn("rpcsvc: lost the broker connection, reconnecting", "error", err)
-		}
-		// Options, not fields: NewExponentialBackOff resets with its own
-		// initial interval, so fields set afterwards miss the first wait.
-		b := backoff.NewExponentialBackOff(backoff.WithInitialInterval(100*time.Millisecond),
-			backoff.WithMaxInterval(d.cfg.ReconnectMax), backoff.WithMaxElapsedTime(0))
-		for {
-			c, err := d.dialAny(d.ctx)
-			if err == nil {
-				conn = c
-				d.setConn(conn)
-				if d.cfg.Metrics != nil {
-					d.cfg.Metrics.Reconnected()
-				}
-				d.log.Info("rpcsvc: reconnected to the broker")
-				break
-			}
-			wait := b.NextBackOff()
-			d.log.Warn("rpcsvc: reconnect failed, retrying", "error", err, "retry_in", wait)
-			t := time.NewTimer(wait)
-			select {
-			case <-d.closing:
-				t.Stop()
+			h := d.cfg.URL.Hosts[lost]
+			d.log.Warn("rpcsvc: lost the broker connection, reconnecting", "broker", fmt.Sprintf("%s:%d", h.Host, h.Port), "error", err)
+			c, ok := d.reconnect(lost)
+			if !ok {
 				return
-			case <-t.C:
 			}
+			conn = c
 		}
+	}
+}
+
+// reconnect dials until a broker answers or the driver closes.
+func (d *Driver) reconnect(lost int) (*amqp.Connection, bool) {
+	plan := newPlan(d.cfg.Reconnect, len(d.cfg.URL.Hosts), lost)
+	wait := plan.first()
+	for {
+		if !d.sleep(wait) {
+			return nil, false
+		}
+		i := plan.host()
+		h := d.cfg.URL.Hosts[i]
+		c, err := d.dial(d.ctx, h)
+		if err == nil {
+			d.setConn(c, i)
+			if d.cfg.Metrics != nil {
+				d.cfg.Metrics.Reconnected()
+			}
+			d.log.Info("rpcsvc: reconnected to the broker", "broker", fmt.Sprintf("%s:%d", h.Host, h.Port))
+			return c, true
+		}
+		wait = plan.failed()
+		d.log.Warn("rpcsvc: reconnect failed, retrying", "broker", fmt.Sprintf("%s:%d", h.Host, h.Port), "error", err, "retry_in", wait)
+	}
+}
+
+// sleep waits d, or returns false at once when the driver closes.
+func (d *Driver) sleep(wait time.Duration) bool {
+	if wait <= 0 {
+		return !d.isClosing()
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-d.closing:
+		return false
+	case <-t.C:
+		return true
 	}
 }
 
