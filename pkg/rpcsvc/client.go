@@ -192,14 +192,7 @@ func (c *Client) destination() driver.Publishing {
 //
 //	err := cl.Prepare(rpcsvc.CallOptions{Fanout: true}).Cast(ctx, "update_cache", CacheArgs{Key: "k"})
 func (c *Client) Cast(ctx context.Context, method string, args any) error {
-	if err := c.checkVersion(); err != nil {
-		return err
-	}
-	req, err := c.request(ctx, method, args)
-	if err != nil {
-		return err
-	}
-	body, err := wire.EncodeRequest(req)
+	body, err := c.castBody(ctx, method, args)
 	if err != nil {
 		return err
 	}
@@ -307,17 +300,52 @@ func (c *Client) Call(ctx context.Context, method string, args any, result any) 
 // Permanent errors end it at once.
 func (t *Transport) send(ctx context.Context, target Target, p driver.Publishing) error {
 	p.Mandatory = !target.Fanout
-	b := newBackoff()
+	return t.sendFrom(ctx, target, p, nil)
+}
+
+// started is a first publish attempt already under way (PublishAsync): its
+// confirm, when it began, and the cancel of its context.
+type started struct {
+	confirm driver.Confirm
+	began   time.Time
+	cancel  context.CancelFunc
+}
+
+// startSend begins send's first attempt and returns without waiting for the
+// confirm; sendFrom with it finishes what send would have done.
+func (t *Transport) startSend(ctx context.Context, target Target, p *driver.Publishing) *started {
+	p.Mandatory = !target.Fanout
+	st := &started{began: time.Now(), cancel: func() {}}
+	actx := ctx
+	if d := t.opts.UnavailableTimeout; d > 0 {
+		actx, st.cancel = context.WithTimeout(ctx, d)
+	}
+	st.confirm = t.drv.PublishAsync(actx, *p)
+	return st
+}
+
+// sendFrom is send's loop; first, when set, is its first attempt, already
+// published.
+func (t *Transport) sendFrom(ctx context.Context, target Target, p driver.Publishing, first *started) error {
+	var b *backoff.ExponentialBackOff // made at the first retry
 	var downSince, returnedSince time.Time
 	unavailable := t.opts.UnavailableTimeout
 	for attempt := 1; ; attempt++ {
-		began := time.Now()
-		actx, cancel := ctx, context.CancelFunc(func() {})
-		if unavailable > 0 {
-			actx, cancel = context.WithTimeout(ctx, unavailable)
+		var began time.Time
+		var err error
+		if attempt == 1 && first != nil {
+			began = first.began
+			err = first.confirm.Wait(ctx)
+			first.cancel()
+		} else {
+			began = time.Now()
+			actx, cancel := ctx, context.CancelFunc(func() {})
+			if unavailable > 0 {
+				actx, cancel = context.WithTimeout(ctx, unavailable)
+			}
+			err = t.drv.Publish(actx, p)
+			cancel()
 		}
-		err := t.drv.Publish(actx, p)
-		cancel()
 		if err == nil {
 			return nil
 		}
@@ -356,6 +384,9 @@ func (t *Transport) send(ctx context.Context, target Target, p driver.Publishing
 			}
 			deadline = downSince.Add(unavailable)
 		}
+		if b == nil {
+			b = newBackoff()
+		}
 		wait := b.NextBackOff()
 		if !deadline.IsZero() {
 			wait = max(min(wait, time.Until(deadline)), time.Millisecond)
@@ -366,6 +397,9 @@ func (t *Transport) send(ctx context.Context, target Target, p driver.Publishing
 		case <-ctx.Done():
 			timer.Stop()
 			return fmt.Errorf("%w (after %d attempts; last: %v)", ctx.Err(), attempt, err)
+		case <-t.closing:
+			timer.Stop()
+			return fmt.Errorf("%w (after %d attempts; last: %v)", driver.ErrClosed, attempt, err)
 		case <-timer.C:
 		}
 	}

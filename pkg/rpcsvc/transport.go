@@ -31,6 +31,10 @@ type Transport struct {
 	replyConsumer driver.Consumer
 	pending       map[string]chan replyOutcome
 
+	closing   chan struct{} // closed by Close: retries stop
+	castMu    sync.Mutex
+	castsDone bool           // set by Close: no new CastAsync
+	casts     sync.WaitGroup // CastAsync's casts in flight
 	closeOnce sync.Once
 }
 
@@ -52,7 +56,7 @@ func Open(ctx context.Context, opts Options) (*Transport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rpcsvc: registering metrics: %w", err)
 	}
-	t := &Transport{opts: opts, log: opts.Logger, metrics: m, pending: map[string]chan replyOutcome{}}
+	t := &Transport{opts: opts, log: opts.Logger, metrics: m, pending: map[string]chan replyOutcome{}, closing: make(chan struct{})}
 	switch {
 	case strings.HasPrefix(opts.TransportURL, "memory://"):
 		name, err := memdriver.ParseName(opts.TransportURL)
@@ -92,11 +96,16 @@ func Open(ctx context.Context, opts Options) (*Transport, error) {
 }
 
 // Close closes the reply queue's consumer and the connection. Calls still
-// waiting fail with ErrConnectionLost. Stop servers before closing their
+// waiting fail with ErrConnectionLost; casts of CastAsync still pending
+// complete (confirmed or failed) before it returns. Stop servers before closing their
 // transport.
 func (t *Transport) Close(ctx context.Context) error {
 	var err error
 	t.closeOnce.Do(func() {
+		close(t.closing)
+		t.castMu.Lock()
+		t.castsDone = true
+		t.castMu.Unlock()
 		t.replyMu.Lock()
 		rc := t.replyConsumer
 		t.replyConsumer = nil
@@ -106,6 +115,8 @@ func (t *Transport) Close(ctx context.Context) error {
 		}
 		t.failPending(driver.ErrClosed)
 		err = errors.Join(err, t.drv.Close())
+		// Closing the connection completes every confirm still awaited.
+		t.casts.Wait()
 	})
 	return err
 }

@@ -434,54 +434,7 @@ func (d *Driver) discardChannel(pc *pubChannel) {
 
 // Publish implements driver.Driver.
 func (d *Driver) Publish(ctx context.Context, p driver.Publishing) error {
-	pc, err := d.getChannel(ctx)
-	if err != nil {
-		return err
-	}
-	if p.Exchange != "" {
-		if err := d.declareExchange(pc, p.Exchange, p.ExchangeKind); err != nil {
-			d.discardChannel(pc)
-			return err
-		}
-	}
-	msg := amqp.Publishing{
-		ContentType:     "application/json",
-		ContentEncoding: "utf-8",
-		DeliveryMode:    amqp.Persistent,
-		Body:            p.Body,
-		Timestamp:       time.Now(),
-	}
-	if p.Expiration > 0 {
-		msg.Expiration = fmt.Sprint(p.Expiration.Milliseconds())
-	}
-	rets := pc.rets
-	if p.Mandatory {
-		msg.MessageId = d.publishID()
-		rets.expect(msg.MessageId)
-		defer rets.take(msg.MessageId)
-	}
-	dc, err := pc.ch.PublishWithDeferredConfirmWithContext(ctx, p.Exchange, p.RoutingKey, p.Mandatory, false, msg)
-	// Confirms are awaited off the channel so that other publishers can use it.
-	d.putChannel(pc)
-	if err != nil {
-		return fmt.Errorf("%w: publish: %v", driver.ErrNotConnected, err)
-	}
-	acked, err := dc.WaitContext(ctx)
-	if err != nil {
-		return err
-	}
-	if !acked {
-		return fmt.Errorf("%w: the broker did not confirm the message to %q/%q (nack or connection lost)", driver.ErrNotConnected, p.Exchange, p.RoutingKey)
-	}
-	if p.Mandatory {
-		if err := rets.wait(ctx); err != nil {
-			return err
-		}
-		if reason, returned := rets.take(msg.MessageId); returned {
-			return &driver.UnroutableError{Exchange: p.Exchange, RoutingKey: p.RoutingKey, Reason: reason}
-		}
-	}
-	return nil
+	return d.PublishAsync(ctx, p).Wait(ctx)
 }
 
 // publishID is a message_id no other publish of this process carries.

@@ -106,6 +106,12 @@ type Consumer interface {
 type Driver interface {
 	// Publish sends p and returns once the broker confirmed it, or an error.
 	Publish(ctx context.Context, p Publishing) error
+	// PublishAsync sends p and returns without waiting for the broker's
+	// confirm: the returned Confirm's Wait gives what Publish would have
+	// returned. Messages one goroutine publishes this way leave in the order
+	// of its calls. Wait must be called once (it releases what the publish
+	// holds).
+	PublishAsync(ctx context.Context, p Publishing) Confirm
 	// Consume declares spec.Queues (and their exchanges and bindings) and
 	// starts consuming. It returns once the queues are declared and consumed.
 	Consume(ctx context.Context, spec ConsumeSpec) (Consumer, error)
@@ -115,6 +121,20 @@ type Driver interface {
 	// Close closes the connection; consumers stop.
 	Close() error
 }
+
+// Confirm is the outcome of a PublishAsync.
+type Confirm interface {
+	// Wait blocks until the broker confirmed (or returned, nacked or lost)
+	// the message, or ctx ends, and returns what Publish would have.
+	Wait(ctx context.Context) error
+}
+
+// Failed is a Confirm that already failed with err (nil: already
+// confirmed).
+type Failed struct{ Err error }
+
+// Wait implements Confirm.
+func (f Failed) Wait(context.Context) error { return f.Err }
 
 // ErrClosed is returned by operations on a closed driver.
 var ErrClosed = errors.New("rpcsvc: transport closed")

@@ -221,6 +221,18 @@ func (d *Driver) Publish(ctx context.Context, p driver.Publishing) error {
 	return nil
 }
 
+// PublishAsync implements driver.Driver: publishing here is confirming, so
+// the message is in its queues (or returned) before it returns.
+func (d *Driver) PublishAsync(ctx context.Context, p driver.Publishing) driver.Confirm {
+	if err := d.Publish(ctx, p); err != nil {
+		return driver.Failed{Err: err}
+	}
+	return confirmed
+}
+
+// confirmed is the Confirm of every successful publish.
+var confirmed driver.Confirm = driver.Failed{}
+
 // DeadLetter implements driver.Driver: `<queue>.dlq` is an ordinary queue.
 func (d *Driver) DeadLetter(ctx context.Context, queue string, body []byte, reason string) error {
 	if err := d.check(ctx); err != nil {
