@@ -33,6 +33,7 @@ type ClientConfig struct {
 type Client struct {
 	t          *Transport
 	target     Target
+	dest       driver.Publishing // where target's messages go (no body)
 	versionCap string
 	timeout    time.Duration
 	ser        Serializer
@@ -56,6 +57,7 @@ func NewClient(t *Transport, cfg ClientConfig) (*Client, error) {
 		return nil, fmt.Errorf("rpcsvc: client timeout must be positive, got %s", cfg.Timeout)
 	}
 	c := &Client{t: t, target: cfg.Target, versionCap: cfg.VersionCap, timeout: cfg.Timeout, ser: cfg.Serializer}
+	c.dest = c.destinationOf()
 	if c.timeout == 0 {
 		c.timeout = t.opts.ResponseTimeout
 	}
@@ -100,6 +102,7 @@ func (c *Client) Prepare(o CallOptions) *Client {
 	if o.Fanout {
 		n.target.Fanout = true
 	}
+	n.dest = n.destinationOf()
 	return &n
 }
 
@@ -141,12 +144,12 @@ func (c *Client) checkVersion() error {
 	return nil
 }
 
-func (c *Client) request(ctx context.Context, method string, args any) (*wire.Request, error) {
+func (c *Client) request(ctx context.Context, method string, args any) (wire.Request, error) {
 	if method == "" {
-		return nil, errors.New("rpcsvc: empty method name")
+		return wire.Request{}, errors.New("rpcsvc: empty method name")
 	}
 	rc, _ := ContextFrom(ctx)
-	req := &wire.Request{
+	req := wire.Request{
 		Method:    method,
 		Namespace: c.target.Namespace,
 		Version:   c.target.Version,
@@ -156,21 +159,25 @@ func (c *Client) request(ctx context.Context, method string, args any) (*wire.Re
 	if args != nil {
 		v, err := c.ser.SerializeEntity(ctx, args)
 		if err != nil {
-			return nil, fmt.Errorf("rpcsvc: serializing args of %q: %w", method, err)
+			return wire.Request{}, fmt.Errorf("rpcsvc: serializing args of %q: %w", method, err)
 		}
 		b, err := json.Marshal(v)
 		if err != nil {
-			return nil, fmt.Errorf("rpcsvc: encoding args of %q: %w", method, err)
+			return wire.Request{}, fmt.Errorf("rpcsvc: encoding args of %q: %w", method, err)
 		}
 		if t := bytes.TrimSpace(b); len(t) == 0 || t[0] != '{' {
-			return nil, fmt.Errorf("rpcsvc: args of %q must encode as a JSON object (a struct or map), got %s", method, clipBody(b))
+			return wire.Request{}, fmt.Errorf("rpcsvc: args of %q must encode as a JSON object (a struct or map), got %s", method, clipBody(b))
 		}
 		req.Args = b
 	}
 	return req, nil
 }
 
-func (c *Client) destination() driver.Publishing {
+// destination is where the target's messages go (computed once per client:
+// the routing key is a concatenation).
+func (c *Client) destination() driver.Publishing { return c.dest }
+
+func (c *Client) destinationOf() driver.Publishing {
 	ex := c.target.exchange(c.t.opts.ControlExchange)
 	switch {
 	case c.target.Fanout:
@@ -244,7 +251,7 @@ func (c *Client) Call(ctx context.Context, method string, args any, result any) 
 		n = json.Number(strconv.FormatFloat(secs, 'f', -1, 64))
 	}
 	req.Timeout = &n
-	body, err := wire.EncodeRequest(req)
+	body, err := wire.EncodeRequest(&req)
 	if err != nil {
 		return err
 	}

@@ -111,5 +111,5 @@ func (c *Client) castBody(ctx context.Context, method string, args any) ([]byte,
 	if err != nil {
 		return nil, err
 	}
-	return wire.EncodeRequest(req)
+	return wire.EncodeRequest(&req)
 }

@@ -66,54 +66,91 @@ const (
 )
 
 // EncodeRequest returns the AMQP body of r: the request inside the 2.0
-// envelope.
+// envelope, keys in sorted order.
 func EncodeRequest(r *Request) ([]byte, error) {
 	if r.Method == "" {
 		return nil, malformed("request has no method")
 	}
-	m := make(map[string]any, 8+len(r.Context))
-	for k, v := range r.Context {
-		if v == nil {
-			v = json.RawMessage("null")
-		}
-		m[ContextPrefix+k] = v
-	}
-	m[keyMethod] = r.Method
 	args := r.Args
 	if len(bytes.TrimSpace(args)) == 0 {
-		args = json.RawMessage("{}")
+		args = emptyObject
 	}
 	if !isJSONObject(args) {
 		return nil, malformed("args of %q is not a JSON object: %s", r.Method, clip(args))
 	}
-	m[keyArgs] = args
-	if r.Namespace != "" {
-		m[keyNamespace] = r.Namespace
+	if r.MsgID != "" && r.ReplyQ == "" {
+		return nil, malformed("call %q has _msg_id but no _reply_q", r.Method)
 	}
-	if r.Version != "" {
-		m[keyVersion] = r.Version
+	sp := scratchPool.Get().(*[]byte)
+	b := append((*sp)[:0], '{')
+	comma := func() {
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
 	}
-	if r.UniqueID != "" {
-		m[keyUniqueID] = r.UniqueID
+	// Sorted: every "_context_" key sorts before "_msg_id" ('c' < 'm'), and
+	// every "_" key before the lower-case ones.
+	var kbuf [16]string
+	for _, k := range sortedKeys(r.Context, kbuf[:]) {
+		comma()
+		b = appendString(b, ContextPrefix+k)
+		b = append(b, ':')
+		v := r.Context[k]
+		if v == nil {
+			b = append(b, "null"...)
+			continue
+		}
+		var ok bool
+		if b, ok = appendRaw(b, v); !ok {
+			scratchPool.Put(sp)
+			return nil, malformed("request %q: context %q is not valid JSON: %s", r.Method, k, clip(v))
+		}
 	}
 	if r.MsgID != "" {
-		if r.ReplyQ == "" {
-			return nil, malformed("call %q has _msg_id but no _reply_q", r.Method)
-		}
-		m[keyMsgID] = r.MsgID
-		m[keyReplyQ] = r.ReplyQ
-		if r.Timeout != nil {
-			m[keyTimeout] = *r.Timeout
+		comma()
+		b = appendKey(b, keyMsgID)
+		b = appendString(b, r.MsgID)
+		b = append(b, ',')
+		b = appendKey(b, keyReplyQ)
+		b = appendString(b, r.ReplyQ)
+		b = append(b, ',')
+		b = appendKey(b, keyTimeout)
+		if r.Timeout == nil {
+			b = append(b, "null"...)
 		} else {
-			m[keyTimeout] = nil
+			var ok bool
+			if b, ok = appendNumber(b, *r.Timeout); !ok {
+				scratchPool.Put(sp)
+				return nil, malformed("request %q: %q is not a number: %q", r.Method, keyTimeout, string(*r.Timeout))
+			}
 		}
 	}
-	inner, err := marshal(m)
-	if err != nil {
-		return nil, malformed("request %q: %v", r.Method, err)
+	if r.UniqueID != "" {
+		comma()
+		b = appendKey(b, keyUniqueID)
+		b = appendString(b, r.UniqueID)
 	}
-	return Wrap(inner)
+	comma()
+	b = appendKey(b, keyArgs)
+	b, _ = appendRaw(b, args) // valid: checked above
+	b = append(b, ',')
+	b = appendKey(b, keyMethod)
+	b = appendString(b, r.Method)
+	if r.Namespace != "" {
+		b = append(b, ',')
+		b = appendKey(b, keyNamespace)
+		b = appendString(b, r.Namespace)
+	}
+	if r.Version != "" {
+		b = append(b, ',')
+		b = appendKey(b, keyVersion)
+		b = appendString(b, r.Version)
+	}
+	b = append(b, '}')
+	return wrapScratch(sp, b), nil
 }
+
+var emptyObject = json.RawMessage("{}")
 
 // DecodeRequest parses an AMQP body (2.0 envelope or legacy 1.0) into a
 // Request. Errors wrap ErrMalformed and name the offending key.
@@ -203,11 +240,34 @@ func requestFrom(f *fields) (*Request, error) {
 	}
 	for _, m := range f.members { // in order: a later duplicate wins
 		if name, ok := bytes.CutPrefix(m.key, []byte(ContextPrefix)); ok {
-			r.setContext(string(name), m.val)
+			r.setContext(contextKey(name), m.val)
 		}
 	}
 	return r, nil
 }
+
+// contextKey returns name as a string, without an allocation for the keys
+// oslo.context's to_dict (and nova's RequestContext) send with every
+// message.
+func contextKey(name []byte) string {
+	if k, ok := knownContextKeys[string(name)]; ok { // no copy for the lookup
+		return k
+	}
+	return string(name)
+}
+
+var knownContextKeys = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{"request_id", "global_request_id", "user_id", "project_id", "roles", "is_admin",
+		"user", "tenant", "domain", "user_domain", "project_domain", "system_scope", "user_name", "project_name",
+		"domain_name", "user_domain_name", "project_domain_name", "auth_token", "read_only", "show_deleted",
+		"resource_uuid", "is_admin_project", "service_catalog", "remote_address", "timestamp", "quota_class",
+		"read_deleted", "instance_lock_checked", "user_identity", "service_user_id", "service_project_id",
+		"service_roles", "traceparent", "tracestate"} {
+		m[k] = k
+	}
+	return m
+}()
 
 func (r *Request) setContext(name string, v json.RawMessage) {
 	if r.Context == nil {

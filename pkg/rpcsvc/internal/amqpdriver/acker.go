@@ -49,6 +49,7 @@ type acker struct {
 	done    chan struct{}
 
 	// Owned by run.
+	spare []settlement         // the last batch, emptied: the next pending (no allocation per batch)
 	next  uint64               // lowest tag not yet settled on the broker
 	acked map[uint64]time.Time // finished, ack not sent; when it finished
 	sent  map[uint64]bool      // above next, already settled on the broker
@@ -142,11 +143,13 @@ func (a *acker) run() {
 		}
 		a.mu.Lock()
 		batch := a.pending
-		a.pending = nil
+		a.pending, a.spare = a.spare, nil
 		a.mu.Unlock()
 		if wait := a.apply(batch, false); wait > 0 {
 			timer.Reset(wait)
 		}
+		clear(batch)
+		a.spare = batch[:0]
 	}
 }
 

@@ -178,13 +178,12 @@ func (c *consumer) restart() (<-chan struct{}, error) {
 }
 
 func (c *consumer) handle(d delivery) {
-	dl, ak := d.dl, d.acker
 	c.spec.Handle(driver.Delivery{
 		Queue:       d.queue,
-		Body:        dl.Body,
-		Redelivered: dl.Redelivered,
-		Ack:         func() error { return ak.Ack(dl.DeliveryTag) },
-		Nack:        func(requeue bool) error { return ak.Nack(dl.DeliveryTag, requeue) },
+		Body:        d.dl.Body,
+		Redelivered: d.dl.Redelivered,
+		Tag:         d.dl.DeliveryTag,
+		Settler:     d.acker,
 	})
 }
 

@@ -69,9 +69,24 @@ type Delivery struct {
 	Queue       string
 	Body        []byte
 	Redelivered bool
-	Ack         func() error
-	Nack        func(requeue bool) error
+	// Tag and Settler settle it: a Delivery is a value, and settling goes
+	// through the driver's own per-channel settler, without a closure per
+	// message.
+	Tag     uint64
+	Settler Settler
 }
+
+// Settler settles the deliveries of a consumer by tag.
+type Settler interface {
+	Ack(tag uint64) error
+	Nack(tag uint64, requeue bool) error
+}
+
+// Ack settles d as handled.
+func (d Delivery) Ack() error { return d.Settler.Ack(d.Tag) }
+
+// Nack settles d as not handled; requeue puts it back on its queue.
+func (d Delivery) Nack(requeue bool) error { return d.Settler.Nack(d.Tag, requeue) }
 
 // ConsumeSpec describes a consumer.
 type ConsumeSpec struct {

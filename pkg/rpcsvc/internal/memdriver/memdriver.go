@@ -362,13 +362,15 @@ func (c *consumer) deliver(q *queue, it item) {
 		Queue:       q.name,
 		Body:        it.body,
 		Redelivered: it.redelivered,
-		Ack:         dl.ack,
-		Nack:        dl.nack,
+		Settler:     dl,
 	})
 }
 
-func (dl *delivery) ack() error              { return dl.settle(false) }
-func (dl *delivery) nack(requeue bool) error { return dl.settle(requeue) }
+// Ack implements driver.Settler (a delivery settles itself: no tag).
+func (dl *delivery) Ack(uint64) error { return dl.settle(false) }
+
+// Nack implements driver.Settler.
+func (dl *delivery) Nack(_ uint64, requeue bool) error { return dl.settle(requeue) }
 
 func (dl *delivery) settle(requeue bool) error {
 	c := dl.c
