@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -144,33 +145,64 @@ func (c *Client) checkVersion() error {
 	return nil
 }
 
-func (c *Client) request(ctx context.Context, method string, args any) (wire.Request, error) {
+// request builds a request for method(args); its context members are
+// appended to members (the caller's array, so that a request costs no
+// context map).
+//
+// Args are encoded into a pooled buffer: the caller puts it back with
+// putArgs once the request is encoded.
+func (c *Client) request(ctx context.Context, method string, args any, members []wire.ContextMember) (wire.Request, *argsBuffer, error) {
 	if method == "" {
-		return wire.Request{}, errors.New("rpcsvc: empty method name")
+		return wire.Request{}, nil, errors.New("rpcsvc: empty method name")
 	}
 	rc, _ := ContextFrom(ctx)
 	req := wire.Request{
-		Method:    method,
-		Namespace: c.target.Namespace,
-		Version:   c.target.Version,
-		UniqueID:  hexUUID(),
-		Context:   rc.toWire(ctx),
+		Method:         method,
+		Namespace:      c.target.Namespace,
+		Version:        c.target.Version,
+		UniqueID:       hexUUID(),
+		ContextMembers: rc.wireMembers(ctx, members),
 	}
 	if args != nil {
 		v, err := c.ser.SerializeEntity(ctx, args)
 		if err != nil {
-			return wire.Request{}, fmt.Errorf("rpcsvc: serializing args of %q: %w", method, err)
+			return wire.Request{}, nil, fmt.Errorf("rpcsvc: serializing args of %q: %w", method, err)
 		}
-		b, err := json.Marshal(v)
-		if err != nil {
-			return wire.Request{}, fmt.Errorf("rpcsvc: encoding args of %q: %w", method, err)
+		ab := argsPool.Get().(*argsBuffer)
+		ab.b.Reset()
+		if err := ab.enc.Encode(v); err != nil { // json.Marshal's output, and a newline
+			putArgs(ab)
+			return wire.Request{}, nil, fmt.Errorf("rpcsvc: encoding args of %q: %w", method, err)
 		}
-		if t := bytes.TrimSpace(b); len(t) == 0 || t[0] != '{' {
-			return wire.Request{}, fmt.Errorf("rpcsvc: args of %q must encode as a JSON object (a struct or map), got %s", method, clipBody(b))
+		b := bytes.TrimSpace(ab.b.Bytes())
+		if len(b) == 0 || b[0] != '{' {
+			putArgs(ab)
+			return wire.Request{}, nil, fmt.Errorf("rpcsvc: args of %q must encode as a JSON object (a struct or map), got %s", method, clipBody(b))
 		}
 		req.Args = b
+		return req, ab, nil
 	}
-	return req, nil
+	return req, nil, nil
+}
+
+// argsBuffer is a pooled encoder of args (json.Marshal allocates its result
+// per message; the envelope copies the args anyway).
+type argsBuffer struct {
+	b   bytes.Buffer
+	enc *json.Encoder
+}
+
+var argsPool = sync.Pool{New: func() any {
+	ab := &argsBuffer{}
+	ab.enc = json.NewEncoder(&ab.b)
+	return ab
+}}
+
+// putArgs returns ab (nil: none) to the pool, unless it grew large.
+func putArgs(ab *argsBuffer) {
+	if ab != nil && ab.b.Cap() <= 64<<10 {
+		argsPool.Put(ab)
+	}
 }
 
 // destination is where the target's messages go (computed once per client:
@@ -237,11 +269,13 @@ func (c *Client) Call(ctx context.Context, method string, args any, result any) 
 	if err != nil {
 		return err
 	}
-	req, err := c.request(ctx, method, args)
+	var members [12]wire.ContextMember
+	req, ab, err := c.request(ctx, method, args, members[:0])
 	if err != nil {
 		return err
 	}
-	req.MsgID = hexUUID()
+	msgID := hexUUID() // used below instead of req.MsgID: req stays on the stack
+	req.MsgID = msgID
 	req.ReplyQ = replyQ
 	secs := c.timeout.Seconds()
 	var n json.Number
@@ -252,28 +286,29 @@ func (c *Client) Call(ctx context.Context, method string, args any, result any) 
 	}
 	req.Timeout = &n
 	body, err := wire.EncodeRequest(&req)
+	putArgs(ab)
 	if err != nil {
 		return err
 	}
 
 	waitCtx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	ch := c.t.addPending(req.MsgID)
-	defer c.t.removePending(req.MsgID)
+	ch := c.t.addPending(msgID)
+	defer c.t.removePending(msgID)
 
 	p := c.destination()
 	p.Body = body
 	p.Expiration = c.timeout
 	if err := c.t.send(waitCtx, c.target, p); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			return &TimeoutError{Method: method, Target: c.target, Timeout: c.timeout, MsgID: req.MsgID}
+			return &TimeoutError{Method: method, Target: c.target, Timeout: c.timeout, MsgID: msgID}
 		}
 		return fmt.Errorf("rpcsvc: call %q to %s: %w", method, c.target, err)
 	}
 	select {
 	case out := <-ch:
 		if out.err != nil {
-			return fmt.Errorf("rpcsvc: call %q to %s (msg_id %s): %w", method, c.target, req.MsgID, out.err)
+			return fmt.Errorf("rpcsvc: call %q to %s (msg_id %s): %w", method, c.target, msgID, out.err)
 		}
 		if out.reply.Failure != nil {
 			return remoteErrorOf(out.reply.Failure)
@@ -293,7 +328,7 @@ func (c *Client) Call(ctx context.Context, method string, args any, result any) 
 		if ctx.Err() != nil {
 			return fmt.Errorf("rpcsvc: call %q to %s: %w", method, c.target, ctx.Err())
 		}
-		return &TimeoutError{Method: method, Target: c.target, Timeout: c.timeout, MsgID: req.MsgID}
+		return &TimeoutError{Method: method, Target: c.target, Timeout: c.timeout, MsgID: msgID}
 	}
 }
 

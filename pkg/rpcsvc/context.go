@@ -6,6 +6,8 @@ import (
 
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/gonova/gonova/pkg/rpcsvc/wire"
 )
 
 // Context is the request context that travels with every message as
@@ -125,6 +127,69 @@ func (rc Context) toWire(ctx context.Context) map[string]json.RawMessage {
 		}
 	}
 	return m
+}
+
+// wireMembers is toWire as wire.ContextMembers appended to dst (a caller's
+// array: no map per message). String values share one buffer.
+func (rc Context) wireMembers(ctx context.Context, dst []wire.ContextMember) []wire.ContextMember {
+	for k, v := range rc.Extra {
+		switch k {
+		case ckRequestID, ckGlobalRequestID, ckUserID, ckProjectID, ckRoles, ckIsAdmin, ckTraceParent, ckTraceState:
+			continue // the fields win, as in toWire
+		}
+		dst = append(dst, wire.ContextMember{Key: k, Value: v})
+	}
+	if rc.TraceParent == "" && trace.SpanContextFromContext(ctx).IsValid() {
+		carrier := propagation.MapCarrier{}
+		propagation.TraceContext{}.Inject(ctx, carrier)
+		rc.TraceParent, rc.TraceState = carrier["traceparent"], carrier["tracestate"]
+	}
+	var buf []byte
+	if n := len(rc.RequestID) + len(rc.GlobalRequestID) + len(rc.UserID) + len(rc.ProjectID) + len(rc.TraceParent) + len(rc.TraceState); n > 0 || len(rc.Roles) > 0 {
+		for _, r := range rc.Roles {
+			n += len(r) + 3
+		}
+		buf = make([]byte, 0, n+16)
+	}
+	str := func(k, v string) {
+		if v == "" {
+			dst = append(dst, wire.ContextMember{Key: k, Value: rawNull})
+			return
+		}
+		start := len(buf)
+		buf = appendJSONString(buf, v)
+		dst = append(dst, wire.ContextMember{Key: k, Value: buf[start:len(buf):len(buf)]})
+	}
+	str(ckRequestID, rc.RequestID)
+	str(ckGlobalRequestID, rc.GlobalRequestID)
+	str(ckUserID, rc.UserID)
+	str(ckProjectID, rc.ProjectID)
+	roles := rawEmptyList
+	if len(rc.Roles) > 0 {
+		start := len(buf)
+		buf = append(buf, '[')
+		for i, r := range rc.Roles {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = appendJSONString(buf, r)
+		}
+		buf = append(buf, ']')
+		roles = buf[start:len(buf):len(buf)]
+	}
+	dst = append(dst, wire.ContextMember{Key: ckRoles, Value: roles})
+	admin := rawFalse
+	if rc.IsAdmin {
+		admin = rawTrue
+	}
+	dst = append(dst, wire.ContextMember{Key: ckIsAdmin, Value: admin})
+	if rc.TraceParent != "" {
+		str(ckTraceParent, rc.TraceParent)
+		if rc.TraceState != "" {
+			str(ckTraceState, rc.TraceState)
+		}
+	}
+	return dst
 }
 
 // appendJSONString appends s as json.Marshal writes a string.

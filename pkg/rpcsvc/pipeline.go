@@ -107,9 +107,12 @@ func (c *Client) castBody(ctx context.Context, method string, args any) ([]byte,
 	if err := c.checkVersion(); err != nil {
 		return nil, err
 	}
-	req, err := c.request(ctx, method, args)
+	var members [12]wire.ContextMember
+	req, ab, err := c.request(ctx, method, args, members[:0])
 	if err != nil {
 		return nil, err
 	}
-	return wire.EncodeRequest(&req)
+	body, err := wire.EncodeRequest(&req)
+	putArgs(ab)
+	return body, err
 }

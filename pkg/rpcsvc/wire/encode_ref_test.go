@@ -202,3 +202,26 @@ func FuzzEncodeRequestMatchesEncodingJSON(f *testing.F) {
 		}
 	})
 }
+
+// Interned strings decode as the plain path does, escapes and all, and the
+// table stops growing at internMax.
+func TestInternString(t *testing.T) {
+	for _, raw := range []string{`"ping"`, `"ping"`, `"caf\u00e9"`, `"a\"b"`, `""`, `"` + strings.Repeat("x", internLen+1) + `"`} {
+		got, err := internString(json.RawMessage(raw))
+		want, werr := decodeString(json.RawMessage(raw))
+		if got != want || (err == nil) != (werr == nil) {
+			t.Fatalf("%s: %q %v, want %q %v", raw, got, err, want, werr)
+		}
+	}
+	for i := range internMax + 10 {
+		if s, _ := internString(json.RawMessage(`"m` + strconv.Itoa(i) + `"`)); s != "m"+strconv.Itoa(i) {
+			t.Fatalf("interned %q", s)
+		}
+	}
+	internMu.RLock()
+	n := len(internTab)
+	internMu.RUnlock()
+	if n > internMax {
+		t.Fatalf("intern table grew to %d", n)
+	}
+}

@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -33,6 +34,17 @@ type Request struct {
 	Timeout *json.Number
 	// Context is the request context, one entry per `_context_<key>`.
 	Context map[string]json.RawMessage
+	// ContextMembers, when not nil, is what EncodeRequest sends as the
+	// context instead of Context (which it then ignores): the same entries
+	// without a map per message (the sending side's form; EncodeRequest sorts
+	// it in place). Decoding fills Context only.
+	ContextMembers []ContextMember
+}
+
+// ContextMember is one `_context_<Key>` entry; a nil Value is null.
+type ContextMember struct {
+	Key   string
+	Value json.RawMessage
 }
 
 // IsCall reports whether the request expects a reply.
@@ -68,6 +80,8 @@ const (
 // EncodeRequest returns the AMQP body of r: the request inside the 2.0
 // envelope, keys in sorted order.
 func EncodeRequest(r *Request) ([]byte, error) {
+	// Error paths copy what they quote (strings.Clone): r must not escape,
+	// so that a caller's request and its ContextMembers stay on its stack.
 	if r.Method == "" {
 		return nil, malformed("request has no method")
 	}
@@ -76,10 +90,10 @@ func EncodeRequest(r *Request) ([]byte, error) {
 		args = emptyObject
 	}
 	if !isJSONObject(args) {
-		return nil, malformed("args of %q is not a JSON object: %s", r.Method, clip(args))
+		return nil, malformed("args of %q is not a JSON object: %s", strings.Clone(r.Method), clip(args))
 	}
 	if r.MsgID != "" && r.ReplyQ == "" {
-		return nil, malformed("call %q has _msg_id but no _reply_q", r.Method)
+		return nil, malformed("call %q has _msg_id but no _reply_q", strings.Clone(r.Method))
 	}
 	sp := scratchPool.Get().(*[]byte)
 	b := append((*sp)[:0], '{')
@@ -90,20 +104,38 @@ func EncodeRequest(r *Request) ([]byte, error) {
 	}
 	// Sorted: every "_context_" key sorts before "_msg_id" ('c' < 'm'), and
 	// every "_" key before the lower-case ones.
-	var kbuf [16]string
-	for _, k := range sortedKeys(r.Context, kbuf[:]) {
+	appendMember := func(k string, v json.RawMessage) bool {
 		comma()
-		b = appendString(b, ContextPrefix+k)
-		b = append(b, ':')
-		v := r.Context[k]
+		b = append(b, `"`+ContextPrefix...)
+		b = appendStringBody(b, k)
+		b = append(b, '"', ':')
 		if v == nil {
 			b = append(b, "null"...)
-			continue
+			return true
 		}
 		var ok bool
-		if b, ok = appendRaw(b, v); !ok {
-			scratchPool.Put(sp)
-			return nil, malformed("request %q: context %q is not valid JSON: %s", r.Method, k, clip(v))
+		b, ok = appendRaw(b, v)
+		return ok
+	}
+	if r.ContextMembers != nil {
+		slices.SortFunc(r.ContextMembers, func(a, b ContextMember) int { return strings.Compare(a.Key, b.Key) })
+		for i, m := range r.ContextMembers {
+			if i > 0 && m.Key == r.ContextMembers[i-1].Key {
+				scratchPool.Put(sp)
+				return nil, malformed("request %q: context key %q twice", strings.Clone(r.Method), strings.Clone(m.Key))
+			}
+			if !appendMember(m.Key, m.Value) {
+				scratchPool.Put(sp)
+				return nil, malformed("request %q: context %q is not valid JSON: %s", strings.Clone(r.Method), strings.Clone(m.Key), clip(m.Value))
+			}
+		}
+	} else {
+		var kbuf [16]string
+		for _, k := range sortedKeys(r.Context, kbuf[:]) {
+			if v := r.Context[k]; !appendMember(k, v) {
+				scratchPool.Put(sp)
+				return nil, malformed("request %q: context %q is not valid JSON: %s", strings.Clone(r.Method), strings.Clone(k), clip(v))
+			}
 		}
 	}
 	if r.MsgID != "" {
@@ -121,7 +153,7 @@ func EncodeRequest(r *Request) ([]byte, error) {
 			var ok bool
 			if b, ok = appendNumber(b, *r.Timeout); !ok {
 				scratchPool.Put(sp)
-				return nil, malformed("request %q: %q is not a number: %q", r.Method, keyTimeout, string(*r.Timeout))
+				return nil, malformed("request %q: %q is not a number: %q", strings.Clone(r.Method), keyTimeout, strings.Clone(string(*r.Timeout)))
 			}
 		}
 	}
@@ -181,7 +213,7 @@ func requestFrom(f *fields) (*Request, error) {
 	if !ok {
 		return nil, malformed("request has no %q key", keyMethod)
 	}
-	if r.Method, err = decodeString(raw); err != nil || r.Method == "" {
+	if r.Method, err = internString(raw); err != nil || r.Method == "" {
 		return nil, malformed("request %q must be a non-empty string, got %s", keyMethod, clip(raw))
 	}
 	if raw, ok := f.get(keyArgs); ok && !isNull(raw) {
@@ -192,10 +224,10 @@ func requestFrom(f *fields) (*Request, error) {
 	} else {
 		r.Args = json.RawMessage("{}")
 	}
-	if r.Namespace, err = optString(f, keyNamespace); err != nil {
+	if r.Namespace, err = optInternString(f, keyNamespace); err != nil {
 		return nil, err
 	}
-	if r.Version, err = optString(f, keyVersion); err != nil {
+	if r.Version, err = optInternString(f, keyVersion); err != nil {
 		return nil, err
 	}
 	if r.Version != "" {

@@ -78,7 +78,11 @@ func (c *consumer) start(conn *amqp.Connection) (<-chan struct{}, error) {
 		}
 	}
 	ended := make(chan struct{})
-	ak := newAcker(ch)
+	coalesce := 0
+	if c.spec.Prefetch >= 8 { // a held ack never takes more than a quarter of the window
+		coalesce = c.spec.Prefetch / 4
+	}
+	ak := newAcker(ch, coalesce)
 	fail = func(err error) (<-chan struct{}, error) {
 		_ = ak.Abandon()
 		_ = ch.Close()
