@@ -227,7 +227,8 @@ func (c *Client) destinationOf() driver.Publishing {
 // timeout) or Options.UnavailableTimeout passes without a broker
 // (*UnavailableError); a message the broker returns for want of a queue is
 // retried for Options.UnroutableTimeout (then *UnroutableError). A fanout
-// cast to no queue at all is sent, not an error.
+// cast to no queue at all is sent, not an error. CastAsync does the same
+// without waiting, to keep many casts in flight.
 //
 //	err := cl.Prepare(rpcsvc.CallOptions{Fanout: true}).Cast(ctx, "update_cache", CacheArgs{Key: "k"})
 func (c *Client) Cast(ctx context.Context, method string, args any) error {

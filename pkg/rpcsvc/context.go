@@ -132,17 +132,18 @@ func (rc Context) toWire(ctx context.Context) map[string]json.RawMessage {
 // wireMembers is toWire as wire.ContextMembers appended to dst (a caller's
 // array: no map per message). String values share one buffer.
 func (rc Context) wireMembers(ctx context.Context, dst []wire.ContextMember) []wire.ContextMember {
-	for k, v := range rc.Extra {
-		switch k {
-		case ckRequestID, ckGlobalRequestID, ckUserID, ckProjectID, ckRoles, ckIsAdmin, ckTraceParent, ckTraceState:
-			continue // the fields win, as in toWire
-		}
-		dst = append(dst, wire.ContextMember{Key: k, Value: v})
-	}
 	if rc.TraceParent == "" && trace.SpanContextFromContext(ctx).IsValid() {
 		carrier := propagation.MapCarrier{}
 		propagation.TraceContext{}.Inject(ctx, carrier)
 		rc.TraceParent, rc.TraceState = carrier["traceparent"], carrier["tracestate"]
+	}
+	for k, v := range rc.Extra {
+		switch {
+		case k == ckRequestID, k == ckGlobalRequestID, k == ckUserID, k == ckProjectID, k == ckRoles, k == ckIsAdmin,
+			k == ckTraceParent && rc.TraceParent != "", k == ckTraceState && rc.TraceParent != "" && rc.TraceState != "":
+			continue // the field wins, as in toWire
+		}
+		dst = append(dst, wire.ContextMember{Key: k, Value: v})
 	}
 	var buf []byte
 	if n := len(rc.RequestID) + len(rc.GlobalRequestID) + len(rc.UserID) + len(rc.ProjectID) + len(rc.TraceParent) + len(rc.TraceState); n > 0 || len(rc.Roles) > 0 {
