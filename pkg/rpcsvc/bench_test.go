@@ -2,6 +2,7 @@ package rpcsvc
 
 import (
 	"context"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -62,13 +63,20 @@ func BenchmarkCall(b *testing.B) {
 		b.Run(kind, func(b *testing.B) {
 			cl, _ := benchEnv(b, kind)
 			ctx := context.Background()
+			lat := make([]time.Duration, 0, b.N)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				var out EchoArgs
+				start := time.Now()
 				if err := cl.Call(ctx, "echo", EchoArgs{Value: i}, &out); err != nil {
 					b.Fatal(err)
 				}
+				lat = append(lat, time.Since(start))
 			}
+			b.StopTimer()
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2])/1e6, "p50_ms")
+			b.ReportMetric(float64(lat[(len(lat)*99)/100])/1e6, "p99_ms")
 		})
 	}
 }
@@ -90,6 +98,36 @@ func BenchmarkCastParallel(b *testing.B) {
 					}
 				}
 			})
+			for c.n.Load() < int64(b.N) {
+				time.Sleep(time.Millisecond)
+			}
+		})
+	}
+}
+
+// BenchmarkCastPipelined: one goroutine keeps a window of 256 CastAsync
+// casts in flight, until the server handled them all.
+func BenchmarkCastPipelined(b *testing.B) {
+	for _, kind := range []string{"memory", "rabbit"} {
+		b.Run(kind, func(b *testing.B) {
+			cl, c := benchEnv(b, kind)
+			ctx := context.Background()
+			window := make([]*Pending, 0, 256)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if len(window) == cap(window) {
+					if err := window[0].Wait(ctx); err != nil {
+						b.Fatal(err)
+					}
+					window = window[1:]
+				}
+				window = append(window, cl.CastAsync(ctx, "record", RecordArgs{N: 1}))
+			}
+			for _, p := range window {
+				if err := p.Wait(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
 			for c.n.Load() < int64(b.N) {
 				time.Sleep(time.Millisecond)
 			}

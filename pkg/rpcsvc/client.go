@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -33,6 +34,7 @@ type ClientConfig struct {
 type Client struct {
 	t          *Transport
 	target     Target
+	dest       driver.Publishing // where target's messages go (no body)
 	versionCap string
 	timeout    time.Duration
 	ser        Serializer
@@ -56,6 +58,7 @@ func NewClient(t *Transport, cfg ClientConfig) (*Client, error) {
 		return nil, fmt.Errorf("rpcsvc: client timeout must be positive, got %s", cfg.Timeout)
 	}
 	c := &Client{t: t, target: cfg.Target, versionCap: cfg.VersionCap, timeout: cfg.Timeout, ser: cfg.Serializer}
+	c.dest = c.destinationOf()
 	if c.timeout == 0 {
 		c.timeout = t.opts.ResponseTimeout
 	}
@@ -100,6 +103,7 @@ func (c *Client) Prepare(o CallOptions) *Client {
 	if o.Fanout {
 		n.target.Fanout = true
 	}
+	n.dest = n.destinationOf()
 	return &n
 }
 
@@ -141,36 +145,71 @@ func (c *Client) checkVersion() error {
 	return nil
 }
 
-func (c *Client) request(ctx context.Context, method string, args any) (*wire.Request, error) {
+// request builds a request for method(args); its context members are
+// appended to members (the caller's array, so that a request costs no
+// context map).
+//
+// Args are encoded into a pooled buffer: the caller puts it back with
+// putArgs once the request is encoded.
+func (c *Client) request(ctx context.Context, method string, args any, members []wire.ContextMember) (wire.Request, *argsBuffer, error) {
 	if method == "" {
-		return nil, errors.New("rpcsvc: empty method name")
+		return wire.Request{}, nil, errors.New("rpcsvc: empty method name")
 	}
 	rc, _ := ContextFrom(ctx)
-	req := &wire.Request{
-		Method:    method,
-		Namespace: c.target.Namespace,
-		Version:   c.target.Version,
-		UniqueID:  hexUUID(),
-		Context:   rc.toWire(ctx),
+	req := wire.Request{
+		Method:         method,
+		Namespace:      c.target.Namespace,
+		Version:        c.target.Version,
+		UniqueID:       hexUUID(),
+		ContextMembers: rc.wireMembers(ctx, members),
 	}
 	if args != nil {
 		v, err := c.ser.SerializeEntity(ctx, args)
 		if err != nil {
-			return nil, fmt.Errorf("rpcsvc: serializing args of %q: %w", method, err)
+			return wire.Request{}, nil, fmt.Errorf("rpcsvc: serializing args of %q: %w", method, err)
 		}
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil, fmt.Errorf("rpcsvc: encoding args of %q: %w", method, err)
+		ab := argsPool.Get().(*argsBuffer)
+		ab.b.Reset()
+		if err := ab.enc.Encode(v); err != nil { // json.Marshal's output, and a newline
+			putArgs(ab)
+			return wire.Request{}, nil, fmt.Errorf("rpcsvc: encoding args of %q: %w", method, err)
 		}
-		if t := bytes.TrimSpace(b); len(t) == 0 || t[0] != '{' {
-			return nil, fmt.Errorf("rpcsvc: args of %q must encode as a JSON object (a struct or map), got %s", method, clipBody(b))
+		b := bytes.TrimSpace(ab.b.Bytes())
+		if len(b) == 0 || b[0] != '{' {
+			putArgs(ab)
+			return wire.Request{}, nil, fmt.Errorf("rpcsvc: args of %q must encode as a JSON object (a struct or map), got %s", method, clipBody(b))
 		}
 		req.Args = b
+		return req, ab, nil
 	}
-	return req, nil
+	return req, nil, nil
 }
 
-func (c *Client) destination() driver.Publishing {
+// argsBuffer is a pooled encoder of args (json.Marshal allocates its result
+// per message; the envelope copies the args anyway).
+type argsBuffer struct {
+	b   bytes.Buffer
+	enc *json.Encoder
+}
+
+var argsPool = sync.Pool{New: func() any {
+	ab := &argsBuffer{}
+	ab.enc = json.NewEncoder(&ab.b)
+	return ab
+}}
+
+// putArgs returns ab (nil: none) to the pool, unless it grew large.
+func putArgs(ab *argsBuffer) {
+	if ab != nil && ab.b.Cap() <= 64<<10 {
+		argsPool.Put(ab)
+	}
+}
+
+// destination is where the target's messages go (computed once per client:
+// the routing key is a concatenation).
+func (c *Client) destination() driver.Publishing { return c.dest }
+
+func (c *Client) destinationOf() driver.Publishing {
 	ex := c.target.exchange(c.t.opts.ControlExchange)
 	switch {
 	case c.target.Fanout:
@@ -188,18 +227,12 @@ func (c *Client) destination() driver.Publishing {
 // timeout) or Options.UnavailableTimeout passes without a broker
 // (*UnavailableError); a message the broker returns for want of a queue is
 // retried for Options.UnroutableTimeout (then *UnroutableError). A fanout
-// cast to no queue at all is sent, not an error.
+// cast to no queue at all is sent, not an error. CastAsync does the same
+// without waiting, to keep many casts in flight.
 //
 //	err := cl.Prepare(rpcsvc.CallOptions{Fanout: true}).Cast(ctx, "update_cache", CacheArgs{Key: "k"})
 func (c *Client) Cast(ctx context.Context, method string, args any) error {
-	if err := c.checkVersion(); err != nil {
-		return err
-	}
-	req, err := c.request(ctx, method, args)
-	if err != nil {
-		return err
-	}
-	body, err := wire.EncodeRequest(req)
+	body, err := c.castBody(ctx, method, args)
 	if err != nil {
 		return err
 	}
@@ -237,11 +270,13 @@ func (c *Client) Call(ctx context.Context, method string, args any, result any) 
 	if err != nil {
 		return err
 	}
-	req, err := c.request(ctx, method, args)
+	var members [12]wire.ContextMember
+	req, ab, err := c.request(ctx, method, args, members[:0])
 	if err != nil {
 		return err
 	}
-	req.MsgID = hexUUID()
+	msgID := hexUUID() // used below instead of req.MsgID: req stays on the stack
+	req.MsgID = msgID
 	req.ReplyQ = replyQ
 	secs := c.timeout.Seconds()
 	var n json.Number
@@ -251,29 +286,30 @@ func (c *Client) Call(ctx context.Context, method string, args any, result any) 
 		n = json.Number(strconv.FormatFloat(secs, 'f', -1, 64))
 	}
 	req.Timeout = &n
-	body, err := wire.EncodeRequest(req)
+	body, err := wire.EncodeRequest(&req)
+	putArgs(ab)
 	if err != nil {
 		return err
 	}
 
 	waitCtx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	ch := c.t.addPending(req.MsgID)
-	defer c.t.removePending(req.MsgID)
+	ch := c.t.addPending(msgID)
+	defer c.t.removePending(msgID)
 
 	p := c.destination()
 	p.Body = body
 	p.Expiration = c.timeout
 	if err := c.t.send(waitCtx, c.target, p); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			return &TimeoutError{Method: method, Target: c.target, Timeout: c.timeout, MsgID: req.MsgID}
+			return &TimeoutError{Method: method, Target: c.target, Timeout: c.timeout, MsgID: msgID}
 		}
 		return fmt.Errorf("rpcsvc: call %q to %s: %w", method, c.target, err)
 	}
 	select {
 	case out := <-ch:
 		if out.err != nil {
-			return fmt.Errorf("rpcsvc: call %q to %s (msg_id %s): %w", method, c.target, req.MsgID, out.err)
+			return fmt.Errorf("rpcsvc: call %q to %s (msg_id %s): %w", method, c.target, msgID, out.err)
 		}
 		if out.reply.Failure != nil {
 			return remoteErrorOf(out.reply.Failure)
@@ -293,7 +329,7 @@ func (c *Client) Call(ctx context.Context, method string, args any, result any) 
 		if ctx.Err() != nil {
 			return fmt.Errorf("rpcsvc: call %q to %s: %w", method, c.target, ctx.Err())
 		}
-		return &TimeoutError{Method: method, Target: c.target, Timeout: c.timeout, MsgID: req.MsgID}
+		return &TimeoutError{Method: method, Target: c.target, Timeout: c.timeout, MsgID: msgID}
 	}
 }
 
@@ -307,17 +343,52 @@ func (c *Client) Call(ctx context.Context, method string, args any, result any) 
 // Permanent errors end it at once.
 func (t *Transport) send(ctx context.Context, target Target, p driver.Publishing) error {
 	p.Mandatory = !target.Fanout
-	b := newBackoff()
+	return t.sendFrom(ctx, target, p, nil)
+}
+
+// started is a first publish attempt already under way (PublishAsync): its
+// confirm, when it began, and the cancel of its context.
+type started struct {
+	confirm driver.Confirm
+	began   time.Time
+	cancel  context.CancelFunc
+}
+
+// startSend begins send's first attempt and returns without waiting for the
+// confirm; sendFrom with it finishes what send would have done.
+func (t *Transport) startSend(ctx context.Context, target Target, p *driver.Publishing) *started {
+	p.Mandatory = !target.Fanout
+	st := &started{began: time.Now(), cancel: func() {}}
+	actx := ctx
+	if d := t.opts.UnavailableTimeout; d > 0 {
+		actx, st.cancel = context.WithTimeout(ctx, d)
+	}
+	st.confirm = t.drv.PublishAsync(actx, *p)
+	return st
+}
+
+// sendFrom is send's loop; first, when set, is its first attempt, already
+// published.
+func (t *Transport) sendFrom(ctx context.Context, target Target, p driver.Publishing, first *started) error {
+	var b *backoff.ExponentialBackOff // made at the first retry
 	var downSince, returnedSince time.Time
 	unavailable := t.opts.UnavailableTimeout
 	for attempt := 1; ; attempt++ {
-		began := time.Now()
-		actx, cancel := ctx, context.CancelFunc(func() {})
-		if unavailable > 0 {
-			actx, cancel = context.WithTimeout(ctx, unavailable)
+		var began time.Time
+		var err error
+		if attempt == 1 && first != nil {
+			began = first.began
+			err = first.confirm.Wait(ctx)
+			first.cancel()
+		} else {
+			began = time.Now()
+			actx, cancel := ctx, context.CancelFunc(func() {})
+			if unavailable > 0 {
+				actx, cancel = context.WithTimeout(ctx, unavailable)
+			}
+			err = t.drv.Publish(actx, p)
+			cancel()
 		}
-		err := t.drv.Publish(actx, p)
-		cancel()
 		if err == nil {
 			return nil
 		}
@@ -356,6 +427,9 @@ func (t *Transport) send(ctx context.Context, target Target, p driver.Publishing
 			}
 			deadline = downSince.Add(unavailable)
 		}
+		if b == nil {
+			b = newBackoff()
+		}
 		wait := b.NextBackOff()
 		if !deadline.IsZero() {
 			wait = max(min(wait, time.Until(deadline)), time.Millisecond)
@@ -366,6 +440,9 @@ func (t *Transport) send(ctx context.Context, target Target, p driver.Publishing
 		case <-ctx.Done():
 			timer.Stop()
 			return fmt.Errorf("%w (after %d attempts; last: %v)", ctx.Err(), attempt, err)
+		case <-t.closing:
+			timer.Stop()
+			return fmt.Errorf("%w (after %d attempts; last: %v)", driver.ErrClosed, attempt, err)
 		case <-timer.C:
 		}
 	}

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 
 	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/gonova/gonova/pkg/rpcsvc/wire"
 )
 
 // Context is the request context that travels with every message as
@@ -55,45 +58,160 @@ const (
 	ckTraceState      = "tracestate"
 )
 
+// Shared values of toWire's maps (read only, capacity clipped so that an
+// append cannot write into them).
+var (
+	rawNull      = json.RawMessage("null")[:4:4]
+	rawTrue      = json.RawMessage("true")[:4:4]
+	rawFalse     = json.RawMessage("false")[:5:5]
+	rawEmptyList = json.RawMessage("[]")[:2:2]
+)
+
 // toWire flattens rc into `_context_*` values, filling trace context from ctx.
+// The values are sub-slices of one buffer: a map and a buffer per message,
+// not a json.Marshal per key.
 func (rc Context) toWire(ctx context.Context) map[string]json.RawMessage {
 	m := make(map[string]json.RawMessage, 8+len(rc.Extra))
 	for k, v := range rc.Extra {
 		m[k] = v
 	}
-	if rc.TraceParent == "" {
+	if rc.TraceParent == "" && trace.SpanContextFromContext(ctx).IsValid() {
 		carrier := propagation.MapCarrier{}
 		propagation.TraceContext{}.Inject(ctx, carrier)
 		rc.TraceParent, rc.TraceState = carrier["traceparent"], carrier["tracestate"]
 	}
-	put := func(k string, v any) {
-		b, _ := json.Marshal(v) // strings, bools and []string cannot fail
-		m[k] = b
+	n := len(rc.RequestID) + len(rc.GlobalRequestID) + len(rc.UserID) + len(rc.ProjectID) + len(rc.TraceParent) + len(rc.TraceState) + 32
+	for _, r := range rc.Roles {
+		n += len(r) + 3
+	}
+	var buf []byte
+	if n > 32 {
+		buf = make([]byte, 0, 2*n) // escapes may grow it; then values just live in two
 	}
 	putStr := func(k, v string) {
 		if v == "" {
-			m[k] = json.RawMessage("null")
+			m[k] = rawNull
 			return
 		}
-		put(k, v)
+		start := len(buf)
+		buf = appendJSONString(buf, v)
+		m[k] = buf[start:len(buf):len(buf)]
 	}
 	putStr(ckRequestID, rc.RequestID)
 	putStr(ckGlobalRequestID, rc.GlobalRequestID)
 	putStr(ckUserID, rc.UserID)
 	putStr(ckProjectID, rc.ProjectID)
-	roles := rc.Roles
-	if roles == nil {
-		roles = []string{}
+	if len(rc.Roles) == 0 {
+		m[ckRoles] = rawEmptyList
+	} else {
+		start := len(buf)
+		buf = append(buf, '[')
+		for i, r := range rc.Roles {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = appendJSONString(buf, r)
+		}
+		buf = append(buf, ']')
+		m[ckRoles] = buf[start:len(buf):len(buf)]
 	}
-	put(ckRoles, roles)
-	put(ckIsAdmin, rc.IsAdmin)
+	if rc.IsAdmin {
+		m[ckIsAdmin] = rawTrue
+	} else {
+		m[ckIsAdmin] = rawFalse
+	}
 	if rc.TraceParent != "" {
-		put(ckTraceParent, rc.TraceParent)
+		putStr(ckTraceParent, rc.TraceParent)
 		if rc.TraceState != "" {
-			put(ckTraceState, rc.TraceState)
+			putStr(ckTraceState, rc.TraceState)
 		}
 	}
 	return m
+}
+
+// wireMembers is toWire as wire.ContextMembers appended to dst (a caller's
+// array: no map per message). String values share one buffer.
+func (rc Context) wireMembers(ctx context.Context, dst []wire.ContextMember) []wire.ContextMember {
+	if rc.TraceParent == "" && trace.SpanContextFromContext(ctx).IsValid() {
+		carrier := propagation.MapCarrier{}
+		propagation.TraceContext{}.Inject(ctx, carrier)
+		rc.TraceParent, rc.TraceState = carrier["traceparent"], carrier["tracestate"]
+	}
+	for k, v := range rc.Extra {
+		switch {
+		case k == ckRequestID, k == ckGlobalRequestID, k == ckUserID, k == ckProjectID, k == ckRoles, k == ckIsAdmin,
+			k == ckTraceParent && rc.TraceParent != "", k == ckTraceState && rc.TraceParent != "" && rc.TraceState != "":
+			continue // the field wins, as in toWire
+		}
+		dst = append(dst, wire.ContextMember{Key: k, Value: v})
+	}
+	var buf []byte
+	if n := len(rc.RequestID) + len(rc.GlobalRequestID) + len(rc.UserID) + len(rc.ProjectID) + len(rc.TraceParent) + len(rc.TraceState); n > 0 || len(rc.Roles) > 0 {
+		for _, r := range rc.Roles {
+			n += len(r) + 3
+		}
+		buf = make([]byte, 0, n+16)
+	}
+	str := func(k, v string) {
+		if v == "" {
+			dst = append(dst, wire.ContextMember{Key: k, Value: rawNull})
+			return
+		}
+		start := len(buf)
+		buf = appendJSONString(buf, v)
+		dst = append(dst, wire.ContextMember{Key: k, Value: buf[start:len(buf):len(buf)]})
+	}
+	str(ckRequestID, rc.RequestID)
+	str(ckGlobalRequestID, rc.GlobalRequestID)
+	str(ckUserID, rc.UserID)
+	str(ckProjectID, rc.ProjectID)
+	roles := rawEmptyList
+	if len(rc.Roles) > 0 {
+		start := len(buf)
+		buf = append(buf, '[')
+		for i, r := range rc.Roles {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = appendJSONString(buf, r)
+		}
+		buf = append(buf, ']')
+		roles = buf[start:len(buf):len(buf)]
+	}
+	dst = append(dst, wire.ContextMember{Key: ckRoles, Value: roles})
+	admin := rawFalse
+	if rc.IsAdmin {
+		admin = rawTrue
+	}
+	dst = append(dst, wire.ContextMember{Key: ckIsAdmin, Value: admin})
+	if rc.TraceParent != "" {
+		str(ckTraceParent, rc.TraceParent)
+		if rc.TraceState != "" {
+			str(ckTraceState, rc.TraceState)
+		}
+	}
+	return dst
+}
+
+// appendJSONString appends s as json.Marshal writes a string.
+func appendJSONString(dst []byte, s string) []byte {
+	if plainASCII(s) {
+		dst = append(dst, '"')
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
+	b, _ := json.Marshal(s) // a string cannot fail
+	return append(dst, b...)
+}
+
+// plainASCII reports whether json.Marshal writes s as it is, between quotes.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 // contextFromWire rebuilds a Context from `_context_*` values. Known keys of
@@ -105,7 +223,15 @@ func contextFromWire(m map[string]json.RawMessage) Context {
 		if !ok {
 			return
 		}
-		if string(raw) == "null" || json.Unmarshal(raw, dst) == nil {
+		if string(raw) == "null" {
+			return
+		}
+		if s, ok := plainJSONString(raw); ok {
+			*dst = s
+			return
+		}
+		if s, ok := unmarshalAs[string](raw); ok {
+			*dst = s
 			return
 		}
 		rc.extra(k, raw)
@@ -117,13 +243,25 @@ func contextFromWire(m map[string]json.RawMessage) Context {
 	str(ckTraceParent, &rc.TraceParent)
 	str(ckTraceState, &rc.TraceState)
 	if raw, ok := m[ckRoles]; ok && string(raw) != "null" {
-		if json.Unmarshal(raw, &rc.Roles) != nil {
+		if string(raw) == "[]" {
+			rc.Roles = []string{}
+		} else if roles, ok := unmarshalAs[[]string](raw); ok {
+			rc.Roles = roles
+		} else {
 			rc.extra(ckRoles, raw)
 		}
 	}
 	if raw, ok := m[ckIsAdmin]; ok && string(raw) != "null" {
-		if json.Unmarshal(raw, &rc.IsAdmin) != nil {
-			rc.extra(ckIsAdmin, raw)
+		switch string(raw) {
+		case "true":
+			rc.IsAdmin = true
+		case "false":
+		default:
+			if b, ok := unmarshalAs[bool](raw); ok {
+				rc.IsAdmin = b
+			} else {
+				rc.extra(ckIsAdmin, raw)
+			}
 		}
 	}
 	for k, v := range m {
@@ -134,6 +272,29 @@ func contextFromWire(m map[string]json.RawMessage) Context {
 		}
 	}
 	return rc
+}
+
+// unmarshalAs is json.Unmarshal into a fresh T (a function of its own, so
+// that only this slow path pays for the value escaping to the heap).
+func unmarshalAs[T any](raw json.RawMessage) (T, bool) {
+	var v T
+	err := json.Unmarshal(raw, &v)
+	return v, err == nil
+}
+
+// plainJSONString decodes a JSON string without escapes, as json.Unmarshal
+// would, without its pass over the value; ok is false for anything else.
+func plainJSONString(raw json.RawMessage) (string, bool) {
+	n := len(raw)
+	if n < 2 || raw[0] != '"' || raw[n-1] != '"' {
+		return "", false
+	}
+	for _, c := range raw[1 : n-1] {
+		if c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	return string(raw[1 : n-1]), true
 }
 
 func (rc *Context) extra(k string, v json.RawMessage) {

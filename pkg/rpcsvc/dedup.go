@@ -1,29 +1,46 @@
 package rpcsvc
 
 import (
-	"container/list"
 	"sync"
 )
 
 // dedup remembers, per message key (_unique_id), whether a message was
 // handled, is being handled, or failed how many times. It is bounded: the
 // least recently used settled entries are forgotten first.
+//
+// One allocation per new key: the entry is its own list element, and the
+// channel a second delivery waits on is made only when one does.
 type dedup struct {
-	mu  sync.Mutex
-	max int
-	ll  *list.List
-	m   map[string]*list.Element
+	mu   sync.Mutex
+	max  int
+	n    int
+	head dedupEntry // sentinel: head.next is the most recently used
+	m    map[string]*dedupEntry
 }
 
 type dedupEntry struct {
-	key      string
-	done     bool
-	running  chan struct{} // non-nil while a handler runs; closed when it ends
-	attempts int           // failed attempts so far
+	key        string
+	done       bool
+	running    bool          // a handler runs it
+	wake       chan struct{} // made by a waiter while running; closed when it ends
+	attempts   int           // failed attempts so far
+	prev, next *dedupEntry
 }
 
 func newDedup(max int) *dedup {
-	return &dedup{max: max, ll: list.New(), m: map[string]*list.Element{}}
+	d := &dedup{max: max, m: map[string]*dedupEntry{}}
+	d.head.prev, d.head.next = &d.head, &d.head
+	return d
+}
+
+func (d *dedup) unlink(e *dedupEntry) {
+	e.prev.next, e.next.prev = e.next, e.prev
+}
+
+func (d *dedup) pushFront(e *dedupEntry) {
+	e.prev, e.next = &d.head, d.head.next
+	d.head.next.prev = e
+	d.head.next = e
 }
 
 // begin claims key. dup: the message was handled already. wait non-nil:
@@ -32,20 +49,25 @@ func newDedup(max int) *dedup {
 func (d *dedup) begin(key string) (dup bool, wait <-chan struct{}) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if el, ok := d.m[key]; ok {
-		e := el.Value.(*dedupEntry)
-		d.ll.MoveToFront(el)
+	if e, ok := d.m[key]; ok {
+		d.unlink(e)
+		d.pushFront(e)
 		if e.done {
 			return true, nil
 		}
-		if e.running != nil {
-			return false, e.running
+		if e.running {
+			if e.wake == nil {
+				e.wake = make(chan struct{})
+			}
+			return false, e.wake
 		}
-		e.running = make(chan struct{})
+		e.running = true
 		return false, nil
 	}
-	e := &dedupEntry{key: key, running: make(chan struct{})}
-	d.m[key] = d.ll.PushFront(e)
+	e := &dedupEntry{key: key, running: true}
+	d.m[key] = e
+	d.pushFront(e)
+	d.n++
 	d.evict()
 	return false, nil
 }
@@ -55,14 +77,16 @@ func (d *dedup) begin(key string) (dup bool, wait <-chan struct{}) {
 func (d *dedup) finish(key string, done bool) int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	el, ok := d.m[key]
+	e, ok := d.m[key]
 	if !ok {
 		return 1
 	}
-	e := el.Value.(*dedupEntry)
-	if e.running != nil {
-		close(e.running)
-		e.running = nil
+	if e.running {
+		e.running = false
+		if e.wake != nil {
+			close(e.wake)
+			e.wake = nil
+		}
 	}
 	if done {
 		e.done = true
@@ -73,18 +97,19 @@ func (d *dedup) finish(key string, done bool) int {
 }
 
 func (d *dedup) evict() {
-	for el := d.ll.Back(); el != nil && d.ll.Len() > d.max; {
-		prev := el.Prev()
-		if e := el.Value.(*dedupEntry); e.running == nil {
-			d.ll.Remove(el)
+	for e := d.head.prev; e != &d.head && d.n > d.max; {
+		prev := e.prev
+		if !e.running {
+			d.unlink(e)
 			delete(d.m, e.key)
+			d.n--
 		}
-		el = prev
+		e = prev
 	}
 }
 
 func (d *dedup) len() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.ll.Len()
+	return d.n
 }

@@ -98,7 +98,8 @@ func (e *panicError) OsloClass() (module, class string) { return "gonova", "Hand
 // invoke runs m for req with ctx. The error is the handler's, a *badArgs, or
 // a *panicError.
 func (d *dispatcher) invoke(ctx context.Context, m *method, req *wire.Request) (result json.RawMessage, err error) {
-	in := []reflect.Value{reflect.ValueOf(ctx)}
+	var inBuf [3]reflect.Value
+	in := append(inBuf[:0], m.recv, reflect.ValueOf(ctx))
 	if m.argType != nil {
 		raw, err := d.serializer.DeserializeEntity(ctx, req.Args)
 		if err != nil {
@@ -121,7 +122,7 @@ func (d *dispatcher) invoke(ctx context.Context, m *method, req *wire.Request) (
 		return nil, e.Interface().(error)
 	}
 	if !m.result {
-		return json.RawMessage("null"), nil
+		return rawNull, nil
 	}
 	v, err := d.serializer.SerializeEntity(ctx, out[0].Interface())
 	if err != nil {

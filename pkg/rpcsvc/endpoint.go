@@ -36,9 +36,12 @@ type Endpoint struct {
 type method struct {
 	wireName string
 	goName   string
-	fn       reflect.Value
-	argType  reflect.Type // nil when the method takes no args
-	result   bool
+	// fn is the method as a function of its receiver recv: calling it so
+	// spares reflect a method value per call.
+	fn      reflect.Value
+	recv    reflect.Value
+	argType reflect.Type // nil when the method takes no args
+	result  bool
 }
 
 type endpoint struct {
@@ -86,7 +89,7 @@ func buildEndpoint(ep Endpoint) (*endpoint, error) {
 		if prev, dup := out.methods[wireName]; dup {
 			return nil, fmt.Errorf("rpcsvc: endpoint %T: methods %s and %s both serve %q", ep.Impl, prev.goName, m.Name, wireName)
 		}
-		md := &method{wireName: wireName, goName: m.Name, fn: v.Method(i), result: mt.NumOut() == 2}
+		md := &method{wireName: wireName, goName: m.Name, fn: m.Func, recv: v, result: mt.NumOut() == 2}
 		if mt.NumIn() == 3 {
 			md.argType = mt.In(2)
 		}

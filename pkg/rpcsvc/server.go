@@ -226,8 +226,7 @@ func (s *Server) handle(d driver.Delivery) {
 	if stopKeepAlive != nil {
 		stopKeepAlive()
 	}
-	var pe *panicError
-	panicked := errors.As(herr, &pe)
+	pe, panicked := asPanic(herr)
 
 	if req.IsCall() {
 		// Counted before replying, so a caller that got its reply sees it.
@@ -365,4 +364,15 @@ func (s *Server) reply(req *wire.Request, result []byte, herr error, pe *panicEr
 	if err := s.t.publish(ctx, driver.Publishing{RoutingKey: req.ReplyQ, Body: body, Mandatory: true}); err != nil {
 		s.log.Warn("rpcsvc: could not send a reply; the caller will time out", "method", req.Method, "msg_id", req.MsgID, "reply_queue", req.ReplyQ, "error", err)
 	}
+}
+
+// asPanic returns herr as a *panicError (a function of its own: errors.As's
+// target escapes, and only a failed handler should pay for it).
+func asPanic(herr error) (*panicError, bool) {
+	if herr == nil {
+		return nil, false
+	}
+	var pe *panicError
+	ok := errors.As(herr, &pe)
+	return pe, ok
 }

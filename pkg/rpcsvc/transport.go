@@ -2,6 +2,8 @@ package rpcsvc
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,6 +33,10 @@ type Transport struct {
 	replyConsumer driver.Consumer
 	pending       map[string]chan replyOutcome
 
+	closing   chan struct{} // closed by Close: retries stop
+	castMu    sync.Mutex
+	castsDone bool           // set by Close: no new CastAsync
+	casts     sync.WaitGroup // CastAsync's casts in flight
 	closeOnce sync.Once
 }
 
@@ -52,7 +58,7 @@ func Open(ctx context.Context, opts Options) (*Transport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rpcsvc: registering metrics: %w", err)
 	}
-	t := &Transport{opts: opts, log: opts.Logger, metrics: m, pending: map[string]chan replyOutcome{}}
+	t := &Transport{opts: opts, log: opts.Logger, metrics: m, pending: map[string]chan replyOutcome{}, closing: make(chan struct{})}
 	switch {
 	case strings.HasPrefix(opts.TransportURL, "memory://"):
 		name, err := memdriver.ParseName(opts.TransportURL)
@@ -93,11 +99,16 @@ func Open(ctx context.Context, opts Options) (*Transport, error) {
 }
 
 // Close closes the reply queue's consumer and the connection. Calls still
-// waiting fail with ErrConnectionLost. Stop servers before closing their
+// waiting fail with ErrConnectionLost; casts of CastAsync still pending
+// complete (confirmed or failed) before it returns. Stop servers before closing their
 // transport.
 func (t *Transport) Close(ctx context.Context) error {
 	var err error
 	t.closeOnce.Do(func() {
+		close(t.closing)
+		t.castMu.Lock()
+		t.castsDone = true
+		t.castMu.Unlock()
 		t.replyMu.Lock()
 		rc := t.replyConsumer
 		t.replyConsumer = nil
@@ -107,6 +118,8 @@ func (t *Transport) Close(ctx context.Context) error {
 		}
 		t.failPending(driver.ErrClosed)
 		err = errors.Join(err, t.drv.Close())
+		// Closing the connection completes every confirm still awaited.
+		t.casts.Wait()
 	})
 	return err
 }
@@ -190,9 +203,19 @@ func (t *Transport) failPending(err error) {
 	}
 }
 
+// hexUUID is a random (version 4) UUID in hex without dashes, as oslo's
+// uuid.uuid4().hex: one allocation, the string (uuid.New().String() and a
+// ReplaceAll cost three per message).
 func hexUUID() string {
-	u := uuid.New()
-	return strings.ReplaceAll(u.String(), "-", "")
+	var u uuid.UUID
+	if _, err := rand.Read(u[:]); err != nil {
+		return strings.ReplaceAll(uuid.NewString(), "-", "") // never: crypto/rand does not fail
+	}
+	u[6] = u[6]&0x0f | 0x40 // version 4
+	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
+	var b [32]byte
+	hex.Encode(b[:], u[:])
+	return string(b[:])
 }
 
 func clipBody(b []byte) string {

@@ -84,6 +84,9 @@ func reportCalls(b *testing.B, p50, p99 time.Duration, raw amqpbaseline.Latencie
 
 // BenchmarkCast: casts handled per second by one server.
 //
+//   - gonova/pipelined: one goroutine keeps 256 CastAsync casts in flight
+//     (the raw confirm baseline's window), each confirmed; measured as
+//     senders=N.
 //   - gonova/senders=N: N goroutines of one Go client cast b.N messages (each
 //     Cast waits for the broker's confirm); the rate runs from the first cast
 //     sent to the last one handled. Raw: publish+consume with acks, without
@@ -140,6 +143,46 @@ func BenchmarkCast(b *testing.B) {
 			reportCasts(b, float64(b.N)/elapsed.Seconds(), raw, rawConfirm)
 		}
 	}
+	// pipelined: one goroutine keeps a window of CastAsync casts in flight,
+	// the window of the raw confirm baseline (amqpbaseline's ConfirmWindow).
+	castPipelined := func(ctx context.Context, cl *rpcsvc.Client, n, window int) error {
+		inflight := make([]*rpcsvc.Pending, 0, window)
+		for i := 0; i < n; i++ {
+			if len(inflight) == window {
+				if err := inflight[0].Wait(ctx); err != nil {
+					return err
+				}
+				inflight = inflight[1:]
+			}
+			inflight = append(inflight, cl.CastAsync(ctx, "bench_cast", benchCastArgs{I: i}))
+		}
+		for _, p := range inflight {
+			if err := p.Wait(ctx); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	b.Run("gonova/pipelined", func(b *testing.B) {
+		raw := rawCasts(b, b.N, amqpbaseline.ThroughputOptions{})
+		rawConfirm := rawCasts(b, b.N, amqpbaseline.ThroughputOptions{Confirms: true})
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		if _, err := ep.BenchReset(ctx); err != nil {
+			b.Fatal(err)
+		}
+		b.ResetTimer()
+		start := time.Now()
+		if err := castPipelined(ctx, cl, b.N, 256); err != nil {
+			b.Fatal(err)
+		}
+		if n, err := ep.waitCount(ctx, b.N); err != nil {
+			b.Fatalf("server handled %d of %d casts: %v", n, b.N, err)
+		}
+		elapsed := time.Since(start)
+		b.StopTimer()
+		reportCasts(b, float64(b.N)/elapsed.Seconds(), raw, rawConfirm)
+	})
 	b.Run("gonova/senders=1", gonova(1))
 	b.Run("gonova/senders=16", gonova(16))
 	b.Run("gonova/senders=64", gonova(64))

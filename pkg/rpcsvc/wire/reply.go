@@ -50,7 +50,7 @@ func EncodeReply(r *Reply) ([]byte, error) {
 	if !json.Valid(result) {
 		return nil, malformed("reply result is not valid JSON: %s", clip(result))
 	}
-	var failure any
+	var failure []byte // JSON text, sent as a string
 	if r.Failure != nil {
 		f := *r.Failure
 		if len(f.Args) == 0 {
@@ -66,22 +66,33 @@ func EncodeReply(r *Reply) ([]byte, error) {
 		if err != nil {
 			return nil, malformed("reply failure: %v", err)
 		}
-		failure = string(txt)
+		failure = txt
 	}
-	m := map[string]any{
-		"result":  result,
-		"failure": failure,
-		"ending":  r.Ending,
-		keyMsgID:  r.MsgID,
-	}
+	sp := scratchPool.Get().(*[]byte)
+	b := append((*sp)[:0], '{')
+	b = appendKey(b, keyMsgID)
+	b = appendString(b, r.MsgID)
 	if r.UniqueID != "" {
-		m[keyUniqueID] = r.UniqueID
+		b = append(b, ',')
+		b = appendKey(b, keyUniqueID)
+		b = appendString(b, r.UniqueID)
 	}
-	inner, err := marshal(m)
-	if err != nil {
-		return nil, malformed("reply: %v", err)
+	b = append(b, `,"ending":`...)
+	if r.Ending {
+		b = append(b, "true"...)
+	} else {
+		b = append(b, "false"...)
 	}
-	return Wrap(inner)
+	b = append(b, `,"failure":`...)
+	if failure != nil {
+		b = appendString(b, failure)
+	} else {
+		b = append(b, "null"...)
+	}
+	b = append(b, `,"result":`...)
+	b, _ = appendRaw(b, result) // valid: checked above
+	b = append(b, '}')
+	return wrapScratch(sp, b), nil
 }
 
 // DecodeReply parses a reply body. `failure` may be JSON text (what oslo

@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -33,6 +34,17 @@ type Request struct {
 	Timeout *json.Number
 	// Context is the request context, one entry per `_context_<key>`.
 	Context map[string]json.RawMessage
+	// ContextMembers, when not nil, is what EncodeRequest sends as the
+	// context instead of Context (which it then ignores): the same entries
+	// without a map per message (the sending side's form; EncodeRequest sorts
+	// it in place). Decoding fills Context only.
+	ContextMembers []ContextMember
+}
+
+// ContextMember is one `_context_<Key>` entry; a nil Value is null.
+type ContextMember struct {
+	Key   string
+	Value json.RawMessage
 }
 
 // IsCall reports whether the request expects a reply.
@@ -66,54 +78,111 @@ const (
 )
 
 // EncodeRequest returns the AMQP body of r: the request inside the 2.0
-// envelope.
+// envelope, keys in sorted order.
 func EncodeRequest(r *Request) ([]byte, error) {
+	// Error paths copy what they quote (strings.Clone): r must not escape,
+	// so that a caller's request and its ContextMembers stay on its stack.
 	if r.Method == "" {
 		return nil, malformed("request has no method")
 	}
-	m := make(map[string]any, 8+len(r.Context))
-	for k, v := range r.Context {
-		if v == nil {
-			v = json.RawMessage("null")
-		}
-		m[ContextPrefix+k] = v
-	}
-	m[keyMethod] = r.Method
 	args := r.Args
 	if len(bytes.TrimSpace(args)) == 0 {
-		args = json.RawMessage("{}")
+		args = emptyObject
 	}
 	if !isJSONObject(args) {
-		return nil, malformed("args of %q is not a JSON object: %s", r.Method, clip(args))
+		return nil, malformed("args of %q is not a JSON object: %s", strings.Clone(r.Method), clip(args))
 	}
-	m[keyArgs] = args
-	if r.Namespace != "" {
-		m[keyNamespace] = r.Namespace
+	if r.MsgID != "" && r.ReplyQ == "" {
+		return nil, malformed("call %q has _msg_id but no _reply_q", strings.Clone(r.Method))
 	}
-	if r.Version != "" {
-		m[keyVersion] = r.Version
+	sp := scratchPool.Get().(*[]byte)
+	b := append((*sp)[:0], '{')
+	comma := func() {
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
 	}
-	if r.UniqueID != "" {
-		m[keyUniqueID] = r.UniqueID
+	// Sorted: every "_context_" key sorts before "_msg_id" ('c' < 'm'), and
+	// every "_" key before the lower-case ones.
+	appendMember := func(k string, v json.RawMessage) bool {
+		comma()
+		b = append(b, `"`+ContextPrefix...)
+		b = appendStringBody(b, k)
+		b = append(b, '"', ':')
+		if v == nil {
+			b = append(b, "null"...)
+			return true
+		}
+		var ok bool
+		b, ok = appendRaw(b, v)
+		return ok
+	}
+	if r.ContextMembers != nil {
+		slices.SortFunc(r.ContextMembers, func(a, b ContextMember) int { return strings.Compare(a.Key, b.Key) })
+		for i, m := range r.ContextMembers {
+			if i > 0 && m.Key == r.ContextMembers[i-1].Key {
+				scratchPool.Put(sp)
+				return nil, malformed("request %q: context key %q twice", strings.Clone(r.Method), strings.Clone(m.Key))
+			}
+			if !appendMember(m.Key, m.Value) {
+				scratchPool.Put(sp)
+				return nil, malformed("request %q: context %q is not valid JSON: %s", strings.Clone(r.Method), strings.Clone(m.Key), clip(m.Value))
+			}
+		}
+	} else {
+		var kbuf [16]string
+		for _, k := range sortedKeys(r.Context, kbuf[:]) {
+			if v := r.Context[k]; !appendMember(k, v) {
+				scratchPool.Put(sp)
+				return nil, malformed("request %q: context %q is not valid JSON: %s", strings.Clone(r.Method), strings.Clone(k), clip(v))
+			}
+		}
 	}
 	if r.MsgID != "" {
-		if r.ReplyQ == "" {
-			return nil, malformed("call %q has _msg_id but no _reply_q", r.Method)
-		}
-		m[keyMsgID] = r.MsgID
-		m[keyReplyQ] = r.ReplyQ
-		if r.Timeout != nil {
-			m[keyTimeout] = *r.Timeout
+		comma()
+		b = appendKey(b, keyMsgID)
+		b = appendString(b, r.MsgID)
+		b = append(b, ',')
+		b = appendKey(b, keyReplyQ)
+		b = appendString(b, r.ReplyQ)
+		b = append(b, ',')
+		b = appendKey(b, keyTimeout)
+		if r.Timeout == nil {
+			b = append(b, "null"...)
 		} else {
-			m[keyTimeout] = nil
+			var ok bool
+			if b, ok = appendNumber(b, *r.Timeout); !ok {
+				scratchPool.Put(sp)
+				return nil, malformed("request %q: %q is not a number: %q", strings.Clone(r.Method), keyTimeout, strings.Clone(string(*r.Timeout)))
+			}
 		}
 	}
-	inner, err := marshal(m)
-	if err != nil {
-		return nil, malformed("request %q: %v", r.Method, err)
+	if r.UniqueID != "" {
+		comma()
+		b = appendKey(b, keyUniqueID)
+		b = appendString(b, r.UniqueID)
 	}
-	return Wrap(inner)
+	comma()
+	b = appendKey(b, keyArgs)
+	b, _ = appendRaw(b, args) // valid: checked above
+	b = append(b, ',')
+	b = appendKey(b, keyMethod)
+	b = appendString(b, r.Method)
+	if r.Namespace != "" {
+		b = append(b, ',')
+		b = appendKey(b, keyNamespace)
+		b = appendString(b, r.Namespace)
+	}
+	if r.Version != "" {
+		b = append(b, ',')
+		b = appendKey(b, keyVersion)
+		b = appendString(b, r.Version)
+	}
+	b = append(b, '}')
+	return wrapScratch(sp, b), nil
 }
+
+var emptyObject = json.RawMessage("{}")
 
 // DecodeRequest parses an AMQP body (2.0 envelope or legacy 1.0) into a
 // Request. Errors wrap ErrMalformed and name the offending key.
@@ -144,7 +213,7 @@ func requestFrom(f *fields) (*Request, error) {
 	if !ok {
 		return nil, malformed("request has no %q key", keyMethod)
 	}
-	if r.Method, err = decodeString(raw); err != nil || r.Method == "" {
+	if r.Method, err = internString(raw); err != nil || r.Method == "" {
 		return nil, malformed("request %q must be a non-empty string, got %s", keyMethod, clip(raw))
 	}
 	if raw, ok := f.get(keyArgs); ok && !isNull(raw) {
@@ -155,10 +224,10 @@ func requestFrom(f *fields) (*Request, error) {
 	} else {
 		r.Args = json.RawMessage("{}")
 	}
-	if r.Namespace, err = optString(f, keyNamespace); err != nil {
+	if r.Namespace, err = optInternString(f, keyNamespace); err != nil {
 		return nil, err
 	}
-	if r.Version, err = optString(f, keyVersion); err != nil {
+	if r.Version, err = optInternString(f, keyVersion); err != nil {
 		return nil, err
 	}
 	if r.Version != "" {
@@ -203,11 +272,34 @@ func requestFrom(f *fields) (*Request, error) {
 	}
 	for _, m := range f.members { // in order: a later duplicate wins
 		if name, ok := bytes.CutPrefix(m.key, []byte(ContextPrefix)); ok {
-			r.setContext(string(name), m.val)
+			r.setContext(contextKey(name), m.val)
 		}
 	}
 	return r, nil
 }
+
+// contextKey returns name as a string, without an allocation for the keys
+// oslo.context's to_dict (and nova's RequestContext) send with every
+// message.
+func contextKey(name []byte) string {
+	if k, ok := knownContextKeys[string(name)]; ok { // no copy for the lookup
+		return k
+	}
+	return string(name)
+}
+
+var knownContextKeys = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{"request_id", "global_request_id", "user_id", "project_id", "roles", "is_admin",
+		"user", "tenant", "domain", "user_domain", "project_domain", "system_scope", "user_name", "project_name",
+		"domain_name", "user_domain_name", "project_domain_name", "auth_token", "read_only", "show_deleted",
+		"resource_uuid", "is_admin_project", "service_catalog", "remote_address", "timestamp", "quota_class",
+		"read_deleted", "instance_lock_checked", "user_identity", "service_user_id", "service_project_id",
+		"service_roles", "traceparent", "tracestate"} {
+		m[k] = k
+	}
+	return m
+}()
 
 func (r *Request) setContext(name string, v json.RawMessage) {
 	if r.Context == nil {

@@ -21,6 +21,12 @@ var errAckerClosed = errors.New("amqpdriver: channel closed; the message will be
 // bounds how long a slow handler can hold prefetch slots of finished ones.
 const ackHold = 2 * time.Millisecond
 
+// ackCoalesce is how long finished acks wait for more before they go out,
+// when few are waiting: at a low message rate each ack would otherwise be
+// a frame of its own (a write, and five allocations in amqp091-go), and the
+// broker needs the ack only to free a prefetch slot. Nacks go at once.
+const ackCoalesce = time.Millisecond
+
 // acker settles the deliveries of one AMQP channel in batches: handlers
 // finish in any order, and instead of one basic.ack frame (and one write)
 // per message it sends one ack with multiple=true for the run of finished
@@ -41,14 +47,20 @@ type acker struct {
 	ch  ackSender
 	now func() time.Time // the clock behind ackHold (tests step it)
 
+	// coalesceMax > 0 holds acks up to ackCoalesce while fewer than it are
+	// pending (set from the prefetch: a held ack never starves the window).
+	coalesceMax int
+
 	mu      sync.Mutex
 	pending []settlement
+	nacks   bool // pending holds a nack: no coalescing
 	closed  bool
 	wake    chan struct{} // cap 1
 	stop    chan struct{}
 	done    chan struct{}
 
 	// Owned by run.
+	spare []settlement         // the last batch, emptied: the next pending (no allocation per batch)
 	next  uint64               // lowest tag not yet settled on the broker
 	acked map[uint64]time.Time // finished, ack not sent; when it finished
 	sent  map[uint64]bool      // above next, already settled on the broker
@@ -61,9 +73,11 @@ type settlement struct {
 	requeue bool
 }
 
-func newAcker(ch ackSender) *acker {
+// newAcker starts an acker of ch; coalesceMax > 0 holds up to that many
+// acks for ackCoalesce.
+func newAcker(ch ackSender, coalesceMax int) *acker {
 	a := &acker{
-		ch: ch, now: time.Now,
+		ch: ch, now: time.Now, coalesceMax: coalesceMax,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 		next: 1, acked: map[uint64]time.Time{}, sent: map[uint64]bool{},
 	}
@@ -86,6 +100,7 @@ func (a *acker) put(s settlement) error {
 		return errAckerClosed
 	}
 	a.pending = append(a.pending, s)
+	a.nacks = a.nacks || !s.ack
 	a.mu.Unlock()
 	select {
 	case a.wake <- struct{}{}:
@@ -128,9 +143,25 @@ func (a *acker) run() {
 	defer close(a.done)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	coalesce := time.NewTimer(time.Hour)
+	coalesce.Stop()
+	armed := false
 	for {
 		select {
 		case <-a.wake:
+			if a.coalesceMax > 0 {
+				a.mu.Lock()
+				hold := !a.nacks && len(a.pending) < a.coalesceMax
+				a.mu.Unlock()
+				if hold {
+					if !armed {
+						coalesce.Reset(ackCoalesce)
+						armed = true
+					}
+					continue
+				}
+			}
+		case <-coalesce.C:
 		case <-timer.C:
 		case <-a.stop:
 			a.mu.Lock()
@@ -140,13 +171,20 @@ func (a *acker) run() {
 			a.apply(batch, true)
 			return
 		}
+		if armed {
+			coalesce.Stop()
+			armed = false
+		}
 		a.mu.Lock()
 		batch := a.pending
-		a.pending = nil
+		a.pending, a.spare = a.spare, nil
+		a.nacks = false
 		a.mu.Unlock()
 		if wait := a.apply(batch, false); wait > 0 {
 			timer.Reset(wait)
 		}
+		clear(batch)
+		a.spare = batch[:0]
 	}
 }
 

@@ -218,7 +218,7 @@ func TestAckerRandomSchedulesSettleEveryTagExactlyOnce(t *testing.T) {
 
 func TestAckerGoroutineSendsAtOnceAndCloseFlushes(t *testing.T) {
 	b := newFakeBroker(3)
-	a := newAcker(b)
+	a := newAcker(b, 0)
 	if err := a.Ack(1); err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +246,7 @@ func TestAckerGoroutineSendsAtOnceAndCloseFlushes(t *testing.T) {
 		t.Fatalf("Ack after Close: %v", err)
 	}
 
-	ab := newAcker(newFakeBroker(1))
+	ab := newAcker(newFakeBroker(1), 0)
 	_ = ab.Abandon()
 	if err := ab.Nack(1, true); !errors.Is(err, errAckerClosed) {
 		t.Fatalf("Nack after Abandon: %v", err)
@@ -270,7 +270,7 @@ func TestAckerIgnoresASecondSettleOfATag(t *testing.T) {
 
 func TestAckerKeepsTheFirstChannelErrorAndStopsSending(t *testing.T) {
 	b := newFakeBroker(0) // nothing delivered: every frame is refused
-	a := newAcker(b)
+	a := newAcker(b, 0)
 	_ = a.Ack(1)
 	_ = a.Ack(2)
 	err := a.Close()
@@ -279,5 +279,62 @@ func TestAckerKeepsTheFirstChannelErrorAndStopsSending(t *testing.T) {
 	}
 	if len(b.frames) != 1 {
 		t.Fatalf("frames after the first error: %q", b.frames)
+	}
+}
+
+func frameCount(b *fakeBroker) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.frames)
+}
+
+// With coalescing, acks arriving together go out as one multiple ack after
+// at most about ackCoalesce; a nack goes at once, and enough pending acks
+// go without waiting.
+func TestAckerCoalescesAcks(t *testing.T) {
+	b := newFakeBroker(10)
+	a := newAcker(b, 4)
+	defer a.Close()
+	start := time.Now()
+	_ = a.Ack(1)
+	_ = a.Ack(2)
+	for frameCount(b) == 0 {
+		if time.Since(start) > 5*time.Second {
+			t.Fatal("coalesced acks were never sent")
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	if el := time.Since(start); el < ackCoalesce/2 {
+		t.Fatalf("acks went out after %s, not held", el)
+	}
+	wantFrames(t, b, "ack 2 multiple=true")
+
+	_ = a.Nack(3, true)
+	start = time.Now()
+	for frameCount(b) == 0 {
+		if time.Since(start) > 5*time.Second {
+			t.Fatal("nack not sent")
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
+	for _, tag := range []uint64{4, 5, 6, 7} { // reaches coalesceMax
+		_ = a.Ack(tag)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b.mu.Lock()
+		done := b.outcome[7] == "acked"
+		first := b.frames[0]
+		b.mu.Unlock()
+		if done {
+			if first != "nack 3 requeue=true" {
+				t.Fatalf("first frame after the acks %q, want the nack", first)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a full batch was not sent")
+		}
+		time.Sleep(50 * time.Microsecond)
 	}
 }

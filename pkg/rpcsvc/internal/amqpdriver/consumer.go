@@ -81,7 +81,11 @@ func (c *consumer) start(conn *amqp.Connection) (<-chan struct{}, error) {
 	}
 	cancels := ch.NotifyCancel(make(chan string, len(c.spec.Queues)+1))
 	ended := make(chan struct{})
-	ak := newAcker(ch)
+	coalesce := 0
+	if c.spec.Prefetch >= 8 { // a held ack never takes more than a quarter of the window
+		coalesce = c.spec.Prefetch / 4
+	}
+	ak := newAcker(ch, coalesce)
 	fail = func(err error) (<-chan struct{}, error) {
 		_ = ak.Abandon()
 		_ = ch.Close()
@@ -204,13 +208,12 @@ func (c *consumer) restart() (<-chan struct{}, error) {
 }
 
 func (c *consumer) handle(d delivery) {
-	dl, ak := d.dl, d.acker
 	c.spec.Handle(driver.Delivery{
 		Queue:       d.queue,
-		Body:        dl.Body,
-		Redelivered: dl.Redelivered,
-		Ack:         func() error { return ak.Ack(dl.DeliveryTag) },
-		Nack:        func(requeue bool) error { return ak.Nack(dl.DeliveryTag, requeue) },
+		Body:        d.dl.Body,
+		Redelivered: d.dl.Redelivered,
+		Tag:         d.dl.DeliveryTag,
+		Settler:     d.acker,
 	})
 }
 

@@ -7,17 +7,14 @@ package amqpdriver
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
+	"unsafe"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
@@ -58,9 +55,6 @@ type Driver struct {
 	open      int
 	freed     chan struct{} // signalled when a channel is returned
 
-	idPrefix  string        // of the message ids of Mandatory publishes
-	published atomic.Uint64 // Mandatory publishes so far
-
 	closing   chan struct{}
 	ctx       context.Context // cancelled by Close
 	cancel    context.CancelFunc
@@ -80,38 +74,76 @@ type pubChannel struct {
 // from its one reader goroutine: the return is in the NotifyReturn channel
 // (or already taken by the loop) by the time the publisher sees its ack. A
 // publisher then asks the loop to take everything buffered (sync) and looks
-// its message id up. Returns carry no delivery tag, so each Mandatory
-// publish carries a message_id of its own (Python peers ignore it).
+// its message up.
+//
+// A return carries no delivery tag; it carries the message itself. Every
+// message rpcsvc publishes has a _unique_id of its own in the body, so the
+// exchange, routing key and body identify it (a message_id property would
+// cost an encode and a decode of one more field per message). Two identical
+// messages in flight, should there be any, are interchangeable: counts.
 type returns struct {
 	mu       sync.Mutex
-	expected map[string]bool   // message ids of Mandatory publishes awaiting their confirm
-	returned map[string]string // message id -> the broker's reply text
-	sync     chan chan struct{}
-	done     chan struct{} // closed when the channel's returns have ended
+	expected map[returnKey]int      // Mandatory publishes awaiting their confirm
+	returned map[returnKey][]string // the broker's reply texts
+	kick     chan struct{}          // cap 1: asks the loop to sync
+	cond     *sync.Cond             // on mu: synced advanced or done
+	asked    uint64                 // sync requests so far
+	synced   uint64                 // requests the loop has served
+	ended    bool                   // the channel's returns have ended
+	done     chan struct{}          // closed when the channel's returns have ended
 	// unexpected handles a return no publisher waits for (it gave up).
 	unexpected func(amqp.Return)
 }
 
-func (r *returns) expect(id string) {
+// returnKey identifies a message. body is a view of the publish's (or the
+// return's) body, which nobody changes while the entry exists.
+type returnKey struct{ exchange, key, body string }
+
+func keyOf(exchange, key string, body []byte) returnKey {
+	return returnKey{exchange, key, unsafe.String(unsafe.SliceData(body), len(body))}
+}
+
+func newReturns(unexpected func(amqp.Return)) *returns {
+	r := &returns{
+		expected: map[returnKey]int{}, returned: map[returnKey][]string{},
+		kick: make(chan struct{}, 1), done: make(chan struct{}), unexpected: unexpected,
+	}
+	r.cond = sync.NewCond(&r.mu)
+	return r
+}
+
+func (r *returns) expect(k returnKey) {
 	r.mu.Lock()
-	r.expected[id] = true
+	r.expected[k]++
 	r.mu.Unlock()
 }
 
-// take forgets id and reports whether its message was returned, and why.
-func (r *returns) take(id string) (reason string, returned bool) {
+// take forgets one publish of k and reports whether it was returned, and
+// why.
+func (r *returns) take(k returnKey) (reason string, returned bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	reason, returned = r.returned[id]
-	delete(r.returned, id)
-	delete(r.expected, id)
+	if rs := r.returned[k]; len(rs) > 0 {
+		reason, returned = rs[0], true
+		if len(rs) == 1 {
+			delete(r.returned, k)
+		} else {
+			r.returned[k] = rs[1:]
+		}
+	}
+	if r.expected[k] <= 1 {
+		delete(r.expected, k)
+	} else {
+		r.expected[k]--
+	}
 	return reason, returned
 }
 
 func (r *returns) record(ret amqp.Return) {
+	k := keyOf(ret.Exchange, ret.RoutingKey, ret.Body)
 	r.mu.Lock()
-	if r.expected[ret.MessageId] {
-		r.returned[ret.MessageId] = ret.ReplyText
+	if r.expected[k] > len(r.returned[k]) {
+		r.returned[k] = append(r.returned[k], ret.ReplyText)
 		r.mu.Unlock()
 		return
 	}
@@ -121,7 +153,13 @@ func (r *returns) record(ret amqp.Return) {
 
 // loop records every return until the channel closes.
 func (r *returns) loop(in <-chan amqp.Return) {
-	defer close(r.done)
+	defer func() {
+		r.mu.Lock()
+		r.ended = true
+		r.cond.Broadcast()
+		r.mu.Unlock()
+		close(r.done)
+	}()
 	for {
 		select {
 		case ret, ok := <-in:
@@ -129,12 +167,14 @@ func (r *returns) loop(in <-chan amqp.Return) {
 				return
 			}
 			r.record(ret)
-		case reply := <-r.sync:
+		case <-r.kick:
+			r.mu.Lock()
+			target := r.asked // every request made so far is served by the drain below
+			r.mu.Unlock()
 			for drained := false; !drained; {
 				select {
 				case ret, ok := <-in:
 					if !ok {
-						close(reply)
 						return
 					}
 					r.record(ret)
@@ -142,27 +182,29 @@ func (r *returns) loop(in <-chan amqp.Return) {
 					drained = true
 				}
 			}
-			close(reply)
+			r.mu.Lock()
+			r.synced = max(r.synced, target)
+			r.cond.Broadcast()
+			r.mu.Unlock()
 		}
 	}
 }
 
 // wait returns once every return the reader handed over before the call is
-// recorded.
-func (r *returns) wait(ctx context.Context) error {
-	reply := make(chan struct{})
+// recorded. It does not allocate (a channel per call did); the loop always
+// answers promptly, so it takes no context.
+func (r *returns) wait() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.asked++
+	want := r.asked
 	select {
-	case r.sync <- reply:
-	case <-r.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	case r.kick <- struct{}{}:
+	default: // a kick is pending: the loop reads asked after taking it
 	}
-	select {
-	case <-reply:
-	case <-r.done:
+	for r.synced < want && !r.ended {
+		r.cond.Wait()
 	}
-	return nil
 }
 
 // Open dials the first reachable host and starts the supervisor. It fails
@@ -193,7 +235,6 @@ func Open(ctx context.Context, cfg Config) (*Driver, error) {
 		connected: make(chan struct{}),
 		freed:     make(chan struct{}, 1),
 		closing:   make(chan struct{}),
-		idPrefix:  "gonova-" + randomHex(6) + "-",
 	}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	conn, host, err := d.dialAny(ctx)
@@ -429,17 +470,13 @@ func (d *Driver) newPubChannel(conn *amqp.Connection, gen uint64) (*pubChannel, 
 		return nil, err
 	}
 	in := ch.NotifyReturn(make(chan amqp.Return, 16)) // closed when the channel closes
-	rets := &returns{
-		expected: map[string]bool{}, returned: map[string]string{},
-		sync: make(chan chan struct{}), done: make(chan struct{}),
-		unexpected: func(r amqp.Return) {
-			if d.cfg.ReturnedMessages != nil {
-				d.cfg.ReturnedMessages(r.Exchange, r.RoutingKey, r.Body)
-			} else {
-				d.log.Warn("rpcsvc: the broker returned an unroutable message", "exchange", r.Exchange, "routing_key", r.RoutingKey, "reply", r.ReplyText)
-			}
-		},
-	}
+	rets := newReturns(func(r amqp.Return) {
+		if d.cfg.ReturnedMessages != nil {
+			d.cfg.ReturnedMessages(r.Exchange, r.RoutingKey, r.Body)
+		} else {
+			d.log.Warn("rpcsvc: the broker returned an unroutable message", "exchange", r.Exchange, "routing_key", r.RoutingKey, "reply", r.ReplyText)
+		}
+	})
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
@@ -470,59 +507,11 @@ func (d *Driver) discardChannel(pc *pubChannel) {
 
 // Publish implements driver.Driver.
 func (d *Driver) Publish(ctx context.Context, p driver.Publishing) error {
-	pc, err := d.getChannel(ctx)
+	c, err := d.publish(ctx, p)
 	if err != nil {
 		return err
 	}
-	if p.Exchange != "" {
-		if err := d.declareExchange(pc, p.Exchange, p.ExchangeKind); err != nil {
-			d.discardChannel(pc)
-			return err
-		}
-	}
-	msg := amqp.Publishing{
-		ContentType:     "application/json",
-		ContentEncoding: "utf-8",
-		DeliveryMode:    amqp.Persistent,
-		Body:            p.Body,
-		Timestamp:       time.Now(),
-	}
-	if p.Expiration > 0 {
-		msg.Expiration = fmt.Sprint(p.Expiration.Milliseconds())
-	}
-	rets := pc.rets
-	if p.Mandatory {
-		msg.MessageId = d.publishID()
-		rets.expect(msg.MessageId)
-		defer rets.take(msg.MessageId)
-	}
-	dc, err := pc.ch.PublishWithDeferredConfirmWithContext(ctx, p.Exchange, p.RoutingKey, p.Mandatory, false, msg)
-	// Confirms are awaited off the channel so that other publishers can use it.
-	d.putChannel(pc)
-	if err != nil {
-		return fmt.Errorf("%w: publish: %v", driver.ErrNotConnected, err)
-	}
-	acked, err := dc.WaitContext(ctx)
-	if err != nil {
-		return err
-	}
-	if !acked {
-		return fmt.Errorf("%w: the broker did not confirm the message to %q/%q (nack or connection lost)", driver.ErrNotConnected, p.Exchange, p.RoutingKey)
-	}
-	if p.Mandatory {
-		if err := rets.wait(ctx); err != nil {
-			return err
-		}
-		if reason, returned := rets.take(msg.MessageId); returned {
-			return &driver.UnroutableError{Exchange: p.Exchange, RoutingKey: p.RoutingKey, Reason: reason}
-		}
-	}
-	return nil
-}
-
-// publishID is a message_id no other publish of this process carries.
-func (d *Driver) publishID() string {
-	return d.idPrefix + strconv.FormatUint(d.published.Add(1), 36)
+	return c.Wait(ctx)
 }
 
 func (d *Driver) declareExchange(pc *pubChannel, name string, kind driver.ExchangeKind) error {
@@ -679,10 +668,4 @@ func permanent(err error) error {
 		return driver.Permanent(err)
 	}
 	return err
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b) // never fails (crypto/rand)
-	return hex.EncodeToString(b)
 }

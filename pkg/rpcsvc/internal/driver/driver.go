@@ -69,9 +69,24 @@ type Delivery struct {
 	Queue       string
 	Body        []byte
 	Redelivered bool
-	Ack         func() error
-	Nack        func(requeue bool) error
+	// Tag and Settler settle it: a Delivery is a value, and settling goes
+	// through the driver's own per-channel settler, without a closure per
+	// message.
+	Tag     uint64
+	Settler Settler
 }
+
+// Settler settles the deliveries of a consumer by tag.
+type Settler interface {
+	Ack(tag uint64) error
+	Nack(tag uint64, requeue bool) error
+}
+
+// Ack settles d as handled.
+func (d Delivery) Ack() error { return d.Settler.Ack(d.Tag) }
+
+// Nack settles d as not handled; requeue puts it back on its queue.
+func (d Delivery) Nack(requeue bool) error { return d.Settler.Nack(d.Tag, requeue) }
 
 // ConsumeSpec describes a consumer.
 type ConsumeSpec struct {
@@ -106,6 +121,12 @@ type Consumer interface {
 type Driver interface {
 	// Publish sends p and returns once the broker confirmed it, or an error.
 	Publish(ctx context.Context, p Publishing) error
+	// PublishAsync sends p and returns without waiting for the broker's
+	// confirm: the returned Confirm's Wait gives what Publish would have
+	// returned. Messages one goroutine publishes this way leave in the order
+	// of its calls. Wait must be called once (it releases what the publish
+	// holds).
+	PublishAsync(ctx context.Context, p Publishing) Confirm
 	// Consume declares spec.Queues (and their exchanges and bindings) and
 	// starts consuming. It returns once the queues are declared and consumed.
 	Consume(ctx context.Context, spec ConsumeSpec) (Consumer, error)
@@ -115,6 +136,20 @@ type Driver interface {
 	// Close closes the connection; consumers stop.
 	Close() error
 }
+
+// Confirm is the outcome of a PublishAsync.
+type Confirm interface {
+	// Wait blocks until the broker confirmed (or returned, nacked or lost)
+	// the message, or ctx ends, and returns what Publish would have.
+	Wait(ctx context.Context) error
+}
+
+// Failed is a Confirm that already failed with err (nil: already
+// confirmed).
+type Failed struct{ Err error }
+
+// Wait implements Confirm.
+func (f Failed) Wait(context.Context) error { return f.Err }
 
 // ErrClosed is returned by operations on a closed driver.
 var ErrClosed = errors.New("rpcsvc: transport closed")

@@ -221,6 +221,18 @@ func (d *Driver) Publish(ctx context.Context, p driver.Publishing) error {
 	return nil
 }
 
+// PublishAsync implements driver.Driver: publishing here is confirming, so
+// the message is in its queues (or returned) before it returns.
+func (d *Driver) PublishAsync(ctx context.Context, p driver.Publishing) driver.Confirm {
+	if err := d.Publish(ctx, p); err != nil {
+		return driver.Failed{Err: err}
+	}
+	return confirmed
+}
+
+// confirmed is the Confirm of every successful publish.
+var confirmed driver.Confirm = driver.Failed{}
+
 // DeadLetter implements driver.Driver: `<queue>.dlq` is an ordinary queue.
 func (d *Driver) DeadLetter(ctx context.Context, queue string, body []byte, reason string) error {
 	if err := d.check(ctx); err != nil {
@@ -350,13 +362,15 @@ func (c *consumer) deliver(q *queue, it item) {
 		Queue:       q.name,
 		Body:        it.body,
 		Redelivered: it.redelivered,
-		Ack:         dl.ack,
-		Nack:        dl.nack,
+		Settler:     dl,
 	})
 }
 
-func (dl *delivery) ack() error              { return dl.settle(false) }
-func (dl *delivery) nack(requeue bool) error { return dl.settle(requeue) }
+// Ack implements driver.Settler (a delivery settles itself: no tag).
+func (dl *delivery) Ack(uint64) error { return dl.settle(false) }
+
+// Nack implements driver.Settler.
+func (dl *delivery) Nack(_ uint64, requeue bool) error { return dl.settle(requeue) }
 
 func (dl *delivery) settle(requeue bool) error {
 	c := dl.c
