@@ -370,6 +370,10 @@ func (h *handlers) createServer(w http.ResponseWriter, r *http.Request) {
 		fault.Write(w, r, fault.BadRequest("Invalid flavorRef provided."))
 		return
 	}
+	if _, err := h.checkImage(r, req.imageRef, imageFlavor{MemoryMB: flavor.RAM, RootGB: flavor.Disk}, createImageCheck); err != nil {
+		fault.Write(w, r, err)
+		return
+	}
 	if !req.hasPass {
 		req.adminPass = generatePassword()
 	}

@@ -68,6 +68,7 @@ func (a *App) newAPIService(rpc computeapi.ComputeRPC, listen func(network, addr
 		Logger:          a.Log,
 		Registerer:      a.Metrics,
 		Policy:          enf,
+		Images:          a.imageService(),
 	})
 	if err != nil {
 		return nil, err
