@@ -120,7 +120,9 @@ def validate(cases):
             rest_client.RestClient.validate_response(schema, Resp(c["status"], c.get("headers") or {}), c.get("body"))
             out.append({"ok": True})
         except Exception as e:  # the report names the failure
-            out.append({"ok": False, "error": "%s: %s" % (type(e).__name__, e)})
+            # tempest's RestClientException keeps its detail in resp_body.
+            detail = getattr(e, "resp_body", "") or ""
+            out.append({"ok": False, "error": "%s: %s" % (type(e).__name__, detail or e)})
     return out
 
 
