@@ -39,9 +39,9 @@ var (
 	// createImageCheck is nova's servers create: ImageNotFound becomes
 	// "Can not find requested image".
 	createImageCheck = imageCheck{notFound: "Can not find requested image"}
-	// RebuildImageCheck is nova's servers rebuild ("Cannot find image for
+	// rebuildImageCheck is nova's servers rebuild ("Cannot find image for
 	// rebuild"): the rebuild action passes it to checkImage.
-	RebuildImageCheck = imageCheck{notFound: "Cannot find image for rebuild"}
+	rebuildImageCheck = imageCheck{notFound: "Cannot find image for rebuild"}
 )
 
 // checkImage is nova's image checks of a create or rebuild: the image, as

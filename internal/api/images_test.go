@@ -3,6 +3,7 @@ package api
 import (
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"testing"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/gonova/gonova/internal/image"
 	"github.com/gonova/gonova/pkg/testenv"
 	"github.com/gonova/gonova/pkg/wsgi/auth"
+	"github.com/gonova/gonova/pkg/wsgi/fault"
 )
 
 // glanceCaller authenticates every request as u, carrying u's real Keystone
@@ -105,5 +107,36 @@ func TestCreateChecksImageAtGlance(t *testing.T) {
 	})
 	for i := 0; i < 4; i++ {
 		half.do("POST", "/v2.1/servers", "x", "", map[string]any{"server": map[string]any{"name": "vm", "imageRef": active.ID, "flavorRef": "1"}}).want(t, 202)
+	}
+}
+
+// checkImage is the check rebuild shares with create; rebuild's missing
+// image has its own words in nova ("Cannot find image for rebuild"). And
+// without an image service any id passes, unchecked.
+func TestCheckImageForRebuild(t *testing.T) {
+	g := testenv.Glance(t)
+	k := g.Keystone
+	u := k.NewUser(t, "member")
+	tok, _ := k.Token(t, u.Name, u.Password, u.ProjectName)
+	queued := g.UploadImage(t, tok, testenv.ImageOptions{Queued: true})
+	enf, err := defaultEnforcer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &handlers{enf: enf, images: image.New(image.Options{APIServers: []string{g.URL}})}
+	r := httptest.NewRequest("POST", "/v2.1/servers/x/action", nil)
+	r = r.WithContext(auth.NewContext(r.Context(), &auth.Context{UserID: u.ID, ProjectID: u.ProjectID, Roles: []string{"member"}, AuthToken: tok}))
+	tiny := imageFlavor{MemoryMB: 512, RootGB: 1}
+	_, err = h.checkImage(r, "9f2b3c4d-0000-4000-8000-000000000002", tiny, rebuildImageCheck)
+	if fe, ok := err.(*fault.Error); !ok || fe.Code != 400 || fe.Message != "Cannot find image for rebuild" {
+		t.Errorf("rebuild with an unknown image: %v", err)
+	}
+	_, err = h.checkImage(r, queued.ID, tiny, rebuildImageCheck)
+	if fe, ok := err.(*fault.Error); !ok || fe.Code != 400 || fe.Message != "Image "+queued.ID+" is not active." {
+		t.Errorf("rebuild with a queued image: %v", err)
+	}
+	none := &handlers{enf: enf}
+	if img, err := none.checkImage(r, "anything", tiny, rebuildImageCheck); err != nil || img.ID != "" {
+		t.Errorf("without an image service: %+v %v, want nothing checked", img, err)
 	}
 }

@@ -41,8 +41,6 @@ type schemaRoute struct {
 	pending string
 }
 
-func (r schemaRoute) name() string { return r.method + " " + r.path + " " + r.schema }
-
 const (
 	serversClient    = "servers_client.ServersClient"
 	servicesClient   = "services_client.ServicesClient"
