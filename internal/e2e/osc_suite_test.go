@@ -401,6 +401,18 @@ var oscSteps = []oscStep{
 		s.wantListed(t, s.user, "--changes-since "+s.startedAt.Format(time.RFC3339), true)
 		s.wantListed(t, s.user, "--changes-since "+time.Now().UTC().Add(time.Hour).Format(time.RFC3339), false)
 	}},
+	{name: "server list --project --user", run: func(t *testing.T, s *oscSuite) {
+		s.wantListed(t, s.admin, "--all-projects --project "+s.u.ProjectID, true)
+		s.wantListed(t, s.admin, "--all-projects --user "+s.u.ID, true)
+		s.wantListed(t, s.admin, "--all-projects --project "+s.k.AdminProject, false)
+	}},
+	{name: "server list --limit --long", run: func(t *testing.T, s *oscSuite) {
+		var list []map[string]any
+		s.user.json(t, "server list --long --limit 1", &list)
+		if len(list) != 1 || list[0]["ID"] != s.server || list[0]["Power State"] != float64(1) {
+			t.Errorf("server list --long --limit 1: %v", list)
+		}
+	}},
 	{name: "server list --locked", min: "2.73", run: func(t *testing.T, s *oscSuite) {
 		s.wantListed(t, s.user, "--unlocked", true)
 		s.wantListed(t, s.user, "--locked", false)

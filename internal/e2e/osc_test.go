@@ -117,11 +117,12 @@ func novaclientCreate(t *testing.T, env []string, name, imageID, microversion st
 }
 
 // registerCatalog adds, as the admin, a region of the test's own with a
-// public compute endpoint at computeURL and a public image endpoint at
-// glanceURL (the catalog's compute and image services exist already:
-// scripts/services.sh registers them), so that clients given that region
-// find this nova-api, and OSC the real Glance (its server commands build an
-// image client, and resolve --image there).
+// public compute endpoint at computeURL, a public image endpoint at
+// glanceURL and Keystone's own (the catalog's compute, image and identity
+// services exist already: scripts/services.sh registers them), so that
+// clients given that region find this nova-api, OSC the real Glance (its
+// server commands build an image client, and resolve --image there) and
+// Keystone (--project and --user are looked up there).
 //
 // Everything is deleted when the test ends. It returns the region.
 func registerCatalog(t *testing.T, k testenv.KeystoneEnv, computeURL, glanceURL string) string {
@@ -146,7 +147,7 @@ func registerCatalog(t *testing.T, k testenv.KeystoneEnv, computeURL, glanceURL 
 	}
 	t.Cleanup(func() { _ = regions.Delete(context.Background(), sc, region.ID).ExtractErr() })
 	// Cleanups run last-in first-out: endpoints go before their region.
-	for svc, url := range map[string]string{serviceID("compute"): computeURL, serviceID("image"): glanceURL} {
+	for svc, url := range map[string]string{serviceID("compute"): computeURL, serviceID("image"): glanceURL, serviceID("identity"): k.AuthURL} {
 		ep, err := endpoints.Create(ctx, sc, endpoints.CreateOpts{
 			Availability: gophercloud.AvailabilityPublic, Region: region.ID, URL: url, ServiceID: svc,
 		}).Extract()
