@@ -455,7 +455,7 @@ func (h *handlers) showServer(w http.ResponseWriter, r *http.Request) {
 		fault.Write(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"server": serverDetail(vc, in)})
+	writeJSON(w, http.StatusOK, map[string]any{"server": laterShowFields(vc, serverDetail(vc, in))})
 }
 
 // deleteServer is DELETE /servers/{id}: compute.API's delete (locally when
