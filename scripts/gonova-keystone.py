@@ -15,6 +15,13 @@
         admin and service in project service, and the compute service with
         its public, internal and admin endpoints.
 
+    gonova-keystone.py register-glance --auth-url U --admin-password P
+                         --glance-password G --image-url I --region R
+        Registers, idempotently, what Glance's [keystone_authtoken] and the
+        clients need: the user "glance" with the roles admin and service in
+        project service, and the image service with its public, internal and
+        admin endpoints in region R.
+
 Run it with Debian's /usr/bin/python3: that interpreter sees the python3-keystone
 and python3-keystoneclient packages.
 """
@@ -70,14 +77,60 @@ def serve(args):
             pass
 
 
-def register(args):
+def admin_client(args):
     from keystoneauth1 import session
     from keystoneauth1.identity import v3
     from keystoneclient.v3 import client
 
     auth = v3.Password(auth_url=args.auth_url, username="admin", password=args.admin_password,
                        project_name="admin", user_domain_id="default", project_domain_id="default")
-    ks = client.Client(session=session.Session(auth=auth), interface="public")
+    return client.Client(session=session.Session(auth=auth), interface="public")
+
+
+def register_service_user(ks, name, password):
+    """The user name with roles admin and service in project service."""
+    project = ks.projects.list(name="service", domain="default")
+    if not project:
+        raise SystemExit("project service is missing: run register first")
+    project = project[0]
+    roles = {r.name: r for r in ks.roles.list() if r.name in ("admin", "service")}
+    users = ks.users.list(name=name, domain="default")
+    if users:
+        user = users[0]
+        ks.users.update(user, password=password, enabled=True)
+    else:
+        user = ks.users.create(name=name, domain="default", password=password, default_project=project)
+        print("created user %s" % name)
+    for role in ("admin", "service"):
+        ks.roles.grant(roles[role], user=user, project=project)  # PUT: idempotent
+
+
+def register_endpoints(ks, name, service_type, description, url, region):
+    """The service of service_type with public, internal and admin endpoints at url in region."""
+    services = ks.services.list(type=service_type)
+    service = services[0] if services else None
+    if service is None:
+        service = ks.services.create(name=name, type=service_type, description=description)
+        print("created service %s" % service_type)
+    have = {e.interface: e for e in ks.endpoints.list(service=service, region=region)}
+    for interface in ("public", "internal", "admin"):
+        e = have.get(interface)
+        if e is None:
+            ks.endpoints.create(service=service, url=url, interface=interface, region=region)
+            print("created %s %s endpoint %s" % (interface, service_type, url))
+        elif e.url != url:
+            ks.endpoints.update(e, url=url)
+
+
+def register_glance(args):
+    ks = admin_client(args)
+    register_service_user(ks, "glance", args.glance_password)
+    register_endpoints(ks, "glance", "image", "OpenStack Image", args.image_url, args.region)
+    print("glance user and image endpoints registered")
+
+
+def register(args):
+    ks = admin_client(args)
 
     def one(items):
         return items[0] if items else None
@@ -131,9 +184,17 @@ def main():
     r.add_argument("--nova-password", required=True)
     r.add_argument("--compute-url", required=True)
     r.add_argument("--region", default="RegionOne")
+    g = sub.add_parser("register-glance")
+    g.add_argument("--auth-url", required=True)
+    g.add_argument("--admin-password", required=True)
+    g.add_argument("--glance-password", required=True)
+    g.add_argument("--image-url", required=True)
+    g.add_argument("--region", default="RegionOne")
     args = p.parse_args()
     if args.cmd == "serve":
         serve(args)
+    elif args.cmd == "register-glance":
+        register_glance(args)
     else:
         register(args)
 

@@ -15,7 +15,15 @@
 #   $GONOVA_KEYSTONE_ADMIN_PASSWORD, default gonova-admin) in project admin,
 #   user nova (password gonova-nova, roles admin and service in project
 #   service) and the compute service in the catalog,
-#   memcached on 127.0.0.1:11211 (keystonemiddleware's shared token cache).
+#   memcached on 127.0.0.1:11211 (keystonemiddleware's shared token cache),
+#   Glance (Debian's glance 25) on http://127.0.0.1:9292: glance-api with the
+#   file store under $GLANCE_HOME (/var/lib/gonova-glance as root, else
+#   .tools/glance), its database gonova_glance on the local Postgres, Keystone
+#   auth (user glance, password $GONOVA_GLANCE_PASSWORD, default gonova-glance,
+#   roles admin and service in project service) and the image service with
+#   its endpoints in Keystone's catalog (region RegionOne, as the compute's),
+#   Debian's python3-tempest (tempest.lib's compute response schemas, the
+#   referee of internal/e2e's schema test).
 # Uses what already answers; starts what is installed but stopped; on Debian as
 # root installs what is missing with apt-get. Otherwise it says exactly what to
 # start. Idempotent, and quick when everything already runs.
@@ -399,6 +407,174 @@ ensure_memcached() {
   log "memcached answers on 127.0.0.1:$MEMCACHED_PORT"
 }
 
+# --- Glance -------------------------------------------------------------------
+# Debian's glance-api package would serve Glance from its own /etc/glance on
+# sqlite; gonova's tests want one on the local Postgres behind the tests'
+# Keystone, so, as for Keystone, its state is kept apart and glance-api is
+# started here (eventlet, one process) with a glance-api.conf of our own.
+GLANCE_PORT=${GLANCE_PORT:-9292}
+GLANCE_URL=http://127.0.0.1:$GLANCE_PORT
+GLANCE_DB=${GONOVA_GLANCE_DB:-gonova_glance}
+GLANCE_PASSWORD=${GONOVA_GLANCE_PASSWORD:-gonova-glance}
+if is_root; then GLANCE_HOME=${GONOVA_GLANCE_HOME:-/var/lib/gonova-glance}; else GLANCE_HOME=${GONOVA_GLANCE_HOME:-$ROOT/.tools/glance}; fi
+
+glance_installed() {
+  command -v glance-api >/dev/null && command -v glance-manage >/dev/null &&
+    "$PY" -c 'import glance.cmd.api, psycopg2' 2>/dev/null && [ -f /etc/glance/glance-api-paste.ini ]
+}
+
+glance_conf_text() {
+  cat <<EOF
+# Written by gonova's scripts/services.sh; rewritten on each run.
+[DEFAULT]
+bind_host = 127.0.0.1
+bind_port = $GLANCE_PORT
+# 0: glance-api serves in its own process, no forked workers.
+workers = 0
+log_file = $GLANCE_HOME/glance-api.log
+node_staging_uri = file://$GLANCE_HOME/staging
+enabled_backends = fs:file
+[glance_store]
+default_backend = fs
+[fs]
+filesystem_store_datadir = $GLANCE_HOME/images
+[os_glance_staging_store]
+filesystem_store_datadir = $GLANCE_HOME/staging
+[os_glance_tasks_store]
+filesystem_store_datadir = $GLANCE_HOME/tasks
+[database]
+connection = postgresql+psycopg2://postgres@$PGHOST_ADDR:$PGPORT/$GLANCE_DB
+[paste_deploy]
+flavor = keystone
+config_file = /etc/glance/glance-api-paste.ini
+[keystone_authtoken]
+www_authenticate_uri = $KEYSTONE_URL
+auth_url = $KEYSTONE_URL
+auth_type = password
+username = glance
+password = $GLANCE_PASSWORD
+project_name = service
+user_domain_name = Default
+project_domain_name = Default
+region_name = RegionOne
+interface = public
+memcached_servers = 127.0.0.1:$MEMCACHED_PORT
+[oslo_concurrency]
+lock_path = $GLANCE_HOME/lock
+EOF
+}
+
+glance_conf_current() { glance_conf_text | cmp -s - "$GLANCE_HOME/running.conf"; }
+
+glance_answers() { [ "$(curl -s -o /dev/null -m 5 -w '%{http_code}' "$GLANCE_URL/versions")" = 200 ]; }
+
+glance_ours_running() {
+  local pid
+  pid=$(cat "$GLANCE_HOME/glance-api.pid" 2>/dev/null) || return 1
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+# Ready: the glance-api this script runs has the conf it writes now, answers,
+# and the glance user can log in at Keystone; or one this script does not run
+# answers and the glance user logs in.
+glance_ready() {
+  if [ -f "$GLANCE_HOME/running.conf" ]; then
+    [ -f "$GLANCE_HOME/registered" ] && glance_conf_current && glance_ours_running && glance_answers &&
+      keystone_login_ok glance "$GLANCE_PASSWORD" service
+  else
+    glance_answers && keystone_login_ok glance "$GLANCE_PASSWORD" service
+  fi
+}
+
+glance_stop_ours() {
+  local pid i
+  pid=$(cat "$GLANCE_HOME/glance-api.pid" 2>/dev/null) || return 0
+  [ -n "$pid" ] || return 0
+  log "stopping glance-api (pid $pid) to apply the new glance-api.conf"
+  kill "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < 60; i++)); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.25; done
+  die "glance-api (pid $pid) did not stop"
+}
+
+# The package's postinst may start its own glance-api on :9292 (sqlite,
+# /etc/glance): stop it by its init script and keep it from starting at boot.
+glance_stop_packaged() {
+  [ -x /etc/init.d/glance-api ] && is_root || return 0
+  /etc/init.d/glance-api stop >/dev/null 2>&1 || true
+  update-rc.d glance-api disable >/dev/null 2>&1 || true
+  local f pid i
+  for f in /run/glance/glance-api.pid /var/run/glance/glance-api.pid; do
+    pid=$(cat "$f" 2>/dev/null) || continue
+    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
+  done
+  for ((i = 0; i < 40; i++)); do answers "$GLANCE_PORT" || return 0; sleep 0.25; done
+}
+
+glance_setup() {
+  mkdir -p "$GLANCE_HOME/images" "$GLANCE_HOME/staging" "$GLANCE_HOME/tasks" "$GLANCE_HOME/lock"
+  chmod 0700 "$GLANCE_HOME"
+  glance_conf_text >"$GLANCE_HOME/glance-api.conf.new"
+  mv "$GLANCE_HOME/glance-api.conf.new" "$GLANCE_HOME/glance-api.conf"
+  if [ "$(psql -h "$PGHOST_ADDR" -p "$PGPORT" -U postgres -d postgres -Atc "select 1 from pg_database where datname = '$GLANCE_DB'")" != 1 ]; then
+    log "creating database $GLANCE_DB"
+    psql -h "$PGHOST_ADDR" -p "$PGPORT" -U postgres -d postgres -qc "create database $GLANCE_DB" >/dev/null
+  fi
+  log "glance-manage db_sync (log: $GLANCE_HOME/manage.log)"
+  glance-manage --config-file "$GLANCE_HOME/glance-api.conf" --config-dir "$GLANCE_HOME/empty.d" db_sync >>"$GLANCE_HOME/manage.log" 2>&1 ||
+    die "glance-manage db_sync failed; see $GLANCE_HOME/manage.log"
+}
+
+glance_start() {
+  cp "$GLANCE_HOME/glance-api.conf" "$GLANCE_HOME/running.conf"
+  log "starting glance-api on $GLANCE_URL (logs: $GLANCE_HOME/glance-api.log, stdout.log; pid file glance-api.pid)"
+  # An empty --config-dir: glance-api must not also read /etc/glance's files.
+  setsid nohup glance-api --config-file "$GLANCE_HOME/glance-api.conf" --config-dir "$GLANCE_HOME/empty.d" \
+    >>"$GLANCE_HOME/stdout.log" 2>&1 </dev/null 9>&- &
+  local pid=$! i
+  echo "$pid" >"$GLANCE_HOME/glance-api.pid"
+  for ((i = 0; i < 240; i++)); do
+    glance_answers && return 0
+    kill -0 "$pid" 2>/dev/null || die "glance-api exited at start; see $GLANCE_HOME/stdout.log and glance-api.log"
+    sleep 0.25
+  done
+  die "glance-api did not answer on $GLANCE_URL within 60 s; see $GLANCE_HOME/stdout.log and glance-api.log"
+}
+
+ensure_glance() {
+  if glance_ready; then
+    log "Glance answers on $GLANCE_URL"
+    return
+  fi
+  if ! glance_installed; then
+    apt_install glance python3-glance python3-psycopg2 ||
+      die "Glance is missing: run this script as root on Debian to install it (apt-get install glance python3-glance python3-psycopg2), or start a Glance registered in the tests' Keystone and set GONOVA_TEST_GLANCE_URL"
+    glance_stop_packaged
+    glance_installed || die "glance installed but glance-api, glance-manage or $PY's glance.cmd.api and psycopg2 are missing"
+  fi
+  mkdir -p "$GLANCE_HOME/empty.d"
+  # Two runs at once (two worktrees) must not both set up and start.
+  exec 9>"$GLANCE_HOME/flock"
+  flock -w 600 9 || die "another services.sh holds $GLANCE_HOME/flock"
+  if ! glance_ready; then
+    log "registering user glance and the image service ($GLANCE_URL, region RegionOne) in Keystone"
+    "$PY" "$ROOT/scripts/gonova-keystone.py" register-glance --auth-url "$KEYSTONE_URL" --admin-password "$KEYSTONE_ADMIN_PASSWORD" \
+      --glance-password "$GLANCE_PASSWORD" --image-url "$GLANCE_URL" --region RegionOne \
+      >>"$GLANCE_HOME/manage.log" 2>&1 || die "registering glance in Keystone failed; see $GLANCE_HOME/manage.log"
+    touch "$GLANCE_HOME/registered"
+    glance_setup
+    if answers "$GLANCE_PORT" && ! glance_ours_running; then
+      glance_stop_packaged
+      if answers "$GLANCE_PORT"; then
+        die "port $GLANCE_PORT is taken by something that is not gonova's glance-api (no live pid in $GLANCE_HOME/glance-api.pid); stop it or set GLANCE_PORT"
+      fi
+    fi
+    if glance_ours_running && ! glance_conf_current; then glance_stop_ours; fi
+    glance_ours_running || glance_start
+  fi
+  exec 9>&-
+  log "Glance answers on $GLANCE_URL (state in $GLANCE_HOME)"
+}
+
 ensure_tools() {
   # psql / pg_isready help this script; the tests themselves only need TCP.
   if ! command -v psql >/dev/null; then apt_install postgresql-client || true; fi
@@ -415,3 +591,5 @@ ensure_python_module 'nova.objects, nova.policies' python3-nova
 ensure_promtool
 ensure_memcached
 ensure_keystone
+ensure_python_module 'tempest.lib.api_schema.response.compute.v2_1.servers, jsonschema' python3-tempest
+ensure_glance

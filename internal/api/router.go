@@ -58,6 +58,9 @@ type Deps struct {
 	// nova-api builds it from [oslo_policy] (policies.Options) and reloads
 	// it on SIGHUP.
 	Policy *policy.Enforcer
+	// Images is the image service a create (and rebuild) checks imageRef
+	// against (Glance: *image.Client). Nil accepts any image id.
+	Images ImageService
 }
 
 // handlers holds the resolved dependencies of every handler.
@@ -71,6 +74,7 @@ type handlers struct {
 	flavors    flavorCatalog
 	maxLimit   int
 	minV, maxV microversion.Version
+	images     ImageService
 }
 
 // Policy action names, nova's. Each route checks its action where nova's
@@ -154,6 +158,7 @@ func NewRouter(d Deps) (http.Handler, error) {
 		flavors:  newFlavorCatalog(d.Flavors),
 		maxLimit: d.MaxLimit, minV: mv.Min(), maxV: mv.Max(),
 	}
+	h.images = d.Images
 
 	r := wsgi.NewRouter(wsgi.RouterOptions{Logger: d.Logger, Metrics: metrics})
 	r.Use(faultLogger(d.Logger))

@@ -158,6 +158,7 @@ func serverDetail(vc viewContext, in computedb.Instance) map[string]any {
 	if vc.version.AtLeast(2, 26) {
 		m["tags"] = []string{}
 	}
+	laterServerFields(vc, in, m)
 	return m
 }
 

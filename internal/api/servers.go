@@ -370,6 +370,10 @@ func (h *handlers) createServer(w http.ResponseWriter, r *http.Request) {
 		fault.Write(w, r, fault.BadRequest("Invalid flavorRef provided."))
 		return
 	}
+	if _, err := h.checkImage(r, req.imageRef, imageFlavor{MemoryMB: flavor.RAM, RootGB: flavor.Disk}, createImageCheck); err != nil {
+		fault.Write(w, r, err)
+		return
+	}
 	if !req.hasPass {
 		req.adminPass = generatePassword()
 	}
@@ -451,7 +455,7 @@ func (h *handlers) showServer(w http.ResponseWriter, r *http.Request) {
 		fault.Write(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"server": serverDetail(vc, in)})
+	writeJSON(w, http.StatusOK, map[string]any{"server": laterShowFields(vc, serverDetail(vc, in))})
 }
 
 // deleteServer is DELETE /servers/{id}: compute.API's delete (locally when

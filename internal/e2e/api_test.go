@@ -18,8 +18,15 @@ type serverDoc struct {
 
 func createServer(t *testing.T, c apiClient, name string) string {
 	t.Helper()
+	return createServerFrom(t, c, name, "70a599e0-31e7-49b7-b260-868f441e862b")
+}
+
+// createServerFrom is createServer from image imageRef (one in Glance, for
+// a nova-api that checks images).
+func createServerFrom(t *testing.T, c apiClient, name, imageRef string) string {
+	t.Helper()
 	var out serverDoc
-	server := map[string]any{"name": name, "flavorRef": "1", "imageRef": "70a599e0-31e7-49b7-b260-868f441e862b"}
+	server := map[string]any{"name": name, "flavorRef": "1", "imageRef": imageRef}
 	if c.version != "" {
 		server["networks"] = "none" // required from microversion 2.37, as in nova
 	}

@@ -12,9 +12,11 @@ import (
 // users of two projects, each with a real token; a server belongs to its
 // creator's project and user, the other project does not see it, policy
 // sees the tokens' roles, and a request without a token gets Keystone's
-// challenge.
+// challenge. Its image is in the real Glance, which nova-api finds in the
+// users' catalogs ([glance] api_servers unset) and asks with their tokens.
 func TestNovaAllWithKeystoneTokens(t *testing.T) {
-	k := testenv.Keystone(t)
+	g := testenv.Glance(t)
+	k := g.Keystone
 	alice, bob := k.NewUser(t, "member"), k.NewUser(t, "member")
 	addr := freeAddr(t)
 	host, port := splitHostPort(t, addr)
@@ -38,7 +40,11 @@ func TestNovaAllWithKeystoneTokens(t *testing.T) {
 	b := apiClient{base: "http://" + addr, token: token(bob)}
 	admin := apiClient{base: "http://" + addr, token: adminToken}
 
-	id := createServer(t, a, "alices")
+	img := g.UploadImage(t, a.token, testenv.ImageOptions{})
+	if code, _ := b.do(http.MethodPost, "/v2.1/servers", map[string]any{"server": map[string]any{"name": "bobs", "flavorRef": "1", "imageRef": img.ID}}, nil); code != http.StatusBadRequest {
+		t.Errorf("bob boots alice's private image: %d, want 400", code)
+	}
+	id := createServerFrom(t, a, "alices", img.ID)
 	waitActive(t, a, id)
 	var s struct {
 		Server struct {

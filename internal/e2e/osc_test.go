@@ -94,13 +94,13 @@ type novaServer struct {
 	APIVersion                 string `json:"api_version"`
 }
 
-// novaclientCreate creates a server with python-novaclient (flavor 1, any
-// image id: gonova has no image service to ask) at microversion.
-func novaclientCreate(t *testing.T, env []string, name, microversion string) novaServer {
+// novaclientCreate creates a server with python-novaclient (flavor 1,
+// image imageID) at microversion.
+func novaclientCreate(t *testing.T, env []string, name, imageID, microversion string) novaServer {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	py := exec.CommandContext(ctx, testenv.PythonPath, "testdata/novaclient/create_server.py", name, "70a599e0-31e7-49b7-b260-868f441e862b", "1", microversion)
+	py := exec.CommandContext(ctx, testenv.PythonPath, "testdata/novaclient/create_server.py", name, imageID, "1", microversion)
 	py.Env = env
 	var stderr bytes.Buffer
 	py.Stderr = &stderr
@@ -117,44 +117,37 @@ func novaclientCreate(t *testing.T, env []string, name, microversion string) nov
 }
 
 // registerCatalog adds, as the admin, a region of the test's own with a
-// public compute endpoint at computeURL (the catalog's compute service
-// exists already), so that clients given that region find this nova-api.
-//
-// It also adds an image service of its own with an endpoint in that region
-// where nothing listens: OSC's server list and server show build an image
-// client (to turn image ids into names) before they send anything, and
-// fail with "public endpoint for image service ... not found" when the
-// catalog has none; with one that does not answer, they show the image id,
-// as they do when Glance is down or the image deleted. gonova has no image
-// service and the test machine no Glance.
+// public compute endpoint at computeURL, a public image endpoint at
+// glanceURL and Keystone's own (the catalog's compute, image and identity
+// services exist already: scripts/services.sh registers them), so that
+// clients given that region find this nova-api, OSC the real Glance (its
+// server commands build an image client, and resolve --image there) and
+// Keystone (--project and --user are looked up there).
 //
 // Everything is deleted when the test ends. It returns the region.
-func registerCatalog(t *testing.T, k testenv.KeystoneEnv, computeURL string) string {
+func registerCatalog(t *testing.T, k testenv.KeystoneEnv, computeURL, glanceURL string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	sc := k.Admin(t)
-	pages, err := services.List(sc, services.ListOpts{ServiceType: "compute"}).AllPages(ctx)
-	if err != nil {
-		t.Fatalf("keystone: list services: %v", err)
-	}
-	svcs, err := services.ExtractServices(pages)
-	if err != nil || len(svcs) == 0 {
-		t.Fatalf("keystone: no compute service in the catalog (%v); scripts/services.sh registers it", err)
+	serviceID := func(typ string) string {
+		pages, err := services.List(sc, services.ListOpts{ServiceType: typ}).AllPages(ctx)
+		if err != nil {
+			t.Fatalf("keystone: list services: %v", err)
+		}
+		svcs, err := services.ExtractServices(pages)
+		if err != nil || len(svcs) == 0 {
+			t.Fatalf("keystone: no %s service in the catalog (%v); scripts/services.sh registers it", typ, err)
+		}
+		return svcs[0].ID
 	}
 	region, err := regions.Create(ctx, sc, regions.CreateOpts{ID: testenv.UniqueName("gonova-osc-"), Description: "gonova e2e " + t.Name()}).Extract()
 	if err != nil {
 		t.Fatalf("keystone: create region: %v", err)
 	}
 	t.Cleanup(func() { _ = regions.Delete(context.Background(), sc, region.ID).ExtractErr() })
-	image, err := services.Create(ctx, sc, services.CreateOpts{Type: "image", Extra: map[string]any{"name": region.ID + "-image"}}).Extract()
-	if err != nil {
-		t.Fatalf("keystone: create image service: %v", err)
-	}
-	t.Cleanup(func() { _ = services.Delete(context.Background(), sc, image.ID).ExtractErr() })
-	// Cleanups run last-in first-out: endpoints go before their service
-	// and region.
-	for svc, url := range map[string]string{svcs[0].ID: computeURL, image.ID: "http://" + freeAddr(t) + "/v2"} {
+	// Cleanups run last-in first-out: endpoints go before their region.
+	for svc, url := range map[string]string{serviceID("compute"): computeURL, serviceID("image"): glanceURL, serviceID("identity"): k.AuthURL} {
 		ep, err := endpoints.Create(ctx, sc, endpoints.CreateOpts{
 			Availability: gophercloud.AvailabilityPublic, Region: region.ID, URL: url, ServiceID: svc,
 		}).Extract()
@@ -170,12 +163,14 @@ func registerCatalog(t *testing.T, k testenv.KeystoneEnv, computeURL string) str
 // nova-api (auth_strategy = keystone) and a nova-compute on the real
 // Postgres and RabbitMQ: both log in with a password at the real Keystone
 // and find this nova-api through its catalog. novaclient creates a server
-// (OSC's own server create needs an image service); OSC lists the compute
-// services, lists, shows and deletes the server.
+// (osc_suite_test.go has OSC's own server create); OSC lists the compute
+// services, lists, shows and deletes the server, whose image is in the
+// real Glance (nova-api checks it there, found in the user's catalog).
 func TestOpenStackClientAgainstNovaAPI(t *testing.T) {
 	testenv.RequireCommand(t, openstackCLI, oscHint)
 	testenv.RequirePython(t, "novaclient", "python3-novaclient")
-	k := testenv.Keystone(t)
+	g := testenv.Glance(t)
+	k := g.Keystone
 	d := newDeployment(t)
 	compute := d.startCompute(t, "osc-compute")
 	apiAddr := freeAddr(t)
@@ -192,8 +187,10 @@ func TestOpenStackClientAgainstNovaAPI(t *testing.T) {
 	}))
 	waitHealthy(t, compute.proc, compute.health, 30*time.Second)
 	waitHealthy(t, api, "http://"+apiAddr, 30*time.Second)
-	region := registerCatalog(t, k, "http://"+apiAddr+"/v2.1")
+	region := registerCatalog(t, k, "http://"+apiAddr+"/v2.1", g.URL)
 	user := k.NewUser(t, "member")
+	userToken, _ := k.Token(t, user.Name, user.Password, user.ProjectName)
+	img := g.UploadImage(t, userToken, testenv.ImageOptions{})
 	env := oscEnv(t, k, user.Name, user.Password, user.ProjectName, region)
 	adminEnv := oscEnv(t, k, k.AdminUser, k.AdminPassword, k.AdminProject, region)
 
@@ -229,7 +226,7 @@ func TestOpenStackClientAgainstNovaAPI(t *testing.T) {
 	// novaclient creates a server on the same Keystone and catalog, at the
 	// microversion it negotiates with this nova-api ("2.latest").
 	name := testenv.UniqueName("osc-vm-")
-	created := novaclientCreate(t, env, name, "2.latest")
+	created := novaclientCreate(t, env, name, img.ID, "2.latest")
 	if created.Endpoint != "http://"+apiAddr+"/v2.1" || created.APIVersion != maxVersion {
 		t.Fatalf("novaclient used endpoint %q at %s, want this nova-api's at %s", created.Endpoint, created.APIVersion, maxVersion)
 	}

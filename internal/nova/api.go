@@ -59,6 +59,10 @@ func (a *App) newAPIService(rpc computeapi.ComputeRPC, listen func(network, addr
 	if err != nil {
 		return nil, err
 	}
+	images, err := a.imageService()
+	if err != nil {
+		return nil, err
+	}
 	router, err := api.NewRouter(api.Deps{
 		Services:        a.Services,
 		Compute:         a.Compute,
@@ -68,6 +72,7 @@ func (a *App) newAPIService(rpc computeapi.ComputeRPC, listen func(network, addr
 		Logger:          a.Log,
 		Registerer:      a.Metrics,
 		Policy:          enf,
+		Images:          images,
 	})
 	if err != nil {
 		return nil, err

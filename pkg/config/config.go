@@ -26,6 +26,8 @@ type Config struct {
 	// KeystoneAuthtoken is [keystone_authtoken], read by the Keystone
 	// token validator (pkg/wsgi/auth/keystone) when auth_strategy = keystone.
 	KeystoneAuthtoken KeystoneAuthtokenOptions
+	// Glance is [glance]: where nova-api checks the imageRef of a create.
+	Glance GlanceOptions
 
 	UpgradeLevels UpgradeLevelsOptions
 	Workarounds   WorkaroundsOptions
@@ -260,4 +262,18 @@ func (c *Config) RabbitTLS() (*tls.Config, error) {
 		EnforceHostnameVerification: c.Rabbit.SSLEnforceHostnameVerification,
 		Version:                     c.Rabbit.SSLVersion,
 	}.Config()
+}
+
+// GlanceOptions are nova's [glance] options that gonova reads: the image
+// service nova-api asks about the imageRef of a create or rebuild. With
+// neither APIServers nor EndpointOverride, the image endpoint comes from the
+// caller's Keystone catalog (auth_strategy = keystone), as keystoneauth finds
+// it for nova; under noauth2 there is then no image service, and any image
+// id is accepted.
+type GlanceOptions struct {
+	APIServers       []string // api_servers: Glance URLs (deprecated in nova, still read), tried in a shuffled cycle
+	NumRetries       int      // num_retries: further tries on another server when one cannot be reached
+	EndpointOverride string   // endpoint_override: one Glance URL, instead of the catalog's
+	RegionName       string   // region_name: the catalog endpoint's region (empty: any)
+	ValidInterfaces  []string // valid_interfaces: catalog interfaces, in order of preference
 }

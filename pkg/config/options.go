@@ -41,6 +41,7 @@ const (
 	secNovaNotify = "notifications"
 	secGonova     = "gonova"
 	secKeystone   = "keystone_authtoken"
+	secGlance     = "glance"
 	secUpgrade    = "upgrade_levels"
 	secWorkaround = "workarounds"
 )
@@ -124,6 +125,12 @@ var options = []option{
 
 	integer64(secMiddleware, "max_request_body_size", "114688", 1, 1<<40, "Largest request body the API accepts, bytes.", func(c *Config) *int64 { return &c.Middleware.MaxRequestBodySize }),
 
+	list(secGlance, "api_servers", "", "Glance API servers (http://127.0.0.1:9292), tried in a shuffled cycle, that nova-api asks about the imageRef of a create or rebuild (deprecated in nova for endpoint_override or the catalog; read by both). Empty: endpoint_override, else the image endpoint of the caller's Keystone catalog (auth_strategy = keystone); under noauth2 with neither there is no image service and any image id is accepted.", func(c *Config) *[]string { return &c.Glance.APIServers }),
+	integer(secGlance, "num_retries", "3", 0, 1000, "Further tries, each on the next api_servers entry, when a Glance server cannot be reached; 0 tries once.", func(c *Config) *int { return &c.Glance.NumRetries }),
+	str(secGlance, "endpoint_override", "", "One Glance URL to use instead of the catalog's (keystoneauth's adapter option).", func(c *Config) *string { return &c.Glance.EndpointOverride }, nil),
+	str(secGlance, "region_name", "", "Region of the image endpoint taken from the caller's catalog; empty takes any region's.", func(c *Config) *string { return &c.Glance.RegionName }, nil),
+	list(secGlance, "valid_interfaces", "internal,public", "Interfaces of the catalog's image endpoint, in order of preference: internal, public, admin.", func(c *Config) *[]string { return &c.Glance.ValidInterfaces }),
+
 	str(secKeystone, "www_authenticate_uri", "", "Public Identity API endpoint that 401 answers point clients to (WWW-Authenticate: Keystone uri=...). Empty: auth_url.", func(c *Config) *string { return &c.KeystoneAuthtoken.WWWAuthenticateURI }, nil),
 	str(secKeystone, "auth_url", "", "Identity endpoint the service authenticates against (its own token validates users' tokens), e.g. http://keystone:5000/v3. Required with auth_strategy = keystone.", func(c *Config) *string { return &c.KeystoneAuthtoken.AuthURL }, nil),
 	str(secKeystone, "auth_type", "password", "How the service authenticates to Keystone; gonova supports password (v3password is the same).", func(c *Config) *string { return &c.KeystoneAuthtoken.AuthType }, oneOf("password", "v3password")),
@@ -201,9 +208,10 @@ var ignoredOptions = map[string]map[string]bool{
 // lenientSections are read by gonova, but hold many more options of their
 // owners (keystonemiddleware's memcache_*, auth_version, ...): an option gonova
 // does not read there is accepted and listed in Ignored, not refused.
-// [notifications] was ignored whole before gonova read it, so an existing
+// [notifications] and [glance] were ignored whole before gonova read them
+// (nova has many more [glance] options: verify_glance_signatures, ...), so an existing
 // nova.conf keeps working.
-var lenientSections = map[string]bool{secKeystone: true, secNovaNotify: true}
+var lenientSections = map[string]bool{secKeystone: true, secNovaNotify: true, secGlance: true}
 
 // deprecatedDefaults are [DEFAULT] names of options that moved to another
 // section (oslo's deprecated_group / deprecated_name): they set the new
