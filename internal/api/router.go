@@ -156,10 +156,12 @@ func NewRouter(d Deps) (http.Handler, error) {
 	}
 
 	r := wsgi.NewRouter(wsgi.RouterOptions{Logger: d.Logger, Metrics: metrics})
-	r.Use(faultLogger(d.Logger))
+	r.Use(faultLogger(d.Logger), legacyV2)
 	r.Get("/", h.versions)
-	r.Get("/v2.1", h.version)
-	r.Get("/v2.1/", h.version)
+	r.Get("/v2", h.versionV20)
+	r.Get("/v2/", h.versionV20)
+	r.With(mv.Handler).Get("/v2.1", h.version)
+	r.With(mv.Handler).Get("/v2.1/", h.version)
 	r.Group(func(r chi.Router) {
 		r.Use(mv.Handler, auth.MiddlewareWithLogger(d.Auth, d.Logger), h.requestContext)
 		// nova checks its operator APIs with the empty target: a rule naming
