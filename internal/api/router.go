@@ -58,6 +58,11 @@ type Deps struct {
 	// nova-api builds it from [oslo_policy] (policies.Options) and reloads
 	// it on SIGHUP.
 	Policy *policy.Enforcer
+	// DefaultAvailabilityZone and InternalServiceAvailabilityZone are
+	// nova's [DEFAULT] options of those names: the zone of a compute host
+	// no aggregate puts in a zone, and of the other services. Defaults
+	// "nova" and "internal".
+	DefaultAvailabilityZone, InternalServiceAvailabilityZone string
 }
 
 // handlers holds the resolved dependencies of every handler.
@@ -71,6 +76,8 @@ type handlers struct {
 	flavors    flavorCatalog
 	maxLimit   int
 	minV, maxV microversion.Version
+
+	defaultZone, internalZone string
 }
 
 // Policy action names, nova's. Each route checks its action where nova's
@@ -153,6 +160,13 @@ func NewRouter(d Deps) (http.Handler, error) {
 		downTime: d.ServiceDownTime, log: d.Logger, enf: d.Policy,
 		flavors:  newFlavorCatalog(d.Flavors),
 		maxLimit: d.MaxLimit, minV: mv.Min(), maxV: mv.Max(),
+		defaultZone: d.DefaultAvailabilityZone, internalZone: d.InternalServiceAvailabilityZone,
+	}
+	if h.defaultZone == "" {
+		h.defaultZone = zoneCompute
+	}
+	if h.internalZone == "" {
+		h.internalZone = zoneInternal
 	}
 
 	r := wsgi.NewRouter(wsgi.RouterOptions{Logger: d.Logger, Metrics: metrics})

@@ -423,6 +423,10 @@ func (h *handlers) viewContext(r *http.Request, in *computedb.Instance) (viewCon
 	}
 	vc := viewContext{base: baseURL(r), version: microversion.FromContext(ctx),
 		extendedAttrs: h.enf.Allowed(ctx, polExtendedAttrs, target), flavorsByID: h.flavors}
+	var err error
+	if vc.zones, err = h.zones(ctx); err != nil {
+		return vc, err
+	}
 	if !vc.version.AtLeast(2, 16) {
 		return vc, nil
 	}
@@ -434,7 +438,6 @@ func (h *handlers) viewContext(r *http.Request, in *computedb.Instance) (viewCon
 	default:
 		return vc, nil
 	}
-	var err error
 	vc.hostStatus, err = h.capi.HostStatuses(ctx)
 	return vc, err
 }

@@ -78,6 +78,8 @@ var options = []option{
 	integer64(secDefault, "reserved_host_disk_mb", "0", 0, 1<<50, "Disk (MB, rounded up to GB) kept for the host: never claimed by instances.", func(c *Config) *int64 { return &c.Default.ReservedHostDiskMB }),
 	integer(secDefault, "reserved_host_cpus", "0", 0, 1<<20, "Host CPUs kept for host processes: never claimed by instances.", func(c *Config) *int { return &c.Default.ReservedHostCPUs }),
 	seconds(secDefault, "instance_build_timeout", "3600", 0, "Seconds an instance may stay in vm_state building on its compute host before nova-compute's _check_instance_build_time sets it to error with a fault; 0 disables the check (nova's default; gonova checks after an hour).", func(c *Config) *time.Duration { return &c.Default.InstanceBuildTimeout }),
+	str(secDefault, "default_availability_zone", "nova", "Availability zone of a compute host that no aggregate puts in a zone.", func(c *Config) *string { return &c.Default.DefaultAvailabilityZone }, nonEmpty),
+	str(secDefault, "internal_service_availability_zone", "internal", "Availability zone shown for the services other than nova-compute; os-availability-zone hides it.", func(c *Config) *string { return &c.Default.InternalServiceAvailabilityZone }, nonEmpty),
 	signedSeconds(secDefault, "sync_power_state_interval", "600", "Seconds between nova-compute's _sync_power_states runs; negative disables them.", func(c *Config) *time.Duration { return &c.Default.SyncPowerStateInterval }),
 
 	secretURL(secDatabase, "connection", "", "Database URL: postgresql://user:pass@host:5432/nova. Empty or memory:// selects the in-memory store.", func(c *Config) *string { return &c.Database.Connection }, validDatabaseURL),
