@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -120,6 +121,17 @@ func checkNameFormat(field string, v any, az, trailingSpaces bool) (string, erro
 	return s, nil
 }
 
+// checkZoneName is the aggregates schemas' availability_zone:
+// oneOf [az_name, null], whose failure jsonschema reports without saying
+// which branch failed.
+func checkZoneName(raw any) (string, error) {
+	s, err := checkNameFormat("availability_zone", raw, true, false)
+	if err != nil {
+		return "", invalidField("availability_zone", raw, wsgi.PyRepr(raw)+" is not valid under any of the given schemas")
+	}
+	return s, nil
+}
+
 // normalizeName is nova's common.normalize_name: surrounding whitespace
 // stripped.
 func normalizeName(s string) string { return strings.TrimFunc(s, isSpaceRune) }
@@ -168,7 +180,7 @@ func (h *handlers) createAggregate(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 			if raw, ok := obj["availability_zone"]; ok && raw != nil {
-				if az, err = checkNameFormat("availability_zone", raw, true, false); err != nil {
+				if az, err = checkZoneName(raw); err != nil {
 					return err
 				}
 			}
@@ -267,7 +279,7 @@ func (h *handlers) updateAggregate(w http.ResponseWriter, r *http.Request) {
 				s := ""
 				if raw != nil {
 					var err error
-					if s, err = checkNameFormat("availability_zone", raw, true, false); err != nil {
+					if s, err = checkZoneName(raw); err != nil {
 						return err
 					}
 				}
@@ -497,12 +509,16 @@ func (h *handlers) aggregateSetMetadata(w http.ResponseWriter, r *http.Request, 
 			if err != nil {
 				return err
 			}
-			var allowed []string
+			var bad []string
+			for k := range m {
+				if !metadataKeyPattern.MatchString(k) {
+					bad = append(bad, k)
+				}
+			}
 			for k, val := range m {
 				if !metadataKeyPattern.MatchString(k) {
 					continue
 				}
-				allowed = append(allowed, k)
 				if val == nil {
 					md[k] = nil
 					continue
@@ -516,8 +532,18 @@ func (h *handlers) aggregateSetMetadata(w http.ResponseWriter, r *http.Request, 
 				}
 				md[k] = &s
 			}
-			if err := checkKeys("metadata", m, nil, allowed...); err != nil {
-				return err
+			if len(bad) > 0 {
+				slices.Sort(bad)
+				q := make([]string, len(bad))
+				for i, k := range bad {
+					q[i] = wsgi.PyRepr(k)
+				}
+				verb := "does"
+				if len(bad) > 1 {
+					verb = "do"
+				}
+				return invalidField("metadata", m, fmt.Sprintf("%s %s not match any of the regexes: %s",
+					strings.Join(q, ", "), verb, wsgi.PyRepr(metadataKeyPattern.String())))
 			}
 		}
 		return checkKeys("set_metadata", obj, []string{"metadata"})

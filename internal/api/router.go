@@ -185,9 +185,36 @@ func NewRouter(d Deps) (http.Handler, error) {
 		r.With(h.enf.RequireTarget(polServicesUpdate, none)).Put("/v2.1/os-services/{id}", h.updateService)
 		r.With(h.enf.RequireTarget(polServicesDelete, none)).Delete("/v2.1/os-services/{id}", h.deleteService)
 
-		r.With(h.enf.RequireTarget(polHypervisorsList, none)).Get("/v2.1/os-hypervisors", h.listHypervisors(false))
-		r.With(h.enf.RequireTarget(polHypervisorsDet, none)).Get("/v2.1/os-hypervisors/detail", h.listHypervisors(true))
-		r.With(h.enf.RequireTarget(polHypervisorsShow, none)).Get("/v2.1/os-hypervisors/{id}", h.showHypervisor)
+		// The hypervisor lists and show check their policy once their
+		// query is valid, as nova's; the routes nova retired answer 404
+		// above their last version, before any policy check.
+		r.Get("/v2.1/os-hypervisors", h.listHypervisors(false))
+		r.Get("/v2.1/os-hypervisors/detail", h.listHypervisors(true))
+		r.Get("/v2.1/os-hypervisors/statistics", untilV(2, 87, h.authorized(polHypervisorsStatistics, h.hypervisorStatistics)))
+		r.Get("/v2.1/os-hypervisors/{id}", h.showHypervisor)
+		r.Get("/v2.1/os-hypervisors/{id}/uptime", untilV(2, 87, h.authorized(polHypervisorsUptime, h.hypervisorUptime)))
+		r.Get("/v2.1/os-hypervisors/{id}/search", untilV(2, 52, h.authorized(polHypervisorsSearch, h.searchHypervisors(false))))
+		r.Get("/v2.1/os-hypervisors/{id}/servers", untilV(2, 52, h.authorized(polHypervisorsServers, h.searchHypervisors(true))))
+
+		r.With(h.enf.RequireTarget(polAZList, none)).Get("/v2.1/os-availability-zone", h.listAvailabilityZones(false))
+		r.With(h.enf.RequireTarget(polAZDetail, none)).Get("/v2.1/os-availability-zone/detail", h.listAvailabilityZones(true))
+
+		// os-aggregates: the handlers check their policy where nova's do
+		// (after the body's schema for create, update and the actions).
+		r.With(h.enf.RequireTarget(polAggregatesIndex, none)).Get("/v2.1/os-aggregates", h.listAggregates)
+		r.Post("/v2.1/os-aggregates", h.createAggregate)
+		r.Get("/v2.1/os-aggregates/{id}", h.showAggregate)
+		r.Put("/v2.1/os-aggregates/{id}", h.updateAggregate)
+		r.Delete("/v2.1/os-aggregates/{id}", h.deleteAggregate)
+		r.Post("/v2.1/os-aggregates/{id}/action", h.aggregateAction)
+
+		// os-hosts, deprecated: served to 2.42 only.
+		r.Get("/v2.1/os-hosts", untilV(2, 42, h.authorized(polHostsList, h.listHosts)))
+		r.Get("/v2.1/os-hosts/{id}", untilV(2, 42, h.authorized(polHostsShow, h.showHost)))
+		r.Put("/v2.1/os-hosts/{id}", untilV(2, 42, h.updateHost))
+		r.Get("/v2.1/os-hosts/{id}/reboot", untilV(2, 42, h.authorized(polHostsReboot, h.hostPowerAction)))
+		r.Get("/v2.1/os-hosts/{id}/shutdown", untilV(2, 42, h.authorized(polHostsShutdown, h.hostPowerAction)))
+		r.Get("/v2.1/os-hosts/{id}/startup", untilV(2, 42, h.authorized(polHostsStart, h.hostPowerAction)))
 
 		// nova checks no policy on flavors: every authenticated caller
 		// lists and shows them.
