@@ -58,4 +58,3 @@ func (c rpcClient) GetHostUptime(ctx context.Context, host string) (string, erro
 	}
 	return out, err
 }
-

@@ -14,7 +14,9 @@ type notImplementedError struct{ what string }
 func (e *notImplementedError) Error() string { return e.what + " is not implemented by this driver" }
 
 // OsloClass names the Python exception (rpcsvc.Classifier).
-func (e *notImplementedError) OsloClass() (module, class string) { return "builtins", "NotImplementedError" }
+func (e *notImplementedError) OsloClass() (module, class string) {
+	return "builtins", "NotImplementedError"
+}
 
 // GetHostUptime is nova's get_host_uptime: the driver's uptime line of
 // this compute's host.
