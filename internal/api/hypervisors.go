@@ -250,7 +250,8 @@ func (h *handlers) parseHypervisorQuery(r *http.Request, v microversion.Version)
 		if err := fqdnQuery("hypervisor_hostname_pattern", s); err != nil {
 			return hq, err
 		}
-		hq.pattern = &s
+		pattern := s
+		hq.pattern = &pattern
 	}
 	s, ok, err = singleQuery(q, "with_servers")
 	if err != nil {
