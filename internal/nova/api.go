@@ -68,6 +68,9 @@ func (a *App) newAPIService(rpc computeapi.ComputeRPC, listen func(network, addr
 		Logger:          a.Log,
 		Registerer:      a.Metrics,
 		Policy:          enf,
+
+		DefaultAvailabilityZone:         c.Default.DefaultAvailabilityZone,
+		InternalServiceAvailabilityZone: c.Default.InternalServiceAvailabilityZone,
 	})
 	if err != nil {
 		return nil, err
@@ -129,6 +132,8 @@ func (a *App) newComputeAPI(rpc computeapi.ComputeRPC) (*computeapi.API, error) 
 		RPCTimeout:      a.Cfg.Default.RPCResponseTimeout,
 		Logger:          a.Log,
 		Notifier:        notes.As(notifications.SourceAPI),
+
+		DefaultAvailabilityZone: a.Cfg.Default.DefaultAvailabilityZone,
 	})
 }
 

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/gonova/gonova/internal/computedb"
+	"github.com/gonova/gonova/internal/scheduler"
 	"github.com/gonova/gonova/pkg/rpcsvc"
 )
 
@@ -57,4 +59,23 @@ func (c rpcClient) GetHostUptime(ctx context.Context, host string) (string, erro
 		return "", fmt.Errorf("%w: %w", ErrNotSupported, err)
 	}
 	return out, err
+}
+
+// ForcedScheduler is a Scheduler that can pin a placement to a host and
+// node (*scheduler.Scheduler is one).
+type ForcedScheduler interface {
+	ScheduleForced(ctx context.Context, inst computedb.Instance, force scheduler.Force) (computedb.Instance, error)
+}
+
+// schedule places inst, pinned to req's forced host and node when it
+// names them. A Scheduler that cannot pin refuses them as NoValidHost.
+func (a *API) schedule(ctx context.Context, inst computedb.Instance, req CreateRequest) (computedb.Instance, error) {
+	if req.ForcedHost == "" && req.ForcedNode == "" {
+		return a.sched.Schedule(ctx, inst)
+	}
+	fs, ok := a.sched.(ForcedScheduler)
+	if !ok {
+		return computedb.Instance{}, &scheduler.NoValidHostError{Reason: "The scheduler cannot force a host."}
+	}
+	return fs.ScheduleForced(ctx, inst, scheduler.Force{Host: req.ForcedHost, Node: req.ForcedNode})
 }
