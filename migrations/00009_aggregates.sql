@@ -1,8 +1,8 @@
 -- Host aggregates, as nova's API database keeps them: aggregates (a unique
 -- name, a uuid), aggregate_hosts and aggregate_metadata, hard-deleted (the
 -- API database has no soft delete). An aggregate's availability_zone
--- metadata is the zone of its hosts. instances.availability_zone is the
--- zone the boot request asked for (nova's instances column), NULL for none.
+-- metadata is the zone of its hosts. instances.availability_zone is nova's
+-- column: the zone the boot asked for, then its host's zone once placed.
 
 -- +goose Up
 CREATE TABLE aggregates (
@@ -34,6 +34,8 @@ CREATE TABLE aggregate_metadata (
 CREATE INDEX aggregate_metadata_key_idx ON aggregate_metadata (key);
 
 ALTER TABLE instances ADD COLUMN availability_zone varchar(255);
+-- Before aggregates every host was in the default zone.
+UPDATE instances SET availability_zone = 'nova' WHERE host IS NOT NULL;
 
 -- +goose Down
 ALTER TABLE instances DROP COLUMN availability_zone;

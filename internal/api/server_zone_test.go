@@ -8,7 +8,7 @@ import (
 // A create's availability_zone places the server in the zone, as nova:
 // refused when no enabled service is in it, "zone:host" for admins only.
 func TestCreateServerInAvailabilityZone(t *testing.T) {
-	runBoth(t, func(t *testing.T, e *env) {
+	runBothMax(t, func(t *testing.T, e *env) {
 		e.infraNode("c1")
 		e.infraNode("c2")
 		r := e.do("POST", "/v2.1/os-aggregates", admin, "2.1", map[string]any{"aggregate": map[string]any{"name": "a", "availability_zone": "az1"}})
@@ -49,6 +49,13 @@ func TestCreateServerInAvailabilityZone(t *testing.T) {
 		n, err := e.compute.CountInstancesByHost(context.Background(), "c2")
 		if err != nil || n != 4 {
 			t.Fatalf("c2 holds %d (%v)", n, err)
+		}
+		// The list's availability_zone filter reads the zone recorded at
+		// placement: the three az1 servers.
+		r = e.do("GET", "/v2.1/servers?availability_zone=^az1$", alice, "2.83", nil) // a non-admin filter from 2.83
+		r.want(t, 200)
+		if got := len(list(t, r.Body["servers"])); got != 3 {
+			t.Fatalf("availability_zone=az1 lists %d: %s", got, r.Raw)
 		}
 	})
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+
+	"github.com/gonova/gonova/internal/pyregex"
 )
 
 // runAggregateContract: both stores keep aggregates, their hosts and
@@ -189,9 +191,26 @@ func runAggregateContract(t *testing.T, newStore func(t *testing.T) Store) {
 		if err != nil || got.AvailabilityZone != "az1" {
 			t.Fatalf("got = %+v, %v", got, err)
 		}
-		none, err := s.CreateInstance(ctx, Instance{DisplayName: "n", ProjectID: "p"})
+		none, err := s.CreateInstance(ctx, Instance{DisplayName: "n", ProjectID: "p", VCPUs: 1})
 		if err != nil || none.AvailabilityZone != "" {
 			t.Fatalf("without zone = %+v, %v", none, err)
+		}
+		// The claim records the placed host's zone; one without keeps it.
+		n, err := s.UpsertNode(ctx, Node{Host: "h", HypervisorHostname: "h.n", VCPUs: 4, MemoryMB: 4096, LocalGB: 40})
+		if err != nil {
+			t.Fatal(err)
+		}
+		placed, err := s.ClaimInstance(ctx, ClaimRequest{InstanceUUID: none.UUID, NodeID: n.ID, AvailabilityZone: "az9"})
+		if err != nil || placed.AvailabilityZone != "az9" || placed.Host != "h" {
+			t.Fatalf("claimed = %+v, %v", placed, err)
+		}
+		placed, err = s.ClaimInstance(ctx, ClaimRequest{InstanceUUID: in.UUID, NodeID: n.ID})
+		if err != nil || placed.AvailabilityZone != "az1" {
+			t.Fatalf("claimed without a zone = %+v, %v", placed, err)
+		}
+		list, err := s.ListInstances(ctx, InstanceFilter{Regex: map[Column]*pyregex.Regex{ColAvailabilityZone: pyregex.MustCompile("^az9$")}})
+		if err != nil || len(list) != 1 || list[0].UUID != none.UUID {
+			t.Fatalf("availability_zone filter = %+v, %v", list, err)
 		}
 	})
 }

@@ -105,7 +105,8 @@ func (s *Scheduler) schedule(ctx context.Context, inst computedb.Instance, force
 	expect := states.TaskScheduling
 	for _, c := range cands {
 		out, err := s.compute.ClaimInstance(ctx, computedb.ClaimRequest{
-			InstanceUUID: inst.UUID, NodeID: c.Node.ID, ExpectTaskState: &expect, Ratios: s.ratios})
+			InstanceUUID: inst.UUID, NodeID: c.Node.ID, ExpectTaskState: &expect, Ratios: s.ratios,
+			AvailabilityZone: s.zoneOf(ctx, c.Node.Host)})
 		switch {
 		case err == nil:
 			log.InfoContext(ctx, "instance placed", "instance_uuid", inst.UUID, "host", out.Host, "node", out.Node,

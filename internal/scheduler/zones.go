@@ -33,7 +33,7 @@ func (s *Scheduler) placeable(ctx context.Context, inst computedb.Instance, forc
 	}
 	dflt := s.opts.DefaultAvailabilityZone
 	if dflt == "" {
-		dflt = "nova"
+		dflt = computedb.DefaultAvailabilityZone
 	}
 	return func(n computedb.Node) bool {
 		if (force.Host != "" && n.Host != force.Host) || (force.Node != "" && n.HypervisorHostname != force.Node) {
@@ -55,4 +55,23 @@ func (s *Scheduler) placeable(ctx context.Context, inst computedb.Instance, forc
 			"zone", zone, "host_zones", zones)
 		return false
 	}, nil
+}
+
+// zoneOf is nova's get_host_availability_zone, recorded on the instance at
+// placement: the host's first zone aggregate's zone, or the default. On a
+// store error the claim records nothing (the view still shows the host's
+// zone).
+func (s *Scheduler) zoneOf(ctx context.Context, host string) string {
+	aggs, err := s.compute.ListAggregates(ctx)
+	if err != nil {
+		s.opts.Logger.WarnContext(ctx, "listing aggregates for the placed host's zone", "host", host, "error", err)
+		return ""
+	}
+	if zones := computedb.HostZones(aggs, host); len(zones) > 0 {
+		return zones[0]
+	}
+	if s.opts.DefaultAvailabilityZone != "" {
+		return s.opts.DefaultAvailabilityZone
+	}
+	return computedb.DefaultAvailabilityZone
 }
