@@ -64,16 +64,3 @@ func (z zoneMap) instance(in computedb.Instance) string {
 	}
 	return z.host(in.Host)
 }
-
-// exists reports whether zone is a zone of some aggregate, or the default.
-func (z zoneMap) exists(zone string) bool {
-	if zone == z.dflt {
-		return true
-	}
-	for _, a := range z.aggs {
-		if a.AvailabilityZone() == zone {
-			return true
-		}
-	}
-	return false
-}
