@@ -11,7 +11,11 @@ func TestVersions(t *testing.T) {
 	e := newEnv(t, memBackend)
 	r := e.do("GET", "/", "", "", nil)
 	r.want(t, 200)
-	v := obj(t, list(t, r.Body["versions"])[0])
+	vs := list(t, r.Body["versions"])
+	if len(vs) != 2 || obj(t, vs[0])["id"] != "v2.0" {
+		t.Fatalf("versions %s: want v2.0 then v2.1, as nova", r.Raw)
+	}
+	v := obj(t, vs[1])
 	if v["id"] != "v2.1" || v["status"] != "CURRENT" || v["version"] != "2.53" || v["min_version"] != "2.1" ||
 		v["updated"] != "2013-07-23T11:33:21Z" {
 		t.Errorf("versions %s", r.Raw)

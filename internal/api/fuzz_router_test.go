@@ -37,13 +37,22 @@ var fuzzRoutes = []string{
 	"/v2.1/os-hypervisors", "/v2.1/os-hypervisors/detail", "/v2.1/os-hypervisors/{id}",
 	"/v2.1/flavors", "/v2.1/flavors/detail", "/v2.1/flavors/{id}",
 	"/v2.1/servers", "/v2.1/servers/detail", "/v2.1/servers/{id}", "/v2.1/servers/{id}/action",
+	// wt/infra: the legacy v2 API, hypervisor extras, zones, aggregates,
+	// os-hosts (its reboot, shutdown and startup are 501 or 404, never a
+	// success, so they have no valid seed and are left out).
+	"/v2", "/v2/", "/v2/servers",
+	"/v2.1/os-hypervisors/statistics", "/v2.1/os-hypervisors/{id}/uptime", "/v2.1/os-hypervisors/{id}/search",
+	"/v2.1/os-hypervisors/{id}/servers",
+	"/v2.1/os-availability-zone", "/v2.1/os-availability-zone/detail",
+	"/v2.1/os-aggregates", "/v2.1/os-aggregates/{id}", "/v2.1/os-aggregates/{id}/action",
+	"/v2.1/os-hosts", "/v2.1/os-hosts/{id}",
 }
 
 // fuzzIDChoices are the ids an input's id byte picks for {id} (one in
 // len+1 takes the input's id string instead), so that mutated inputs still
 // name rows that exist.
 var fuzzIDChoices = []string{"@svc", "@svcuuid", "@condsvc", "@apisvc", "@node", "@nodeuuid", "@srv", "@bobsrv", "@errsrv",
-	"disable", "enable", "disable-log-reason", "force-down", "1"}
+	"disable", "enable", "disable-log-reason", "force-down", "1", "@agg", "c1"}
 
 // fuzzMethods are the methods an input's method byte picks from; an input
 // may also name its own.
@@ -325,6 +334,32 @@ func fuzzSeeds() []fuzzSeed {
 	add(400, "POST", "/v2.1/servers", "", "", alice, "", `{"server": {"name": "vm", "flavorRef": "1", "imageRef": "`+imageID+`", "metadata": {"k": "\u0000"}}}`)
 	add(401, "GET", "/v2.1/servers", "", "", strings.Repeat("u", 300)+":p", "", "")
 	add(401, "GET", "/v2.1/servers", "", "", "\xff:p", "", "")
+	agg := func(name string) string { return `{"aggregate": {"name": "` + name + `", "availability_zone": "az2"}}` }
+	add(200, "GET", "/v2", "", "", "", "", "")
+	add(200, "GET", "/v2/", "", "", "", "", "")
+	add(200, "GET", "/v2/servers", "", "", alice, "compute 2.53", "")
+	add(200, "GET", "/v2.1/os-hypervisors/statistics", "", "", admin, "", "")
+	add(200, "GET", "/v2.1/os-hypervisors/{id}/uptime", "@node", "", admin, "", "")
+	add(200, "GET", "/v2.1/os-hypervisors/{id}/search", "c1", "", admin, "", "")
+	add(200, "GET", "/v2.1/os-hypervisors/{id}/servers", "c1", "", admin, "compute 2.52", "")
+	add(200, "GET", "/v2.1/os-hypervisors", "", "hypervisor_hostname_pattern=c&with_servers=1", admin, "compute 2.53", "")
+	add(400, "GET", "/v2.1/os-hypervisors", "", "hypervisor_hostname_pattern=%25%25", admin, "compute 2.53", "")
+	add(200, "GET", "/v2.1/os-availability-zone", "", "", alice, "", "")
+	add(200, "GET", "/v2.1/os-availability-zone/detail", "", "", admin, "", "")
+	add(200, "GET", "/v2.1/os-aggregates", "", "", admin, "", "")
+	add(200, "POST", "/v2.1/os-aggregates", "", "", admin, "compute 2.41", agg("new"))
+	add(409, "POST", "/v2.1/os-aggregates", "", "", admin, "", agg("agg1"))
+	add(200, "GET", "/v2.1/os-aggregates/{id}", "@agg", "", admin, "compute 2.41", "")
+	add(200, "PUT", "/v2.1/os-aggregates/{id}", "@agg", "", admin, "", `{"aggregate": {"name": "renamed"}}`)
+	add(400, "DELETE", "/v2.1/os-aggregates/{id}", "@agg", "", admin, "", "")
+	add(404, "DELETE", "/v2.1/os-aggregates/{id}", "3000000000", "", admin, "", "")
+	add(200, "POST", "/v2.1/os-aggregates/{id}/action", "@agg", "", admin, "", `{"add_host": {"host": "c2"}}`)
+	add(200, "POST", "/v2.1/os-aggregates/{id}/action", "@agg", "", admin, "", `{"remove_host": {"host": "c1"}}`)
+	add(200, "POST", "/v2.1/os-aggregates/{id}/action", "@agg", "", admin, "", `{"set_metadata": {"metadata": {"ssd": "1", "x": null}}}`)
+	add(400, "POST", "/v2.1/os-aggregates/{id}/action", "@agg", "", admin, "", `{"set_metadata": {"metadata": {"k": "\u0000"}}}`)
+	add(200, "GET", "/v2.1/os-hosts", "", "zone=az1", admin, "", "")
+	add(200, "GET", "/v2.1/os-hosts/{id}", "c1", "", admin, "compute 2.42", "")
+	add(404, "GET", "/v2.1/os-hosts/{id}", "c1", "", admin, "compute 2.43", "")
 	seeds = append(seeds,
 		fuzzSeed{"!FROB", uint8(len(fuzzRoutes)), uint8(len(fuzzIDChoices)), "v2.1/servers", "/x/y", "a=b", alice, "compute latest", "text/plain", []byte("x"), 405},
 		fuzzSeed{"PATCH", idx("/v2.1/servers/{id}"), 6, "@srv", "", "", alice, "", "application/json", []byte("{}"), 405},
@@ -362,6 +397,7 @@ func (fx *fuzzFixture) after(t *testing.T, method string, code int) {
 // fuzzIDs are the seeded rows' ids.
 type fuzzIDs struct {
 	svc, condSvc, apiSvc, node int64
+	agg                        int64
 	svcUUID, nodeUUID          string
 	srv, bobSrv, errSrv        string
 }
@@ -371,7 +407,7 @@ func (ids fuzzIDs) replacer() *strings.Replacer {
 		"@svcuuid", ids.svcUUID, "@svc", strconv.FormatInt(ids.svc, 10), "@apisvc", strconv.FormatInt(ids.apiSvc, 10),
 		"@condsvc", strconv.FormatInt(ids.condSvc, 10),
 		"@nodeuuid", ids.nodeUUID, "@node", strconv.FormatInt(ids.node, 10),
-		"@srv", ids.srv, "@bobsrv", ids.bobSrv, "@errsrv", ids.errSrv)
+		"@srv", ids.srv, "@bobsrv", ids.bobSrv, "@errsrv", ids.errSrv, "@agg", strconv.FormatInt(ids.agg, 10))
 }
 
 // seedStores writes the fuzz state: computes c1 (up, with a node and
@@ -431,6 +467,11 @@ func seedStores(tb testing.TB, services registry.Store, compute computedb.Store)
 		Fault: &computedb.Fault{Code: 500, Message: "No valid host was found. "}})
 	must(err)
 	ids.errSrv = in.UUID
+	a, err := compute.CreateAggregate(ctx, "agg1", map[string]string{computedb.MetadataAvailabilityZone: "az1"})
+	must(err)
+	_, err = compute.AddAggregateHost(ctx, a.ID, "c1")
+	must(err)
+	ids.agg = a.ID
 	return ids
 }
 
@@ -479,7 +520,10 @@ func newPGFixture(tb testing.TB) *fuzzFixture {
 	ctx := context.Background()
 	if _, err := pool.Exec(ctx, `CREATE TABLE fuzz_seed_services AS SELECT * FROM services;
 		CREATE TABLE fuzz_seed_compute_nodes AS SELECT * FROM compute_nodes;
-		CREATE TABLE fuzz_seed_instances AS SELECT * FROM instances`); err != nil {
+		CREATE TABLE fuzz_seed_instances AS SELECT * FROM instances;
+		CREATE TABLE fuzz_seed_aggregates AS SELECT * FROM aggregates;
+		CREATE TABLE fuzz_seed_aggregate_hosts AS SELECT * FROM aggregate_hosts;
+		CREATE TABLE fuzz_seed_aggregate_metadata AS SELECT * FROM aggregate_metadata`); err != nil {
 		tb.Fatal(err)
 	}
 	fx := &fuzzFixture{name: "pg", h: fuzzRouterOn(tb, services, compute), ids: ids.replacer(), lastReset: time.Now()}
@@ -492,6 +536,9 @@ func resetPG(tb testing.TB, pool *pgxpool.Pool) {
 		DELETE FROM instances; INSERT INTO instances SELECT * FROM fuzz_seed_instances;
 		DELETE FROM compute_nodes; INSERT INTO compute_nodes SELECT * FROM fuzz_seed_compute_nodes;
 		DELETE FROM services; INSERT INTO services SELECT * FROM fuzz_seed_services;
+		DELETE FROM aggregates; INSERT INTO aggregates SELECT * FROM fuzz_seed_aggregates;
+		INSERT INTO aggregate_hosts SELECT * FROM fuzz_seed_aggregate_hosts;
+		INSERT INTO aggregate_metadata SELECT * FROM fuzz_seed_aggregate_metadata;
 		UPDATE services SET last_seen_up = now() WHERE last_seen_up IS NOT NULL;
 		COMMIT`)
 	if err != nil {

@@ -61,6 +61,11 @@ type Deps struct {
 	// Images is the image service a create (and rebuild) checks imageRef
 	// against (Glance: *image.Client). Nil accepts any image id.
 	Images ImageService
+	// DefaultAvailabilityZone and InternalServiceAvailabilityZone are
+	// nova's [DEFAULT] options of those names: the zone of a compute host
+	// no aggregate puts in a zone, and of the other services. Defaults
+	// "nova" and "internal".
+	DefaultAvailabilityZone, InternalServiceAvailabilityZone string
 }
 
 // handlers holds the resolved dependencies of every handler.
@@ -75,6 +80,8 @@ type handlers struct {
 	maxLimit   int
 	minV, maxV microversion.Version
 	images     ImageService
+
+	defaultZone, internalZone string
 }
 
 // Policy action names, nova's. Each route checks its action where nova's
@@ -157,14 +164,23 @@ func NewRouter(d Deps) (http.Handler, error) {
 		downTime: d.ServiceDownTime, log: d.Logger, enf: d.Policy,
 		flavors:  newFlavorCatalog(d.Flavors),
 		maxLimit: d.MaxLimit, minV: mv.Min(), maxV: mv.Max(),
+		defaultZone: d.DefaultAvailabilityZone, internalZone: d.InternalServiceAvailabilityZone,
+	}
+	if h.defaultZone == "" {
+		h.defaultZone = zoneCompute
+	}
+	if h.internalZone == "" {
+		h.internalZone = zoneInternal
 	}
 	h.images = d.Images
 
 	r := wsgi.NewRouter(wsgi.RouterOptions{Logger: d.Logger, Metrics: metrics})
-	r.Use(faultLogger(d.Logger))
+	r.Use(faultLogger(d.Logger), legacyV2)
 	r.Get("/", h.versions)
-	r.Get("/v2.1", h.version)
-	r.Get("/v2.1/", h.version)
+	r.Get("/v2", h.versionV20)
+	r.Get("/v2/", h.versionV20)
+	r.With(mv.Handler).Get("/v2.1", h.version)
+	r.With(mv.Handler).Get("/v2.1/", h.version)
 	r.Group(func(r chi.Router) {
 		r.Use(mv.Handler, auth.MiddlewareWithLogger(d.Auth, d.Logger), h.requestContext)
 		// nova checks its operator APIs with the empty target: a rule naming
@@ -174,9 +190,36 @@ func NewRouter(d Deps) (http.Handler, error) {
 		r.With(h.enf.RequireTarget(polServicesUpdate, none)).Put("/v2.1/os-services/{id}", h.updateService)
 		r.With(h.enf.RequireTarget(polServicesDelete, none)).Delete("/v2.1/os-services/{id}", h.deleteService)
 
-		r.With(h.enf.RequireTarget(polHypervisorsList, none)).Get("/v2.1/os-hypervisors", h.listHypervisors(false))
-		r.With(h.enf.RequireTarget(polHypervisorsDet, none)).Get("/v2.1/os-hypervisors/detail", h.listHypervisors(true))
-		r.With(h.enf.RequireTarget(polHypervisorsShow, none)).Get("/v2.1/os-hypervisors/{id}", h.showHypervisor)
+		// The hypervisor lists and show check their policy once their
+		// query is valid, as nova's; the routes nova retired answer 404
+		// above their last version, before any policy check.
+		r.Get("/v2.1/os-hypervisors", h.listHypervisors(false))
+		r.Get("/v2.1/os-hypervisors/detail", h.listHypervisors(true))
+		r.Get("/v2.1/os-hypervisors/statistics", untilV(2, 87, h.authorized(polHypervisorsStatistics, h.hypervisorStatistics)))
+		r.Get("/v2.1/os-hypervisors/{id}", h.showHypervisor)
+		r.Get("/v2.1/os-hypervisors/{id}/uptime", untilV(2, 87, h.authorized(polHypervisorsUptime, h.hypervisorUptime)))
+		r.Get("/v2.1/os-hypervisors/{id}/search", untilV(2, 52, h.authorized(polHypervisorsSearch, h.searchHypervisors(false))))
+		r.Get("/v2.1/os-hypervisors/{id}/servers", untilV(2, 52, h.authorized(polHypervisorsServers, h.searchHypervisors(true))))
+
+		r.With(h.enf.RequireTarget(polAZList, none)).Get("/v2.1/os-availability-zone", h.listAvailabilityZones(false))
+		r.With(h.enf.RequireTarget(polAZDetail, none)).Get("/v2.1/os-availability-zone/detail", h.listAvailabilityZones(true))
+
+		// os-aggregates: the handlers check their policy where nova's do
+		// (after the body's schema for create, update and the actions).
+		r.With(h.enf.RequireTarget(polAggregatesIndex, none)).Get("/v2.1/os-aggregates", h.listAggregates)
+		r.Post("/v2.1/os-aggregates", h.createAggregate)
+		r.Get("/v2.1/os-aggregates/{id}", h.showAggregate)
+		r.Put("/v2.1/os-aggregates/{id}", h.updateAggregate)
+		r.Delete("/v2.1/os-aggregates/{id}", h.deleteAggregate)
+		r.Post("/v2.1/os-aggregates/{id}/action", h.aggregateAction)
+
+		// os-hosts, deprecated: served to 2.42 only.
+		r.Get("/v2.1/os-hosts", untilV(2, 42, h.authorized(polHostsList, h.listHosts)))
+		r.Get("/v2.1/os-hosts/{id}", untilV(2, 42, h.authorized(polHostsShow, h.showHost)))
+		r.Put("/v2.1/os-hosts/{id}", untilV(2, 42, h.updateHost))
+		r.Get("/v2.1/os-hosts/{id}/reboot", untilV(2, 42, h.authorized(polHostsReboot, h.hostPowerAction)))
+		r.Get("/v2.1/os-hosts/{id}/shutdown", untilV(2, 42, h.authorized(polHostsShutdown, h.hostPowerAction)))
+		r.Get("/v2.1/os-hosts/{id}/startup", untilV(2, 42, h.authorized(polHostsStart, h.hostPowerAction)))
 
 		// nova checks no policy on flavors: every authenticated caller
 		// lists and shows them.

@@ -65,6 +65,8 @@ type viewContext struct {
 	hostStatusShown hostStatusPolicy
 	hostStatus      computeapi.HostStatuses
 	flavorsByID     flavorCatalog
+	// zones gives OS-EXT-AZ:availability_zone: the host's zone.
+	zones zoneMap
 }
 
 // metadataView is never null: nova shows {} for a server without metadata.
@@ -111,9 +113,7 @@ func serverDetail(vc viewContext, in computedb.Instance) map[string]any {
 		"OS-SRV-USG:launched_at":               nullTime(in.LaunchedAt, novaTimeLayout),
 		"OS-SRV-USG:terminated_at":             nullTime(in.TerminatedAt, novaTimeLayout),
 	}
-	if in.Host != "" {
-		m["OS-EXT-AZ:availability_zone"] = zoneCompute
-	}
+	m["OS-EXT-AZ:availability_zone"] = vc.zones.instance(in)
 	// nova shows the fault of a server in ERROR (or DELETED) state.
 	if in.Fault != nil && (status == states.StatusError || status == states.StatusDeleted) {
 		m["fault"] = map[string]any{"code": in.Fault.Code, "message": in.Fault.Message,

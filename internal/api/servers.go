@@ -31,6 +31,8 @@ type serverCreate struct {
 	hasPass    bool
 	metadata   map[string]string
 	diskConfig string
+	// zone is availability_zone as given (nil: none).
+	zone *string
 }
 
 var metadataKeyPattern = regexp.MustCompile(`^[a-zA-Z0-9-_:. ]{1,255}$`)
@@ -43,7 +45,7 @@ var metadataKeyPattern = regexp.MustCompile(`^[a-zA-Z0-9-_:. ]{1,255}$`)
 // they ask for one server: python-novaclient sends min_count and max_count
 // 1 with every create.
 var serverCreateKeys = []string{"imageRef", "adminPass", "metadata", "networks", "OS-DCF:diskConfig",
-	"min_count", "max_count", "return_reservation_id"}
+	"min_count", "max_count", "return_reservation_id", "availability_zone"}
 
 // parseServerCreate validates body as nova's create schema (the subset
 // gonova serves) does. A missing image (c.imageRef "") is for the caller
@@ -103,6 +105,13 @@ func parseServerCreate(body map[string]any, v microversion.Version) (serverCreat
 	}
 	if err := checkOneServer(srv); err != nil {
 		return c, err
+	}
+	if raw, ok := srv["availability_zone"]; ok {
+		z, err := checkName("availability_zone", raw)
+		if err != nil {
+			return c, err
+		}
+		c.zone = &z
 	}
 	c.diskConfig = "MANUAL"
 	if raw, ok := srv["OS-DCF:diskConfig"]; ok {
@@ -356,8 +365,16 @@ func (h *handlers) createServer(w http.ResponseWriter, r *http.Request) {
 	var target policy.Target // nil without a caller: AuthorizeTarget's 401
 	if c := caller(r); c != nil {
 		target = policy.Target{"project_id": c.ProjectID, "user_id": c.UserID, "availability_zone": nil}
+		if req.zone != nil {
+			target["availability_zone"] = *req.zone
+		}
 	}
 	if err := h.enf.AuthorizeTarget(ctx, polServersCreate, target); err != nil {
+		fault.Write(w, r, err)
+		return
+	}
+	place, err := h.createPlacement(r, req.zone, target)
+	if err != nil {
 		fault.Write(w, r, err)
 		return
 	}
@@ -374,12 +391,17 @@ func (h *handlers) createServer(w http.ResponseWriter, r *http.Request) {
 		fault.Write(w, r, err)
 		return
 	}
+	if err := h.checkZoneAvailable(r, place); err != nil {
+		fault.Write(w, r, err)
+		return
+	}
 	if !req.hasPass {
 		req.adminPass = generatePassword()
 	}
 	inst, err := h.capi.Create(ctx, h.computeCaller(r), computeapi.CreateRequest{
 		Name: req.name, ImageRef: req.imageRef, Metadata: req.metadata,
-		Flavor: computeapi.Flavor{ID: flavor.ID, Name: flavor.Name, VCPUs: flavor.VCPUs, MemoryMB: flavor.RAM, RootGB: flavor.Disk},
+		Flavor:           computeapi.Flavor{ID: flavor.ID, Name: flavor.Name, VCPUs: flavor.VCPUs, MemoryMB: flavor.RAM, RootGB: flavor.Disk},
+		AvailabilityZone: place.zone, ForcedHost: place.host, ForcedNode: place.node,
 	})
 	if err != nil {
 		fault.Write(w, r, serverFault(err, ""))
@@ -427,6 +449,10 @@ func (h *handlers) viewContext(r *http.Request, in *computedb.Instance) (viewCon
 	}
 	vc := viewContext{base: baseURL(r), version: microversion.FromContext(ctx),
 		extendedAttrs: h.enf.Allowed(ctx, polExtendedAttrs, target), flavorsByID: h.flavors}
+	var err error
+	if vc.zones, err = h.zones(ctx); err != nil {
+		return vc, err
+	}
 	if !vc.version.AtLeast(2, 16) {
 		return vc, nil
 	}
@@ -438,7 +464,6 @@ func (h *handlers) viewContext(r *http.Request, in *computedb.Instance) (viewCon
 	default:
 		return vc, nil
 	}
-	var err error
 	vc.hostStatus, err = h.capi.HostStatuses(ctx)
 	return vc, err
 }

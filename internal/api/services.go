@@ -23,13 +23,6 @@ import (
 // so they would always show as down (nova bug 1543625).
 var apiBinaries = []string{registry.BinaryAPI, "nova-metadata"}
 
-// Availability zones nova shows for services: default_availability_zone for
-// computes, internal_service_availability_zone for the rest.
-const (
-	zoneCompute  = "nova"
-	zoneInternal = "internal"
-)
-
 // serviceView is one os-services item. ID is an int64 before 2.53 and the
 // uuid from 2.53; ForcedDown is shown from 2.11.
 type serviceView struct {
@@ -44,14 +37,11 @@ type serviceView struct {
 	ForcedDown     *bool   `json:"forced_down,omitempty"`
 }
 
-func (h *handlers) serviceDetail(svc registry.Service, now time.Time, v microversion.Version, forcedDown bool) serviceView {
-	sv := serviceView{ID: svc.ID, Binary: svc.Binary, Host: svc.Host, Zone: zoneInternal,
+func (h *handlers) serviceDetail(svc registry.Service, now time.Time, v microversion.Version, forcedDown bool, zones zoneMap) serviceView {
+	sv := serviceView{ID: svc.ID, Binary: svc.Binary, Host: svc.Host, Zone: zones.service(svc),
 		Status: "enabled", State: "down"}
 	if v.AtLeast(2, 53) {
 		sv.ID = svc.UUID
-	}
-	if svc.Binary == registry.BinaryCompute {
-		sv.Zone = zoneCompute
 	}
 	if svc.Disabled {
 		sv.Status = "disabled"
@@ -106,12 +96,17 @@ func (h *handlers) listServices(w http.ResponseWriter, r *http.Request) {
 		fault.Write(w, r, err)
 		return
 	}
+	zones, err := h.zones(ctx)
+	if err != nil {
+		fault.Write(w, r, err)
+		return
+	}
 	out := make([]serviceView, 0, len(rows))
 	for _, svc := range rows {
 		if slices.Contains(apiBinaries, svc.Binary) {
 			continue
 		}
-		out = append(out, h.serviceDetail(svc, now, v, v.AtLeast(2, 11)))
+		out = append(out, h.serviceDetail(svc, now, v, v.AtLeast(2, 11), zones))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"services": out})
 }
@@ -319,9 +314,13 @@ func (h *handlers) updateServiceV253(w http.ResponseWriter, r *http.Request, id 
 	if err != nil {
 		return err
 	}
+	zones, err := h.zones(ctx)
+	if err != nil {
+		return err
+	}
 	h.log.InfoContext(ctx, "service updated", "service_uuid", svc.UUID, "host", svc.Host, "binary", svc.Binary,
 		"disabled", svc.Disabled, "forced_down", svc.ForcedDown)
-	writeJSON(w, http.StatusOK, map[string]any{"service": h.serviceDetail(svc, now, microversion.FromContext(ctx), true)})
+	writeJSON(w, http.StatusOK, map[string]any{"service": h.serviceDetail(svc, now, microversion.FromContext(ctx), true, zones)})
 	return nil
 }
 

@@ -56,6 +56,22 @@ func v21Doc(base, minV, maxV string, detailed bool) versionDoc {
 	return d
 }
 
+// v20Doc describes the legacy v2 compatible API (/v2/) as nova's v2.0
+// entry does: SUPPORTED, with no microversions.
+func v20Doc(base string, detailed bool) versionDoc {
+	d := versionDoc{
+		ID:      "v2.0",
+		Links:   []link{{Href: base + "/v2/", Rel: "self"}},
+		Status:  "SUPPORTED",
+		Updated: "2011-01-21T11:33:21Z",
+	}
+	if detailed {
+		d.Links = append(d.Links, link{Href: "http://docs.openstack.org/", Rel: "describedby", Type: "text/html"})
+		d.MediaTypes = []mediaType{{Base: "application/json", Type: "application/vnd.openstack.compute+json;version=2"}}
+	}
+	return d
+}
+
 // flavorView is a flavor as GET /flavors/detail shows it (microversions below 2.55).
 type flavorView struct {
 	ID        string  `json:"id"`

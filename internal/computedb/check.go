@@ -141,6 +141,7 @@ func checkInstance(in Instance) error {
 	c.text("task_state", string(in.TaskState), MaxFieldLength)
 	c.text("flavor_id", in.FlavorID, MaxFieldLength)
 	c.text("image_ref", in.ImageRef, MaxFieldLength)
+	c.text("availability_zone", in.AvailabilityZone, MaxFieldLength)
 	c.int32("power_state", int64(in.PowerState))
 	c.int32("vcpus", int64(in.VCPUs))
 	c.metadata(in.Metadata)

@@ -68,6 +68,10 @@ type ClaimRequest struct {
 	// Ratios that are > 0 replace the node's own for this claim (a
 	// scheduler configured to override them); zero uses the node's.
 	Ratios AllocationRatios
+	// AvailabilityZone, when not empty, becomes the instance's
+	// availability_zone with the claim: the placed host's zone, as nova's
+	// conductor records it.
+	AvailabilityZone string
 }
 
 // Resources are amounts of vcpus, memory (MB) and root disk (GB).

@@ -28,6 +28,7 @@ func TestPGContract(t *testing.T) {
 func runContract(t *testing.T, newStore func(t *testing.T) Store) {
 	ctx := context.Background()
 	runClaimContract(t, newStore)
+	runAggregateContract(t, newStore)
 
 	t.Run("ListFilters", func(t *testing.T) { runFilterContract(t, newStore) })
 
@@ -304,7 +305,12 @@ func buildFilterFixture(ctx context.Context, t *testing.T, s Store) filterFixtur
 		{"gone", "u1", "p1", "c1", "img-a", "1", states.VMActive, states.TaskNone, states.PowerRunning},
 	}
 	for _, r := range rows {
-		in, err := s.CreateInstance(ctx, Instance{DisplayName: r.name, UserID: r.user, ProjectID: r.project, ImageRef: r.image, FlavorID: r.flavor})
+		zone := "" // a placed instance has its host's zone, as the scheduler's claim records it
+		if r.host != "" {
+			zone = DefaultAvailabilityZone
+		}
+		in, err := s.CreateInstance(ctx, Instance{DisplayName: r.name, UserID: r.user, ProjectID: r.project, ImageRef: r.image, FlavorID: r.flavor,
+			AvailabilityZone: zone})
 		if err != nil {
 			t.Fatal(err)
 		}

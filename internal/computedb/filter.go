@@ -27,8 +27,9 @@ var ErrFilterTooComplex = errors.New("computedb: the filter's regular expression
 type Column string
 
 // The columns. FlavorID is nova's instance_type_id (gonova stores the
-// flavorid). AvailabilityZone is DefaultAvailabilityZone for a scheduled
-// instance and NULL before, as nova's column is.
+// flavorid). AvailabilityZone is nova's column: the zone the boot asked
+// for, then the zone of the host it was placed on (ClaimRequest), NULL for
+// neither.
 const (
 	ColID               Column = "id"
 	ColUUID             Column = "uuid"
@@ -49,8 +50,8 @@ const (
 	ColAvailabilityZone Column = "availability_zone"
 )
 
-// DefaultAvailabilityZone is the zone of every compute host (nova's
-// default_availability_zone).
+// DefaultAvailabilityZone is nova's default_availability_zone's default:
+// the zone of a host in no zone aggregate.
 const DefaultAvailabilityZone = "nova"
 
 // DeletedFilter says which rows a list considers.
@@ -133,7 +134,7 @@ var columns = map[Column]colDef{
 	ColUpdatedAt:        {kind: kindTime, nullable: true, sql: "updated_at", regexSQL: "to_char(updated_at AT TIME ZONE 'UTC', " + pgTimeText + ")"},
 	ColLaunchedAt:       {kind: kindTime, nullable: true, sql: "launched_at", regexSQL: "to_char(launched_at AT TIME ZONE 'UTC', " + pgTimeText + ")"},
 	ColTerminatedAt:     {kind: kindTime, nullable: true, sql: "terminated_at", regexSQL: "to_char(terminated_at AT TIME ZONE 'UTC', " + pgTimeText + ")"},
-	ColAvailabilityZone: {kind: kindText, nullable: true, sql: `(CASE WHEN host IS NULL THEN NULL ELSE 'nova' END) COLLATE "C"`, regexSQL: "(CASE WHEN host IS NULL THEN NULL ELSE 'nova' END)"},
+	ColAvailabilityZone: {kind: kindText, nullable: true, sql: `availability_zone COLLATE "C"`, regexSQL: "availability_zone"},
 }
 
 // value is one column of one row in the in-memory store.
@@ -189,10 +190,7 @@ func get(in *Instance, c Column) value {
 	case ColTerminatedAt:
 		return timeValue(in.TerminatedAt)
 	case ColAvailabilityZone:
-		if in.Host == "" {
-			return value{null: true}
-		}
-		return value{s: DefaultAvailabilityZone}
+		return nullable(in.AvailabilityZone)
 	}
 	panic("computedb: unknown column " + string(c))
 }

@@ -25,6 +25,9 @@ type Mem struct {
 	// gone holds deleted rows as Postgres keeps them (vm_state deleted), for
 	// the lists that ask for deleted instances and for markers.
 	gone map[string]*Instance
+	// agg holds the host aggregates (mem_aggregates.go), made on first use.
+	agg     *memAggregates
+	aggOnce sync.Once
 }
 
 // claim is what an instance holds on a node.

@@ -39,6 +39,9 @@ func (m *Mem) ClaimInstance(_ context.Context, r ClaimRequest) (Instance, error)
 	m.claims[in.UUID] = claim{node: n.ID, res: want}
 	n.add(want, 1)
 	in.Host, in.Node = n.Host, n.HypervisorHostname
+	if r.AvailabilityZone != "" {
+		in.AvailabilityZone = r.AvailabilityZone
+	}
 	now := m.now()
 	in.UpdatedAt = &now
 	return snapshot(in), nil

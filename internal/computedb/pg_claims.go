@@ -65,10 +65,11 @@ func (p *PG) ClaimInstance(ctx context.Context, r ClaimRequest) (Instance, error
 					AND (i.i_disk <= 0 OR c.local_gb_used - c.local_gb_reserved + i.i_disk
 						<= floor((c.local_gb - c.local_gb_reserved) * coalesce($6::float8, c.disk_allocation_ratio)))
 					RETURNING c.id AS n_id, c.host AS n_host, c.hypervisor_hostname AS n_node)
-			UPDATE instances SET claim_node_id = n.n_id, host = n.n_host, node = n.n_node, updated_at = now()
+			UPDATE instances SET claim_node_id = n.n_id, host = n.n_host, node = n.n_node, updated_at = now(),
+				availability_zone = coalesce($7::text, availability_zone)
 			FROM i, n WHERE instances.id = i.i_id
 			RETURNING `+instCols,
-			canon, nodeID, expect, ratio(r.Ratios.CPU), ratio(r.Ratios.RAM), ratio(r.Ratios.Disk)))
+			canon, nodeID, expect, ratio(r.Ratios.CPU), ratio(r.Ratios.RAM), ratio(r.Ratios.Disk), nullIfEmpty(r.AvailabilityZone)))
 		if !errors.Is(err, ErrNotFound) {
 			return in, fail("claiming for instance "+canon, err)
 		}

@@ -77,6 +77,12 @@ type Instance struct {
 	Metadata map[string]string
 	// Fault is why the instance went to ERROR, or nil.
 	Fault *Fault
+
+	// AvailabilityZone is the zone the boot asked for ("" for none), as
+	// nova's instances.availability_zone; the zone a server shows once
+	// placed is its host's (the aggregates'). The scheduler places it on
+	// a host of that zone.
+	AvailabilityZone string
 }
 
 // Fault is an instance's latest fault, as nova's servers API shows it.
@@ -197,4 +203,7 @@ type Store interface {
 	// takes initial's on a new node (nova's initial_*_allocation_ratio; 1.0
 	// when that is zero too).
 	ReportNode(ctx context.Context, n Node, initial AllocationRatios) (Node, error)
+
+	// AggregateStore: host aggregates (aggregates.go).
+	AggregateStore
 }

@@ -73,6 +73,9 @@ func (a *App) newAPIService(rpc computeapi.ComputeRPC, listen func(network, addr
 		Registerer:      a.Metrics,
 		Policy:          enf,
 		Images:          images,
+
+		DefaultAvailabilityZone:         c.Default.DefaultAvailabilityZone,
+		InternalServiceAvailabilityZone: c.Default.InternalServiceAvailabilityZone,
 	})
 	if err != nil {
 		return nil, err
@@ -134,6 +137,8 @@ func (a *App) newComputeAPI(rpc computeapi.ComputeRPC) (*computeapi.API, error) 
 		RPCTimeout:      a.Cfg.Default.RPCResponseTimeout,
 		Logger:          a.Log,
 		Notifier:        notes.As(notifications.SourceAPI),
+
+		DefaultAvailabilityZone: a.Cfg.Default.DefaultAvailabilityZone,
 	})
 }
 

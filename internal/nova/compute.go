@@ -43,7 +43,8 @@ func (a *App) NewComputeService() (*service.Service, error) {
 		return nil, err
 	}
 	m, err := manager.New(manager.Options{
-		Host: host,
+		Host:   host,
+		HostIP: MyIP(a.Cfg.Default.MyIP),
 		Driver: fake.New(fake.Options{NodeName: host, Logger: a.Log,
 			VCPUs: a.Cfg.Gonova.FakeDriverVCPUs, MemoryMB: a.Cfg.Gonova.FakeDriverMemoryMB, LocalGB: a.Cfg.Gonova.FakeDriverLocalGB,
 			CPUAllocationRatio: hv.CPU, RAMAllocationRatio: hv.RAM, DiskAllocationRatio: hv.Disk}),

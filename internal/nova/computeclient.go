@@ -66,3 +66,12 @@ func (a *App) ComputeClient() (*ComputeClient, error) {
 	}
 	return &ComputeClient{ComputeRPC: computeapi.NewComputeRPC(cl), rpc: cl}, nil
 }
+
+// GetHostUptime forwards get_host_uptime (computeapi.HostRPC), which the
+// embedded ComputeRPC interface does not carry.
+func (c *ComputeClient) GetHostUptime(ctx context.Context, host string) (string, error) {
+	if hr, ok := c.ComputeRPC.(computeapi.HostRPC); ok {
+		return hr.GetHostUptime(ctx, host)
+	}
+	return "", computeapi.ErrNotSupported
+}

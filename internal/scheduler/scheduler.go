@@ -44,6 +44,10 @@ type Options struct {
 	DiskAllocationRatio float64
 	// Logger receives the scheduler's logs. Default slog.Default().
 	Logger *slog.Logger
+	// DefaultAvailabilityZone is the zone of a host no aggregate puts in
+	// one (nova's default_availability_zone): an instance asking for it
+	// goes to such hosts. Default "nova".
+	DefaultAvailabilityZone string
 }
 
 // Scheduler picks hosts and claims their resources. Create it with New; it
@@ -89,7 +93,11 @@ type Candidate struct {
 // computedb.ErrConflict when it left task state scheduling or holds a claim
 // already.
 func (s *Scheduler) Schedule(ctx context.Context, inst computedb.Instance) (computedb.Instance, error) {
-	cands, err := s.candidates(ctx, inst)
+	return s.schedule(ctx, inst, Force{})
+}
+
+func (s *Scheduler) schedule(ctx context.Context, inst computedb.Instance, force Force) (computedb.Instance, error) {
+	cands, err := s.candidates(ctx, inst, force)
 	if err != nil {
 		return computedb.Instance{}, err
 	}
@@ -97,7 +105,8 @@ func (s *Scheduler) Schedule(ctx context.Context, inst computedb.Instance) (comp
 	expect := states.TaskScheduling
 	for _, c := range cands {
 		out, err := s.compute.ClaimInstance(ctx, computedb.ClaimRequest{
-			InstanceUUID: inst.UUID, NodeID: c.Node.ID, ExpectTaskState: &expect, Ratios: s.ratios})
+			InstanceUUID: inst.UUID, NodeID: c.Node.ID, ExpectTaskState: &expect, Ratios: s.ratios,
+			AvailabilityZone: s.zoneOf(ctx, c.Node.Host)})
 		switch {
 		case err == nil:
 			log.InfoContext(ctx, "instance placed", "instance_uuid", inst.UUID, "host", out.Host, "node", out.Node,
@@ -118,10 +127,10 @@ func (s *Scheduler) Schedule(ctx context.Context, inst computedb.Instance) (comp
 // Candidates returns the nodes that could take inst when they were read,
 // best first. It reads but does not claim; Schedule is the way to place.
 func (s *Scheduler) Candidates(ctx context.Context, inst computedb.Instance) ([]Candidate, error) {
-	return s.candidates(ctx, inst)
+	return s.candidates(ctx, inst, Force{})
 }
 
-func (s *Scheduler) candidates(ctx context.Context, inst computedb.Instance) ([]Candidate, error) {
+func (s *Scheduler) candidates(ctx context.Context, inst computedb.Instance, force Force) ([]Candidate, error) {
 	log := s.opts.Logger
 	svcs, now, err := s.services.List(ctx, registry.Filter{Binary: registry.BinaryCompute})
 	if err != nil {
@@ -144,9 +153,13 @@ func (s *Scheduler) candidates(ctx context.Context, inst computedb.Instance) ([]
 	if err != nil {
 		return nil, fmt.Errorf("scheduler: listing compute nodes: %w", err)
 	}
+	placeable, err := s.placeable(ctx, inst, force)
+	if err != nil {
+		return nil, err
+	}
 	var out []Candidate
 	for _, n := range nodes {
-		if !usable[n.Host] {
+		if !usable[n.Host] || !placeable(n) {
 			continue
 		}
 		free := n.Free(s.ratios)

@@ -78,6 +78,12 @@ type DefaultOptions struct {
 	ReservedHostDiskMB         int64         // reserved_host_disk_mb: disk kept for the host
 	ReservedHostCPUs           int           // reserved_host_cpus: CPUs kept for the host
 	InstanceBuildTimeout       time.Duration // instance_build_timeout: building longer than this on a host is an error; 0 disables
+
+	MyIP string // my_ip: this host's address, the compute's host_ip; empty detects it
+
+	// Availability zones, nova's [DEFAULT] options of the same names.
+	DefaultAvailabilityZone         string // default_availability_zone: the zone of a compute host in no zone aggregate
+	InternalServiceAvailabilityZone string // internal_service_availability_zone: the zone of the non-compute services
 }
 
 // DatabaseOptions are the options of the [database] section.

@@ -201,13 +201,13 @@ func TestBadEnvironmentAndFlagsAreNamed(t *testing.T) {
 
 func TestOtherNovaSectionsAndOptionsAreIgnoredAndListed(t *testing.T) {
 	dir := t.TempDir()
-	f := write(t, dir, "nova.conf", "[DEFAULT]\nmy_ip = 10.0.0.5\ncompute_driver = libvirt.LibvirtDriver\n[placement]\nauth_url = http://keystone:5000\npassword = x\n")
+	f := write(t, dir, "nova.conf", "[DEFAULT]\nstate_path = /var/lib/nova\ncompute_driver = libvirt.LibvirtDriver\n[placement]\nauth_url = http://keystone:5000\npassword = x\n")
 	c, _, err := parse(t, []string{"--config-file", f}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := strings.Join(c.Ignored, ";")
-	for _, w := range []string{"[DEFAULT] my_ip", "[DEFAULT] compute_driver", "[placement]"} {
+	for _, w := range []string{"[DEFAULT] state_path", "[DEFAULT] compute_driver", "[placement]"} {
 		if !strings.Contains(got, w) {
 			t.Errorf("Ignored = %q lacks %q", got, w)
 		}
@@ -503,5 +503,17 @@ func TestAllocationRatiosAreNonNegativeNumbers(t *testing.T) {
 			!strings.Contains(err.Error(), "cpu_allocation_ratio") {
 			t.Errorf("cpu_allocation_ratio = %s: %v, want %q", v, err, want)
 		}
+	}
+}
+
+// my_ip is read (the compute's host_ip), and must be an IP address.
+func TestMyIP(t *testing.T) {
+	dir := t.TempDir()
+	c, _, err := parse(t, []string{"--config-file", write(t, dir, "a.conf", "[DEFAULT]\nmy_ip = 10.0.0.5\n")}, nil)
+	if err != nil || c.Default.MyIP != "10.0.0.5" {
+		t.Fatalf("my_ip = %q, %v", c.Default.MyIP, err)
+	}
+	if _, _, err := parse(t, []string{"--config-file", write(t, dir, "b.conf", "[DEFAULT]\nmy_ip = host.example\n")}, nil); err == nil {
+		t.Fatal("a host name as my_ip was accepted")
 	}
 }

@@ -79,6 +79,9 @@ var options = []option{
 	integer64(secDefault, "reserved_host_disk_mb", "0", 0, 1<<50, "Disk (MB, rounded up to GB) kept for the host: never claimed by instances.", func(c *Config) *int64 { return &c.Default.ReservedHostDiskMB }),
 	integer(secDefault, "reserved_host_cpus", "0", 0, 1<<20, "Host CPUs kept for host processes: never claimed by instances.", func(c *Config) *int { return &c.Default.ReservedHostCPUs }),
 	seconds(secDefault, "instance_build_timeout", "3600", 0, "Seconds an instance may stay in vm_state building on its compute host before nova-compute's _check_instance_build_time sets it to error with a fault; 0 disables the check (nova's default; gonova checks after an hour).", func(c *Config) *time.Duration { return &c.Default.InstanceBuildTimeout }),
+	str(secDefault, "my_ip", "", "IP address of this host: nova-compute reports it as its hypervisor's host_ip. Empty: the address of the interface that routes to the outside (oslo's get_my_ipv4), 127.0.0.1 without one.", func(c *Config) *string { return &c.Default.MyIP }, validIPOrEmpty),
+	str(secDefault, "default_availability_zone", "nova", "Availability zone of a compute host that no aggregate puts in a zone.", func(c *Config) *string { return &c.Default.DefaultAvailabilityZone }, nonEmpty),
+	str(secDefault, "internal_service_availability_zone", "internal", "Availability zone shown for the services other than nova-compute; os-availability-zone hides it.", func(c *Config) *string { return &c.Default.InternalServiceAvailabilityZone }, nonEmpty),
 	signedSeconds(secDefault, "sync_power_state_interval", "600", "Seconds between nova-compute's _sync_power_states runs; negative disables them.", func(c *Config) *time.Duration { return &c.Default.SyncPowerStateInterval }),
 
 	secretURL(secDatabase, "connection", "", "Database URL: postgresql://user:pass@host:5432/nova. Empty or memory:// selects the in-memory store.", func(c *Config) *string { return &c.Database.Connection }, validDatabaseURL),
@@ -224,7 +227,7 @@ var deprecatedDefaults = map[string]struct{ section, name string }{
 
 // ignoredDefaults are [DEFAULT] options of nova and oslo that gonova does not use.
 var ignoredDefaults = map[string]bool{
-	"my_ip": true, "compute_driver": true, "state_path": true, "instances_path": true,
+	"compute_driver": true, "state_path": true, "instances_path": true,
 	"log_dir": true, "log_file": true, "use_syslog": true, "use_stderr": true,
 	"verbose": true, "log_config_append": true, "default_log_levels": true,
 	"logging_context_format_string": true, "rootwrap_config": true, "use_neutron": true,
@@ -495,6 +498,14 @@ func validUpgradeLevel(v string) error {
 		if r < 'a' || r > 'z' {
 			return fmt.Errorf("not a version (6.0), a release name in lower case (zed) or auto")
 		}
+	}
+	return nil
+}
+
+// validIPOrEmpty is nova's IPOpt, empty allowed for "detect".
+func validIPOrEmpty(v string) error {
+	if v != "" && net.ParseIP(v) == nil {
+		return fmt.Errorf("not an IP address")
 	}
 	return nil
 }

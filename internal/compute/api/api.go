@@ -40,6 +40,9 @@ type Options struct {
 	// Notifier sends nova's notifications of what the API does itself (a
 	// local delete); nil sends none.
 	Notifier *notifications.Notifier
+	// DefaultAvailabilityZone is nova's default_availability_zone, for the
+	// default Scheduler. Default "nova".
+	DefaultAvailabilityZone string
 }
 
 // Scheduler places an instance in task state scheduling: it claims the
@@ -82,7 +85,8 @@ func New(o Options) (*API, error) {
 		o.RPCTimeout = DefaultRPCTimeout
 	}
 	if o.Scheduler == nil {
-		o.Scheduler = scheduler.New(o.Services, o.Compute, scheduler.Options{ServiceDownTime: o.ServiceDownTime, Logger: o.Logger})
+		o.Scheduler = scheduler.New(o.Services, o.Compute, scheduler.Options{ServiceDownTime: o.ServiceDownTime, Logger: o.Logger,
+			DefaultAvailabilityZone: o.DefaultAvailabilityZone})
 	}
 	return &API{services: o.Services, compute: o.Compute, rpc: o.RPC, sched: o.Scheduler,
 		downTime: o.ServiceDownTime, rpcTimeout: o.RPCTimeout, log: o.Logger, notes: o.Notifier}, nil

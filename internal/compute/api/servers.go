@@ -41,6 +41,11 @@ type CreateRequest struct {
 	Flavor   Flavor
 	ImageRef string
 	Metadata map[string]string
+	// AvailabilityZone restricts the placement to the zone's hosts and is
+	// kept on the instance ("" for any). ForcedHost and ForcedNode pin it
+	// (an admin's "zone:host:node").
+	AvailabilityZone       string
+	ForcedHost, ForcedNode string
 }
 
 // Create boots an instance, as nova's create does without a conductor: the
@@ -62,7 +67,7 @@ func (a *API) Create(ctx context.Context, c Caller, req CreateRequest) (computed
 		UUID: uuid.NewString(), DisplayName: req.Name, UserID: c.UserID, ProjectID: c.ProjectID,
 		VMState: states.VMBuilding, TaskState: states.TaskScheduling, FlavorID: req.Flavor.ID,
 		VCPUs: req.Flavor.VCPUs, MemoryMB: req.Flavor.MemoryMB, RootGB: req.Flavor.RootGB, ImageRef: req.ImageRef,
-		Metadata: req.Metadata,
+		Metadata: req.Metadata, AvailabilityZone: req.AvailabilityZone,
 	})
 	if err != nil {
 		return computedb.Instance{}, err
@@ -71,7 +76,7 @@ func (a *API) Create(ctx context.Context, c Caller, req CreateRequest) (computed
 	log.InfoContext(ctx, "server created", "name", inst.DisplayName, "flavor", req.Flavor.Name, "project_id", inst.ProjectID)
 	bctx, cancel := a.detached(ctx)
 	defer cancel()
-	placed, err := a.sched.Schedule(bctx, inst)
+	placed, err := a.schedule(bctx, inst, req)
 	switch {
 	case errors.Is(err, scheduler.ErrNoValidHost):
 		log.WarnContext(ctx, "setting instance to ERROR state", "reason", err.Error())

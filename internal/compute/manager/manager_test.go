@@ -399,7 +399,7 @@ func TestUpdateAvailableResource(t *testing.T) {
 		HypervisorVersion: fake.HypervisorVersion,
 		VCPUs:             8, VCPUsUsed: 4, MemoryMB: 16384, MemoryMBUsed: 3584, LocalGB: 100, LocalGBUsed: 35,
 		FreeRAMMB: 16384 - 3584, FreeDiskGB: 65, RunningVMs: 3, CurrentWorkload: 1,
-		DiskAvailableLeast: 70, CPUInfo: "?", CPUAllocationRatio: 1, RAMAllocationRatio: 1, DiskAllocationRatio: 1,
+		DiskAvailableLeast: 70, CPUInfo: fake.CPUInfo(8), CPUAllocationRatio: 1, RAMAllocationRatio: 1, DiskAllocationRatio: 1,
 	}
 	if n != want {
 		t.Fatalf("compute node\n got %+v\nwant %+v", n, want)

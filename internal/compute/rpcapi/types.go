@@ -30,6 +30,9 @@ const (
 	MethodRebootInstance      = "reboot_instance"
 	MethodGetConsoleOutput    = "get_console_output"
 	MethodGetDiagnostics      = "get_diagnostics"
+	// MethodGetHostUptime is nova's get_host_uptime (5.0 on): no
+	// arguments, the host's `uptime` line back.
+	MethodGetHostUptime = "get_host_uptime"
 )
 
 // methodVersions is the newest version each method is sent with, as nova's
@@ -43,6 +46,7 @@ var methodVersions = map[string]string{
 	MethodRebootInstance:      "6.0",
 	MethodGetConsoleOutput:    "6.0",
 	MethodGetDiagnostics:      "6.0",
+	MethodGetHostUptime:       "6.0",
 }
 
 // MethodVersion returns the newest version method is sent with ("" for a

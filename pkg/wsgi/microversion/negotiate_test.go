@@ -147,3 +147,29 @@ func TestHandler406And400(t *testing.T) {
 		t.Error("handler ran after a failed negotiation")
 	}
 }
+
+// A Negotiator raised to nova's maximum serves every version up to it,
+// "latest" included, and refuses the one above.
+func TestNegotiateUpToNovaMax(t *testing.T) {
+	n, err := New(Options{Max: NovaMax})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		req  string
+		want Version
+		code int
+	}{{"compute 2.92", Version{2, 92}, 0}, {"compute 2.93", Version{2, 93}, 0}, {"compute latest", Version{2, 93}, 0}, {"compute 2.94", Version{2, 94}, 406}} {
+		v, err := n.Negotiate(http.Header{"Openstack-Api-Version": {c.req}})
+		code := 0
+		if fe, ok := fault.From(err); ok {
+			code = fe.Code
+		}
+		if v != c.want || code != c.code {
+			t.Errorf("%s: %v %d (%v), want %v %d", c.req, v, code, err, c.want, c.code)
+		}
+	}
+	if NovaMax.Compare(DefaultMax) < 0 {
+		t.Fatalf("DefaultMax %v above NovaMax %v", DefaultMax, NovaMax)
+	}
+}

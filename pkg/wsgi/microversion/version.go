@@ -18,8 +18,14 @@ var (
 	// Min is the lowest compute microversion, and the one a request without a
 	// version header gets.
 	Min = Version{2, 1}
-	// DefaultMax is the highest microversion gonova implements.
+	// DefaultMax is the highest microversion gonova implements and
+	// advertises: the one constant to raise when a version's changes are
+	// all implemented (never above NovaMax).
 	DefaultMax = Version{2, 53}
+	// NovaMax is the highest microversion nova 26 (Zed) serves. A
+	// Negotiator serves up to any Options.Max; this is the ceiling the
+	// compute API's handlers implement version rules for.
+	NovaMax = Version{2, 93}
 )
 
 // versionPattern is nova's APIVersionRequest format.

@@ -397,7 +397,7 @@ func (d *Driver) GetAvailableResource(ctx context.Context) (virt.Resources, erro
 		HypervisorType:     HypervisorType,
 		HypervisorVersion:  HypervisorVersion,
 		HypervisorHostname: node,
-		CPUInfo:            "?",
+		CPUInfo:            CPUInfo(d.opts.VCPUs),
 	}, nil
 }
 

@@ -225,7 +225,7 @@ func TestResourcesAndCapacity(t *testing.T) {
 	want := virt.Resources{
 		VCPUs: 4, MemoryMB: 4096, LocalGB: 40,
 		VCPUsUsed: 3, MemoryMBUsed: 2048, LocalGBUsed: 20, DiskAvailableLeast: 20,
-		HypervisorType: "fake", HypervisorVersion: 1000, HypervisorHostname: "compute-1", CPUInfo: "?",
+		HypervisorType: "fake", HypervisorVersion: 1000, HypervisorHostname: "compute-1", CPUInfo: CPUInfo(4),
 	}
 	if got != want {
 		t.Fatalf("resources = %+v\nwant        %+v (a stopped instance keeps its resources)", got, want)
