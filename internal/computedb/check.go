@@ -167,6 +167,12 @@ func checkUpdate(u InstanceUpdate) error {
 	if u.PowerState != nil {
 		c.int32("power_state", int64(*u.PowerState))
 	}
+	if u.LockedBy != nil {
+		c.text("locked_by", *u.LockedBy, MaxFieldLength)
+	}
+	if u.LockedReason != nil {
+		c.text("locked_reason", *u.LockedReason, MaxFieldLength)
+	}
 	if u.Fault != nil {
 		c.int32("fault code", int64(u.Fault.Code))
 		c.text("fault message", u.Fault.Message, unbounded)

@@ -47,6 +47,8 @@ const (
 	ColLaunchedAt       Column = "launched_at"
 	ColTerminatedAt     Column = "terminated_at"
 	ColAvailabilityZone Column = "availability_zone"
+	ColLocked           Column = "locked"
+	ColLockedBy         Column = "locked_by"
 )
 
 // DefaultAvailabilityZone is the zone of every compute host (nova's
@@ -133,6 +135,8 @@ var columns = map[Column]colDef{
 	ColUpdatedAt:        {kind: kindTime, nullable: true, sql: "updated_at", regexSQL: "to_char(updated_at AT TIME ZONE 'UTC', " + pgTimeText + ")"},
 	ColLaunchedAt:       {kind: kindTime, nullable: true, sql: "launched_at", regexSQL: "to_char(launched_at AT TIME ZONE 'UTC', " + pgTimeText + ")"},
 	ColTerminatedAt:     {kind: kindTime, nullable: true, sql: "terminated_at", regexSQL: "to_char(terminated_at AT TIME ZONE 'UTC', " + pgTimeText + ")"},
+	ColLocked:           {kind: kindInt, sql: "locked::int", regexSQL: "locked::text"},
+	ColLockedBy:         {kind: kindText, nullable: true, sql: `locked_by COLLATE "C"`, regexSQL: "locked_by"},
 	ColAvailabilityZone: {kind: kindText, nullable: true, sql: `(CASE WHEN host IS NULL THEN NULL ELSE 'nova' END) COLLATE "C"`, regexSQL: "(CASE WHEN host IS NULL THEN NULL ELSE 'nova' END)"},
 }
 
@@ -188,6 +192,13 @@ func get(in *Instance, c Column) value {
 		return timeValue(in.LaunchedAt)
 	case ColTerminatedAt:
 		return timeValue(in.TerminatedAt)
+	case ColLocked:
+		if in.Locked {
+			return value{i: 1}
+		}
+		return value{}
+	case ColLockedBy:
+		return nullable(in.LockedBy)
 	case ColAvailabilityZone:
 		if in.Host == "" {
 			return value{null: true}
@@ -282,10 +293,9 @@ func exactValues(c Column, vs []string) []string {
 }
 
 // matchesNothing reports the filters no row can pass: gonova keeps no
-// server tags and no locks, so tags and tags-any match nothing and locked
-// only matches false.
+// server tags, so tags and tags-any match nothing.
 func (f *InstanceFilter) matchesNothing() bool {
-	return len(f.Tags) > 0 || len(f.TagsAny) > 0 || (f.Locked != nil && *f.Locked)
+	return len(f.Tags) > 0 || len(f.TagsAny) > 0
 }
 
 // pass reports whether in passes f (deleted: whether the row is deleted).
@@ -337,6 +347,9 @@ func (f *InstanceFilter) pass(in *Instance, deleted bool) bool {
 		return false
 	}
 	if f.ChangesBefore != nil && (in.UpdatedAt == nil || in.UpdatedAt.After(*f.ChangesBefore)) {
+		return false
+	}
+	if f.Locked != nil && in.Locked != *f.Locked {
 		return false
 	}
 	return true

@@ -25,6 +25,8 @@ type Mem struct {
 	// gone holds deleted rows as Postgres keeps them (vm_state deleted), for
 	// the lists that ask for deleted instances and for markers.
 	gone map[string]*Instance
+	// acts holds instance actions and events (mem_actions.go).
+	acts memActions
 }
 
 // claim is what an instance holds on a node.
@@ -243,6 +245,15 @@ func (m *Mem) UpdateInstance(_ context.Context, id string, u InstanceUpdate) (In
 	if u.TerminatedAt != nil {
 		t := u.TerminatedAt.UTC()
 		in.TerminatedAt = &t
+	}
+	if u.Locked != nil {
+		in.Locked = *u.Locked
+	}
+	if u.LockedBy != nil {
+		in.LockedBy = *u.LockedBy
+	}
+	if u.LockedReason != nil {
+		in.LockedReason = *u.LockedReason
 	}
 	now := m.now()
 	if u.Fault != nil {

@@ -99,7 +99,8 @@ func (p *PG) GetNode(ctx context.Context, id int64) (Node, error) {
 
 const instCols = `id, uuid::text, display_name, user_id, project_id, coalesce(host, ''), coalesce(node, ''),
 	vm_state, coalesce(task_state, ''), power_state, flavor_id, vcpus, memory_mb, root_gb, image_ref,
-	launched_at, terminated_at, created_at, updated_at, metadata, fault_code, fault_message, fault_created_at`
+	launched_at, terminated_at, created_at, updated_at, metadata, fault_code, fault_message, fault_created_at,
+	locked, coalesce(locked_by, ''), coalesce(locked_reason, '')`
 
 func scanInstance(row pgx.Row) (Instance, error) { return newInstanceScanner().scan(row) }
 
@@ -118,7 +119,8 @@ func newInstanceScanner() *instanceScanner {
 	in := &sc.in
 	sc.dest = []any{&in.ID, &in.UUID, &in.DisplayName, &in.UserID, &in.ProjectID, &in.Host, &in.Node,
 		&in.VMState, &in.TaskState, &in.PowerState, &in.FlavorID, &in.VCPUs, &in.MemoryMB, &in.RootGB, &in.ImageRef,
-		&in.LaunchedAt, &in.TerminatedAt, &in.CreatedAt, &in.UpdatedAt, &in.Metadata, &sc.faultCode, &sc.faultMessage, &sc.faultCreated}
+		&in.LaunchedAt, &in.TerminatedAt, &in.CreatedAt, &in.UpdatedAt, &in.Metadata, &sc.faultCode, &sc.faultMessage, &sc.faultCreated,
+		&in.Locked, &in.LockedBy, &in.LockedReason}
 	return sc
 }
 
@@ -310,6 +312,9 @@ func pgList(f *InstanceFilter, keys []SortKey, marker *Instance) (string, []any)
 	if f.ChangesBefore != nil {
 		where = append(where, "updated_at <= "+arg(*f.ChangesBefore))
 	}
+	if f.Locked != nil {
+		where = append(where, "locked = "+arg(*f.Locked))
+	}
 	if marker != nil {
 		where = append(where, pgAfter(keys, marker, arg))
 	}
@@ -436,6 +441,15 @@ func (p *PG) UpdateInstance(ctx context.Context, id string, u InstanceUpdate) (I
 	}
 	if u.TerminatedAt != nil {
 		set = append(set, "terminated_at = "+arg(*u.TerminatedAt))
+	}
+	if u.Locked != nil {
+		set = append(set, "locked = "+arg(*u.Locked))
+	}
+	if u.LockedBy != nil {
+		set = append(set, "locked_by = "+arg(nullIfEmpty(*u.LockedBy)))
+	}
+	if u.LockedReason != nil {
+		set = append(set, "locked_reason = "+arg(nullIfEmpty(*u.LockedReason)))
 	}
 	if u.Fault != nil {
 		created := any(nil)

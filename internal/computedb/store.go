@@ -77,6 +77,12 @@ type Instance struct {
 	Metadata map[string]string
 	// Fault is why the instance went to ERROR, or nil.
 	Fault *Fault
+	// Locked is nova's instances.locked: a locked server refuses actions
+	// from non-admins. LockedBy is who locked it ("owner" or "admin", empty
+	// when unlocked), LockedReason the 2.73 reason (empty: none).
+	Locked       bool
+	LockedBy     string
+	LockedReason string
 }
 
 // Fault is an instance's latest fault, as nova's servers API shows it.
@@ -102,6 +108,11 @@ type InstanceUpdate struct {
 	// only while the row's task state equals it (states.TaskNone meaning
 	// none).
 	ExpectTaskState *states.TaskState
+	// Locked, LockedBy and LockedReason set the lock ("" clears LockedBy
+	// and LockedReason).
+	Locked       *bool
+	LockedBy     *string
+	LockedReason *string
 }
 
 // InstanceFilter selects instances, as nova's
@@ -138,8 +149,8 @@ type InstanceFilter struct {
 	// Deleted and SoftDeleted choose live and deleted rows.
 	Deleted     DeletedFilter
 	SoftDeleted SoftDeletedFilter
-	// Locked, when set, keeps the instances whose lock is *Locked. gonova
-	// has no server locks: every instance is unlocked.
+	// Locked, when set, keeps the instances whose lock is *Locked (nova's
+	// locked filter, 2.73).
 	Locked *bool
 	// Tags (all of them), TagsAny (one of them), NotTags (not all of them)
 	// and NotTagsAny (none of them) filter by server tags, nova's 2.26
@@ -197,4 +208,7 @@ type Store interface {
 	// takes initial's on a new node (nova's initial_*_allocation_ratio; 1.0
 	// when that is zero too).
 	ReportNode(ctx context.Context, n Node, initial AllocationRatios) (Node, error)
+
+	// ActionStore: instance actions and their events (actions.go).
+	ActionStore
 }

@@ -1,0 +1,15 @@
+-- Server locks, as nova's instances.locked and locked_by columns, and the
+-- reason of a lock (2.73), which nova keeps in the instance's
+-- system_metadata as locked_reason; gonova keeps it beside the lock.
+
+-- +goose Up
+ALTER TABLE instances
+    ADD COLUMN locked        boolean NOT NULL DEFAULT false,
+    ADD COLUMN locked_by     varchar(255),
+    ADD COLUMN locked_reason varchar(255);
+
+-- +goose Down
+ALTER TABLE instances
+    DROP COLUMN locked,
+    DROP COLUMN locked_by,
+    DROP COLUMN locked_reason;
