@@ -1,15 +1,18 @@
 -- Server locks, as nova's instances.locked and locked_by columns, and the
 -- reason of a lock (2.73), which nova keeps in the instance's
--- system_metadata as locked_reason; gonova keeps it beside the lock.
+-- system_metadata as locked_reason; gonova keeps it beside the lock. And
+-- the server's description (2.19), nova's display_description.
 
 -- +goose Up
 ALTER TABLE instances
     ADD COLUMN locked        boolean NOT NULL DEFAULT false,
     ADD COLUMN locked_by     varchar(255),
-    ADD COLUMN locked_reason varchar(255);
+    ADD COLUMN locked_reason varchar(255),
+    ADD COLUMN display_description text;
 
 -- +goose Down
 ALTER TABLE instances
     DROP COLUMN locked,
     DROP COLUMN locked_by,
-    DROP COLUMN locked_reason;
+    DROP COLUMN locked_reason,
+    DROP COLUMN display_description;

@@ -140,7 +140,10 @@ func serverDetail(vc viewContext, in computedb.Instance) map[string]any {
 		m["OS-EXT-SRV-ATTR:instance_name"] = fmt.Sprintf("instance-%08x", in.ID)
 	}
 	if vc.version.AtLeast(2, 9) {
-		m["locked"] = false
+		m["locked"] = in.Locked
+	}
+	if vc.version.AtLeast(2, 73) {
+		m["locked_reason"] = nullString(in.LockedReason)
 	}
 	if vc.version.AtLeast(2, 16) {
 		switch st := vc.hostStatus.Of(in); vc.hostStatusShown {
@@ -153,7 +156,7 @@ func serverDetail(vc viewContext, in computedb.Instance) map[string]any {
 		}
 	}
 	if vc.version.AtLeast(2, 19) {
-		m["description"] = nil
+		m["description"] = nullString(in.Description)
 	}
 	if vc.version.AtLeast(2, 26) {
 		m["tags"] = []string{}

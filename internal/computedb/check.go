@@ -141,6 +141,7 @@ func checkInstance(in Instance) error {
 	c.text("task_state", string(in.TaskState), MaxFieldLength)
 	c.text("flavor_id", in.FlavorID, MaxFieldLength)
 	c.text("image_ref", in.ImageRef, MaxFieldLength)
+	c.text("display_description", in.Description, unbounded)
 	c.int32("power_state", int64(in.PowerState))
 	c.int32("vcpus", int64(in.VCPUs))
 	c.metadata(in.Metadata)
@@ -166,6 +167,18 @@ func checkUpdate(u InstanceUpdate) error {
 	}
 	if u.PowerState != nil {
 		c.int32("power_state", int64(*u.PowerState))
+	}
+	if u.DisplayName != nil {
+		c.text("display_name", *u.DisplayName, MaxFieldLength)
+	}
+	if u.Description != nil {
+		c.text("display_description", *u.Description, unbounded)
+	}
+	if u.ImageRef != nil {
+		c.text("image_ref", *u.ImageRef, MaxFieldLength)
+	}
+	if u.Metadata != nil {
+		c.metadata(*u.Metadata)
 	}
 	if u.LockedBy != nil {
 		c.text("locked_by", *u.LockedBy, MaxFieldLength)

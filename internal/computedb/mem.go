@@ -121,6 +121,7 @@ func (m *Mem) CreateInstance(_ context.Context, in Instance) (Instance, error) {
 	}
 	m.nextInst++
 	in.ID, in.CreatedAt, in.UpdatedAt, in.TerminatedAt, in.Fault = m.nextInst, m.now(), nil, nil, nil
+	in.Locked, in.LockedBy, in.LockedReason = false, "", "" // as Postgres: a new row is unlocked
 	in.Metadata = copyMetadata(in.Metadata)
 	cp := in
 	m.instances[in.UUID] = &cp
@@ -245,6 +246,18 @@ func (m *Mem) UpdateInstance(_ context.Context, id string, u InstanceUpdate) (In
 	if u.TerminatedAt != nil {
 		t := u.TerminatedAt.UTC()
 		in.TerminatedAt = &t
+	}
+	if u.DisplayName != nil {
+		in.DisplayName = *u.DisplayName
+	}
+	if u.Description != nil {
+		in.Description = *u.Description
+	}
+	if u.ImageRef != nil {
+		in.ImageRef = *u.ImageRef
+	}
+	if u.Metadata != nil {
+		in.Metadata = copyMetadata(*u.Metadata)
 	}
 	if u.Locked != nil {
 		in.Locked = *u.Locked

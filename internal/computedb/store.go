@@ -77,6 +77,8 @@ type Instance struct {
 	Metadata map[string]string
 	// Fault is why the instance went to ERROR, or nil.
 	Fault *Fault
+	// Description is nova's display_description (2.19); "" is none.
+	Description string
 	// Locked is nova's instances.locked: a locked server refuses actions
 	// from non-admins. LockedBy is who locked it ("owner" or "admin", empty
 	// when unlocked), LockedReason the 2.73 reason (empty: none).
@@ -108,6 +110,12 @@ type InstanceUpdate struct {
 	// only while the row's task state equals it (states.TaskNone meaning
 	// none).
 	ExpectTaskState *states.TaskState
+	// DisplayName, Description, ImageRef and Metadata (replacing all of
+	// it) are what a rebuild or an update changes.
+	DisplayName *string
+	Description *string
+	ImageRef    *string
+	Metadata    *map[string]string
 	// Locked, LockedBy and LockedReason set the lock ("" clears LockedBy
 	// and LockedReason).
 	Locked       *bool

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/gonova/gonova/internal/computedb"
@@ -40,6 +41,12 @@ type Options struct {
 	// Notifier sends nova's notifications of what the API does itself (a
 	// local delete); nil sends none.
 	Notifier *notifications.Notifier
+	// Host is this API's host name (nova's CONF.host): the host of the
+	// events the API records itself (api_lock). Default os.Hostname().
+	Host string
+	// AllowResizeToSameHost is nova's allow_resize_to_same_host: a resize
+	// may stay on the instance's host. Default false, as nova.
+	AllowResizeToSameHost bool
 }
 
 // Scheduler places an instance in task state scheduling: it claims the
@@ -65,6 +72,8 @@ type API struct {
 	rpcTimeout time.Duration
 	log        *slog.Logger
 	notes      *notifications.Notifier
+	host       string
+	sameHost   bool
 }
 
 // New returns an API over the stores and the compute RPC client.
@@ -84,8 +93,12 @@ func New(o Options) (*API, error) {
 	if o.Scheduler == nil {
 		o.Scheduler = scheduler.New(o.Services, o.Compute, scheduler.Options{ServiceDownTime: o.ServiceDownTime, Logger: o.Logger})
 	}
+	if o.Host == "" {
+		o.Host, _ = os.Hostname()
+	}
 	return &API{services: o.Services, compute: o.Compute, rpc: o.RPC, sched: o.Scheduler,
-		downTime: o.ServiceDownTime, rpcTimeout: o.RPCTimeout, log: o.Logger, notes: o.Notifier}, nil
+		downTime: o.ServiceDownTime, rpcTimeout: o.RPCTimeout, log: o.Logger, notes: o.Notifier,
+		host: o.Host, sameHost: o.AllowResizeToSameHost}, nil
 }
 
 // ServiceDownTime is the service_down_time this API judges computes by.

@@ -22,7 +22,7 @@ import (
 
 // Action names, as nova's check_instance_state reports them.
 const (
-	actionReboot           = "reboot"
+	actionReboot           = ActionReboot
 	actionGetConsoleOutput = "get_console_output"
 )
 
@@ -69,8 +69,12 @@ func (a *API) Create(ctx context.Context, c Caller, req CreateRequest) (computed
 	}
 	log := a.logger(c).With("instance_uuid", inst.UUID)
 	log.InfoContext(ctx, "server created", "name", inst.DisplayName, "flavor", req.Flavor.Name, "project_id", inst.ProjectID)
+	if err := a.recordAction(ctx, c, inst, ActionCreate); err != nil {
+		log.WarnContext(ctx, "the create action is not recorded", "error", err)
+	}
 	bctx, cancel := a.detached(ctx)
 	defer cancel()
+	bctx = rpcContext(bctx, c)
 	placed, err := a.sched.Schedule(bctx, inst)
 	switch {
 	case errors.Is(err, scheduler.ErrNoValidHost):
@@ -229,8 +233,14 @@ func (a *API) computeUp(ctx context.Context, host string) (bool, error) {
 // becomes deleting and terminate_instance is cast to its host, which
 // removes the row. An instance deleted meanwhile is no error.
 func (a *API) Delete(ctx context.Context, c Caller, inst computedb.Instance) error {
+	if err := checkLock(c, inst); err != nil {
+		return err
+	}
 	up, err := a.computeUp(ctx, inst.Host)
 	if err != nil {
+		return err
+	}
+	if err := a.recordAction(ctx, c, inst, ActionDelete); err != nil {
 		return err
 	}
 	log := a.logger(c).With("instance_uuid", inst.UUID, "host", inst.Host)
@@ -253,7 +263,7 @@ func (a *API) Delete(ctx context.Context, c Caller, inst computedb.Instance) err
 	}
 	cctx, cancel := a.detached(ctx)
 	defer cancel()
-	if err := a.rpc.TerminateInstance(cctx, inst); err != nil {
+	if err := a.rpc.TerminateInstance(rpcContext(cctx, c), inst); err != nil {
 		a.undoTask(cctx, inst, st, prev)
 		return fmt.Errorf("casting terminate_instance to %s: %w", inst.Host, err)
 	}
@@ -283,6 +293,9 @@ func (a *API) Reboot(ctx context.Context, c Caller, req RebootRequest) error {
 	default:
 		return fmt.Errorf("computeapi: reboot type %q is neither SOFT nor HARD", req.Type)
 	}
+	if err := checkLock(c, req.Instance); err != nil {
+		return err
+	}
 	if err := check.check(actionReboot, req.Instance); err != nil {
 		return err
 	}
@@ -290,9 +303,13 @@ func (a *API) Reboot(ctx context.Context, c Caller, req RebootRequest) error {
 	if err != nil {
 		return err
 	}
+	if err := a.recordAction(ctx, c, in, ActionReboot); err != nil {
+		a.undoTask(ctx, in, next, req.Instance.TaskState)
+		return err
+	}
 	cctx, cancel := a.detached(ctx)
 	defer cancel()
-	if err := a.rpc.RebootInstance(cctx, in, req.Type); err != nil {
+	if err := a.rpc.RebootInstance(rpcContext(cctx, c), in, req.Type); err != nil {
 		a.undoTask(cctx, in, next, req.Instance.TaskState)
 		return fmt.Errorf("casting reboot_instance to %s: %w", in.Host, err)
 	}

@@ -30,6 +30,14 @@ const (
 	MethodRebootInstance      = "reboot_instance"
 	MethodGetConsoleOutput    = "get_console_output"
 	MethodGetDiagnostics      = "get_diagnostics"
+	// The server actions (actions.go), served from service version 3.
+	MethodStopInstance    = "stop_instance"
+	MethodStartInstance   = "start_instance"
+	MethodPauseInstance   = "pause_instance"
+	MethodUnpauseInstance = "unpause_instance"
+	MethodSuspendInstance = "suspend_instance"
+	MethodResumeInstance  = "resume_instance"
+	MethodRebuildInstance = "rebuild_instance"
 )
 
 // methodVersions is the newest version each method is sent with, as nova's
@@ -43,6 +51,16 @@ var methodVersions = map[string]string{
 	MethodRebootInstance:      "6.0",
 	MethodGetConsoleOutput:    "6.0",
 	MethodGetDiagnostics:      "6.0",
+	// nova's versions of nova's methods (a Python nova-compute of Zed
+	// understands them); a gonova compute below service version 3 does not
+	// serve them, which nova-api checks (versions.ServerActions).
+	MethodStopInstance:    "6.0",
+	MethodStartInstance:   "6.0",
+	MethodPauseInstance:   "6.0",
+	MethodUnpauseInstance: "6.0",
+	MethodSuspendInstance: "6.0",
+	MethodResumeInstance:  "6.0",
+	MethodRebuildInstance: "6.1",
 }
 
 // MethodVersion returns the newest version method is sent with ("" for a
