@@ -244,11 +244,14 @@ func TestLockRefusesNonAdmins(t *testing.T) {
 			t.Fatalf("locked %+v", in)
 		}
 		for name, err := range map[string]error{
-			"stop":    a.Stop(ctx, alice, in),
-			"pause":   a.Pause(ctx, alice, in),
-			"reboot":  a.Reboot(ctx, alice, RebootRequest{Instance: in, Type: "SOFT"}),
-			"delete":  a.Delete(ctx, alice, in),
-			"rebuild": func() error { _, err := a.Rebuild(ctx, alice, RebuildRequest{Instance: in, ImageRef: imageID}); return err }(),
+			"stop":   a.Stop(ctx, alice, in),
+			"pause":  a.Pause(ctx, alice, in),
+			"reboot": a.Reboot(ctx, alice, RebootRequest{Instance: in, Type: "SOFT"}),
+			"delete": a.Delete(ctx, alice, in),
+			"rebuild": func() error {
+				_, err := a.Rebuild(ctx, alice, RebuildRequest{Instance: in, ImageRef: imageID})
+				return err
+			}(),
 		} {
 			if !errors.Is(err, ErrInstanceLocked) || err.Error() != "Instance "+id+" is locked" {
 				t.Errorf("%s of a locked instance: %v", name, err)
