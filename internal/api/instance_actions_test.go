@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gonova/gonova/internal/computedb"
+	"github.com/gonova/gonova/pkg/wsgi/microversion"
 )
 
 // os-instance-actions at each microversion branch: the list (2.58 paging,
@@ -148,12 +149,17 @@ func TestServerUpdateAndRebuild(t *testing.T) {
 			{"2.19", map[string]any{"server": map[string]any{"description": strings.Repeat("d", 256)}}, ""},
 			{"2.19", map[string]any{"server": map[string]any{"accessIPv4": "::1"}}, ""},
 			{"2.19", map[string]any{"nope": map[string]any{}}, ""},
-			{"2.90", map[string]any{"server": map[string]any{"hostname": "h"}}, ""},
+			{"2.90", map[string]any{"server": map[string]any{"hostname": "h h"}}, ""},
+			{"2.89", map[string]any{"server": map[string]any{"hostname": "h"}}, ""},
 		} {
 			put(c.v, c.body).wantFault(t, 400, "")
 			e.do("PUT", unknown, alice, c.v, c.body).wantFault(t, 400, "")
 		}
 		e.do("PUT", unknown, alice, "", map[string]any{"server": map[string]any{"name": "x"}}).wantFault(t, 404, "")
+		// 2.90: the hostname is set, and shown to its owner.
+		if s := obj(t, put("2.90", map[string]any{"server": map[string]any{"hostname": "web-01.example"}}).Body["server"]); s["OS-EXT-SRV-ATTR:hostname"] != "web-01.example" {
+			t.Errorf("hostname at 2.90: %v", s["OS-EXT-SRV-ATTR:hostname"])
+		}
 		e.do("PUT", "/v2.1/servers/"+id, bob, "", map[string]any{"server": map[string]any{"name": "x"}}).wantFault(t, 404, "")
 
 		// Rebuild: 202 with the server and its adminPass; the cast; task
@@ -196,7 +202,8 @@ func TestServerUpdateAndRebuild(t *testing.T) {
 			{"2.57", map[string]any{"imageRef": imageID, "user_data": "aGk="}},
 			{"2.63", map[string]any{"imageRef": imageID, "trusted_image_certificates": []any{"c"}}},
 			{"2.62", map[string]any{"imageRef": imageID, "trusted_image_certificates": nil}},
-			{"2.90", map[string]any{"imageRef": imageID, "hostname": "h"}},
+			{"2.89", map[string]any{"imageRef": imageID, "hostname": "h"}},
+			{"2.90", map[string]any{"imageRef": imageID, "hostname": ""}},
 			{"2.1", map[string]any{"imageRef": imageID, "preserve_ephemeral": "maybe"}},
 		} {
 			e.do("POST", act, alice, c.v, map[string]any{"rebuild": c.body}).wantFault(t, 400, "")
@@ -204,5 +211,70 @@ func TestServerUpdateAndRebuild(t *testing.T) {
 		}
 		// null key_name / user_data ask for nothing
 		e.do("POST", act, alice, "2.57", map[string]any{"rebuild": map[string]any{"imageRef": imageID, "key_name": nil, "user_data": nil}}).want(t, 202)
+	})
+}
+
+// Create's 2.19 description and 2.90 hostname, 2.63's certificates, and
+// the 2.3 extended attributes an admin sees.
+func TestCreateMicroversionFields(t *testing.T) {
+	runBothActions(t, func(t *testing.T, e *env) {
+		body := func(extra map[string]any) map[string]any {
+			b := bootBody("My Web_Server", "1")
+			b["server"].(map[string]any)["networks"] = []any{}
+			for k, v := range extra {
+				b["server"].(map[string]any)[k] = v
+			}
+			return b
+		}
+		create := func(v string, extra map[string]any) string {
+			t.Helper()
+			b := body(extra)
+			if microversion.MustParse(v).AtLeast(2, 37) {
+				b["server"].(map[string]any)["networks"] = "none"
+			}
+			r := e.do("POST", "/v2.1/servers", alice, v, b)
+			r.want(t, 202)
+			return obj(t, r.Body["server"])["id"].(string)
+		}
+		show := func(token, v, id string) map[string]any {
+			return obj(t, e.do("GET", "/v2.1/servers/"+id, token, v, nil).Body["server"])
+		}
+		id := create("2.19", map[string]any{"description": "front"})
+		if s := show(alice, "2.19", id); s["description"] != "front" {
+			t.Errorf("description %v", s["description"])
+		}
+		e.do("POST", "/v2.1/servers", alice, "2.18", body(map[string]any{"description": "x"})).wantFault(t, 400, "")
+		// nova's default hostname: the sanitized name
+		s := show(admin, "2.3", id)
+		if s["OS-EXT-SRV-ATTR:hostname"] != "my-web-server" || s["OS-EXT-SRV-ATTR:launch_index"] != float64(0) ||
+			s["OS-EXT-SRV-ATTR:kernel_id"] != "" || s["OS-EXT-SRV-ATTR:ramdisk_id"] != "" || s["OS-EXT-SRV-ATTR:root_device_name"] != nil ||
+			s["OS-EXT-SRV-ATTR:user_data"] != nil || !strings.HasPrefix(s["OS-EXT-SRV-ATTR:reservation_id"].(string), "r-") {
+			t.Errorf("2.3 extended attributes %v", s)
+		}
+		for _, k := range []string{"OS-EXT-SRV-ATTR:user_data", "OS-EXT-SRV-ATTR:launch_index"} {
+			if _, ok := show(admin, "2.3", id)[k]; !ok {
+				t.Errorf("%s missing at 2.3", k)
+			}
+			if _, ok := show(admin, "2.2", id)[k]; ok {
+				t.Errorf("%s shown at 2.2", k)
+			}
+			if _, ok := show(alice, "2.3", id)[k]; ok {
+				t.Errorf("%s shown to a non-admin", k)
+			}
+		}
+		id = create("2.90", map[string]any{"hostname": "db-1"})
+		if s := show(alice, "2.90", id); s["OS-EXT-SRV-ATTR:hostname"] != "db-1" || s["trusted_image_certificates"] != nil {
+			t.Errorf("2.90 owner's view: %v", s)
+		}
+		if _, ok := show(alice, "2.89", id)["OS-EXT-SRV-ATTR:hostname"]; ok {
+			t.Error("hostname shown to a non-admin before 2.90")
+		}
+		e.do("POST", "/v2.1/servers", alice, "2.90", body(map[string]any{"hostname": "a b"})).wantFault(t, 400, "")
+		e.do("POST", "/v2.1/servers", alice, "2.89", body(map[string]any{"hostname": "a"})).wantFault(t, 400, "")
+		e.do("POST", "/v2.1/servers", alice, "2.63", body(map[string]any{"trusted_image_certificates": []any{}})).wantFault(t, 400, "")
+		e.do("POST", "/v2.1/servers", alice, "2.63", body(map[string]any{"trusted_image_certificates": []any{"c1"}})).
+			wantFault(t, 400, "Image certificate validation (trusted_image_certificates) is not supported by gonova's computes.")
+		e.do("POST", "/v2.1/servers", alice, "2.62", body(map[string]any{"trusted_image_certificates": nil})).wantFault(t, 400, "")
+		create("2.63", map[string]any{"trusted_image_certificates": nil})
 	})
 }

@@ -18,6 +18,7 @@ type rebuildBody struct {
 	adminPass   *string
 	name        *string
 	description *string
+	hostname    *string
 	metadata    *map[string]string
 }
 
@@ -28,7 +29,7 @@ type rebuildBody struct {
 // trusted_image_certificates; 2.90 hostname. Each is validated as nova
 // does. What gonova's computes cannot honour is then refused with a 400
 // saying so rather than dropped: files to inject (personality), a key
-// pair, user data, trusted certificates and a hostname of its own.
+// pair, user data and trusted certificates.
 func parseRebuild(v any, mv microversion.Version) (any, error) {
 	obj, err := checkObject("rebuild", v)
 	if err != nil {
@@ -104,6 +105,13 @@ func parseRebuild(v any, mv microversion.Version) (any, error) {
 		}
 		b.description = &d
 	}
+	if raw, ok := obj["hostname"]; ok {
+		h, err := checkHostname(raw)
+		if err != nil {
+			return nil, err
+		}
+		b.hostname = &h
+	}
 	if err := refuseUnsupportedRebuild(obj); err != nil {
 		return nil, err
 	}
@@ -142,12 +150,6 @@ func refuseUnsupportedRebuild(obj map[string]any) error {
 		}
 		return fault.BadRequest("Image certificate validation (trusted_image_certificates) is not supported by gonova's computes.")
 	}
-	if raw, ok := obj["hostname"]; ok {
-		if _, err := checkHostname(raw); err != nil {
-			return err
-		}
-		return fault.BadRequest("Setting the hostname is not supported: gonova keeps no server hostname apart from its name.")
-	}
 	return nil
 }
 
@@ -167,7 +169,7 @@ func (h *handlers) rebuild(w http.ResponseWriter, r *http.Request, arg any) erro
 		pass = *b.adminPass
 	}
 	out, err := h.capi.Rebuild(r.Context(), h.computeCaller(r), computeapi.RebuildRequest{Instance: in, ImageRef: b.imageRef,
-		AdminPass: &pass, Name: b.name, Description: b.description, Metadata: b.metadata})
+		AdminPass: &pass, Name: b.name, Description: b.description, Hostname: b.hostname, Metadata: b.metadata})
 	if err != nil {
 		return serverFault(err, id)
 	}
@@ -175,6 +177,7 @@ func (h *handlers) rebuild(w http.ResponseWriter, r *http.Request, arg any) erro
 	if err != nil {
 		return err
 	}
+	vc.rebuild = true
 	view := actionView(vc, out)
 	view["adminPass"] = pass
 	writeJSON(w, http.StatusAccepted, map[string]any{"server": view})

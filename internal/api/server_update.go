@@ -54,12 +54,12 @@ func checkAccessIP(name string, v any, family int) error {
 
 // serverUpdate is a validated PUT /servers/{id} body.
 type serverUpdate struct {
-	name, description *string
+	name, description, hostname *string
 }
 
 // parseServerUpdate is nova's update schema: "server" with name,
-// OS-DCF:diskConfig, accessIPv4, accessIPv6, 2.19 description; nothing
-// else. 2.90's hostname is refused: gonova keeps no hostname of its own.
+// OS-DCF:diskConfig, accessIPv4, accessIPv6, 2.19 description, 2.90
+// hostname; nothing else.
 func parseServerUpdate(body map[string]any, mv microversion.Version) (serverUpdate, error) {
 	var u serverUpdate
 	if err := checkKeys("", body, []string{"server"}); err != nil {
@@ -106,10 +106,11 @@ func parseServerUpdate(body map[string]any, mv microversion.Version) (serverUpda
 		}
 	}
 	if raw, ok := srv["hostname"]; ok {
-		if _, err := checkHostname(raw); err != nil {
+		h, err := checkHostname(raw)
+		if err != nil {
 			return u, err
 		}
-		return u, fault.BadRequest("Setting the hostname is not supported: gonova keeps no server hostname apart from its name.")
+		u.hostname = &h
 	}
 	return u, nil
 }
@@ -137,8 +138,9 @@ func (h *handlers) updateServer(w http.ResponseWriter, r *http.Request) {
 		fault.Write(w, r, err)
 		return
 	}
-	if req.name != nil || req.description != nil {
-		in, err = h.compute.UpdateInstance(ctx, in.UUID, computedb.InstanceUpdate{DisplayName: req.name, Description: req.description})
+	if req.name != nil || req.description != nil || req.hostname != nil {
+		in, err = h.compute.UpdateInstance(ctx, in.UUID, computedb.InstanceUpdate{DisplayName: req.name, Description: req.description,
+			Hostname: req.hostname})
 		if err != nil {
 			fault.Write(w, r, serverFault(translateNotFound(err, in.UUID), id))
 			return
@@ -192,4 +194,62 @@ func translateNotFound(err error, uuid string) error {
 		return &computeapi.InstanceNotFoundError{UUID: uuid}
 	}
 	return err
+}
+
+// serverCreateKeysAt are the create keys of later microversions that
+// server_update.go's rules check: 2.19 description, 2.63
+// trusted_image_certificates, 2.90 hostname.
+func serverCreateKeysAt(v microversion.Version) []string {
+	var out []string
+	if v.AtLeast(2, 19) {
+		out = append(out, "description")
+	}
+	if v.AtLeast(2, 63) {
+		out = append(out, "trusted_image_certificates")
+	}
+	if v.AtLeast(2, 90) {
+		out = append(out, "hostname")
+	}
+	return out
+}
+
+// parseCreateAt validates the keys serverCreateKeysAt allows (those absent
+// at the microversion were refused before): description and hostname are
+// kept; trusted_image_certificates is validated as nova's schema (a list
+// of 1-50 unique non-empty strings, or null) and refused when it asks for
+// certificate validation, which gonova's computes cannot do.
+func parseCreateAt(srv map[string]any, c *serverCreate) error {
+	if raw, ok := srv["description"]; ok {
+		d, err := checkDescription(raw)
+		if err != nil {
+			return err
+		}
+		c.description = d
+	}
+	if raw, ok := srv["hostname"]; ok {
+		h, err := checkHostname(raw)
+		if err != nil {
+			return err
+		}
+		c.hostname = h
+	}
+	if raw, ok := srv["trusted_image_certificates"]; ok && raw != nil {
+		list, isList := raw.([]any)
+		if !isList {
+			return invalidField("trusted_image_certificates", raw, fmt.Sprintf("%s is not of type 'array', 'null'", wsgi.PyRepr(raw)))
+		}
+		if len(list) == 0 {
+			return invalidField("trusted_image_certificates", raw, "[] is too short")
+		}
+		if len(list) > 50 {
+			return invalidField("trusted_image_certificates", raw, fmt.Sprintf("%s is too long", wsgi.PyRepr(raw)))
+		}
+		for _, item := range list {
+			if _, err := (stringRule{min: 1}).check("trusted_image_certificates", item); err != nil {
+				return err
+			}
+		}
+		return fault.BadRequest("Image certificate validation (trusted_image_certificates) is not supported by gonova's computes.")
+	}
+	return nil
 }

@@ -142,6 +142,8 @@ func checkInstance(in Instance) error {
 	c.text("flavor_id", in.FlavorID, MaxFieldLength)
 	c.text("image_ref", in.ImageRef, MaxFieldLength)
 	c.text("display_description", in.Description, unbounded)
+	c.text("hostname", in.Hostname, MaxFieldLength)
+	c.text("reservation_id", in.ReservationID, MaxFieldLength)
 	c.int32("power_state", int64(in.PowerState))
 	c.int32("vcpus", int64(in.VCPUs))
 	c.metadata(in.Metadata)
@@ -173,6 +175,9 @@ func checkUpdate(u InstanceUpdate) error {
 	}
 	if u.Description != nil {
 		c.text("display_description", *u.Description, unbounded)
+	}
+	if u.Hostname != nil {
+		c.text("hostname", *u.Hostname, MaxFieldLength)
 	}
 	if u.ImageRef != nil {
 		c.text("image_ref", *u.ImageRef, MaxFieldLength)

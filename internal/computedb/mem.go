@@ -253,6 +253,9 @@ func (m *Mem) UpdateInstance(_ context.Context, id string, u InstanceUpdate) (In
 	if u.Description != nil {
 		in.Description = *u.Description
 	}
+	if u.Hostname != nil {
+		in.Hostname = *u.Hostname
+	}
 	if u.ImageRef != nil {
 		in.ImageRef = *u.ImageRef
 	}

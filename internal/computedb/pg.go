@@ -100,7 +100,8 @@ func (p *PG) GetNode(ctx context.Context, id int64) (Node, error) {
 const instCols = `id, uuid::text, display_name, user_id, project_id, coalesce(host, ''), coalesce(node, ''),
 	vm_state, coalesce(task_state, ''), power_state, flavor_id, vcpus, memory_mb, root_gb, image_ref,
 	launched_at, terminated_at, created_at, updated_at, metadata, fault_code, fault_message, fault_created_at,
-	locked, coalesce(locked_by, ''), coalesce(locked_reason, ''), coalesce(display_description, '')`
+	locked, coalesce(locked_by, ''), coalesce(locked_reason, ''), coalesce(display_description, ''),
+	coalesce(hostname, ''), coalesce(reservation_id, '')`
 
 func scanInstance(row pgx.Row) (Instance, error) { return newInstanceScanner().scan(row) }
 
@@ -120,7 +121,7 @@ func newInstanceScanner() *instanceScanner {
 	sc.dest = []any{&in.ID, &in.UUID, &in.DisplayName, &in.UserID, &in.ProjectID, &in.Host, &in.Node,
 		&in.VMState, &in.TaskState, &in.PowerState, &in.FlavorID, &in.VCPUs, &in.MemoryMB, &in.RootGB, &in.ImageRef,
 		&in.LaunchedAt, &in.TerminatedAt, &in.CreatedAt, &in.UpdatedAt, &in.Metadata, &sc.faultCode, &sc.faultMessage, &sc.faultCreated,
-		&in.Locked, &in.LockedBy, &in.LockedReason, &in.Description}
+		&in.Locked, &in.LockedBy, &in.LockedReason, &in.Description, &in.Hostname, &in.ReservationID}
 	return sc
 }
 
@@ -168,12 +169,14 @@ func (p *PG) CreateInstance(ctx context.Context, in Instance) (Instance, error) 
 	}
 	row := p.pool.QueryRow(ctx, `
 		INSERT INTO instances (uuid, display_name, user_id, project_id, host, node, vm_state, task_state, power_state,
-			flavor_id, vcpus, memory_mb, root_gb, image_ref, launched_at, metadata, display_description)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)
+			flavor_id, vcpus, memory_mb, root_gb, image_ref, launched_at, metadata, display_description,
+			hostname, reservation_id)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)
 		RETURNING `+instCols,
 		in.UUID, in.DisplayName, in.UserID, in.ProjectID, nullIfEmpty(in.Host), nullIfEmpty(in.Node), string(in.VMState),
 		nullIfEmpty(in.TaskState), int(in.PowerState), in.FlavorID, in.VCPUs, in.MemoryMB, in.RootGB, in.ImageRef, in.LaunchedAt,
-		metadataOrEmpty(in.Metadata), nullIfEmpty(in.Description))
+		metadataOrEmpty(in.Metadata), nullIfEmpty(in.Description),
+		nullIfEmpty(in.Hostname), nullIfEmpty(in.ReservationID))
 	out, err := scanInstance(row)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
@@ -447,6 +450,9 @@ func (p *PG) UpdateInstance(ctx context.Context, id string, u InstanceUpdate) (I
 	}
 	if u.Description != nil {
 		set = append(set, "display_description = "+arg(nullIfEmpty(*u.Description)))
+	}
+	if u.Hostname != nil {
+		set = append(set, "hostname = "+arg(nullIfEmpty(*u.Hostname)))
 	}
 	if u.ImageRef != nil {
 		set = append(set, "image_ref = "+arg(*u.ImageRef))

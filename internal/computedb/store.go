@@ -79,6 +79,10 @@ type Instance struct {
 	Fault *Fault
 	// Description is nova's display_description (2.19); "" is none.
 	Description string
+	// Hostname is nova's hostname (2.3, settable from 2.90);
+	// ReservationID the r-xxxxxxxx id of the create request.
+	Hostname      string
+	ReservationID string
 	// Locked is nova's instances.locked: a locked server refuses actions
 	// from non-admins. LockedBy is who locked it ("owner" or "admin", empty
 	// when unlocked), LockedReason the 2.73 reason (empty: none).
@@ -114,6 +118,7 @@ type InstanceUpdate struct {
 	// it) are what a rebuild or an update changes.
 	DisplayName *string
 	Description *string
+	Hostname    *string
 	ImageRef    *string
 	Metadata    *map[string]string
 	// Locked, LockedBy and LockedReason set the lock ("" clears LockedBy

@@ -129,6 +129,7 @@ func (a *App) newComputeAPI(rpc computeapi.ComputeRPC) (*computeapi.API, error) 
 		RPCTimeout:      a.Cfg.Default.RPCResponseTimeout,
 		Logger:          a.Log,
 		Notifier:        notes.As(notifications.SourceAPI),
+		Host:            a.Cfg.Default.Host, // the host of the API's own action events (api_lock)
 	})
 }
 

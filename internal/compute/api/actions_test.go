@@ -3,6 +3,7 @@ package computeapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -44,21 +45,23 @@ func TestServerActionsOnARealCompute(t *testing.T) {
 
 		steps := []struct {
 			name  string
-			do    func(computedb.Instance) error
+			do    func(Caller, computedb.Instance) error
 			task  states.TaskState // set by the API before the cast
 			vm    states.VMState
 			power states.PowerState
 			event string
 		}{
-			{ActionStop, func(in computedb.Instance) error { return a.Stop(ctx, alice, in) }, states.TaskPoweringOff, states.VMStopped, states.PowerShutdown, "compute_stop_instance"},
-			{ActionStart, func(in computedb.Instance) error { return a.Start(ctx, alice, in) }, states.TaskPoweringOn, states.VMActive, states.PowerRunning, "compute_start_instance"},
-			{ActionPause, func(in computedb.Instance) error { return a.Pause(ctx, alice, in) }, states.TaskPausing, states.VMPaused, states.PowerPaused, "compute_pause_instance"},
-			{ActionUnpause, func(in computedb.Instance) error { return a.Unpause(ctx, alice, in) }, states.TaskUnpausing, states.VMActive, states.PowerRunning, "compute_unpause_instance"},
-			{ActionSuspend, func(in computedb.Instance) error { return a.Suspend(ctx, alice, in) }, states.TaskSuspending, states.VMSuspended, states.PowerSuspended, "compute_suspend_instance"},
-			{ActionResume, func(in computedb.Instance) error { return a.Resume(ctx, alice, in) }, states.TaskResuming, states.VMActive, states.PowerRunning, "compute_resume_instance"},
+			{ActionStop, func(c Caller, in computedb.Instance) error { return a.Stop(ctx, c, in) }, states.TaskPoweringOff, states.VMStopped, states.PowerShutdown, "compute_stop_instance"},
+			{ActionStart, func(c Caller, in computedb.Instance) error { return a.Start(ctx, c, in) }, states.TaskPoweringOn, states.VMActive, states.PowerRunning, "compute_start_instance"},
+			{ActionPause, func(c Caller, in computedb.Instance) error { return a.Pause(ctx, c, in) }, states.TaskPausing, states.VMPaused, states.PowerPaused, "compute_pause_instance"},
+			{ActionUnpause, func(c Caller, in computedb.Instance) error { return a.Unpause(ctx, c, in) }, states.TaskUnpausing, states.VMActive, states.PowerRunning, "compute_unpause_instance"},
+			{ActionSuspend, func(c Caller, in computedb.Instance) error { return a.Suspend(ctx, c, in) }, states.TaskSuspending, states.VMSuspended, states.PowerSuspended, "compute_suspend_instance"},
+			{ActionResume, func(c Caller, in computedb.Instance) error { return a.Resume(ctx, c, in) }, states.TaskResuming, states.VMActive, states.PowerRunning, "compute_resume_instance"},
 		}
+		// Each request has its own id, as nova-api gives every request.
+		caller := func(name string) Caller { c := alice; c.RequestID = "req-" + name; return c }
 		for _, s := range steps {
-			if err := s.do(in); err != nil {
+			if err := s.do(caller(s.name), in); err != nil {
 				t.Fatalf("%s: %v", s.name, err)
 			}
 			in = waitFor(s.vm, s.power)
@@ -78,13 +81,17 @@ func TestServerActionsOnARealCompute(t *testing.T) {
 		}
 		for i, s := range steps {
 			ac := acts[len(steps)-1-i]
-			if ac.RequestID != alice.RequestID || ac.UserID != "alice" || ac.ProjectID != "proj-a" || ac.Message != "" {
+			if ac.RequestID != "req-"+s.name || ac.UserID != "alice" || ac.ProjectID != "proj-a" || ac.Message != "" {
 				t.Errorf("%s action %+v", s.name, ac)
 			}
-			evs, err := e.compute.ListEvents(ctx, ac.ID)
-			if err != nil || len(evs) != 1 || evs[0].Event != s.event || evs[0].Result != computedb.EventSuccess ||
-				evs[0].Host != "c1" || evs[0].FinishTime == nil {
-				t.Errorf("%s events %+v, %v", s.name, evs, err)
+			// The compute finishes its event just after the state it writes.
+			var evs []computedb.Event
+			eventually(t, s.name+"'s event finished", func() (bool, string) {
+				evs, err = e.compute.ListEvents(ctx, ac.ID)
+				return err == nil && len(evs) == 1 && evs[0].FinishTime != nil, fmt.Sprintf("%+v %v", evs, err)
+			})
+			if evs[0].Event != s.event || evs[0].Result != computedb.EventSuccess || evs[0].Host != "c1" {
+				t.Errorf("%s events %+v", s.name, evs)
 			}
 		}
 
@@ -94,7 +101,7 @@ func TestServerActionsOnARealCompute(t *testing.T) {
 		name := "rebuilt"
 		before := *in.LaunchedAt
 		time.Sleep(5 * time.Millisecond)
-		out, err := a.Rebuild(ctx, alice, RebuildRequest{Instance: in, ImageRef: image2, Name: &name})
+		out, err := a.Rebuild(ctx, caller("rebuild"), RebuildRequest{Instance: in, ImageRef: image2, Name: &name})
 		if err != nil || out.TaskState != states.TaskRebuilding || out.ImageRef != image2 || out.DisplayName != "rebuilt" ||
 			states.ServerStatus(out.VMState, out.TaskState) != states.StatusRebuild {
 			t.Fatalf("rebuild = %+v, %v", out, err)
@@ -103,11 +110,11 @@ func TestServerActionsOnARealCompute(t *testing.T) {
 		if !in.LaunchedAt.After(before) || in.ImageRef != image2 {
 			t.Errorf("rebuilt %+v (launched before %v)", in, before)
 		}
-		if err := a.Stop(ctx, alice, in); err != nil {
+		if err := a.Stop(ctx, caller("stop-2"), in); err != nil {
 			t.Fatal(err)
 		}
 		in = waitFor(states.VMStopped, states.PowerShutdown)
-		if _, err := a.Rebuild(ctx, alice, RebuildRequest{Instance: in, ImageRef: imageID}); err != nil {
+		if _, err := a.Rebuild(ctx, caller("rebuild-2"), RebuildRequest{Instance: in, ImageRef: imageID}); err != nil {
 			t.Fatal(err)
 		}
 		eventually(t, "the stopped instance rebuilt", func() (bool, string) {

@@ -44,9 +44,6 @@ type Options struct {
 	// Host is this API's host name (nova's CONF.host): the host of the
 	// events the API records itself (api_lock). Default os.Hostname().
 	Host string
-	// AllowResizeToSameHost is nova's allow_resize_to_same_host: a resize
-	// may stay on the instance's host. Default false, as nova.
-	AllowResizeToSameHost bool
 }
 
 // Scheduler places an instance in task state scheduling: it claims the
@@ -73,7 +70,6 @@ type API struct {
 	log        *slog.Logger
 	notes      *notifications.Notifier
 	host       string
-	sameHost   bool
 }
 
 // New returns an API over the stores and the compute RPC client.
@@ -98,7 +94,7 @@ func New(o Options) (*API, error) {
 	}
 	return &API{services: o.Services, compute: o.Compute, rpc: o.RPC, sched: o.Scheduler,
 		downTime: o.ServiceDownTime, rpcTimeout: o.RPCTimeout, log: o.Logger, notes: o.Notifier,
-		host: o.Host, sameHost: o.AllowResizeToSameHost}, nil
+		host: o.Host}, nil
 }
 
 // ServiceDownTime is the service_down_time this API judges computes by.

@@ -16,6 +16,7 @@ type RebuildRequest struct {
 	AdminPass   *string
 	Name        *string
 	Description *string
+	Hostname    *string
 	Metadata    *map[string]string
 }
 
@@ -47,7 +48,7 @@ func (a *API) Rebuild(ctx context.Context, c Caller, req RebuildRequest) (comput
 	task, none := states.TaskRebuilding, states.TaskNone
 	img := req.ImageRef
 	out, err := a.compute.UpdateInstance(ctx, in.UUID, computedb.InstanceUpdate{TaskState: &task, ExpectTaskState: &none,
-		ImageRef: &img, DisplayName: req.Name, Description: req.Description, Metadata: req.Metadata})
+		ImageRef: &img, DisplayName: req.Name, Description: req.Description, Hostname: req.Hostname, Metadata: req.Metadata})
 	if err != nil {
 		return computedb.Instance{}, a.taskConflict(ctx, ActionRebuild, in, err)
 	}

@@ -41,6 +41,10 @@ type CreateRequest struct {
 	Flavor   Flavor
 	ImageRef string
 	Metadata map[string]string
+	// Description is the 2.19 description ("" none); Hostname the 2.90
+	// hostname ("" : nova's default, the sanitized name).
+	Description string
+	Hostname    string
 }
 
 // Create boots an instance, as nova's create does without a conductor: the
@@ -58,8 +62,14 @@ type CreateRequest struct {
 // The work goes on when ctx is cancelled (the client hung up): only the RPC
 // timeout bounds it.
 func (a *API) Create(ctx context.Context, c Caller, req CreateRequest) (computedb.Instance, error) {
+	id := uuid.NewString()
+	hostname := req.Hostname
+	if hostname == "" {
+		hostname = SanitizeHostname(req.Name, "Server-"+id)
+	}
 	inst, err := a.compute.CreateInstance(ctx, computedb.Instance{
-		UUID: uuid.NewString(), DisplayName: req.Name, UserID: c.UserID, ProjectID: c.ProjectID,
+		UUID: id, DisplayName: req.Name, UserID: c.UserID, ProjectID: c.ProjectID,
+		Description: req.Description, Hostname: hostname, ReservationID: newReservationID(),
 		VMState: states.VMBuilding, TaskState: states.TaskScheduling, FlavorID: req.Flavor.ID,
 		VCPUs: req.Flavor.VCPUs, MemoryMB: req.Flavor.MemoryMB, RootGB: req.Flavor.RootGB, ImageRef: req.ImageRef,
 		Metadata: req.Metadata,
