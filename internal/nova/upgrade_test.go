@@ -188,7 +188,7 @@ func TestRollingUpgradeCapsTheAPIAtTheOldestCompute(t *testing.T) {
 	if err := api.OpenTransport(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for host, want := range map[string]int{oldHost: 1, newHost: 2} {
+	for host, want := range map[string]int{oldHost: 1, newHost: ServiceVersion} {
 		row, err := api.Services.GetByHostBinary(ctx, host, ComputeBinary)
 		if err != nil || row.Version != want {
 			t.Fatalf("%s row: version %d, %v; want %d", host, row.Version, err, want)
@@ -266,7 +266,7 @@ func TestRollingUpgradeCapsTheAPIAtTheOldestCompute(t *testing.T) {
 		t.Fatal(err)
 	}
 	startCompute(oldHost, ServiceVersion)
-	if v, err := api.Services.MinimumVersion(ctx, ComputeBinary); err != nil || v != 2 {
+	if v, err := api.Services.MinimumVersion(ctx, ComputeBinary); err != nil || v != ServiceVersion {
 		t.Fatalf("minimum nova-compute version after the upgrade: %d, %v", v, err)
 	}
 	if client.VersionCap() != "6.0" {
