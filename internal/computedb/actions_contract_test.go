@@ -149,3 +149,40 @@ func runActionContract(t *testing.T, newStore func(t *testing.T) Store) {
 		t.Errorf("actions of a deleted instance: %s", got)
 	}
 }
+
+// runUpdateFieldsContract: the fields a create, a rebuild, PUT and a lock
+// write, kept and cleared alike by both stores.
+func runUpdateFieldsContract(t *testing.T, newStore func(t *testing.T) Store) {
+	ctx := context.Background()
+	s := newStore(t)
+	in, err := s.CreateInstance(ctx, Instance{DisplayName: "a", Description: "d", Hostname: "a-host", ReservationID: "r-12345678",
+		Locked: true, LockedBy: "owner", Metadata: map[string]string{"k": "v"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Description != "d" || in.Hostname != "a-host" || in.ReservationID != "r-12345678" || in.Locked || in.LockedBy != "" {
+		t.Fatalf("created %+v (a new row is unlocked)", in)
+	}
+	name, empty, host, img := "b", "", "b-host", "img-2"
+	md := map[string]string{"x": "y"}
+	in, err = s.UpdateInstance(ctx, in.UUID, InstanceUpdate{DisplayName: &name, Description: &empty, Hostname: &host, ImageRef: &img, Metadata: &md})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.DisplayName != "b" || in.Description != "" || in.Hostname != "b-host" || in.ImageRef != "img-2" ||
+		len(in.Metadata) != 1 || in.Metadata["x"] != "y" || in.ReservationID != "r-12345678" {
+		t.Fatalf("updated %+v", in)
+	}
+	got, err := s.GetInstance(ctx, in.UUID)
+	if err != nil || got.DisplayName != "b" || got.Hostname != "b-host" || got.Metadata["x"] != "y" || got.Description != "" {
+		t.Fatalf("read back %+v, %v", got, err)
+	}
+	long := strings.Repeat("h", 256)
+	if _, err := s.UpdateInstance(ctx, in.UUID, InstanceUpdate{Hostname: &long}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a 256-character hostname: %v", err)
+	}
+	nul := "a\x00b"
+	if _, err := s.UpdateInstance(ctx, in.UUID, InstanceUpdate{Description: &nul}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a description with NUL: %v", err)
+	}
+}
