@@ -24,6 +24,8 @@ func serverFault(err error, serverID string) error {
 		marker   *computeapi.MarkerNotFoundError
 		noHost   *computeapi.NoValidHostError
 		badValue *computedb.InvalidError
+		locked   *computeapi.InstanceLockedError
+		tooOld   *computeapi.ComputeTooOldError
 	)
 	switch {
 	case errors.As(err, &notFound):
@@ -39,6 +41,15 @@ func serverFault(err error, serverID string) error {
 			e.UUID = serverID
 		}
 		return fault.Conflict(e.Error())
+	case errors.As(err, &locked):
+		// nova's InstanceIsLocked: 409.
+		id := serverID
+		if id == "" {
+			id = locked.UUID
+		}
+		return fault.Conflict((&computeapi.InstanceLockedError{UUID: id}).Error())
+	case errors.As(err, &tooOld):
+		return fault.Conflict(tooOld.Error())
 	case errors.As(err, &notReady):
 		return fault.Conflict(notReady.Error())
 	case errors.As(err, &console):

@@ -46,6 +46,7 @@ var fuzzRoutes = []string{
 	"/v2.1/os-availability-zone", "/v2.1/os-availability-zone/detail",
 	"/v2.1/os-aggregates", "/v2.1/os-aggregates/{id}", "/v2.1/os-aggregates/{id}/action",
 	"/v2.1/os-hosts", "/v2.1/os-hosts/{id}",
+	"/v2.1/servers/{id}/os-instance-actions", "/v2.1/servers/{id}/os-instance-actions/req-seed",
 }
 
 // fuzzIDChoices are the ids an input's id byte picks for {id} (one in
@@ -323,6 +324,23 @@ func fuzzSeeds() []fuzzSeed {
 	add(202, "POST", "/v2.1/servers/{id}/action", "@srv", "", alice, "", `{"reboot": {"type": "SOFT"}}`)
 	add(200, "POST", "/v2.1/servers/{id}/action", "@srv", "", alice, "", `{"os-getConsoleOutput": {"length": 5}}`)
 	add(200, "POST", "/v2.1/servers/{id}/action", "@srv", "", alice, "", `{"os-getConsoleOutput": {}}`)
+	// The server actions, os-instance-actions and PUT (a malformed body is
+	// a 400 even for an unknown server).
+	for _, a := range []string{`{"os-stop": null}`, `{"pause": null}`, `{"suspend": {}}`, `{"lock": null}`, `{"unlock": null}`,
+		`{"rebuild": {"imageRef": "` + imageID + `", "name": "new"}}`} {
+		add(202, "POST", "/v2.1/servers/{id}/action", "@srv", "", alice, "", a)
+	}
+	add(409, "POST", "/v2.1/servers/{id}/action", "@srv", "", alice, "", `{"os-start": null}`)
+	add(409, "POST", "/v2.1/servers/{id}/action", "@errsrv", "", alice, "", `{"resume": null}`)
+	add(202, "POST", "/v2.1/servers/{id}/action", "@srv", "", admin, "", `{"lock": {"locked_reason": ""}}`) // no schema before 2.73
+	add(400, "POST", "/v2.1/servers/{id}/action", "nope", "", alice, "", `{"rebuild": {"imageRef": "x"}}`)
+	add(200, "PUT", "/v2.1/servers/{id}", "@srv", "", alice, "", `{"server": {"name": "renamed"}}`)
+	add(200, "PUT", "/v2.1/servers/{id}", "@srv", "", alice, "compute 2.19", `{"server": {"description": "d"}}`)
+	add(400, "PUT", "/v2.1/servers/{id}", "nope", "", alice, "", `{"server": {"name": ""}}`)
+	add(200, "GET", "/v2.1/servers/{id}/os-instance-actions", "@srv", "", alice, "", "")
+	add(200, "GET", "/v2.1/servers/{id}/os-instance-actions", "@srv", "limit=1&marker=req-seed", alice, "compute 2.53", "")
+	add(200, "GET", "/v2.1/servers/{id}/os-instance-actions/req-seed", "@srv", "", alice, "", "")
+	add(200, "GET", "/v2.1/servers/{id}/os-instance-actions/req-seed", "@srv", "", admin, "compute 2.51", "")
 	// Spellings, ranges and encodings that once reached the database.
 	add(200, "GET", "/v2.1/servers/{id}", "urn:uuid:@srv", "", alice, "", "")
 	add(200, "GET", "/v2.1/servers/{id}", "%7B@srv%7D", "", alice, "", "")
@@ -458,6 +476,10 @@ func seedStores(tb testing.TB, services registry.Store, compute computedb.Store)
 	_, err = compute.UpdateInstance(ctx, in.UUID, computedb.InstanceUpdate{VMState: &active, TaskState: &none, LaunchedAt: &now})
 	must(err)
 	ids.srv = in.UUID
+	_, err = compute.StartAction(ctx, computedb.Action{InstanceUUID: in.UUID, Action: "create", RequestID: "req-seed", UserID: "alice", ProjectID: "proj-a"})
+	must(err)
+	_, err = compute.StartEvent(ctx, computedb.EventRecord{InstanceUUID: in.UUID, RequestID: "req-seed", Event: "compute__do_build_and_run_instance", Host: "c1"})
+	must(err)
 	in, err = compute.CreateInstance(ctx, computedb.Instance{DisplayName: "db", UserID: "bob", ProjectID: "proj-b", FlavorID: "1", ImageRef: imageID, TaskState: states.TaskScheduling})
 	must(err)
 	ids.bobSrv = in.UUID
@@ -523,7 +545,10 @@ func newPGFixture(tb testing.TB) *fuzzFixture {
 		CREATE TABLE fuzz_seed_instances AS SELECT * FROM instances;
 		CREATE TABLE fuzz_seed_aggregates AS SELECT * FROM aggregates;
 		CREATE TABLE fuzz_seed_aggregate_hosts AS SELECT * FROM aggregate_hosts;
-		CREATE TABLE fuzz_seed_aggregate_metadata AS SELECT * FROM aggregate_metadata`); err != nil {
+		CREATE TABLE fuzz_seed_aggregate_metadata AS SELECT * FROM aggregate_metadata;
+); err != nil {
+		CREATE TABLE fuzz_seed_instance_actions AS SELECT * FROM instance_actions;
+		CREATE TABLE fuzz_seed_instance_actions_events AS SELECT * FROM instance_actions_events`); err != nil {
 		tb.Fatal(err)
 	}
 	fx := &fuzzFixture{name: "pg", h: fuzzRouterOn(tb, services, compute), ids: ids.replacer(), lastReset: time.Now()}
@@ -534,6 +559,8 @@ func newPGFixture(tb testing.TB) *fuzzFixture {
 func resetPG(tb testing.TB, pool *pgxpool.Pool) {
 	_, err := pool.Exec(context.Background(), `BEGIN;
 		DELETE FROM instances; INSERT INTO instances SELECT * FROM fuzz_seed_instances;
+		DELETE FROM instance_actions; INSERT INTO instance_actions SELECT * FROM fuzz_seed_instance_actions;
+		INSERT INTO instance_actions_events SELECT * FROM fuzz_seed_instance_actions_events;
 		DELETE FROM compute_nodes; INSERT INTO compute_nodes SELECT * FROM fuzz_seed_compute_nodes;
 		DELETE FROM services; INSERT INTO services SELECT * FROM fuzz_seed_services;
 		DELETE FROM aggregates; INSERT INTO aggregates SELECT * FROM fuzz_seed_aggregates;

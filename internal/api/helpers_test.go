@@ -74,6 +74,14 @@ func (f *fakeCompute) RebootInstance(_ context.Context, in computedb.Instance, t
 	return f.record(call{Method: "reboot_instance", Host: in.Host, UUID: in.UUID, RebootType: string(t)})
 }
 
+func (f *fakeCompute) InstanceAction(_ context.Context, method string, in computedb.Instance) error {
+	return f.record(call{Method: method, Host: in.Host, UUID: in.UUID})
+}
+
+func (f *fakeCompute) RebuildInstance(_ context.Context, in computedb.Instance, _ string, _ *string) error {
+	return f.record(call{Method: "rebuild_instance", Host: in.Host, UUID: in.UUID})
+}
+
 func (f *fakeCompute) GetConsoleOutput(ctx context.Context, in computedb.Instance, n *int) (string, error) {
 	if err := f.record(call{Method: "get_console_output", Host: in.Host, UUID: in.UUID, Length: n}); err != nil {
 		return "", err

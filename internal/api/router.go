@@ -236,7 +236,10 @@ func NewRouter(d Deps) (http.Handler, error) {
 		r.Post("/v2.1/servers", h.createServer)
 		r.Get("/v2.1/servers/{id}", h.showServer)
 		r.Delete("/v2.1/servers/{id}", h.deleteServer)
+		r.Put("/v2.1/servers/{id}", h.updateServer)
 		r.Post("/v2.1/servers/{id}/action", h.serverAction)
+		r.Get("/v2.1/servers/{id}/os-instance-actions", h.listInstanceActions)
+		r.Get("/v2.1/servers/{id}/os-instance-actions/{request_id}", h.showInstanceAction)
 	})
 	return r, nil
 }

@@ -10,6 +10,7 @@ import (
 	computeapi "github.com/gonova/gonova/internal/compute/api"
 	"github.com/gonova/gonova/internal/compute/virt"
 	"github.com/gonova/gonova/pkg/wsgi/fault"
+	"github.com/gonova/gonova/pkg/wsgi/microversion"
 )
 
 // Action names served on POST /servers/{id}/action.
@@ -26,6 +27,20 @@ func (h *handlers) serverAction(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		fault.Write(w, r, err)
 		return
+	}
+	if len(body) == 1 {
+		for name, v := range body {
+			if ah, ok := extraActions[name]; ok {
+				arg, err := ah.parse(v, microversion.FromContext(r.Context()))
+				if err == nil {
+					err = ah.run(h, w, r, arg)
+				}
+				if err != nil {
+					fault.Write(w, r, err)
+				}
+				return
+			}
+		}
 	}
 	act, err := parseAction(body)
 	if err != nil {

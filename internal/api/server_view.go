@@ -67,6 +67,32 @@ type viewContext struct {
 	flavorsByID     flavorCatalog
 	// zones gives OS-EXT-AZ:availability_zone: the host's zone.
 	zones zoneMap
+	// rebuild: the view answers a rebuild, which nova shows without
+	// user_data.
+	rebuild bool
+}
+
+// extendedAttrs23 adds the extended attributes of 2.3 (nova's
+// OS-EXT-SRV-ATTR:reservation_id, launch_index, hostname, kernel_id,
+// ramdisk_id, root_device_name and, but in a rebuild's answer, user_data).
+// gonova boots whole-disk images from one block device: kernel_id and
+// ramdisk_id are "" as nova's for such images, root_device_name is
+// /dev/vda once the compute has built the server (nova's default device
+// name) and null before; user_data and launch_index are nova's for a
+// single create without user data.
+func extendedAttrs23(m map[string]any, in computedb.Instance, userData bool) {
+	m["OS-EXT-SRV-ATTR:reservation_id"] = nullString(in.ReservationID)
+	m["OS-EXT-SRV-ATTR:launch_index"] = 0
+	m["OS-EXT-SRV-ATTR:hostname"] = in.Hostname
+	m["OS-EXT-SRV-ATTR:kernel_id"] = ""
+	m["OS-EXT-SRV-ATTR:ramdisk_id"] = ""
+	m["OS-EXT-SRV-ATTR:root_device_name"] = nil
+	if in.LaunchedAt != nil {
+		m["OS-EXT-SRV-ATTR:root_device_name"] = "/dev/vda"
+	}
+	if userData {
+		m["OS-EXT-SRV-ATTR:user_data"] = nil
+	}
 }
 
 // metadataView is never null: nova shows {} for a server without metadata.
@@ -138,9 +164,21 @@ func serverDetail(vc viewContext, in computedb.Instance) map[string]any {
 		m["OS-EXT-SRV-ATTR:host"] = nullString(in.Host)
 		m["OS-EXT-SRV-ATTR:hypervisor_hostname"] = nullString(in.Node)
 		m["OS-EXT-SRV-ATTR:instance_name"] = fmt.Sprintf("instance-%08x", in.ID)
+		if vc.version.AtLeast(2, 3) {
+			extendedAttrs23(m, in, !vc.rebuild)
+		}
+	}
+	if vc.version.AtLeast(2, 90) && !vc.extendedAttrs {
+		m["OS-EXT-SRV-ATTR:hostname"] = in.Hostname // 2.90: for everyone
+	}
+	if vc.version.AtLeast(2, 63) {
+		m["trusted_image_certificates"] = nil // gonova keeps no trusted certificates
 	}
 	if vc.version.AtLeast(2, 9) {
-		m["locked"] = false
+		m["locked"] = in.Locked
+	}
+	if vc.version.AtLeast(2, 73) {
+		m["locked_reason"] = nullString(in.LockedReason)
 	}
 	if vc.version.AtLeast(2, 16) {
 		switch st := vc.hostStatus.Of(in); vc.hostStatusShown {
@@ -153,7 +191,7 @@ func serverDetail(vc viewContext, in computedb.Instance) map[string]any {
 		}
 	}
 	if vc.version.AtLeast(2, 19) {
-		m["description"] = nil
+		m["description"] = nullString(in.Description)
 	}
 	if vc.version.AtLeast(2, 26) {
 		m["tags"] = []string{}

@@ -33,6 +33,8 @@ type serverCreate struct {
 	diskConfig string
 	// zone is availability_zone as given (nil: none).
 	zone *string
+	// description (2.19) and hostname (2.90); "" none.
+	description, hostname string
 }
 
 var metadataKeyPattern = regexp.MustCompile(`^[a-zA-Z0-9-_:. ]{1,255}$`)
@@ -70,7 +72,10 @@ func parseServerCreate(body map[string]any, v microversion.Version) (serverCreat
 	if v.AtLeast(2, 37) {
 		required = append(required, "networks")
 	}
-	if err := checkKeys("server", srv, required, serverCreateKeys...); err != nil {
+	if err := checkKeys("server", srv, required, append(serverCreateKeysAt(v), serverCreateKeys...)...); err != nil {
+		return c, err
+	}
+	if err := parseCreateAt(srv, &c); err != nil {
 		return c, err
 	}
 	if c.name, err = checkName("name", srv["name"]); err != nil {
@@ -399,7 +404,7 @@ func (h *handlers) createServer(w http.ResponseWriter, r *http.Request) {
 		req.adminPass = generatePassword()
 	}
 	inst, err := h.capi.Create(ctx, h.computeCaller(r), computeapi.CreateRequest{
-		Name: req.name, ImageRef: req.imageRef, Metadata: req.metadata,
+		Name: req.name, ImageRef: req.imageRef, Metadata: req.metadata, Description: req.description, Hostname: req.hostname,
 		Flavor:           computeapi.Flavor{ID: flavor.ID, Name: flavor.Name, VCPUs: flavor.VCPUs, MemoryMB: flavor.RAM, RootGB: flavor.Disk},
 		AvailabilityZone: place.zone, ForcedHost: place.host, ForcedNode: place.node,
 	})

@@ -142,6 +142,9 @@ func checkInstance(in Instance) error {
 	c.text("flavor_id", in.FlavorID, MaxFieldLength)
 	c.text("image_ref", in.ImageRef, MaxFieldLength)
 	c.text("availability_zone", in.AvailabilityZone, MaxFieldLength)
+	c.text("display_description", in.Description, unbounded)
+	c.text("hostname", in.Hostname, MaxFieldLength)
+	c.text("reservation_id", in.ReservationID, MaxFieldLength)
 	c.int32("power_state", int64(in.PowerState))
 	c.int32("vcpus", int64(in.VCPUs))
 	c.metadata(in.Metadata)
@@ -167,6 +170,27 @@ func checkUpdate(u InstanceUpdate) error {
 	}
 	if u.PowerState != nil {
 		c.int32("power_state", int64(*u.PowerState))
+	}
+	if u.DisplayName != nil {
+		c.text("display_name", *u.DisplayName, MaxFieldLength)
+	}
+	if u.Description != nil {
+		c.text("display_description", *u.Description, unbounded)
+	}
+	if u.Hostname != nil {
+		c.text("hostname", *u.Hostname, MaxFieldLength)
+	}
+	if u.ImageRef != nil {
+		c.text("image_ref", *u.ImageRef, MaxFieldLength)
+	}
+	if u.Metadata != nil {
+		c.metadata(*u.Metadata)
+	}
+	if u.LockedBy != nil {
+		c.text("locked_by", *u.LockedBy, MaxFieldLength)
+	}
+	if u.LockedReason != nil {
+		c.text("locked_reason", *u.LockedReason, MaxFieldLength)
 	}
 	if u.Fault != nil {
 		c.int32("fault code", int64(u.Fault.Code))

@@ -31,6 +31,8 @@ func runContract(t *testing.T, newStore func(t *testing.T) Store) {
 	runAggregateContract(t, newStore)
 
 	t.Run("ListFilters", func(t *testing.T) { runFilterContract(t, newStore) })
+	t.Run("Actions", func(t *testing.T) { runActionContract(t, newStore) })
+	t.Run("RebuildAndUpdateFields", func(t *testing.T) { runUpdateFieldsContract(t, newStore) })
 
 	t.Run("UpsertNodeCreatesThenUpdates", func(t *testing.T) {
 		s := newStore(t)
@@ -320,8 +322,17 @@ func buildFilterFixture(ctx context.Context, t *testing.T, s Store) filterFixtur
 			host, node := r.host, r.host+".node"
 			u.Host, u.Node = &host, &node
 		}
+		// db-1 locked by its owner, cache by an admin with a reason.
+		lockedBy := map[string]string{"db-1": "owner", "cache": "admin"}[r.name]
+		if lockedBy != "" {
+			yes, reason := true, "why "+r.name
+			u.Locked, u.LockedBy, u.LockedReason = &yes, &lockedBy, &reason
+		}
 		if in, err = s.UpdateInstance(ctx, in.UUID, u); err != nil {
 			t.Fatal(err)
+		}
+		if lockedBy != "" && (!in.Locked || in.LockedBy != lockedBy || in.LockedReason != "why "+r.name) {
+			t.Fatalf("locking %s: %+v", r.name, in)
 		}
 		fx.byName[r.name] = in
 		time.Sleep(2 * time.Millisecond) // distinct created_at and updated_at
@@ -390,8 +401,10 @@ func runFilterContract(t *testing.T, newStore func(t *testing.T) Store) {
 		{"changes-since with deleted rows", InstanceFilter{ChangesSince: &since, Deleted: LiveAndDeleted}, "cache,gone,soft"},
 		{"changes-before", InstanceFilter{ChangesBefore: &before}, "db-1,web-1,web-2"},
 		{"changes between", InstanceFilter{ChangesSince: &before, ChangesBefore: &since}, "Web-3,cache,db-1"},
-		{"locked", InstanceFilter{Locked: &yes}, ""},
-		{"unlocked", InstanceFilter{Locked: &no, SoftDeleted: HideSoftDeleted}, "Web-3,cache,db-1,web-1,web-2"},
+		{"locked", InstanceFilter{Locked: &yes}, "cache,db-1"},
+		{"unlocked", InstanceFilter{Locked: &no, SoftDeleted: HideSoftDeleted}, "Web-3,web-1,web-2"},
+		{"locked in a project", InstanceFilter{Locked: &yes, ProjectID: "p1"}, "db-1"},
+		{"locked_by regex; NULL never matches", InstanceFilter{Regex: map[Column]*pyregex.Regex{ColLockedBy: pyregex.MustCompile(`^adm`)}}, "cache"},
 		{"tags", InstanceFilter{Tags: []string{"a"}}, ""},
 		{"tags-any", InstanceFilter{TagsAny: []string{"a", "b"}}, ""},
 		{"not-tags", InstanceFilter{NotTags: []string{"a"}, SoftDeleted: HideSoftDeleted}, "Web-3,cache,db-1,web-1,web-2"},
@@ -425,6 +438,7 @@ func runFilterContract(t *testing.T, newStore func(t *testing.T) Store) {
 		{[]SortKey{{ColPowerState, true}, {ColUUID, false}}, ""},
 		{[]SortKey{{ColUpdatedAt, false}}, ""},
 		{[]SortKey{{ColAvailabilityZone, true}, {ColVMState, false}, {ColUserID, true}}, ""},
+		{[]SortKey{{ColLocked, true}, {ColDisplayName, false}}, "cache,db-1,Web-3,gone,soft,web-1,web-2"},
 	}
 	for _, o := range orders {
 		f := all

@@ -48,6 +48,8 @@ const (
 	ColLaunchedAt       Column = "launched_at"
 	ColTerminatedAt     Column = "terminated_at"
 	ColAvailabilityZone Column = "availability_zone"
+	ColLocked           Column = "locked"
+	ColLockedBy         Column = "locked_by"
 )
 
 // DefaultAvailabilityZone is nova's default_availability_zone's default:
@@ -135,6 +137,8 @@ var columns = map[Column]colDef{
 	ColLaunchedAt:       {kind: kindTime, nullable: true, sql: "launched_at", regexSQL: "to_char(launched_at AT TIME ZONE 'UTC', " + pgTimeText + ")"},
 	ColTerminatedAt:     {kind: kindTime, nullable: true, sql: "terminated_at", regexSQL: "to_char(terminated_at AT TIME ZONE 'UTC', " + pgTimeText + ")"},
 	ColAvailabilityZone: {kind: kindText, nullable: true, sql: `availability_zone COLLATE "C"`, regexSQL: "availability_zone"},
+	ColLocked:           {kind: kindInt, sql: "locked::int", regexSQL: "locked::text"},
+	ColLockedBy:         {kind: kindText, nullable: true, sql: `locked_by COLLATE "C"`, regexSQL: "locked_by"},
 }
 
 // value is one column of one row in the in-memory store.
@@ -189,6 +193,13 @@ func get(in *Instance, c Column) value {
 		return timeValue(in.LaunchedAt)
 	case ColTerminatedAt:
 		return timeValue(in.TerminatedAt)
+	case ColLocked:
+		if in.Locked {
+			return value{i: 1}
+		}
+		return value{}
+	case ColLockedBy:
+		return nullable(in.LockedBy)
 	case ColAvailabilityZone:
 		return nullable(in.AvailabilityZone)
 	}
@@ -280,10 +291,9 @@ func exactValues(c Column, vs []string) []string {
 }
 
 // matchesNothing reports the filters no row can pass: gonova keeps no
-// server tags and no locks, so tags and tags-any match nothing and locked
-// only matches false.
+// server tags, so tags and tags-any match nothing.
 func (f *InstanceFilter) matchesNothing() bool {
-	return len(f.Tags) > 0 || len(f.TagsAny) > 0 || (f.Locked != nil && *f.Locked)
+	return len(f.Tags) > 0 || len(f.TagsAny) > 0
 }
 
 // pass reports whether in passes f (deleted: whether the row is deleted).
@@ -335,6 +345,9 @@ func (f *InstanceFilter) pass(in *Instance, deleted bool) bool {
 		return false
 	}
 	if f.ChangesBefore != nil && (in.UpdatedAt == nil || in.UpdatedAt.After(*f.ChangesBefore)) {
+		return false
+	}
+	if f.Locked != nil && in.Locked != *f.Locked {
 		return false
 	}
 	return true

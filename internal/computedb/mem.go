@@ -28,6 +28,8 @@ type Mem struct {
 	// agg holds the host aggregates (mem_aggregates.go), made on first use.
 	agg     *memAggregates
 	aggOnce sync.Once
+	// acts holds instance actions and events (mem_actions.go).
+	acts memActions
 }
 
 // claim is what an instance holds on a node.
@@ -122,6 +124,7 @@ func (m *Mem) CreateInstance(_ context.Context, in Instance) (Instance, error) {
 	}
 	m.nextInst++
 	in.ID, in.CreatedAt, in.UpdatedAt, in.TerminatedAt, in.Fault = m.nextInst, m.now(), nil, nil, nil
+	in.Locked, in.LockedBy, in.LockedReason = false, "", "" // as Postgres: a new row is unlocked
 	in.Metadata = copyMetadata(in.Metadata)
 	cp := in
 	m.instances[in.UUID] = &cp
@@ -246,6 +249,30 @@ func (m *Mem) UpdateInstance(_ context.Context, id string, u InstanceUpdate) (In
 	if u.TerminatedAt != nil {
 		t := u.TerminatedAt.UTC()
 		in.TerminatedAt = &t
+	}
+	if u.DisplayName != nil {
+		in.DisplayName = *u.DisplayName
+	}
+	if u.Description != nil {
+		in.Description = *u.Description
+	}
+	if u.Hostname != nil {
+		in.Hostname = *u.Hostname
+	}
+	if u.ImageRef != nil {
+		in.ImageRef = *u.ImageRef
+	}
+	if u.Metadata != nil {
+		in.Metadata = copyMetadata(*u.Metadata)
+	}
+	if u.Locked != nil {
+		in.Locked = *u.Locked
+	}
+	if u.LockedBy != nil {
+		in.LockedBy = *u.LockedBy
+	}
+	if u.LockedReason != nil {
+		in.LockedReason = *u.LockedReason
 	}
 	now := m.now()
 	if u.Fault != nil {

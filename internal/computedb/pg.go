@@ -100,7 +100,9 @@ func (p *PG) GetNode(ctx context.Context, id int64) (Node, error) {
 const instCols = `id, uuid::text, display_name, user_id, project_id, coalesce(host, ''), coalesce(node, ''),
 	vm_state, coalesce(task_state, ''), power_state, flavor_id, vcpus, memory_mb, root_gb, image_ref,
 	launched_at, terminated_at, created_at, updated_at, metadata, fault_code, fault_message, fault_created_at,
-	coalesce(availability_zone, '')`
+	coalesce(availability_zone, ''),
+	locked, coalesce(locked_by, ''), coalesce(locked_reason, ''), coalesce(display_description, ''),
+	coalesce(hostname, ''), coalesce(reservation_id, '')`
 
 func scanInstance(row pgx.Row) (Instance, error) { return newInstanceScanner().scan(row) }
 
@@ -120,7 +122,8 @@ func newInstanceScanner() *instanceScanner {
 	sc.dest = []any{&in.ID, &in.UUID, &in.DisplayName, &in.UserID, &in.ProjectID, &in.Host, &in.Node,
 		&in.VMState, &in.TaskState, &in.PowerState, &in.FlavorID, &in.VCPUs, &in.MemoryMB, &in.RootGB, &in.ImageRef,
 		&in.LaunchedAt, &in.TerminatedAt, &in.CreatedAt, &in.UpdatedAt, &in.Metadata, &sc.faultCode, &sc.faultMessage, &sc.faultCreated,
-		&in.AvailabilityZone}
+		&in.AvailabilityZone,
+		&in.Locked, &in.LockedBy, &in.LockedReason, &in.Description, &in.Hostname, &in.ReservationID}
 	return sc
 }
 
@@ -168,12 +171,14 @@ func (p *PG) CreateInstance(ctx context.Context, in Instance) (Instance, error) 
 	}
 	row := p.pool.QueryRow(ctx, `
 		INSERT INTO instances (uuid, display_name, user_id, project_id, host, node, vm_state, task_state, power_state,
-			flavor_id, vcpus, memory_mb, root_gb, image_ref, launched_at, metadata, availability_zone)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)
+			flavor_id, vcpus, memory_mb, root_gb, image_ref, launched_at, metadata, availability_zone, display_description,
+			hostname, reservation_id)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)
 		RETURNING `+instCols,
 		in.UUID, in.DisplayName, in.UserID, in.ProjectID, nullIfEmpty(in.Host), nullIfEmpty(in.Node), string(in.VMState),
 		nullIfEmpty(in.TaskState), int(in.PowerState), in.FlavorID, in.VCPUs, in.MemoryMB, in.RootGB, in.ImageRef, in.LaunchedAt,
-		metadataOrEmpty(in.Metadata), nullIfEmpty(in.AvailabilityZone))
+		metadataOrEmpty(in.Metadata), nullIfEmpty(in.AvailabilityZone), nullIfEmpty(in.Description),
+		nullIfEmpty(in.Hostname), nullIfEmpty(in.ReservationID))
 	out, err := scanInstance(row)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
@@ -312,6 +317,9 @@ func pgList(f *InstanceFilter, keys []SortKey, marker *Instance) (string, []any)
 	if f.ChangesBefore != nil {
 		where = append(where, "updated_at <= "+arg(*f.ChangesBefore))
 	}
+	if f.Locked != nil {
+		where = append(where, "locked = "+arg(*f.Locked))
+	}
 	if marker != nil {
 		where = append(where, pgAfter(keys, marker, arg))
 	}
@@ -438,6 +446,30 @@ func (p *PG) UpdateInstance(ctx context.Context, id string, u InstanceUpdate) (I
 	}
 	if u.TerminatedAt != nil {
 		set = append(set, "terminated_at = "+arg(*u.TerminatedAt))
+	}
+	if u.DisplayName != nil {
+		set = append(set, "display_name = "+arg(*u.DisplayName))
+	}
+	if u.Description != nil {
+		set = append(set, "display_description = "+arg(nullIfEmpty(*u.Description)))
+	}
+	if u.Hostname != nil {
+		set = append(set, "hostname = "+arg(nullIfEmpty(*u.Hostname)))
+	}
+	if u.ImageRef != nil {
+		set = append(set, "image_ref = "+arg(*u.ImageRef))
+	}
+	if u.Metadata != nil {
+		set = append(set, "metadata = "+arg(metadataOrEmpty(*u.Metadata)))
+	}
+	if u.Locked != nil {
+		set = append(set, "locked = "+arg(*u.Locked))
+	}
+	if u.LockedBy != nil {
+		set = append(set, "locked_by = "+arg(nullIfEmpty(*u.LockedBy)))
+	}
+	if u.LockedReason != nil {
+		set = append(set, "locked_reason = "+arg(nullIfEmpty(*u.LockedReason)))
 	}
 	if u.Fault != nil {
 		created := any(nil)

@@ -83,6 +83,18 @@ type Instance struct {
 	// placed is its host's (the aggregates'). The scheduler places it on
 	// a host of that zone.
 	AvailabilityZone string
+	// Description is nova's display_description (2.19); "" is none.
+	Description string
+	// Hostname is nova's hostname (2.3, settable from 2.90);
+	// ReservationID the r-xxxxxxxx id of the create request.
+	Hostname      string
+	ReservationID string
+	// Locked is nova's instances.locked: a locked server refuses actions
+	// from non-admins. LockedBy is who locked it ("owner" or "admin", empty
+	// when unlocked), LockedReason the 2.73 reason (empty: none).
+	Locked       bool
+	LockedBy     string
+	LockedReason string
 }
 
 // Fault is an instance's latest fault, as nova's servers API shows it.
@@ -108,6 +120,18 @@ type InstanceUpdate struct {
 	// only while the row's task state equals it (states.TaskNone meaning
 	// none).
 	ExpectTaskState *states.TaskState
+	// DisplayName, Description, ImageRef and Metadata (replacing all of
+	// it) are what a rebuild or an update changes.
+	DisplayName *string
+	Description *string
+	Hostname    *string
+	ImageRef    *string
+	Metadata    *map[string]string
+	// Locked, LockedBy and LockedReason set the lock ("" clears LockedBy
+	// and LockedReason).
+	Locked       *bool
+	LockedBy     *string
+	LockedReason *string
 }
 
 // InstanceFilter selects instances, as nova's
@@ -144,8 +168,8 @@ type InstanceFilter struct {
 	// Deleted and SoftDeleted choose live and deleted rows.
 	Deleted     DeletedFilter
 	SoftDeleted SoftDeletedFilter
-	// Locked, when set, keeps the instances whose lock is *Locked. gonova
-	// has no server locks: every instance is unlocked.
+	// Locked, when set, keeps the instances whose lock is *Locked (nova's
+	// locked filter, 2.73).
 	Locked *bool
 	// Tags (all of them), TagsAny (one of them), NotTags (not all of them)
 	// and NotTagsAny (none of them) filter by server tags, nova's 2.26
@@ -206,4 +230,6 @@ type Store interface {
 
 	// AggregateStore: host aggregates (aggregates.go).
 	AggregateStore
+	// ActionStore: instance actions and their events (actions.go).
+	ActionStore
 }

@@ -145,8 +145,8 @@ func nextWire(t *testing.T, c <-chan wireMessage) wireMessage {
 
 // A rolling upgrade with [upgrade_levels] compute = auto: one compute of the
 // first release (service version 1, serving 6.0 only: the real manager) and
-// one of this release (2, serving 6.1). The API sends 6.0 to both, and both
-// build; once the old compute is upgraded (restarted at 2) and the API's cap
+// one of this release (3, serving 6.1). The API sends 6.0 to both, and both
+// build; once the old compute is upgraded (restarted at 3) and the API's cap
 // refreshed (Reset, what SIGHUP does), the API sends 6.1.
 func TestRollingUpgradeCapsTheAPIAtTheOldestCompute(t *testing.T) {
 	testenv.RequireRabbit(t)
@@ -188,7 +188,7 @@ func TestRollingUpgradeCapsTheAPIAtTheOldestCompute(t *testing.T) {
 	if err := api.OpenTransport(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for host, want := range map[string]int{oldHost: 1, newHost: 2} {
+	for host, want := range map[string]int{oldHost: 1, newHost: ServiceVersion} {
 		row, err := api.Services.GetByHostBinary(ctx, host, ComputeBinary)
 		if err != nil || row.Version != want {
 			t.Fatalf("%s row: version %d, %v; want %d", host, row.Version, err, want)
@@ -266,7 +266,7 @@ func TestRollingUpgradeCapsTheAPIAtTheOldestCompute(t *testing.T) {
 		t.Fatal(err)
 	}
 	startCompute(oldHost, ServiceVersion)
-	if v, err := api.Services.MinimumVersion(ctx, ComputeBinary); err != nil || v != 2 {
+	if v, err := api.Services.MinimumVersion(ctx, ComputeBinary); err != nil || v != ServiceVersion {
 		t.Fatalf("minimum nova-compute version after the upgrade: %d, %v", v, err)
 	}
 	if client.VersionCap() != "6.0" {
@@ -278,7 +278,7 @@ func TestRollingUpgradeCapsTheAPIAtTheOldestCompute(t *testing.T) {
 	if client.VersionCap() != "6.1" {
 		t.Fatalf("cap after Reset = %q, want 6.1", client.VersionCap())
 	}
-	if l := readLog(t, apiLog); !strings.Contains(l, "Automatically selected compute RPC version 6.1 from minimum service version 2") {
+	if l := readLog(t, apiLog); !strings.Contains(l, "Automatically selected compute RPC version 6.1 from minimum service version 3") {
 		t.Fatalf("the API did not log its new choice:\n%s", l)
 	}
 	b1, b2 := build(oldHost), build(newHost)
@@ -386,7 +386,7 @@ func TestUpgradeLevelsComputeConfiguresTheClient(t *testing.T) {
 // a compute at it serves rpcapi.Version.
 func TestServiceVersionIsTheHistorysLast(t *testing.T) {
 	h := versions.History()
-	if ServiceVersion != h[len(h)-1].Service || ServiceVersion != 2 {
+	if ServiceVersion != h[len(h)-1].Service || ServiceVersion != 3 {
 		t.Fatalf("ServiceVersion = %d, history ends at %d", ServiceVersion, h[len(h)-1].Service)
 	}
 	n, _ := runtimeAt(t, "[DEFAULT]\nhost = h9\ntransport_url = memory://"+testenv.UniqueName("sv_")+"\n", 0)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/gonova/gonova/internal/computedb"
@@ -43,6 +44,9 @@ type Options struct {
 	// DefaultAvailabilityZone is nova's default_availability_zone, for the
 	// default Scheduler. Default "nova".
 	DefaultAvailabilityZone string
+	// Host is this API's host name (nova's CONF.host): the host of the
+	// events the API records itself (api_lock). Default os.Hostname().
+	Host string
 }
 
 // Scheduler places an instance in task state scheduling: it claims the
@@ -68,6 +72,7 @@ type API struct {
 	rpcTimeout time.Duration
 	log        *slog.Logger
 	notes      *notifications.Notifier
+	host       string
 }
 
 // New returns an API over the stores and the compute RPC client.
@@ -88,8 +93,12 @@ func New(o Options) (*API, error) {
 		o.Scheduler = scheduler.New(o.Services, o.Compute, scheduler.Options{ServiceDownTime: o.ServiceDownTime, Logger: o.Logger,
 			DefaultAvailabilityZone: o.DefaultAvailabilityZone})
 	}
+	if o.Host == "" {
+		o.Host, _ = os.Hostname()
+	}
 	return &API{services: o.Services, compute: o.Compute, rpc: o.RPC, sched: o.Scheduler,
-		downTime: o.ServiceDownTime, rpcTimeout: o.RPCTimeout, log: o.Logger, notes: o.Notifier}, nil
+		downTime: o.ServiceDownTime, rpcTimeout: o.RPCTimeout, log: o.Logger, notes: o.Notifier,
+		host: o.Host}, nil
 }
 
 // ServiceDownTime is the service_down_time this API judges computes by.

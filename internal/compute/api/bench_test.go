@@ -18,8 +18,12 @@ import (
 // nopRPC accepts every cast: the benchmark measures the API's side of a boot.
 type nopRPC struct{}
 
-func (nopRPC) BuildAndRunInstance(context.Context, computedb.Instance) error { return nil }
-func (nopRPC) TerminateInstance(context.Context, computedb.Instance) error   { return nil }
+func (nopRPC) BuildAndRunInstance(context.Context, computedb.Instance) error    { return nil }
+func (nopRPC) TerminateInstance(context.Context, computedb.Instance) error      { return nil }
+func (nopRPC) InstanceAction(context.Context, string, computedb.Instance) error { return nil }
+func (nopRPC) RebuildInstance(context.Context, computedb.Instance, string, *string) error {
+	return nil
+}
 func (nopRPC) RebootInstance(context.Context, computedb.Instance, virt.RebootType) error {
 	return nil
 }

@@ -128,3 +128,36 @@ func (e *MarkerNotFoundError) Is(target error) bool { return target == ErrMarker
 // error. Create records it as the instance's fault rather than returning it,
 // as nova's asynchronous boot does.
 type NoValidHostError = scheduler.NoValidHostError
+
+// ErrInstanceLocked: the instance is locked and the caller is not an admin.
+var ErrInstanceLocked = errors.New("instance is locked")
+
+// InstanceLockedError is nova's InstanceIsLocked. The HTTP API answers 409.
+type InstanceLockedError struct{ UUID string }
+
+func (e *InstanceLockedError) Error() string { return fmt.Sprintf("Instance %s is locked", e.UUID) }
+
+// Is makes errors.Is(err, ErrInstanceLocked) true.
+func (e *InstanceLockedError) Is(target error) bool { return target == ErrInstanceLocked }
+
+// ErrComputeTooOld: the instance's compute is of a release that cannot do
+// the action.
+var ErrComputeTooOld = errors.New("compute too old for the action")
+
+// ComputeTooOldError says the instance's nova-compute (service Version)
+// does not serve Action, which needs service version Needed. The HTTP API
+// answers 409: the operator upgrades the compute, then the action works.
+type ComputeTooOldError struct {
+	Action  string
+	Host    string
+	Version int
+	Needed  int
+}
+
+func (e *ComputeTooOldError) Error() string {
+	return fmt.Sprintf("Cannot '%s' the instance: its compute host %s runs service version %d; the action needs version %d or newer. Upgrade that compute first.",
+		e.Action, e.Host, e.Version, e.Needed)
+}
+
+// Is makes errors.Is(err, ErrComputeTooOld) true.
+func (e *ComputeTooOldError) Is(target error) bool { return target == ErrComputeTooOld }

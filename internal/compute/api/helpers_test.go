@@ -71,6 +71,14 @@ func (r *recorder) RebootInstance(_ context.Context, in computedb.Instance, how 
 	return r.record(call{Method: rpcapi.MethodRebootInstance, Host: in.Host, UUID: in.UUID, Reboot: how})
 }
 
+func (r *recorder) InstanceAction(_ context.Context, method string, in computedb.Instance) error {
+	return r.record(call{Method: method, Host: in.Host, UUID: in.UUID})
+}
+
+func (r *recorder) RebuildInstance(_ context.Context, in computedb.Instance, _ string, _ *string) error {
+	return r.record(call{Method: rpcapi.MethodRebuildInstance, Host: in.Host, UUID: in.UUID})
+}
+
 func (r *recorder) GetConsoleOutput(ctx context.Context, in computedb.Instance, n *int) (string, error) {
 	if err := r.record(call{Method: rpcapi.MethodGetConsoleOutput, Host: in.Host, UUID: in.UUID, Length: n}); err != nil {
 		return "", err

@@ -30,6 +30,14 @@ type ComputeRPC interface {
 	// GetConsoleOutput calls get_console_output on inst.Host. tailLength nil
 	// means the whole log.
 	GetConsoleOutput(ctx context.Context, inst computedb.Instance, tailLength *int) (string, error)
+	// InstanceAction casts one of the methods that take only the instance
+	// to inst.Host: rpcapi.MethodStopInstance (clean_shutdown true),
+	// MethodStartInstance, MethodPauseInstance, MethodUnpauseInstance,
+	// MethodSuspendInstance, MethodResumeInstance.
+	InstanceAction(ctx context.Context, method string, inst computedb.Instance) error
+	// RebuildInstance casts rebuild_instance to inst.Host: the instance is
+	// rebuilt on its host from inst.ImageRef; newPass nil keeps none.
+	RebuildInstance(ctx context.Context, inst computedb.Instance, origImageRef string, newPass *string) error
 }
 
 // NewComputeRPC returns the ComputeRPC over the compute RPC client cl. It is
@@ -55,6 +63,18 @@ func (c rpcClient) TerminateInstance(ctx context.Context, inst computedb.Instanc
 
 func (c rpcClient) RebootInstance(ctx context.Context, inst computedb.Instance, how virt.RebootType) error {
 	return c.cl.RebootInstance(ctx, inst.Host, inst.UUID, string(how))
+}
+
+func (c rpcClient) InstanceAction(ctx context.Context, method string, inst computedb.Instance) error {
+	if method == rpcapi.MethodStopInstance {
+		return c.cl.StopInstance(ctx, inst.Host, inst.UUID, true)
+	}
+	return c.cl.InstanceCast(ctx, method, inst.Host, inst.UUID)
+}
+
+func (c rpcClient) RebuildInstance(ctx context.Context, inst computedb.Instance, origImageRef string, newPass *string) error {
+	return c.cl.RebuildInstance(ctx, inst.Host, rpcapi.RebuildInstanceArgs{Instance: rpcapi.InstanceFrom(inst),
+		ImageRef: inst.ImageRef, OrigImageRef: origImageRef, NewPass: newPass})
 }
 
 func (c rpcClient) GetConsoleOutput(ctx context.Context, inst computedb.Instance, tailLength *int) (string, error) {

@@ -22,7 +22,7 @@ import (
 
 // Action names, as nova's check_instance_state reports them.
 const (
-	actionReboot           = "reboot"
+	actionReboot           = ActionReboot
 	actionGetConsoleOutput = "get_console_output"
 )
 
@@ -46,6 +46,10 @@ type CreateRequest struct {
 	// (an admin's "zone:host:node").
 	AvailabilityZone       string
 	ForcedHost, ForcedNode string
+	// Description is the 2.19 description ("" none); Hostname the 2.90
+	// hostname ("" : nova's default, the sanitized name).
+	Description string
+	Hostname    string
 }
 
 // Create boots an instance, as nova's create does without a conductor: the
@@ -63,8 +67,14 @@ type CreateRequest struct {
 // The work goes on when ctx is cancelled (the client hung up): only the RPC
 // timeout bounds it.
 func (a *API) Create(ctx context.Context, c Caller, req CreateRequest) (computedb.Instance, error) {
+	id := uuid.NewString()
+	hostname := req.Hostname
+	if hostname == "" {
+		hostname = SanitizeHostname(req.Name, "Server-"+id)
+	}
 	inst, err := a.compute.CreateInstance(ctx, computedb.Instance{
-		UUID: uuid.NewString(), DisplayName: req.Name, UserID: c.UserID, ProjectID: c.ProjectID,
+		UUID: id, DisplayName: req.Name, UserID: c.UserID, ProjectID: c.ProjectID,
+		Description: req.Description, Hostname: hostname, ReservationID: newReservationID(),
 		VMState: states.VMBuilding, TaskState: states.TaskScheduling, FlavorID: req.Flavor.ID,
 		VCPUs: req.Flavor.VCPUs, MemoryMB: req.Flavor.MemoryMB, RootGB: req.Flavor.RootGB, ImageRef: req.ImageRef,
 		Metadata: req.Metadata, AvailabilityZone: req.AvailabilityZone,
@@ -74,8 +84,12 @@ func (a *API) Create(ctx context.Context, c Caller, req CreateRequest) (computed
 	}
 	log := a.logger(c).With("instance_uuid", inst.UUID)
 	log.InfoContext(ctx, "server created", "name", inst.DisplayName, "flavor", req.Flavor.Name, "project_id", inst.ProjectID)
+	if err := a.recordAction(ctx, c, inst, ActionCreate); err != nil {
+		log.WarnContext(ctx, "the create action is not recorded", "error", err)
+	}
 	bctx, cancel := a.detached(ctx)
 	defer cancel()
+	bctx = rpcContext(bctx, c)
 	placed, err := a.schedule(bctx, inst, req)
 	switch {
 	case errors.Is(err, scheduler.ErrNoValidHost):
@@ -234,8 +248,14 @@ func (a *API) computeUp(ctx context.Context, host string) (bool, error) {
 // becomes deleting and terminate_instance is cast to its host, which
 // removes the row. An instance deleted meanwhile is no error.
 func (a *API) Delete(ctx context.Context, c Caller, inst computedb.Instance) error {
+	if err := checkLock(c, inst); err != nil {
+		return err
+	}
 	up, err := a.computeUp(ctx, inst.Host)
 	if err != nil {
+		return err
+	}
+	if err := a.recordAction(ctx, c, inst, ActionDelete); err != nil {
 		return err
 	}
 	log := a.logger(c).With("instance_uuid", inst.UUID, "host", inst.Host)
@@ -258,7 +278,7 @@ func (a *API) Delete(ctx context.Context, c Caller, inst computedb.Instance) err
 	}
 	cctx, cancel := a.detached(ctx)
 	defer cancel()
-	if err := a.rpc.TerminateInstance(cctx, inst); err != nil {
+	if err := a.rpc.TerminateInstance(rpcContext(cctx, c), inst); err != nil {
 		a.undoTask(cctx, inst, st, prev)
 		return fmt.Errorf("casting terminate_instance to %s: %w", inst.Host, err)
 	}
@@ -288,6 +308,9 @@ func (a *API) Reboot(ctx context.Context, c Caller, req RebootRequest) error {
 	default:
 		return fmt.Errorf("computeapi: reboot type %q is neither SOFT nor HARD", req.Type)
 	}
+	if err := checkLock(c, req.Instance); err != nil {
+		return err
+	}
 	if err := check.check(actionReboot, req.Instance); err != nil {
 		return err
 	}
@@ -295,9 +318,13 @@ func (a *API) Reboot(ctx context.Context, c Caller, req RebootRequest) error {
 	if err != nil {
 		return err
 	}
+	if err := a.recordAction(ctx, c, in, ActionReboot); err != nil {
+		a.undoTask(ctx, in, next, req.Instance.TaskState)
+		return err
+	}
 	cctx, cancel := a.detached(ctx)
 	defer cancel()
-	if err := a.rpc.RebootInstance(cctx, in, req.Type); err != nil {
+	if err := a.rpc.RebootInstance(rpcContext(cctx, c), in, req.Type); err != nil {
 		a.undoTask(cctx, in, next, req.Instance.TaskState)
 		return fmt.Errorf("casting reboot_instance to %s: %w", in.Host, err)
 	}

@@ -41,17 +41,25 @@ func (sc stateCheck) check(action string, in computedb.Instance) error {
 func (a *API) startTask(ctx context.Context, action string, in computedb.Instance, next states.TaskState) (computedb.Instance, error) {
 	expect := in.TaskState
 	out, err := a.compute.UpdateInstance(ctx, in.UUID, computedb.InstanceUpdate{TaskState: &next, ExpectTaskState: &expect})
+	if err != nil {
+		return computedb.Instance{}, a.taskConflict(ctx, action, in, err)
+	}
+	return out, nil
+}
+
+// taskConflict maps the error of a compare-and-set on in's task state: a
+// lost race is an *InstanceInvalidStateError naming the task state that
+// won, a row gone an *InstanceNotFoundError; other errors are returned.
+func (a *API) taskConflict(ctx context.Context, action string, in computedb.Instance, err error) error {
 	switch {
 	case errors.Is(err, computedb.ErrConflict):
 		cur, gerr := a.compute.GetInstance(ctx, in.UUID)
 		if gerr != nil {
-			return computedb.Instance{}, &InstanceNotFoundError{UUID: in.UUID}
+			return &InstanceNotFoundError{UUID: in.UUID}
 		}
-		return computedb.Instance{}, invalidState(action, in.UUID, "task_state", cur.TaskState)
+		return invalidState(action, in.UUID, "task_state", cur.TaskState)
 	case errors.Is(err, computedb.ErrNotFound):
-		return computedb.Instance{}, &InstanceNotFoundError{UUID: in.UUID}
-	case err != nil:
-		return computedb.Instance{}, err
+		return &InstanceNotFoundError{UUID: in.UUID}
 	}
-	return out, nil
+	return err
 }

@@ -24,7 +24,11 @@
 //   - PreStartHook: records the service row's id and runs
 //     update_available_resource once, so a new host can take work at once.
 //   - Endpoints: build_and_run_instance, terminate_instance,
-//     reboot_instance (casts), get_console_output, get_diagnostics (calls),
+//     reboot_instance, stop_instance, start_instance, pause_instance,
+//     unpause_instance, suspend_instance, resume_instance, rebuild_instance
+//     (casts; each inside nova's compute_<method> instance action event,
+//     found by the request id the cast carries), get_console_output,
+//     get_diagnostics (calls),
 //     on an Endpoint value so the lifecycle methods are not served, at
 //     compute RPC version rpcapi.Version (6.1), or at an older release's
 //     version with Options.RPCVersion (a rolling upgrade's old compute).

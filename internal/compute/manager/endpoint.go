@@ -42,7 +42,7 @@ func (m *ComputeManager) opLog(ctx context.Context, method, uuid string) *slog.L
 // the row id.
 func instanceName(in computedb.Instance) string { return fmt.Sprintf("instance-%08x", in.ID) }
 
-// BuildAndRunInstance builds the instance: nova's build_and_run_instance,
+// buildAndRunInstance builds the instance: nova's build_and_run_instance,
 // without networks, volumes or rescheduling. The instance moves from vm_state
 // building to task_state spawning (a compare-and-set on the task state the
 // API left, so a duplicate cast does nothing), its resource claim on this
@@ -60,7 +60,7 @@ func instanceName(in computedb.Instance) string { return fmt.Sprintf("instance-%
 //
 // Errors returned (and then logged by the RPC server) are only database
 // errors; those before the claim are retryable, so the cast is redelivered.
-func (e *Endpoint) BuildAndRunInstance(ctx context.Context, args rpcapi.BuildAndRunInstanceArgs) error {
+func (e *Endpoint) buildAndRunInstance(ctx context.Context, args rpcapi.BuildAndRunInstanceArgs) error {
 	m := e.m
 	id := args.Instance.UUID
 	powerOn := args.PowerOn == nil || *args.PowerOn || m.rpcVersion == "6.0"
@@ -288,13 +288,13 @@ func (m *ComputeManager) destroy(ctx context.Context, log *slog.Logger, id strin
 	return nil
 }
 
-// TerminateInstance deletes the instance: nova's terminate_instance. Task
+// terminateInstance deletes the instance: nova's terminate_instance. Task
 // state deleting (nova-api normally set it already), the driver destroys the
 // guest (one the hypervisor does not have is fine: deletes are retried), the
 // row is marked deleted with terminated_at and soft-deleted. An instance
 // already gone is no error. When the driver fails, the instance goes to
 // vm_state error and the error is returned.
-func (e *Endpoint) TerminateInstance(ctx context.Context, args rpcapi.TerminateInstanceArgs) error {
+func (e *Endpoint) terminateInstance(ctx context.Context, args rpcapi.TerminateInstanceArgs) error {
 	m := e.m
 	id := args.Instance.UUID
 	ctx, end, err := m.work.begin(ctx, rpcapi.MethodTerminateInstance, id)
@@ -355,13 +355,13 @@ func (e *Endpoint) TerminateInstance(ctx context.Context, args rpcapi.TerminateI
 	return nil
 }
 
-// RebootInstance reboots the instance: nova's reboot_instance. The task
+// rebootInstance reboots the instance: nova's reboot_instance. The task
 // state becomes rebooting or rebooting_hard (compare-and-set from none or
 // from what nova-api set), the driver reboots, and the instance ends with
 // the driver's power state, vm_state active when it runs, and no task. A
 // driver failure clears the task too, and sets vm_state error when the guest
 // is not running after it; the error is returned.
-func (e *Endpoint) RebootInstance(ctx context.Context, args rpcapi.RebootInstanceArgs) error {
+func (e *Endpoint) rebootInstance(ctx context.Context, args rpcapi.RebootInstanceArgs) error {
 	m := e.m
 	id := args.Instance.UUID
 	how := virt.RebootType(args.RebootType)

@@ -24,6 +24,16 @@
 //	reboot_instance         (cast) {"instance": {...}, "block_device_info": null, "reboot_type": "SOFT"|"HARD"}
 //	get_console_output      (call) {"instance": {...}, "tail_length": 20 | null} -> string
 //	get_diagnostics         (call) {"instance": {...}} -> diagnostics object (microversion 2.48 shape)
+//	stop_instance           (cast) {"instance": {...}, "clean_shutdown": true}
+//	start_instance, pause_instance, unpause_instance, suspend_instance, resume_instance
+//	                        (cast) {"instance": {...}}
+//	rebuild_instance        (cast, 6.1) {"instance": {...}, "new_pass": ..., "image_ref": ..., "orig_image_ref": ...,
+//	                        "recreate": false, ..., "reimage_boot_volume": false (dropped under a 6.0 cap)}
+//
+// The server actions (stop_instance ... rebuild_instance) are nova's 6.0
+// and 6.1 methods at nova's versions; gonova computes serve them from
+// service version 3 (versions.ServerActions), which nova-api checks on the
+// instance's host before it sends one, as a version cap cannot tell.
 //
 // The instance travels as a plain JSON object (see Instance), not as nova's
 // versioned-object primitive ({"nova_object.name": "Instance", ...}): a

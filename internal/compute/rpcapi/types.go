@@ -33,6 +33,14 @@ const (
 	// MethodGetHostUptime is nova's get_host_uptime (5.0 on): no
 	// arguments, the host's `uptime` line back.
 	MethodGetHostUptime = "get_host_uptime"
+	// The server actions (actions.go), served from service version 3.
+	MethodStopInstance    = "stop_instance"
+	MethodStartInstance   = "start_instance"
+	MethodPauseInstance   = "pause_instance"
+	MethodUnpauseInstance = "unpause_instance"
+	MethodSuspendInstance = "suspend_instance"
+	MethodResumeInstance  = "resume_instance"
+	MethodRebuildInstance = "rebuild_instance"
 )
 
 // methodVersions is the newest version each method is sent with, as nova's
@@ -47,6 +55,16 @@ var methodVersions = map[string]string{
 	MethodGetConsoleOutput:    "6.0",
 	MethodGetDiagnostics:      "6.0",
 	MethodGetHostUptime:       "6.0",
+	// nova's versions of nova's methods (a Python nova-compute of Zed
+	// understands them); a gonova compute below service version 3 does not
+	// serve them, which nova-api checks (versions.ServerActions).
+	MethodStopInstance:    "6.0",
+	MethodStartInstance:   "6.0",
+	MethodPauseInstance:   "6.0",
+	MethodUnpauseInstance: "6.0",
+	MethodSuspendInstance: "6.0",
+	MethodResumeInstance:  "6.0",
+	MethodRebuildInstance: "6.1",
 }
 
 // MethodVersion returns the newest version method is sent with ("" for a

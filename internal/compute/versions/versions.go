@@ -18,7 +18,17 @@ var history = [...]Entry{
 	{0, "", "pre-history: a services row that records no version; gonova never writes it"},
 	{1, "6.0", "gonova's first release: build_and_run_instance, terminate_instance, reboot_instance, get_console_output, get_diagnostics"},
 	{2, "6.1", "build_and_run_instance takes power_on (false: build the guest and leave it stopped)"},
+	{3, "6.1", "stop_instance, start_instance, pause_instance, unpause_instance, suspend_instance, resume_instance " +
+		"and rebuild_instance served (nova's 6.0 methods, at nova's versions); the compute records instance action events"},
 }
+
+// ServerActions is the first service version whose nova-compute serves the
+// server actions (stop, start, pause, unpause, suspend, resume, rebuild).
+// They are nova's 6.0 methods and are sent at nova's versions, so a version
+// cap cannot tell an older gonova compute that lacks them: nova-api checks
+// the instance's host's service version instead, as nova gates new
+// features on service versions.
+const ServerActions = 3
 
 // Current is this release's service version, the last entry of the history
 // (nova's SERVICE_VERSION). Every gonova service records it in its row.

@@ -25,7 +25,7 @@ func TestHistoryIsIndexedByServiceVersion(t *testing.T) {
 }
 
 func TestComputeRPC(t *testing.T) {
-	for v, want := range map[int]string{1: "6.0", 2: "6.1"} {
+	for v, want := range map[int]string{1: "6.0", 2: "6.1", 3: "6.1"} {
 		if got, err := ComputeRPC(v); err != nil || got != want {
 			t.Errorf("ComputeRPC(%d) = %q, %v; want %s", v, got, err, want)
 		}
@@ -35,8 +35,8 @@ func TestComputeRPC(t *testing.T) {
 	if !errors.As(err, &old) || old.This != Current || old.Minimum != Current+1 {
 		t.Fatalf("ComputeRPC(Current+1) = %v", err)
 	}
-	want := "This service is older (v2) than the minimum (v3) version of the rest of the deployment. Unable to continue."
-	if Current == 2 && err.Error() != want {
+	want := "This service is older (v3) than the minimum (v4) version of the rest of the deployment. Unable to continue."
+	if Current == 3 && err.Error() != want {
 		t.Errorf("message %q, want nova's %q", err, want)
 	}
 	if _, err := ComputeRPC(0); err == nil {

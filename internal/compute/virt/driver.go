@@ -46,6 +46,14 @@ type Driver interface {
 	PowerOff(ctx context.Context, uuid string) error
 	// PowerOn starts a stopped instance (state RUNNING).
 	PowerOn(ctx context.Context, uuid string) error
+	// Pause freezes a running instance in memory (state PAUSED); Unpause
+	// runs a paused one again.
+	Pause(ctx context.Context, uuid string) error
+	Unpause(ctx context.Context, uuid string) error
+	// Suspend saves a running or paused instance to disk (state
+	// SUSPENDED); Resume runs a suspended one again.
+	Suspend(ctx context.Context, uuid string) error
+	Resume(ctx context.Context, uuid string) error
 
 	// GetInfo returns the instance's power state as the hypervisor sees it.
 	GetInfo(ctx context.Context, uuid string) (InstanceInfo, error)
