@@ -546,7 +546,6 @@ func newPGFixture(tb testing.TB) *fuzzFixture {
 		CREATE TABLE fuzz_seed_aggregates AS SELECT * FROM aggregates;
 		CREATE TABLE fuzz_seed_aggregate_hosts AS SELECT * FROM aggregate_hosts;
 		CREATE TABLE fuzz_seed_aggregate_metadata AS SELECT * FROM aggregate_metadata;
-); err != nil {
 		CREATE TABLE fuzz_seed_instance_actions AS SELECT * FROM instance_actions;
 		CREATE TABLE fuzz_seed_instance_actions_events AS SELECT * FROM instance_actions_events`); err != nil {
 		tb.Fatal(err)
