@@ -282,10 +282,9 @@ func exactValues(c Column, vs []string) []string {
 }
 
 // matchesNothing reports the filters no row can pass: gonova keeps no
-// server tags and no locks, so tags and tags-any match nothing and locked
-// only matches false.
+// locks, so locked only matches false.
 func (f *InstanceFilter) matchesNothing() bool {
-	return len(f.Tags) > 0 || len(f.TagsAny) > 0 || (f.Locked != nil && *f.Locked)
+	return f.Locked != nil && *f.Locked
 }
 
 // pass reports whether in passes f (deleted: whether the row is deleted).
@@ -332,6 +331,9 @@ func (f *InstanceFilter) pass(in *Instance, deleted bool) bool {
 		if v.null || !re.MatchString(v.text(columns[c].kind)) {
 			return false
 		}
+	}
+	if !passTags(f, in.Tags) {
+		return false
 	}
 	if f.ChangesSince != nil && (in.UpdatedAt == nil || in.UpdatedAt.Before(*f.ChangesSince)) {
 		return false

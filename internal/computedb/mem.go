@@ -25,6 +25,8 @@ type Mem struct {
 	// gone holds deleted rows as Postgres keeps them (vm_state deleted), for
 	// the lists that ask for deleted instances and for markers.
 	gone map[string]*Instance
+	fl   memFlavors  // mem_flavors.go
+	kp   memKeyPairs // mem_keypairs.go
 }
 
 // claim is what an instance holds on a node.
@@ -120,6 +122,8 @@ func (m *Mem) CreateInstance(_ context.Context, in Instance) (Instance, error) {
 	m.nextInst++
 	in.ID, in.CreatedAt, in.UpdatedAt, in.TerminatedAt, in.Fault = m.nextInst, m.now(), nil, nil, nil
 	in.Metadata = copyMetadata(in.Metadata)
+	in.Tags = normalTags(in.Tags)
+	in.Flavor = in.Flavor.clone()
 	cp := in
 	m.instances[in.UUID] = &cp
 	return snapshot(&cp), nil
@@ -271,6 +275,8 @@ func copyMetadata(m map[string]string) map[string]string {
 func snapshot(in *Instance) Instance {
 	out := *in
 	out.Metadata = copyMetadata(in.Metadata)
+	out.Tags = normalTags(in.Tags)
+	out.Flavor = in.Flavor.clone()
 	if in.Fault != nil {
 		f := *in.Fault
 		out.Fault = &f
@@ -329,4 +335,29 @@ func (m *Mem) CountInstancesByHost(_ context.Context, host string) (int, error) 
 		}
 	}
 	return n, nil
+}
+
+// EditInstance implements Store.
+func (m *Mem) EditInstance(_ context.Context, id string, edit InstanceEdit) (Instance, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	in, err := m.get(id)
+	if err != nil {
+		return Instance{}, err
+	}
+	meta, tags, err := edit(copyMetadata(in.Metadata), normalTags(in.Tags))
+	if err != nil {
+		return Instance{}, err
+	}
+	var c checker
+	c.metadata(meta)
+	if c.err != nil {
+		return Instance{}, c.err
+	}
+	if err := checkTags(tags); err != nil {
+		return Instance{}, err
+	}
+	now := m.now()
+	in.Metadata, in.Tags, in.UpdatedAt = copyMetadata(meta), normalTags(tags), &now
+	return snapshot(in), nil
 }

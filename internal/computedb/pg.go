@@ -99,7 +99,8 @@ func (p *PG) GetNode(ctx context.Context, id int64) (Node, error) {
 
 const instCols = `id, uuid::text, display_name, user_id, project_id, coalesce(host, ''), coalesce(node, ''),
 	vm_state, coalesce(task_state, ''), power_state, flavor_id, vcpus, memory_mb, root_gb, image_ref,
-	launched_at, terminated_at, created_at, updated_at, metadata, fault_code, fault_message, fault_created_at`
+	launched_at, terminated_at, created_at, updated_at, metadata, fault_code, fault_message, fault_created_at,
+	tags, coalesce(key_name, ''), flavor`
 
 func scanInstance(row pgx.Row) (Instance, error) { return newInstanceScanner().scan(row) }
 
@@ -118,7 +119,8 @@ func newInstanceScanner() *instanceScanner {
 	in := &sc.in
 	sc.dest = []any{&in.ID, &in.UUID, &in.DisplayName, &in.UserID, &in.ProjectID, &in.Host, &in.Node,
 		&in.VMState, &in.TaskState, &in.PowerState, &in.FlavorID, &in.VCPUs, &in.MemoryMB, &in.RootGB, &in.ImageRef,
-		&in.LaunchedAt, &in.TerminatedAt, &in.CreatedAt, &in.UpdatedAt, &in.Metadata, &sc.faultCode, &sc.faultMessage, &sc.faultCreated}
+		&in.LaunchedAt, &in.TerminatedAt, &in.CreatedAt, &in.UpdatedAt, &in.Metadata, &sc.faultCode, &sc.faultMessage, &sc.faultCreated,
+		&in.Tags, &in.KeyName, &in.Flavor}
 	return sc
 }
 
@@ -134,6 +136,9 @@ func (sc *instanceScanner) scan(row pgx.Row) (Instance, error) {
 	in := sc.in
 	if in.Metadata == nil {
 		in.Metadata = map[string]string{}
+	}
+	if in.Tags == nil {
+		in.Tags = []string{}
 	}
 	if sc.faultCode != nil && sc.faultMessage != nil && sc.faultCreated != nil {
 		in.Fault = &Fault{Code: *sc.faultCode, Message: *sc.faultMessage, Created: *sc.faultCreated}
@@ -166,12 +171,12 @@ func (p *PG) CreateInstance(ctx context.Context, in Instance) (Instance, error) 
 	}
 	row := p.pool.QueryRow(ctx, `
 		INSERT INTO instances (uuid, display_name, user_id, project_id, host, node, vm_state, task_state, power_state,
-			flavor_id, vcpus, memory_mb, root_gb, image_ref, launched_at, metadata)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)
+			flavor_id, vcpus, memory_mb, root_gb, image_ref, launched_at, metadata, tags, key_name, flavor)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)
 		RETURNING `+instCols,
 		in.UUID, in.DisplayName, in.UserID, in.ProjectID, nullIfEmpty(in.Host), nullIfEmpty(in.Node), string(in.VMState),
 		nullIfEmpty(in.TaskState), int(in.PowerState), in.FlavorID, in.VCPUs, in.MemoryMB, in.RootGB, in.ImageRef, in.LaunchedAt,
-		metadataOrEmpty(in.Metadata))
+		metadataOrEmpty(in.Metadata), normalTags(in.Tags), nullIfEmpty(in.KeyName), in.Flavor)
 	out, err := scanInstance(row)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
@@ -303,6 +308,18 @@ func pgList(f *InstanceFilter, keys []SortKey, marker *Instance) (string, []any)
 	}
 	for _, c := range sortedColumns(f.Regex) {
 		where = append(where, columns[c].regexSQL+" ~ "+arg(f.Regex[c].Postgres()))
+	}
+	if len(f.Tags) > 0 {
+		where = append(where, "tags @> "+arg(f.Tags)+"::text[]")
+	}
+	if len(f.TagsAny) > 0 {
+		where = append(where, "tags && "+arg(f.TagsAny)+"::text[]")
+	}
+	if len(f.NotTags) > 0 {
+		where = append(where, "NOT (tags @> "+arg(f.NotTags)+"::text[])")
+	}
+	if len(f.NotTagsAny) > 0 {
+		where = append(where, "NOT (tags && "+arg(f.NotTagsAny)+"::text[])")
 	}
 	if f.ChangesSince != nil {
 		where = append(where, "updated_at >= "+arg(*f.ChangesSince))
