@@ -64,7 +64,9 @@ type viewContext struct {
 	// hostStatusShown is what host_status shows (from 2.16), of hostStatus.
 	hostStatusShown hostStatusPolicy
 	hostStatus      computeapi.HostStatuses
-	flavorsByID     flavorCatalog
+	// flavorExtraSpecs shows the flavor's extra specs (2.47,
+	// servers:show:flavor-extra-specs).
+	flavorExtraSpecs bool
 }
 
 // metadataView is never null: nova shows {} for a server without metadata.
@@ -102,7 +104,7 @@ func serverDetail(vc viewContext, in computedb.Instance) map[string]any {
 		"OS-DCF:diskConfig":                    "MANUAL",
 		"OS-EXT-AZ:availability_zone":          "",
 		"config_drive":                         "",
-		"key_name":                             nil,
+		"key_name":                             nullString(in.KeyName),
 		"security_groups":                      []map[string]string{{"name": "default"}},
 		"OS-EXT-STS:task_state":                nullString(in.TaskState),
 		"OS-EXT-STS:vm_state":                  in.VMState,
@@ -123,13 +125,17 @@ func serverDetail(vc viewContext, in computedb.Instance) map[string]any {
 		m["progress"] = 0
 	}
 	if vc.version.AtLeast(2, 47) {
-		f, _ := vc.flavorsByID.get(in.FlavorID)
-		var swap int64
-		if f.Swap > 0 {
-			swap = f.Swap
+		f := in.Flavor
+		flavor := map[string]any{"vcpus": in.VCPUs, "ram": in.MemoryMB, "disk": in.RootGB,
+			"ephemeral": f.EphemeralGB, "swap": f.Swap, "original_name": f.Name}
+		if vc.flavorExtraSpecs {
+			specs := f.ExtraSpecs
+			if specs == nil {
+				specs = map[string]string{}
+			}
+			flavor["extra_specs"] = specs
 		}
-		m["flavor"] = map[string]any{"vcpus": in.VCPUs, "ram": in.MemoryMB, "disk": in.RootGB,
-			"ephemeral": f.Ephemeral, "swap": swap, "original_name": f.Name, "extra_specs": map[string]string{}}
+		m["flavor"] = flavor
 	} else {
 		m["flavor"] = map[string]any{"id": in.FlavorID, "links": []link{
 			{Href: vc.base + "/flavors/" + in.FlavorID, Rel: "bookmark"}}}
@@ -156,7 +162,7 @@ func serverDetail(vc viewContext, in computedb.Instance) map[string]any {
 		m["description"] = nil
 	}
 	if vc.version.AtLeast(2, 26) {
-		m["tags"] = []string{}
+		m["tags"] = tagsView(in.Tags)
 	}
 	return m
 }

@@ -2,11 +2,13 @@ package api
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"math/big"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -31,6 +33,8 @@ type serverCreate struct {
 	hasPass    bool
 	metadata   map[string]string
 	diskConfig string
+	keyName    string
+	tags       []string // 2.52
 }
 
 var metadataKeyPattern = regexp.MustCompile(`^[a-zA-Z0-9-_:. ]{1,255}$`)
@@ -43,7 +47,7 @@ var metadataKeyPattern = regexp.MustCompile(`^[a-zA-Z0-9-_:. ]{1,255}$`)
 // they ask for one server: python-novaclient sends min_count and max_count
 // 1 with every create.
 var serverCreateKeys = []string{"imageRef", "adminPass", "metadata", "networks", "OS-DCF:diskConfig",
-	"min_count", "max_count", "return_reservation_id"}
+	"min_count", "max_count", "return_reservation_id", "key_name"}
 
 // parseServerCreate validates body as nova's create schema (the subset
 // gonova serves) does. A missing image (c.imageRef "") is for the caller
@@ -68,8 +72,22 @@ func parseServerCreate(body map[string]any, v microversion.Version) (serverCreat
 	if v.AtLeast(2, 37) {
 		required = append(required, "networks")
 	}
-	if err := checkKeys("server", srv, required, serverCreateKeys...); err != nil {
+	allowed := serverCreateKeys
+	if v.AtLeast(2, 52) {
+		allowed = append(slices.Clip(allowed), "tags")
+	}
+	if err := checkKeys("server", srv, required, allowed...); err != nil {
 		return c, err
+	}
+	if raw, ok := srv["key_name"]; ok {
+		if c.keyName, err = checkName("key_name", raw); err != nil {
+			return c, err
+		}
+	}
+	if raw, ok := srv["tags"]; ok {
+		if c.tags, err = checkCreateTags(raw); err != nil {
+			return c, err
+		}
 	}
 	if c.name, err = checkName("name", srv["name"]); err != nil {
 		return c, err
@@ -365,17 +383,35 @@ func (h *handlers) createServer(w http.ResponseWriter, r *http.Request) {
 		fault.Write(w, r, fault.BadRequest("Missing imageRef attribute"))
 		return
 	}
-	flavor, ok := h.flavors.get(req.flavorID)
-	if !ok {
+	flavor, err := h.compute.GetFlavor(ctx, req.flavorID, h.flavorScope(r))
+	if errors.Is(err, computedb.ErrNotFound) {
 		fault.Write(w, r, fault.BadRequest("Invalid flavorRef provided."))
 		return
+	}
+	if err != nil {
+		fault.Write(w, r, err)
+		return
+	}
+	if flavor.Disabled { // nova's FlavorNotFound for a disabled flavor
+		fault.Write(w, r, fault.BadRequest("Invalid flavorRef provided."))
+		return
+	}
+	if req.keyName != "" {
+		if _, err := h.compute.GetKeyPair(ctx, caller(r).UserID, req.keyName); errors.Is(err, computedb.ErrNotFound) {
+			fault.Write(w, r, fault.BadRequest("Invalid key_name provided."))
+			return
+		} else if err != nil {
+			fault.Write(w, r, err)
+			return
+		}
 	}
 	if !req.hasPass {
 		req.adminPass = generatePassword()
 	}
 	inst, err := h.capi.Create(ctx, h.computeCaller(r), computeapi.CreateRequest{
-		Name: req.name, ImageRef: req.imageRef, Metadata: req.metadata,
-		Flavor: computeapi.Flavor{ID: flavor.ID, Name: flavor.Name, VCPUs: flavor.VCPUs, MemoryMB: flavor.RAM, RootGB: flavor.Disk},
+		Name: req.name, ImageRef: req.imageRef, Metadata: req.metadata, KeyName: req.keyName, Tags: req.tags,
+		Flavor: computeapi.Flavor{ID: flavor.FlavorID, Name: flavor.Name, VCPUs: flavor.VCPUs, MemoryMB: flavor.MemoryMB, RootGB: flavor.RootGB,
+			EphemeralGB: flavor.EphemeralGB, Swap: flavor.Swap, RXTXFactor: flavor.RXTXFactor, ExtraSpecs: flavor.ExtraSpecs},
 	})
 	if err != nil {
 		fault.Write(w, r, serverFault(err, ""))
@@ -422,7 +458,10 @@ func (h *handlers) viewContext(r *http.Request, in *computedb.Instance) (viewCon
 		target = instanceTarget(*in, false)
 	}
 	vc := viewContext{base: baseURL(r), version: microversion.FromContext(ctx),
-		extendedAttrs: h.enf.Allowed(ctx, polExtendedAttrs, target), flavorsByID: h.flavors}
+		extendedAttrs: h.enf.Allowed(ctx, polExtendedAttrs, target)}
+	if vc.version.AtLeast(2, 47) {
+		vc.flavorExtraSpecs = h.enf.Allowed(ctx, polServerFlavorSpecs, target)
+	}
 	if !vc.version.AtLeast(2, 16) {
 		return vc, nil
 	}
