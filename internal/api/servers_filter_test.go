@@ -60,6 +60,14 @@ func newFilterEnv(t *testing.T, b backend) *filterEnv {
 	if err := e.compute.DeleteInstance(context.Background(), fe.ids["gone"]); err != nil {
 		t.Fatal(err)
 	}
+	// Tags, set through the tags API (2.26).
+	for name, tags := range map[string][]string{"flt-a": {"a", "b"}, "flt-ab": {"b"}, "flt-b": {"a", "c"}, "bobs": {"a"}} {
+		token := alice
+		if name == "bobs" {
+			token = bob
+		}
+		e.do("PUT", "/v2.1/servers/"+fe.ids[name]+"/tags", token, "2.26", map[string]any{"tags": tags}).want(t, 200)
+	}
 	return fe
 }
 
@@ -120,10 +128,17 @@ func TestServerListFilters(t *testing.T) {
 		{"locked=true", alice, "2.73", ""},
 		{"locked=false", alice, "2.73", all},
 		{"locked=true", alice, "2.72", all},
-		{"tags=a", alice, "2.26", ""},
-		{"tags-any=a,b", alice, "2.26", ""},
-		{"not-tags=a", alice, "2.26", all},
-		{"not-tags-any=a", alice, "2.26", all},
+		{"tags=a", alice, "2.26", "flt-a,flt-b"},
+		{"tags=a,b", alice, "2.26", "flt-a"}, // all of them
+		{"tags=A", alice, "2.26", ""},        // tags are case-sensitive
+		{"tags-any=a,b", alice, "2.26", "flt-a,flt-ab,flt-b"},
+		{"tags-any=zz", alice, "2.26", ""},
+		{"not-tags=a,b", alice, "2.26", "flt-ab,flt-b,other"}, // not all of them
+		{"not-tags-any=a", alice, "2.26", "flt-ab,other"},     // none of them
+		{"not-tags-any=a,b", alice, "2.26", "other"},
+		{"tags=a&not-tags-any=c", alice, "2.26", "flt-a"},
+		{"tags=b&tags-any=a,c", alice, "2.26", "flt-a"},
+		{"all_tenants=1&tags=a", admin, "2.26", "bobs,flt-a,flt-b"},
 		{"tags=a", alice, "2.25", all},
 		{"changes-since=2000-01-01T00:00:00Z", alice, "", "flt-a,flt-ab,flt-b,gone,other"}, // deleted ones too
 		{"changes-since=2999-01-01", alice, "", ""},
