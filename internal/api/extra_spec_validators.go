@@ -122,9 +122,9 @@ var specRules = func() []specRule {
 // no rule names is refused.
 var specNamespaces = regexp.MustCompile(`^(?:hw|hw_rng|hw_video|quota|resources([a-zA-Z0-9_-]{1,64})?|trait([a-zA-Z0-9_-]{1,64})?|accel|os|pci_passthrough|capabilities|aggregate_instance_extra_specs|vmware)$`)
 
-// validateExtraSpec is nova's validators.validate (2.86): nil or the 400's
+// validateExtraSpec is nova's validators.validate (2.86): "" or the 400's
 // message.
-func validateExtraSpec(name, value string) error {
+func validateExtraSpec(name, value string) string {
 	for _, rule := range specRules {
 		if rule.name.MatchString(name) {
 			return rule.check(value)
@@ -132,36 +132,36 @@ func validateExtraSpec(name, value string) error {
 	}
 	ns, _, ok := strings.Cut(name, ":")
 	if !ok || !specNamespaces.MatchString(ns) {
-		return nil
+		return ""
 	}
-	return fmt.Errorf("Validation failed; extra spec '%s' does not appear to be a valid extra spec.", name)
+	return fmt.Sprintf("Validation failed; extra spec '%s' does not appear to be a valid extra spec.", name)
 }
 
-func (rule specRule) check(value string) error {
+func (rule specRule) check(value string) string {
 	switch rule.kind {
 	case specInt:
 		n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
 		if err != nil {
-			return fmt.Errorf("Validation failed; '%s' is not a valid integer value.", value)
+			return fmt.Sprintf("Validation failed; '%s' is not a valid integer value.", value)
 		}
 		if rule.max != nil && *rule.max < n {
-			return fmt.Errorf("Validation failed; '%s' is greater than the max value of '%d'.", value, *rule.max)
+			return fmt.Sprintf("Validation failed; '%s' is greater than the max value of '%d'.", value, *rule.max)
 		}
 		if rule.min != nil && *rule.min > n {
-			return fmt.Errorf("Validation failed; '%s' is less than the min value of '%d'.", value, *rule.min)
+			return fmt.Sprintf("Validation failed; '%s' is less than the min value of '%d'.", value, *rule.min)
 		}
 	case specBool:
 		if _, ok := strictBool(value); !ok {
-			return fmt.Errorf("Validation failed; '%s' is not a valid boolean-like value.", value)
+			return fmt.Sprintf("Validation failed; '%s' is not a valid boolean-like value.", value)
 		}
 	default:
 		if rule.pattern != "" {
 			if !regexp.MustCompile(`^(?:` + rule.pattern + `)$`).MatchString(value) {
-				return fmt.Errorf("Validation failed; '%s' is not of the format '%s'.", value, rule.pattern)
+				return fmt.Sprintf("Validation failed; '%s' is not of the format '%s'.", value, rule.pattern)
 			}
 		} else if rule.enum != nil && !slices.Contains(rule.enum, value) {
-			return fmt.Errorf("Validation failed; '%s' is not one of: %s.", value, strings.Join(rule.enum, ", "))
+			return fmt.Sprintf("Validation failed; '%s' is not one of: %s.", value, strings.Join(rule.enum, ", "))
 		}
 	}
-	return nil
+	return ""
 }

@@ -66,8 +66,8 @@ func checkSpecValues(r *http.Request, specs map[string]string) error {
 	}
 	sort.Strings(names)
 	for _, k := range names {
-		if err := validateExtraSpec(k, specs[k]); err != nil {
-			return fault.BadRequest(err.Error())
+		if msg := validateExtraSpec(k, specs[k]); msg != "" {
+			return fault.BadRequest(msg)
 		}
 	}
 	return nil

@@ -220,4 +220,6 @@ func TestTagsNeedTheirMicroversion(t *testing.T) {
 	e.do("GET", "/v2.1/servers/"+id+"/tags", alice, "latest", nil).wantFault(t, 404, "")
 }
 
-func (e *env) setStateActive(t *testing.T, id string) { e.setState(t, id, states.VMActive, states.TaskNone) }
+func (e *env) setStateActive(t *testing.T, id string) {
+	e.setState(t, id, states.VMActive, states.TaskNone)
+}

@@ -18,17 +18,18 @@ const otherImage = "155d900f-4e14-4e4c-a73d-069cbf4541e6"
 
 // filterEnv is alice's servers in every state a filter separates, bob's
 // one, and one of alice's deleted; on one backend, at microversions up to
-// 2.75.
+// 2.93.
 type filterEnv struct {
 	*env
 	ids map[string]string // by name
 }
 
 func newFilterEnv(t *testing.T, b backend) *filterEnv {
-	e := newEnv(t, b, func(d *Deps, _ *computeapi.Options) { d.MaxMicroversion = microversion.MustParse("2.75") })
+	e := newEnv(t, b, func(d *Deps, _ *computeapi.Options) { d.MaxMicroversion = microversion.MustParse("2.93") })
 	e.addNode("c1", 64, 1<<20, 10000)
 	e.addNode("c2", 64, 1<<20, 10000)
 	fe := &filterEnv{env: e, ids: map[string]string{}}
+	e.do("POST", "/v2.1/os-keypairs", alice, "", map[string]any{"keypair": map[string]any{"name": "kp1", "public_key": testPublicKey}}).want(t, 200)
 	type row struct {
 		name, token, flavor, image string
 		vm                         states.VMState
@@ -46,6 +47,9 @@ func newFilterEnv(t *testing.T, b backend) *filterEnv {
 	} {
 		body := bootBody(r.name, r.flavor)
 		body["server"].(map[string]any)["imageRef"] = r.image
+		if r.name == "flt-b" {
+			body["server"].(map[string]any)["key_name"] = "kp1"
+		}
 		resp := e.do("POST", "/v2.1/servers", r.token, "", body)
 		resp.want(t, 202)
 		id := obj(t, resp.Body["server"])["id"].(string)
@@ -164,7 +168,10 @@ func TestServerListFilters(t *testing.T) {
 		{"all_tenants=1&power_state=4", admin, "", "flt-b"},
 		{"all_tenants=1&display_name=" + url.QueryEscape("^flt-a"), admin, "", "flt-a,flt-ab"},
 		{"all_tenants=1&availability_zone=nova&name=bobs", admin, "", "bobs"},
-		{"all_tenants=1&key_name=k", admin, "", ""},
+		{"all_tenants=1&key_name=k", admin, "", "flt-b"}, // a regex
+		{"all_tenants=1&key_name=^kp2", admin, "", ""},
+		{"key_name=kp1", alice, "2.83", "flt-b"}, // a user's filter from 2.83
+		{"key_name=kp1", alice, "2.82", all},
 		{"all_tenants=1&description=x&name=bobs", admin, "", "bobs"}, // not a column: nova ignores it
 		{"all_tenants=1&deleted=true", admin, "", "gone"},
 		{"all_tenants=1&deleted=false&name=gone", admin, "", ""},
@@ -261,7 +268,7 @@ func TestServerListSortAndPaging(t *testing.T) {
 				{"sort_key=display_name&sort_dir=asc", alice, "", "flt-a,flt-ab,flt-b,other"},
 				{"sort_key=vm_state&sort_dir=asc&sort_key=display_name&sort_dir=desc", alice, "", "flt-ab,flt-a,other,flt-b"},
 				{"sort_key=id&sort_dir=asc", alice, "", "other,flt-b,flt-ab,flt-a"},         // ignored, with its direction
-				{"sort_key=key_name&sort_dir=asc", alice, "", "flt-a,flt-ab,flt-b,other"},   // no value: the defaults, ascending
+				{"sort_key=key_name&sort_dir=asc", alice, "", "flt-b,flt-a,flt-ab,other"},   // NULL last, then the defaults, ascending
 				{"sort_key=locked&sort_dir=asc", alice, "2.73", "flt-a,flt-ab,flt-b,other"}, // valid from 2.73
 				{"sort_key=host&sort_dir=asc&sort_key=display_name&sort_dir=asc&all_tenants=1", admin, "", "bobs,flt-a,flt-b,flt-ab,other"},
 			} {

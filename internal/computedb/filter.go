@@ -47,6 +47,7 @@ const (
 	ColLaunchedAt       Column = "launched_at"
 	ColTerminatedAt     Column = "terminated_at"
 	ColAvailabilityZone Column = "availability_zone"
+	ColKeyName          Column = "key_name"
 )
 
 // DefaultAvailabilityZone is the zone of every compute host (nova's
@@ -133,6 +134,7 @@ var columns = map[Column]colDef{
 	ColUpdatedAt:        {kind: kindTime, nullable: true, sql: "updated_at", regexSQL: "to_char(updated_at AT TIME ZONE 'UTC', " + pgTimeText + ")"},
 	ColLaunchedAt:       {kind: kindTime, nullable: true, sql: "launched_at", regexSQL: "to_char(launched_at AT TIME ZONE 'UTC', " + pgTimeText + ")"},
 	ColTerminatedAt:     {kind: kindTime, nullable: true, sql: "terminated_at", regexSQL: "to_char(terminated_at AT TIME ZONE 'UTC', " + pgTimeText + ")"},
+	ColKeyName:          {kind: kindText, nullable: true, sql: `key_name COLLATE "C"`, regexSQL: "key_name"},
 	ColAvailabilityZone: {kind: kindText, nullable: true, sql: `(CASE WHEN host IS NULL THEN NULL ELSE 'nova' END) COLLATE "C"`, regexSQL: "(CASE WHEN host IS NULL THEN NULL ELSE 'nova' END)"},
 }
 
@@ -188,6 +190,8 @@ func get(in *Instance, c Column) value {
 		return timeValue(in.LaunchedAt)
 	case ColTerminatedAt:
 		return timeValue(in.TerminatedAt)
+	case ColKeyName:
+		return nullable(in.KeyName)
 	case ColAvailabilityZone:
 		if in.Host == "" {
 			return value{null: true}
