@@ -143,7 +143,12 @@ func (h *handlers) listFlavors(detail bool) http.HandlerFunc {
 			fault.Write(w, r, err)
 			return
 		}
-		list, err := h.compute.ListFlavors(ctx, f)
+		var list []computedb.Flavor
+		if f.Limit > 0 { // limit=0 is an empty page, as nova's paginate_query
+			list, err = h.compute.ListFlavors(ctx, f)
+		} else if f.Marker != "" {
+			_, err = h.compute.ListFlavors(ctx, f) // the marker must still exist
+		}
 		if errors.Is(err, computedb.ErrNotFound) {
 			fault.Write(w, r, fault.BadRequest(fmt.Sprintf("marker [%s] not found", f.Marker)))
 			return

@@ -139,6 +139,9 @@ func TestFlavorListFiltersAndPages(t *testing.T) {
 			t.Fatalf("next %s", next)
 		}
 		e.do("GET", "/v2.1/flavors?marker=p1", alice, "", nil).wantFault(t, 400, "marker [p1] not found")
+		if got := ids(t, e.do("GET", "/v2.1/flavors?limit=0", alice, "", nil).Body["flavors"]); got != "" {
+			t.Fatalf("limit=0 lists %s", got)
+		}
 		// Unknown parameters: ignored before 2.75, refused from.
 		e.do("GET", "/v2.1/flavors?foo=1", alice, "2.74", nil).want(t, 200)
 		e.do("GET", "/v2.1/flavors?foo=1", alice, "2.75", nil).wantFault(t, 400, "Additional properties are not allowed ('foo' was unexpected)")
