@@ -16,7 +16,8 @@ import (
 // hw_video, quota, os, accel, pci_passthrough and vmware namespaces, and the
 // resources, trait, capabilities and aggregate_instance_extra_specs
 // patterns (trait and resource class names are any upper-case name, where
-// nova knows os-traits' and placement's lists).
+// nova knows os-traits' and placement's lists). extra_specs_referee_test.go
+// checks every key nova 26 registers against nova's own validators.
 
 type specKind int
 
@@ -82,13 +83,13 @@ var specRules = func() []specRule {
 		{"hw:watchdog_action", specStr, []string{"none", "pause", "poweroff", "reset", "disabled"}, "", nil, nil},
 		{"hw:viommu_model", specStr, []string{"intel", "smmuv3", "virtio", "auto"}, "", nil, nil},
 		{"hw:ephemeral_encryption", specBool, nil, "", nil, nil},
-		{"hw:ephemeral_encryption_format", specStr, []string{"plain", "luks"}, "", nil, nil},
+		{"hw:ephemeral_encryption_format", specStr, []string{"plain", "luks", "luksv2"}, "", nil, nil},
 		{"hw_rng:allowed", specBool, nil, "", nil, nil},
 		{"hw_rng:rate_bytes", specInt, nil, "", i64(0), nil},
 		{"hw_rng:rate_period", specInt, nil, "", i64(0), nil},
 		{"hw_video:ram_max_mb", specInt, nil, "", i64(0), nil},
 		{"quota:(cpu|memory|disk_io|vif)_limit", specInt, nil, "", i64(0), nil},
-		{"quota:(cpu|memory|disk_io|vif)_reservation", specInt, nil, "", i64(0), nil},
+		{"quota:(cpu|memory|disk_io|vif)_reservation", specInt, nil, "", nil, nil},
 		{"quota:(cpu|memory|disk_io|vif)_shares_level", specStr, []string{"custom", "high", "normal", "low"}, "", nil, nil},
 		{"quota:(cpu|memory|disk_io|vif)_shares_share", specInt, nil, "", i64(0), nil},
 		{"quota:cpu_shares", specInt, nil, "", i64(0), nil},
@@ -100,9 +101,9 @@ var specRules = func() []specRule {
 		{"trait([a-zA-Z0-9_-]{1,64})?:[A-Z0-9_]+", specStr, []string{"required", "forbidden"}, "", nil, nil},
 		{"accel:device_profile", specStr, nil, "", nil, nil},
 		{"os:secure_boot", specStr, []string{"disabled", "required"}, "", nil, nil},
-		{"os:resolution", specStr, nil, "", nil, nil},
+		{"os:resolution", specStr, []string{"1024x768", "1280x1024", "1600x1200", "1920x1200", "2560x1600", "3840x2160"}, "", nil, nil},
 		{"os:monitors", specInt, nil, "", i64(1), i64(8)},
-		{"os:vram", specStr, nil, "", nil, nil},
+		{"os:vram", specStr, []string{"64", "128", "256", "512", "1024"}, "", nil, nil},
 		{"hide_hypervisor_id", specBool, nil, "", nil, nil},
 		{"group_policy", specStr, []string{"isolate", "none"}, "", nil, nil},
 		{"pci_passthrough:alias", specStr, nil, `[^:]+:\d+(?:\s*,\s*[^:]+:\d+)*`, nil, nil},
