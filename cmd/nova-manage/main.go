@@ -3,11 +3,15 @@
 //
 //	nova-manage [--config-file FILE]... [--config-dir DIR] db sync [VERSION]
 //	nova-manage [--config-file FILE]... [--config-dir DIR] db version
+//	nova-manage [--config-file FILE]... [--config-dir DIR] flavor create-defaults
 //
 // "db sync" applies the embedded schema migrations up to the newest one (or to
 // VERSION); running it again is harmless, and two at once serialise on a
 // database lock. Downgrades are refused, as nova refuses them. "db version"
 // prints the applied schema version (0 for a database never synced).
+// "flavor create-defaults" creates nova's classic m1.* flavors (m1.tiny to
+// m1.xlarge, ids 1 to 5) that do not exist; running it again creates
+// nothing, and a flavor of that id or name made by an admin is kept.
 //
 // The database is the [database] connection option of the configuration
 // files. Exit status: 0 on success, 1 on failure, 2 on a usage error.
@@ -26,6 +30,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/gonova/gonova/internal/computedb"
 	"github.com/gonova/gonova/pkg/config"
 	"github.com/gonova/gonova/pkg/db"
 	"github.com/gonova/gonova/pkg/gmr"
@@ -33,6 +38,7 @@ import (
 
 const usage = `usage: nova-manage [--config-file FILE]... [--config-dir DIR] db sync [VERSION]
        nova-manage [--config-file FILE]... [--config-dir DIR] db version
+       nova-manage [--config-file FILE]... [--config-dir DIR] flavor create-defaults
 `
 
 // errUsage marks errors that should print the usage and exit 2.
@@ -65,6 +71,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func dispatch(ctx context.Context, cfg *config.Config, rest []string, stdout io.Writer) error {
+	if len(rest) >= 1 && rest[0] == "flavor" {
+		if len(rest) != 2 || rest[1] != "create-defaults" {
+			return fmt.Errorf("%w: expected \"flavor create-defaults\"", errUsage)
+		}
+		return createDefaultFlavors(ctx, cfg, stdout)
+	}
 	if len(rest) < 2 || rest[0] != "db" {
 		return fmt.Errorf("%w: expected a command such as \"db sync\"", errUsage)
 	}
@@ -137,5 +149,20 @@ func dbVersion(ctx context.Context, cfg *config.Config, stdout io.Writer) error 
 		return err
 	}
 	fmt.Fprintln(stdout, v)
+	return nil
+}
+
+// createDefaultFlavors is "flavor create-defaults".
+func createDefaultFlavors(ctx context.Context, cfg *config.Config, stdout io.Writer) error {
+	pool, err := openPool(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	n, err := computedb.CreateDefaultFlavors(ctx, computedb.NewPG(pool))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "created %d of the %d default flavors\n", n, len(computedb.DefaultFlavors))
 	return nil
 }

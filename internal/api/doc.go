@@ -16,8 +16,15 @@
 //
 // Served: the version documents (GET /, /v2.1), os-services (list, update
 // before and from 2.53, delete), os-hypervisors (list, detail, show),
-// flavors (nova's classic m1.* set, read-only), servers (create, list,
-// detail, show, delete; actions reboot and os-getConsoleOutput).
+// flavors (list with nova's filters and paging, show, create, delete, 2.55
+// update; extra specs with 2.86 validation, extra_specs_validators.go;
+// flavor access for private flavors), os-keypairs (generate, import, list,
+// show, delete; 2.2, 2.10, 2.35, 2.92), servers (create, list, detail,
+// show, delete; actions reboot and os-getConsoleOutput), server metadata
+// and server tags (2.26). Flavors, key pairs, metadata and tags live in the
+// store (internal/computedb); nova has no flavors until an admin creates
+// them or `nova-manage flavor create-defaults` / [gonova] default_flavors
+// create its classic m1.* set.
 //
 // Request bodies are validated as nova's JSON schemas validate them
 // (additionalProperties: false where nova has it, nova's formats and
@@ -34,7 +41,7 @@
 //
 // # Authorization
 //
-// Every route but the version documents and the flavors asks Deps.Policy
+// Every route but the version documents and the flavor reads asks Deps.Policy
 // (pkg/wsgi/policy, nova's rules from internal/policies, overridden by
 // [oslo_policy] policy_file) where nova's controller does, on nova's
 // target: os-services and os-hypervisors on the empty target (admin APIs);
@@ -47,7 +54,14 @@
 // doesn't allow <action> to be performed.". The detail views show
 // OS-EXT-SRV-ATTR and host_status as os-extended-server-attributes and
 // servers:show:host_status[:unknown-only] allow. nova checks no policy on
-// flavors; neither does gonova. A caller is an admin (every project's
+// reading flavors; neither does gonova. The flavor writes check
+// os-flavor-manage, os-flavor-extra-specs and os-flavor-access on the empty
+// target once the body is valid; key pairs check os-keypairs on {user_id}
+// (an admin may act for another user from 2.10); server metadata checks
+// server-metadata on the instance found in the caller's project; server
+// tags check os-server-tags on the instance's project before anything else,
+// as nova (which finds the server by its mapping): another project's
+// server is a 403 there. A caller is an admin (every project's
 // servers) when its authenticator says so or the policy's context_is_admin
 // allows it, as nova's RequestContext decides is_admin.
 //

@@ -47,13 +47,16 @@ var fuzzRoutes = []string{
 	"/v2.1/os-aggregates", "/v2.1/os-aggregates/{id}", "/v2.1/os-aggregates/{id}/action",
 	"/v2.1/os-hosts", "/v2.1/os-hosts/{id}",
 	"/v2.1/servers/{id}/os-instance-actions", "/v2.1/servers/{id}/os-instance-actions/req-seed",
+	"/v2.1/flavors/{id}/action", "/v2.1/flavors/{id}/os-flavor-access", "/v2.1/flavors/{id}/os-extra_specs",
+	"/v2.1/flavors/{id}/os-extra_specs/hw:cpu_policy", "/v2.1/os-keypairs", "/v2.1/os-keypairs/{id}",
+	"/v2.1/servers/{id}/metadata", "/v2.1/servers/{id}/metadata/role", "/v2.1/servers/{id}/tags", "/v2.1/servers/{id}/tags/t1",
 }
 
 // fuzzIDChoices are the ids an input's id byte picks for {id} (one in
 // len+1 takes the input's id string instead), so that mutated inputs still
 // name rows that exist.
 var fuzzIDChoices = []string{"@svc", "@svcuuid", "@condsvc", "@apisvc", "@node", "@nodeuuid", "@srv", "@bobsrv", "@errsrv",
-	"disable", "enable", "disable-log-reason", "force-down", "1", "@agg", "c1"}
+	"disable", "enable", "disable-log-reason", "force-down", "1", "@agg", "c1", "priv", "k1"}
 
 // fuzzMethods are the methods an input's method byte picks from; an input
 // may also name its own.
@@ -351,6 +354,39 @@ func fuzzSeeds() []fuzzSeed {
 	add(400, "GET", "/v2.1/servers", "", "limit=99999999999999999999&marker=x", alice, "", "")
 	add(400, "POST", "/v2.1/servers", "", "", alice, "", `{"server": {"name": "vm", "flavorRef": "1", "imageRef": "`+imageID+`", "metadata": {"k": "\u0000"}}}`)
 	add(401, "GET", "/v2.1/servers", "", "", strings.Repeat("u", 300)+":p", "", "")
+	add(200, "POST", "/v2.1/flavors", "", "", admin, "compute 2.53", `{"flavor": {"name": "f1", "ram": 64, "vcpus": 1, "disk": 0, "id": "f1"}}`)
+	add(400, "POST", "/v2.1/flavors", "", "", admin, "", `{"flavor": {"name": "f1", "ram": 0, "vcpus": 1, "disk": 0}}`)
+	add(409, "POST", "/v2.1/flavors", "", "", admin, "", `{"flavor": {"name": "m1.tiny", "ram": 64, "vcpus": 1, "disk": 0}}`)
+	add(404, "PUT", "/v2.1/flavors/{id}", "1", "", admin, "compute 2.53", `{"flavor": {"description": null}}`)
+	add(202, "DELETE", "/v2.1/flavors/{id}", "1", "", admin, "", "")
+	add(200, "POST", "/v2.1/flavors/{id}/action", "priv", "", admin, "", `{"addTenantAccess": {"tenant": "proj-b"}}`)
+	add(200, "POST", "/v2.1/flavors/{id}/action", "priv", "", admin, "", `{"removeTenantAccess": {"tenant": "proj-a"}}`)
+	add(200, "GET", "/v2.1/flavors/{id}/os-flavor-access", "priv", "", admin, "", "")
+	add(404, "GET", "/v2.1/flavors/{id}", "priv", "", bob, "", "")
+	add(200, "GET", "/v2.1/flavors/{id}/os-extra_specs", "1", "", alice, "", "")
+	add(200, "POST", "/v2.1/flavors/{id}/os-extra_specs", "1", "", admin, "", `{"extra_specs": {"hw:cpu_policy": "dedicated", "mine": 1}}`)
+	add(400, "POST", "/v2.1/flavors/{id}/os-extra_specs", "1", "", admin, "", `{"extra_specs": {"hw:cpu_policy": {}}}`)
+	add(200, "PUT", "/v2.1/flavors/{id}/os-extra_specs/hw:cpu_policy", "1", "", admin, "", `{"hw:cpu_policy": "shared"}`)
+	add(200, "GET", "/v2.1/flavors/{id}/os-extra_specs/hw:cpu_policy", "priv", "", admin, "", "")
+	add(200, "DELETE", "/v2.1/flavors/{id}/os-extra_specs/hw:cpu_policy", "priv", "", admin, "", "")
+	add(200, "GET", "/v2.1/os-keypairs", "", "", alice, "compute 2.35", "")
+	add(201, "POST", "/v2.1/os-keypairs", "", "", alice, "compute 2.10", `{"keypair": {"name": "k2", "public_key": "`+fuzzPublicKey+`"}}`)
+	add(400, "POST", "/v2.1/os-keypairs", "", "", alice, "compute 2.10", `{"keypair": {"name": "k2@x", "public_key": "`+fuzzPublicKey+`"}}`)
+	add(200, "GET", "/v2.1/os-keypairs/{id}", "k1", "", alice, "compute 2.2", "")
+	add(204, "DELETE", "/v2.1/os-keypairs/{id}", "k1", "", alice, "compute 2.10", "")
+	add(200, "GET", "/v2.1/servers/{id}/metadata", "@srv", "", alice, "", "")
+	add(200, "POST", "/v2.1/servers/{id}/metadata", "@srv", "", alice, "", `{"metadata": {"a": "b"}}`)
+	add(200, "PUT", "/v2.1/servers/{id}/metadata", "@srv", "", alice, "", `{"metadata": {"a": "b"}}`)
+	add(200, "GET", "/v2.1/servers/{id}/metadata/role", "@srv", "", alice, "", "")
+	add(200, "PUT", "/v2.1/servers/{id}/metadata/role", "@srv", "", alice, "", `{"meta": {"role": "db"}}`)
+	add(204, "DELETE", "/v2.1/servers/{id}/metadata/role", "@srv", "", alice, "", "")
+	add(200, "GET", "/v2.1/servers/{id}/tags", "@srv", "", alice, "compute 2.26", "")
+	add(200, "PUT", "/v2.1/servers/{id}/tags", "@srv", "", alice, "compute 2.26", `{"tags": ["a", "b"]}`)
+	add(204, "DELETE", "/v2.1/servers/{id}/tags", "@srv", "", alice, "compute 2.26", "")
+	add(204, "GET", "/v2.1/servers/{id}/tags/t1", "@srv", "", alice, "compute 2.26", "")
+	add(204, "PUT", "/v2.1/servers/{id}/tags/t1", "@srv", "", alice, "compute 2.26", "")
+	add(204, "DELETE", "/v2.1/servers/{id}/tags/t1", "@srv", "", alice, "compute 2.26", "")
+	add(404, "GET", "/v2.1/servers/{id}/tags", "@srv", "", alice, "compute 2.25", "")
 	add(401, "GET", "/v2.1/servers", "", "", "\xff:p", "", "")
 	agg := func(name string) string { return `{"aggregate": {"name": "` + name + `", "availability_zone": "az2"}}` }
 	add(200, "GET", "/v2", "", "", "", "", "")
@@ -384,6 +420,9 @@ func fuzzSeeds() []fuzzSeed {
 		fuzzSeed{"GET", idx("/v2.1/os-services"), 0, "", "", "", admin, "legacy:2.53", "", nil, 200})
 	return seeds
 }
+
+// fuzzPublicKey is an OpenSSH ed25519 public key the seeds import.
+const fuzzPublicKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDgsmvGmAXXzeL4AaSSM1m46GFxYjwWzjC5CiKp8Zv5B test@gonova"
 
 // fuzzFixture is a router over one kind of store, in the seeded state.
 type fuzzFixture struct {
@@ -469,9 +508,18 @@ func seedStores(tb testing.TB, services registry.Store, compute computedb.Store)
 			ids.node, ids.nodeUUID = n.ID, n.UUID
 		}
 	}
+	_, err := computedb.CreateDefaultFlavors(ctx, compute)
+	must(err)
+	_, err = compute.CreateFlavor(ctx, computedb.Flavor{FlavorID: "priv", Name: "private", MemoryMB: 64, VCPUs: 1,
+		ExtraSpecs: map[string]string{"hw:cpu_policy": "dedicated"}})
+	must(err)
+	must(compute.AddFlavorProject(ctx, "priv", "proj-a"))
+	_, err = compute.CreateKeyPair(ctx, computedb.KeyPair{Name: "k1", UserID: "alice", Fingerprint: "f", PublicKey: fuzzPublicKey}, -1)
+	must(err)
 	active, none, errState, now := states.VMActive, states.TaskNone, states.VMError, time.Now()
 	in, err := compute.CreateInstance(ctx, computedb.Instance{DisplayName: "web", UserID: "alice", ProjectID: "proj-a",
-		Host: "c1", Node: "c1.node", FlavorID: "1", VCPUs: 1, MemoryMB: 512, RootGB: 1, ImageRef: imageID, Metadata: map[string]string{"role": "web"}})
+		Host: "c1", Node: "c1.node", FlavorID: "1", VCPUs: 1, MemoryMB: 512, RootGB: 1, ImageRef: imageID, Metadata: map[string]string{"role": "web"},
+		Tags: []string{"t1"}})
 	must(err)
 	_, err = compute.UpdateInstance(ctx, in.UUID, computedb.InstanceUpdate{VMState: &active, TaskState: &none, LaunchedAt: &now})
 	must(err)
@@ -547,7 +595,12 @@ func newPGFixture(tb testing.TB) *fuzzFixture {
 		CREATE TABLE fuzz_seed_aggregate_hosts AS SELECT * FROM aggregate_hosts;
 		CREATE TABLE fuzz_seed_aggregate_metadata AS SELECT * FROM aggregate_metadata;
 		CREATE TABLE fuzz_seed_instance_actions AS SELECT * FROM instance_actions;
-		CREATE TABLE fuzz_seed_instance_actions_events AS SELECT * FROM instance_actions_events`); err != nil {
+		CREATE TABLE fuzz_seed_instance_actions_events AS SELECT * FROM instance_actions_events;
+
+		CREATE TABLE fuzz_seed_flavors AS SELECT * FROM flavors;
+		CREATE TABLE fuzz_seed_flavor_extra_specs AS SELECT * FROM flavor_extra_specs;
+		CREATE TABLE fuzz_seed_flavor_projects AS SELECT * FROM flavor_projects;
+		CREATE TABLE fuzz_seed_key_pairs AS SELECT * FROM key_pairs`); err != nil {
 		tb.Fatal(err)
 	}
 	fx := &fuzzFixture{name: "pg", h: fuzzRouterOn(tb, services, compute), ids: ids.replacer(), lastReset: time.Now()}
@@ -565,6 +618,10 @@ func resetPG(tb testing.TB, pool *pgxpool.Pool) {
 		DELETE FROM aggregates; INSERT INTO aggregates SELECT * FROM fuzz_seed_aggregates;
 		INSERT INTO aggregate_hosts SELECT * FROM fuzz_seed_aggregate_hosts;
 		INSERT INTO aggregate_metadata SELECT * FROM fuzz_seed_aggregate_metadata;
+		DELETE FROM flavors; INSERT INTO flavors SELECT * FROM fuzz_seed_flavors;
+		INSERT INTO flavor_extra_specs SELECT * FROM fuzz_seed_flavor_extra_specs;
+		INSERT INTO flavor_projects SELECT * FROM fuzz_seed_flavor_projects;
+		DELETE FROM key_pairs; INSERT INTO key_pairs SELECT * FROM fuzz_seed_key_pairs;
 		UPDATE services SET last_seen_up = now() WHERE last_seen_up IS NOT NULL;
 		COMMIT`)
 	if err != nil {

@@ -129,6 +129,11 @@ func newEnv(t testing.TB, b backend, mod ...func(*Deps, *computeapi.Options)) *e
 		e.services = pgstore.New(e.pool)
 		e.compute = computedb.NewPG(e.pool)
 	}
+	// nova has no flavors until someone creates them; the tests boot
+	// nova's classic m1.* set, as `nova-manage flavor create-defaults`.
+	if _, err := computedb.CreateDefaultFlavors(context.Background(), e.compute); err != nil {
+		t.Fatal(err)
+	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	o := computeapi.Options{Services: e.services, Compute: e.compute, RPC: e.rpc, Logger: quiet, RPCTimeout: 2 * time.Second}
 	d := Deps{Services: e.services, Compute: e.compute, Auth: auth.NoAuth{}, Logger: quiet, Registerer: e.reg}

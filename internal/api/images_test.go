@@ -1,6 +1,10 @@
 package api
 
 import (
+	"github.com/gonova/gonova/internal/computedb"
+
+	"context"
+
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -58,8 +62,10 @@ func TestCreateChecksImageAtGlance(t *testing.T) {
 	e := newEnv(t, memBackend, func(d *Deps, _ *computeapi.Options) {
 		d.Auth = glanceCaller(u, tok)
 		d.Images = image.New(image.Options{APIServers: []string{g.URL}})
-		d.Flavors = append(append([]Flavor(nil), DefaultFlavors...), Flavor{ID: "zero", Name: "zero-disk", RAM: 512, VCPUs: 1, RXTX: 1, Public: true})
 	})
+	if _, err := e.compute.CreateFlavor(context.Background(), computedb.Flavor{FlavorID: "zero", Name: "zero-disk", MemoryMB: 512, VCPUs: 1, RXTXFactor: 1, IsPublic: true}); err != nil {
+		t.Fatal(err)
+	}
 	boot := func(imageRef, flavor string) resp {
 		t.Helper()
 		return e.do("POST", "/v2.1/servers", "x", "", map[string]any{"server": map[string]any{"name": "vm", "imageRef": imageRef, "flavorRef": flavor}})

@@ -49,6 +49,23 @@ func everyRoute(serviceID, serviceUUID, nodeID, nodeUUID, serverID string) []rou
 		{"DELETE", "/v2.1/servers/" + serverID, alice, "", nil},
 		{"POST", "/v2.1/servers/" + serverID + "/action", alice, "", map[string]any{"reboot": map[string]any{"type": "HARD"}}},
 		{"POST", "/v2.1/servers/" + serverID + "/action", alice, "", map[string]any{"os-getConsoleOutput": map[string]any{"length": 10}}},
+		{"GET", "/v2.1/flavors", alice, "", nil},
+		{"GET", "/v2.1/flavors/detail", alice, "", nil},
+		{"GET", "/v2.1/flavors/1", alice, "", nil},
+		{"POST", "/v2.1/flavors", admin, "", map[string]any{"flavor": map[string]any{"name": "f", "ram": 1, "vcpus": 1, "disk": 0}}},
+		{"DELETE", "/v2.1/flavors/1", admin, "", nil},
+		{"GET", "/v2.1/flavors/1/os-extra_specs", admin, "", nil},
+		{"POST", "/v2.1/flavors/1/os-extra_specs", admin, "", map[string]any{"extra_specs": map[string]any{"a": "b"}}},
+		{"GET", "/v2.1/flavors/1/os-flavor-access", admin, "", nil},
+		{"POST", "/v2.1/flavors/1/action", admin, "", map[string]any{"addTenantAccess": map[string]any{"tenant": "p"}}},
+		{"GET", "/v2.1/os-keypairs", alice, "", nil},
+		{"POST", "/v2.1/os-keypairs", alice, "2.10", map[string]any{"keypair": map[string]any{"name": "k", "public_key": fuzzPublicKey}}},
+		{"GET", "/v2.1/os-keypairs/k", alice, "", nil},
+		{"DELETE", "/v2.1/os-keypairs/k", alice, "", nil},
+		{"GET", "/v2.1/servers/" + serverID + "/metadata", alice, "", nil},
+		{"POST", "/v2.1/servers/" + serverID + "/metadata", alice, "", map[string]any{"metadata": map[string]any{"a": "b"}}},
+		{"GET", "/v2.1/servers/" + serverID + "/tags", alice, "2.26", nil},
+		{"PUT", "/v2.1/servers/" + serverID + "/tags/x", alice, "2.26", nil},
 	}
 }
 
@@ -57,9 +74,6 @@ var noDatabaseRoutes = []routeCall{
 	{"GET", "/", "", "", nil},
 	{"GET", "/v2.1", "", "", nil},
 	{"GET", "/v2.1/", "", "", nil},
-	{"GET", "/v2.1/flavors", alice, "", nil},
-	{"GET", "/v2.1/flavors/detail", alice, "", nil},
-	{"GET", "/v2.1/flavors/1", alice, "", nil},
 }
 
 // onStores is newEnv with the router over the given Postgres stores.
@@ -68,6 +82,8 @@ func onStores(t *testing.T, services registry.Store, compute computedb.Store) *e
 		d.Services, d.Compute, o.Services, o.Compute = services, compute, services, compute
 	})
 	e.services, e.compute, e.clk = services, compute, nil
+	// A database that refuses has no flavors to seed.
+	_, _ = computedb.CreateDefaultFlavors(context.Background(), compute)
 	return e
 }
 

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -49,8 +50,13 @@ type Deps struct {
 	// MaxMicroversion is the highest microversion served. Default
 	// microversion.DefaultMax (2.53).
 	MaxMicroversion microversion.Version
-	// Flavors is the flavor catalogue. Default DefaultFlavors.
-	Flavors []Flavor
+	// KeyPairLimit is how many key pairs the user may hold (nova's
+	// [quota] key_pairs; < 0 is unlimited). Default: DefaultKeyPairLimit.
+	KeyPairLimit func(ctx context.Context, userID string) int
+	// MetadataItemsLimit is how many metadata items a server of the
+	// project may have (nova's [quota] metadata_items; < 0 is unlimited).
+	// Default: DefaultMetadataItemsLimit.
+	MetadataItemsLimit func(ctx context.Context, projectID string) int
 	// MaxLimit is the largest page of a list. Default 1000.
 	MaxLimit int
 	// Policy decides every action (oslo.policy's enforcer). Default:
@@ -76,12 +82,15 @@ type handlers struct {
 	downTime   time.Duration
 	log        *slog.Logger
 	enf        *policy.Enforcer
-	flavors    flavorCatalog
 	maxLimit   int
 	minV, maxV microversion.Version
 	images     ImageService
 
 	defaultZone, internalZone string
+	// keyPairLimitFn and metadataLimitFn are Deps' limits (nil: nova's
+	// defaults).
+	keyPairLimitFn  func(ctx context.Context, userID string) int
+	metadataLimitFn func(ctx context.Context, projectID string) int
 }
 
 // Policy action names, nova's. Each route checks its action where nova's
@@ -105,6 +114,35 @@ const (
 	polExtendedAttrs     = "os_compute_api:os-extended-server-attributes"
 	polHostStatus        = "os_compute_api:servers:show:host_status"
 	polHostStatusUnknown = "os_compute_api:servers:show:host_status:unknown-only"
+
+	polFlavorCreate       = "os_compute_api:os-flavor-manage:create"
+	polFlavorUpdate       = "os_compute_api:os-flavor-manage:update"
+	polFlavorDelete       = "os_compute_api:os-flavor-manage:delete"
+	polFlavorSpecsIndex   = "os_compute_api:os-flavor-extra-specs:index"
+	polFlavorSpecsShow    = "os_compute_api:os-flavor-extra-specs:show"
+	polFlavorSpecsCreate  = "os_compute_api:os-flavor-extra-specs:create"
+	polFlavorSpecsUpdate  = "os_compute_api:os-flavor-extra-specs:update"
+	polFlavorSpecsDelete  = "os_compute_api:os-flavor-extra-specs:delete"
+	polFlavorAccess       = "os_compute_api:os-flavor-access"
+	polFlavorAccessAdd    = "os_compute_api:os-flavor-access:add_tenant_access"
+	polFlavorAccessRemove = "os_compute_api:os-flavor-access:remove_tenant_access"
+	polServerFlavorSpecs  = "os_compute_api:servers:show:flavor-extra-specs"
+	polKeypairsIndex      = "os_compute_api:os-keypairs:index"
+	polKeypairsShow       = "os_compute_api:os-keypairs:show"
+	polKeypairsCreate     = "os_compute_api:os-keypairs:create"
+	polKeypairsDelete     = "os_compute_api:os-keypairs:delete"
+	polMetadataIndex      = "os_compute_api:server-metadata:index"
+	polMetadataShow       = "os_compute_api:server-metadata:show"
+	polMetadataCreate     = "os_compute_api:server-metadata:create"
+	polMetadataUpdate     = "os_compute_api:server-metadata:update"
+	polMetadataUpdateAll  = "os_compute_api:server-metadata:update_all"
+	polMetadataDelete     = "os_compute_api:server-metadata:delete"
+	polTagsIndex          = "os_compute_api:os-server-tags:index"
+	polTagsShow           = "os_compute_api:os-server-tags:show"
+	polTagsUpdate         = "os_compute_api:os-server-tags:update"
+	polTagsUpdateAll      = "os_compute_api:os-server-tags:update_all"
+	polTagsDelete         = "os_compute_api:os-server-tags:delete"
+	polTagsDeleteAll      = "os_compute_api:os-server-tags:delete_all"
 )
 
 // defaultEnforcer is Deps.Policy's default: nova's default rules
@@ -136,9 +174,6 @@ func NewRouter(d Deps) (http.Handler, error) {
 	if d.MaxMicroversion.IsNull() {
 		d.MaxMicroversion = microversion.DefaultMax
 	}
-	if d.Flavors == nil {
-		d.Flavors = DefaultFlavors
-	}
 	if d.MaxLimit <= 0 {
 		d.MaxLimit = DefaultMaxLimit
 	}
@@ -162,9 +197,9 @@ func NewRouter(d Deps) (http.Handler, error) {
 	h := &handlers{
 		services: d.Services, compute: d.Compute, capi: d.ComputeAPI,
 		downTime: d.ServiceDownTime, log: d.Logger, enf: d.Policy,
-		flavors:  newFlavorCatalog(d.Flavors),
 		maxLimit: d.MaxLimit, minV: mv.Min(), maxV: mv.Max(),
 		defaultZone: d.DefaultAvailabilityZone, internalZone: d.InternalServiceAvailabilityZone,
+		keyPairLimitFn: d.KeyPairLimit, metadataLimitFn: d.MetadataItemsLimit,
 	}
 	if h.defaultZone == "" {
 		h.defaultZone = zoneCompute
@@ -221,11 +256,45 @@ func NewRouter(d Deps) (http.Handler, error) {
 		r.Get("/v2.1/os-hosts/{id}/shutdown", untilV(2, 42, h.authorized(polHostsShutdown, h.hostPowerAction)))
 		r.Get("/v2.1/os-hosts/{id}/startup", untilV(2, 42, h.authorized(polHostsStart, h.hostPowerAction)))
 
-		// nova checks no policy on flavors: every authenticated caller
-		// lists and shows them.
+		// nova checks no policy on reading flavors: every authenticated
+		// caller lists and shows those it sees (flavors.go). The writes
+		// check os-flavor-manage, os-flavor-extra-specs and
+		// os-flavor-access once the body is valid.
 		r.Get("/v2.1/flavors", h.listFlavors(false))
 		r.Get("/v2.1/flavors/detail", h.listFlavors(true))
 		r.Get("/v2.1/flavors/{id}", h.showFlavor)
+		r.Post("/v2.1/flavors", h.createFlavor)
+		r.Put("/v2.1/flavors/{id}", h.updateFlavor)
+		r.Delete("/v2.1/flavors/{id}", h.deleteFlavor)
+		r.Post("/v2.1/flavors/{id}/action", h.flavorAction)
+		r.Get("/v2.1/flavors/{flavor_id}/os-flavor-access", h.listFlavorAccess)
+		r.Get("/v2.1/flavors/{flavor_id}/os-extra_specs", h.listExtraSpecs)
+		r.Post("/v2.1/flavors/{flavor_id}/os-extra_specs", h.createExtraSpecs)
+		r.Get("/v2.1/flavors/{flavor_id}/os-extra_specs/{id}", h.showExtraSpec)
+		r.Put("/v2.1/flavors/{flavor_id}/os-extra_specs/{id}", h.updateExtraSpec)
+		r.Delete("/v2.1/flavors/{flavor_id}/os-extra_specs/{id}", h.deleteExtraSpec)
+
+		r.Get("/v2.1/os-keypairs", h.listKeypairs)
+		r.Post("/v2.1/os-keypairs", h.createKeypair)
+		r.Get("/v2.1/os-keypairs/{name}", h.showKeypair)
+		r.Delete("/v2.1/os-keypairs/{name}", h.deleteKeypair)
+
+		r.Get("/v2.1/servers/{id}/metadata", h.listServerMetadata)
+		r.Post("/v2.1/servers/{id}/metadata", h.createServerMetadata)
+		r.Put("/v2.1/servers/{id}/metadata", h.updateAllServerMetadata)
+		r.Get("/v2.1/servers/{id}/metadata/{key}", h.showServerMetadata)
+		r.Put("/v2.1/servers/{id}/metadata/{key}", h.updateServerMetadataItem)
+		r.Delete("/v2.1/servers/{id}/metadata/{key}", h.deleteServerMetadataItem)
+
+		r.Group(func(r chi.Router) {
+			r.Use(requireTagsVersion)
+			r.Get("/v2.1/servers/{id}/tags", h.listServerTags)
+			r.Put("/v2.1/servers/{id}/tags", h.updateServerTags)
+			r.Delete("/v2.1/servers/{id}/tags", h.deleteServerTags)
+			r.Get("/v2.1/servers/{id}/tags/{tag}", h.showServerTag)
+			r.Put("/v2.1/servers/{id}/tags/{tag}", h.addServerTag)
+			r.Delete("/v2.1/servers/{id}/tags/{tag}", h.deleteServerTag)
+		})
 
 		// The servers handlers check their policy where nova's do: index
 		// and detail once the query is valid, on the caller's own project;

@@ -161,7 +161,7 @@ func (h *handlers) actionViewContext(r *http.Request, in *computedb.Instance) (v
 	if microversion.FromContext(r.Context()).AtLeast(2, 75) {
 		return h.viewContext(r, in)
 	}
-	return viewContext{base: baseURL(r), version: microversion.FromContext(r.Context()), flavorsByID: h.flavors}, nil
+	return viewContext{base: baseURL(r), version: microversion.FromContext(r.Context())}, nil
 }
 
 // limitedKeys are what nova's update and rebuild views leave out before

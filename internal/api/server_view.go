@@ -64,12 +64,14 @@ type viewContext struct {
 	// hostStatusShown is what host_status shows (from 2.16), of hostStatus.
 	hostStatusShown hostStatusPolicy
 	hostStatus      computeapi.HostStatuses
-	flavorsByID     flavorCatalog
 	// zones gives OS-EXT-AZ:availability_zone: the host's zone.
 	zones zoneMap
 	// rebuild: the view answers a rebuild, which nova shows without
 	// user_data.
 	rebuild bool
+	// flavorExtraSpecs shows the flavor's extra specs (2.47,
+	// servers:show:flavor-extra-specs).
+	flavorExtraSpecs bool
 }
 
 // extendedAttrs23 adds the extended attributes of 2.3 (nova's
@@ -130,7 +132,7 @@ func serverDetail(vc viewContext, in computedb.Instance) map[string]any {
 		"OS-DCF:diskConfig":                    "MANUAL",
 		"OS-EXT-AZ:availability_zone":          "",
 		"config_drive":                         "",
-		"key_name":                             nil,
+		"key_name":                             nullString(in.KeyName),
 		"security_groups":                      []map[string]string{{"name": "default"}},
 		"OS-EXT-STS:task_state":                nullString(in.TaskState),
 		"OS-EXT-STS:vm_state":                  in.VMState,
@@ -149,13 +151,17 @@ func serverDetail(vc viewContext, in computedb.Instance) map[string]any {
 		m["progress"] = 0
 	}
 	if vc.version.AtLeast(2, 47) {
-		f, _ := vc.flavorsByID.get(in.FlavorID)
-		var swap int64
-		if f.Swap > 0 {
-			swap = f.Swap
+		f := in.Flavor
+		flavor := map[string]any{"vcpus": in.VCPUs, "ram": in.MemoryMB, "disk": in.RootGB,
+			"ephemeral": f.EphemeralGB, "swap": f.Swap, "original_name": f.Name}
+		if vc.flavorExtraSpecs {
+			specs := f.ExtraSpecs
+			if specs == nil {
+				specs = map[string]string{}
+			}
+			flavor["extra_specs"] = specs
 		}
-		m["flavor"] = map[string]any{"vcpus": in.VCPUs, "ram": in.MemoryMB, "disk": in.RootGB,
-			"ephemeral": f.Ephemeral, "swap": swap, "original_name": f.Name, "extra_specs": map[string]string{}}
+		m["flavor"] = flavor
 	} else {
 		m["flavor"] = map[string]any{"id": in.FlavorID, "links": []link{
 			{Href: vc.base + "/flavors/" + in.FlavorID, Rel: "bookmark"}}}
@@ -194,7 +200,7 @@ func serverDetail(vc viewContext, in computedb.Instance) map[string]any {
 		m["description"] = nullString(in.Description)
 	}
 	if vc.version.AtLeast(2, 26) {
-		m["tags"] = []string{}
+		m["tags"] = tagsView(in.Tags)
 	}
 	laterServerFields(vc, in, m)
 	return m

@@ -2,6 +2,7 @@ package api
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"math/big"
 	"net/http"
@@ -35,6 +36,8 @@ type serverCreate struct {
 	zone *string
 	// description (2.19) and hostname (2.90); "" none.
 	description, hostname string
+	keyName               string
+	tags                  []string // 2.52
 }
 
 var metadataKeyPattern = regexp.MustCompile(`^[a-zA-Z0-9-_:. ]{1,255}$`)
@@ -47,7 +50,7 @@ var metadataKeyPattern = regexp.MustCompile(`^[a-zA-Z0-9-_:. ]{1,255}$`)
 // they ask for one server: python-novaclient sends min_count and max_count
 // 1 with every create.
 var serverCreateKeys = []string{"imageRef", "adminPass", "metadata", "networks", "OS-DCF:diskConfig",
-	"min_count", "max_count", "return_reservation_id", "availability_zone"}
+	"min_count", "max_count", "return_reservation_id", "availability_zone", "key_name"}
 
 // parseServerCreate validates body as nova's create schema (the subset
 // gonova serves) does. A missing image (c.imageRef "") is for the caller
@@ -72,11 +75,25 @@ func parseServerCreate(body map[string]any, v microversion.Version) (serverCreat
 	if v.AtLeast(2, 37) {
 		required = append(required, "networks")
 	}
-	if err := checkKeys("server", srv, required, append(serverCreateKeysAt(v), serverCreateKeys...)...); err != nil {
+	allowed := append(serverCreateKeysAt(v), serverCreateKeys...)
+	if v.AtLeast(2, 52) {
+		allowed = append(allowed, "tags")
+	}
+	if err := checkKeys("server", srv, required, allowed...); err != nil {
 		return c, err
 	}
 	if err := parseCreateAt(srv, &c); err != nil {
 		return c, err
+	}
+	if raw, ok := srv["key_name"]; ok {
+		if c.keyName, err = checkName("key_name", raw); err != nil {
+			return c, err
+		}
+	}
+	if raw, ok := srv["tags"]; ok {
+		if c.tags, err = checkCreateTags(raw); err != nil {
+			return c, err
+		}
 	}
 	if c.name, err = checkName("name", srv["name"]); err != nil {
 		return c, err
@@ -387,12 +404,29 @@ func (h *handlers) createServer(w http.ResponseWriter, r *http.Request) {
 		fault.Write(w, r, fault.BadRequest("Missing imageRef attribute"))
 		return
 	}
-	flavor, ok := h.flavors.get(req.flavorID)
-	if !ok {
+	flavor, err := h.compute.GetFlavor(ctx, req.flavorID, h.flavorScope(r))
+	if errors.Is(err, computedb.ErrNotFound) {
 		fault.Write(w, r, fault.BadRequest("Invalid flavorRef provided."))
 		return
 	}
-	if _, err := h.checkImage(r, req.imageRef, imageFlavor{MemoryMB: flavor.RAM, RootGB: flavor.Disk}, createImageCheck); err != nil {
+	if err != nil {
+		fault.Write(w, r, err)
+		return
+	}
+	if flavor.Disabled { // nova's FlavorNotFound for a disabled flavor
+		fault.Write(w, r, fault.BadRequest("Invalid flavorRef provided."))
+		return
+	}
+	if req.keyName != "" {
+		if _, err := h.compute.GetKeyPair(ctx, caller(r).UserID, req.keyName); errors.Is(err, computedb.ErrNotFound) {
+			fault.Write(w, r, fault.BadRequest("Invalid key_name provided."))
+			return
+		} else if err != nil {
+			fault.Write(w, r, err)
+			return
+		}
+	}
+	if _, err := h.checkImage(r, req.imageRef, imageFlavor{MemoryMB: flavor.MemoryMB, RootGB: flavor.RootGB}, createImageCheck); err != nil {
 		fault.Write(w, r, err)
 		return
 	}
@@ -404,8 +438,10 @@ func (h *handlers) createServer(w http.ResponseWriter, r *http.Request) {
 		req.adminPass = generatePassword()
 	}
 	inst, err := h.capi.Create(ctx, h.computeCaller(r), computeapi.CreateRequest{
-		Name: req.name, ImageRef: req.imageRef, Metadata: req.metadata, Description: req.description, Hostname: req.hostname,
-		Flavor:           computeapi.Flavor{ID: flavor.ID, Name: flavor.Name, VCPUs: flavor.VCPUs, MemoryMB: flavor.RAM, RootGB: flavor.Disk},
+		Name: req.name, ImageRef: req.imageRef, Metadata: req.metadata, KeyName: req.keyName, Tags: req.tags,
+		Description: req.description, Hostname: req.hostname,
+		Flavor: computeapi.Flavor{ID: flavor.FlavorID, Name: flavor.Name, VCPUs: flavor.VCPUs, MemoryMB: flavor.MemoryMB, RootGB: flavor.RootGB,
+			EphemeralGB: flavor.EphemeralGB, Swap: flavor.Swap, RXTXFactor: flavor.RXTXFactor, ExtraSpecs: flavor.ExtraSpecs},
 		AvailabilityZone: place.zone, ForcedHost: place.host, ForcedNode: place.node,
 	})
 	if err != nil {
@@ -453,7 +489,10 @@ func (h *handlers) viewContext(r *http.Request, in *computedb.Instance) (viewCon
 		target = instanceTarget(*in, false)
 	}
 	vc := viewContext{base: baseURL(r), version: microversion.FromContext(ctx),
-		extendedAttrs: h.enf.Allowed(ctx, polExtendedAttrs, target), flavorsByID: h.flavors}
+		extendedAttrs: h.enf.Allowed(ctx, polExtendedAttrs, target)}
+	if vc.version.AtLeast(2, 47) {
+		vc.flavorExtraSpecs = h.enf.Allowed(ctx, polServerFlavorSpecs, target)
+	}
 	var err error
 	if vc.zones, err = h.zones(ctx); err != nil {
 		return vc, err

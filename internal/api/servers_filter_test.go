@@ -18,17 +18,18 @@ const otherImage = "155d900f-4e14-4e4c-a73d-069cbf4541e6"
 
 // filterEnv is alice's servers in every state a filter separates, bob's
 // one, and one of alice's deleted; on one backend, at microversions up to
-// 2.75.
+// 2.93.
 type filterEnv struct {
 	*env
 	ids map[string]string // by name
 }
 
 func newFilterEnv(t *testing.T, b backend) *filterEnv {
-	e := newEnv(t, b, func(d *Deps, _ *computeapi.Options) { d.MaxMicroversion = microversion.MustParse("2.75") })
+	e := newEnv(t, b, func(d *Deps, _ *computeapi.Options) { d.MaxMicroversion = microversion.MustParse("2.93") })
 	e.addNode("c1", 64, 1<<20, 10000)
 	e.addNode("c2", 64, 1<<20, 10000)
 	fe := &filterEnv{env: e, ids: map[string]string{}}
+	e.do("POST", "/v2.1/os-keypairs", alice, "", map[string]any{"keypair": map[string]any{"name": "kp1", "public_key": testPublicKey}}).want(t, 200)
 	type row struct {
 		name, token, flavor, image string
 		vm                         states.VMState
@@ -46,6 +47,9 @@ func newFilterEnv(t *testing.T, b backend) *filterEnv {
 	} {
 		body := bootBody(r.name, r.flavor)
 		body["server"].(map[string]any)["imageRef"] = r.image
+		if r.name == "flt-b" {
+			body["server"].(map[string]any)["key_name"] = "kp1"
+		}
 		resp := e.do("POST", "/v2.1/servers", r.token, "", body)
 		resp.want(t, 202)
 		id := obj(t, resp.Body["server"])["id"].(string)
@@ -59,6 +63,14 @@ func newFilterEnv(t *testing.T, b backend) *filterEnv {
 	}
 	if err := e.compute.DeleteInstance(context.Background(), fe.ids["gone"]); err != nil {
 		t.Fatal(err)
+	}
+	// Tags, set through the tags API (2.26).
+	for name, tags := range map[string][]string{"flt-a": {"a", "b"}, "flt-ab": {"b"}, "flt-b": {"a", "c"}, "bobs": {"a"}} {
+		token := alice
+		if name == "bobs" {
+			token = bob
+		}
+		e.do("PUT", "/v2.1/servers/"+fe.ids[name]+"/tags", token, "2.26", map[string]any{"tags": tags}).want(t, 200)
 	}
 	return fe
 }
@@ -120,10 +132,17 @@ func TestServerListFilters(t *testing.T) {
 		{"locked=true", alice, "2.73", ""},
 		{"locked=false", alice, "2.73", all},
 		{"locked=true", alice, "2.72", all},
-		{"tags=a", alice, "2.26", ""},
-		{"tags-any=a,b", alice, "2.26", ""},
-		{"not-tags=a", alice, "2.26", all},
-		{"not-tags-any=a", alice, "2.26", all},
+		{"tags=a", alice, "2.26", "flt-a,flt-b"},
+		{"tags=a,b", alice, "2.26", "flt-a"}, // all of them
+		{"tags=A", alice, "2.26", ""},        // tags are case-sensitive
+		{"tags-any=a,b", alice, "2.26", "flt-a,flt-ab,flt-b"},
+		{"tags-any=zz", alice, "2.26", ""},
+		{"not-tags=a,b", alice, "2.26", "flt-ab,flt-b,other"}, // not all of them
+		{"not-tags-any=a", alice, "2.26", "flt-ab,other"},     // none of them
+		{"not-tags-any=a,b", alice, "2.26", "other"},
+		{"tags=a&not-tags-any=c", alice, "2.26", "flt-a"},
+		{"tags=b&tags-any=a,c", alice, "2.26", "flt-a"},
+		{"all_tenants=1&tags=a", admin, "2.26", "bobs,flt-a,flt-b"},
 		{"tags=a", alice, "2.25", all},
 		{"changes-since=2000-01-01T00:00:00Z", alice, "", "flt-a,flt-ab,flt-b,gone,other"}, // deleted ones too
 		{"changes-since=2999-01-01", alice, "", ""},
@@ -149,7 +168,10 @@ func TestServerListFilters(t *testing.T) {
 		{"all_tenants=1&power_state=4", admin, "", "flt-b"},
 		{"all_tenants=1&display_name=" + url.QueryEscape("^flt-a"), admin, "", "flt-a,flt-ab"},
 		{"all_tenants=1&availability_zone=nova&name=bobs", admin, "", "bobs"},
-		{"all_tenants=1&key_name=k", admin, "", ""},
+		{"all_tenants=1&key_name=k", admin, "", "flt-b"}, // a regex
+		{"all_tenants=1&key_name=^kp2", admin, "", ""},
+		{"key_name=kp1", alice, "2.83", "flt-b"}, // a user's filter from 2.83
+		{"key_name=kp1", alice, "2.82", all},
 		{"all_tenants=1&description=x&name=bobs", admin, "", "bobs"}, // not a column: nova ignores it
 		{"all_tenants=1&deleted=true", admin, "", "gone"},
 		{"all_tenants=1&deleted=false&name=gone", admin, "", ""},
@@ -246,7 +268,7 @@ func TestServerListSortAndPaging(t *testing.T) {
 				{"sort_key=display_name&sort_dir=asc", alice, "", "flt-a,flt-ab,flt-b,other"},
 				{"sort_key=vm_state&sort_dir=asc&sort_key=display_name&sort_dir=desc", alice, "", "flt-ab,flt-a,other,flt-b"},
 				{"sort_key=id&sort_dir=asc", alice, "", "other,flt-b,flt-ab,flt-a"},         // ignored, with its direction
-				{"sort_key=key_name&sort_dir=asc", alice, "", "flt-a,flt-ab,flt-b,other"},   // no value: the defaults, ascending
+				{"sort_key=key_name&sort_dir=asc", alice, "", "flt-b,flt-a,flt-ab,other"},   // NULL last, then the defaults, ascending
 				{"sort_key=locked&sort_dir=asc", alice, "2.73", "flt-a,flt-ab,flt-b,other"}, // valid from 2.73
 				{"sort_key=host&sort_dir=asc&sort_key=display_name&sort_dir=asc&all_tenants=1", admin, "", "bobs,flt-a,flt-b,flt-ab,other"},
 			} {

@@ -72,48 +72,6 @@ func v20Doc(base string, detailed bool) versionDoc {
 	return d
 }
 
-// flavorView is a flavor as GET /flavors/detail shows it (microversions below 2.55).
-type flavorView struct {
-	ID        string  `json:"id"`
-	Name      string  `json:"name"`
-	RAM       int64   `json:"ram"`
-	Disk      int64   `json:"disk"`
-	VCPUs     int     `json:"vcpus"`
-	Ephemeral int64   `json:"OS-FLV-EXT-DATA:ephemeral"`
-	Disabled  bool    `json:"OS-FLV-DISABLED:disabled"`
-	Swap      any     `json:"swap"`
-	RXTX      float64 `json:"rxtx_factor"`
-	Public    bool    `json:"os-flavor-access:is_public"`
-	Links     []link  `json:"links"`
-}
-
-// flavorBrief is a flavor as GET /flavors lists it.
-type flavorBrief struct {
-	ID    string `json:"id"`
-	Name  string `json:"name"`
-	Links []link `json:"links"`
-}
-
-func flavorLinks(base, project, id string) []link {
-	proj := ""
-	if project != "" {
-		proj = "/" + project
-	}
-	return []link{
-		{Href: base + "/v2.1" + proj + "/flavors/" + id, Rel: "self"},
-		{Href: base + proj + "/flavors/" + id, Rel: "bookmark"},
-	}
-}
-
-func newFlavorView(base, project string, f Flavor) flavorView {
-	var swap any = ""
-	if f.Swap > 0 {
-		swap = f.Swap
-	}
-	return flavorView{ID: f.ID, Name: f.Name, RAM: f.RAM, Disk: f.Disk, VCPUs: f.VCPUs, Ephemeral: f.Ephemeral,
-		Disabled: f.Disabled, Swap: swap, RXTX: f.RXTX, Public: f.Public, Links: flavorLinks(base, project, f.ID)}
-}
-
 // novaTime formats a time as nova's os-services and servers show updated_at
 // without a zone: 2012-10-29T13:42:02.000000.
 const novaTimeLayout = "2006-01-02T15:04:05.000000"

@@ -148,6 +148,12 @@ func checkInstance(in Instance) error {
 	c.int32("power_state", int64(in.PowerState))
 	c.int32("vcpus", int64(in.VCPUs))
 	c.metadata(in.Metadata)
+	c.text("key_name", in.KeyName, MaxFieldLength)
+	c.text("flavor name", in.Flavor.Name, MaxFieldLength)
+	c.metadata(in.Flavor.ExtraSpecs)
+	if c.err == nil {
+		c.err = checkTags(in.Tags)
+	}
 	return c.err
 }
 
@@ -210,6 +216,11 @@ func checkFilter(f InstanceFilter) error {
 	for col, vs := range f.Exact {
 		for _, v := range vs {
 			c.text(string(col), v, 1<<20)
+		}
+	}
+	for _, vs := range [][]string{f.Tags, f.TagsAny, f.NotTags, f.NotTagsAny} {
+		for _, v := range vs {
+			c.text("tag", v, 1<<20)
 		}
 	}
 	return c.err

@@ -29,6 +29,9 @@ func runContract(t *testing.T, newStore func(t *testing.T) Store) {
 	ctx := context.Background()
 	runClaimContract(t, newStore)
 	runAggregateContract(t, newStore)
+	t.Run("Flavors", func(t *testing.T) { runFlavorContract(t, newStore) })
+	t.Run("KeyPairs", func(t *testing.T) { runKeyPairContract(t, newStore) })
+	t.Run("EditInstance", func(t *testing.T) { runEditContract(t, newStore) })
 
 	t.Run("ListFilters", func(t *testing.T) { runFilterContract(t, newStore) })
 	t.Run("Actions", func(t *testing.T) { runActionContract(t, newStore) })
@@ -297,14 +300,15 @@ func buildFilterFixture(ctx context.Context, t *testing.T, s Store) filterFixtur
 		vm                                       states.VMState
 		task                                     states.TaskState
 		power                                    states.PowerState
+		tags                                     []string
 	}{
-		{"web-1", "u1", "p1", "c1", "img-a", "1", states.VMActive, states.TaskNone, states.PowerRunning},
-		{"web-2", "u2", "p1", "c2", "img-b", "2", states.VMActive, states.TaskRebooting, states.PowerRunning},
-		{"db-1", "u1", "p1", "c1", "img-a", "2", states.VMStopped, states.TaskNone, states.PowerShutdown},
-		{"Web-3", "u3", "p2", "", "img-a", "1", states.VMBuilding, states.TaskScheduling, states.PowerNoState},
-		{"cache", "u3", "p2", "c2", "img-b", "3", states.VMError, states.TaskNone, states.PowerNoState},
-		{"soft", "u1", "p1", "c1", "img-a", "1", states.VMSoftDeleted, states.TaskNone, states.PowerShutdown},
-		{"gone", "u1", "p1", "c1", "img-a", "1", states.VMActive, states.TaskNone, states.PowerRunning},
+		{"web-1", "u1", "p1", "c1", "img-a", "1", states.VMActive, states.TaskNone, states.PowerRunning, []string{"b", "a"}},
+		{"web-2", "u2", "p1", "c2", "img-b", "2", states.VMActive, states.TaskRebooting, states.PowerRunning, []string{"b"}},
+		{"db-1", "u1", "p1", "c1", "img-a", "2", states.VMStopped, states.TaskNone, states.PowerShutdown, []string{"a", "c"}},
+		{"Web-3", "u3", "p2", "", "img-a", "1", states.VMBuilding, states.TaskScheduling, states.PowerNoState, nil},
+		{"cache", "u3", "p2", "c2", "img-b", "3", states.VMError, states.TaskNone, states.PowerNoState, nil},
+		{"soft", "u1", "p1", "c1", "img-a", "1", states.VMSoftDeleted, states.TaskNone, states.PowerShutdown, nil},
+		{"gone", "u1", "p1", "c1", "img-a", "1", states.VMActive, states.TaskNone, states.PowerRunning, []string{"a"}},
 	}
 	for _, r := range rows {
 		zone := "" // a placed instance has its host's zone, as the scheduler's claim records it
@@ -312,7 +316,7 @@ func buildFilterFixture(ctx context.Context, t *testing.T, s Store) filterFixtur
 			zone = DefaultAvailabilityZone
 		}
 		in, err := s.CreateInstance(ctx, Instance{DisplayName: r.name, UserID: r.user, ProjectID: r.project, ImageRef: r.image, FlavorID: r.flavor,
-			AvailabilityZone: zone})
+			AvailabilityZone: zone, Tags: r.tags})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -405,10 +409,15 @@ func runFilterContract(t *testing.T, newStore func(t *testing.T) Store) {
 		{"unlocked", InstanceFilter{Locked: &no, SoftDeleted: HideSoftDeleted}, "Web-3,web-1,web-2"},
 		{"locked in a project", InstanceFilter{Locked: &yes, ProjectID: "p1"}, "db-1"},
 		{"locked_by regex; NULL never matches", InstanceFilter{Regex: map[Column]*pyregex.Regex{ColLockedBy: pyregex.MustCompile(`^adm`)}}, "cache"},
-		{"tags", InstanceFilter{Tags: []string{"a"}}, ""},
-		{"tags-any", InstanceFilter{TagsAny: []string{"a", "b"}}, ""},
-		{"not-tags", InstanceFilter{NotTags: []string{"a"}, SoftDeleted: HideSoftDeleted}, "Web-3,cache,db-1,web-1,web-2"},
-		{"not-tags-any", InstanceFilter{NotTagsAny: []string{"a"}, SoftDeleted: HideSoftDeleted}, "Web-3,cache,db-1,web-1,web-2"},
+		{"tags", InstanceFilter{Tags: []string{"a"}}, "db-1,web-1"},
+		{"tags, all of them", InstanceFilter{Tags: []string{"a", "b"}}, "web-1"},
+		{"tags of deleted rows", InstanceFilter{Tags: []string{"a"}, Deleted: DeletedOnly}, "gone"},
+		{"tags-any", InstanceFilter{TagsAny: []string{"a", "b"}}, "db-1,web-1,web-2"},
+		{"tags-any unknown", InstanceFilter{TagsAny: []string{"zz"}}, ""},
+		{"not-tags: not all of them", InstanceFilter{NotTags: []string{"a", "b"}, SoftDeleted: HideSoftDeleted}, "Web-3,cache,db-1,web-2"},
+		{"not-tags-any: none of them", InstanceFilter{NotTagsAny: []string{"a"}, SoftDeleted: HideSoftDeleted}, "Web-3,cache,web-2"},
+		{"tags and not-tags-any", InstanceFilter{Tags: []string{"a"}, NotTagsAny: []string{"c"}}, "web-1"},
+		{"tags is case-sensitive", InstanceFilter{Tags: []string{"A"}}, ""},
 		{"combined", InstanceFilter{ProjectID: "p1", SoftDeleted: HideSoftDeleted, Regex: map[Column]*pyregex.Regex{ColDisplayName: pyregex.MustCompile("1")},
 			Exact: map[Column][]string{ColHost: {"c1"}}}, "db-1,web-1"},
 	}

@@ -3,6 +3,13 @@
 // as os-hypervisors and schedules against), and the instances rows that both
 // sides read and write.
 //
+// It also keeps what nova keeps in its API database and the compute API
+// reads and writes: flavors with their extra specs and access lists
+// (flavors.go, FlavorStore), the users' key pairs (keypairs.go,
+// KeyPairStore), and each instance's tags, key name and copy of its flavor
+// (instance_edit.go; EditInstance changes metadata and tags under the row's
+// lock, so a limit holds across API workers).
+//
 // Why a package of its own: the service registry (pkg/registry) is framework;
 // these tables are nova's domain, used by nova-compute (internal/compute/manager),
 // nova-api's compute.API (internal/compute/api), the scheduler and the

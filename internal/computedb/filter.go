@@ -50,6 +50,7 @@ const (
 	ColAvailabilityZone Column = "availability_zone"
 	ColLocked           Column = "locked"
 	ColLockedBy         Column = "locked_by"
+	ColKeyName          Column = "key_name"
 )
 
 // DefaultAvailabilityZone is nova's default_availability_zone's default:
@@ -139,6 +140,7 @@ var columns = map[Column]colDef{
 	ColAvailabilityZone: {kind: kindText, nullable: true, sql: `availability_zone COLLATE "C"`, regexSQL: "availability_zone"},
 	ColLocked:           {kind: kindInt, sql: "locked::int", regexSQL: "locked::text"},
 	ColLockedBy:         {kind: kindText, nullable: true, sql: `locked_by COLLATE "C"`, regexSQL: "locked_by"},
+	ColKeyName:          {kind: kindText, nullable: true, sql: `key_name COLLATE "C"`, regexSQL: "key_name"},
 }
 
 // value is one column of one row in the in-memory store.
@@ -200,6 +202,8 @@ func get(in *Instance, c Column) value {
 		return value{}
 	case ColLockedBy:
 		return nullable(in.LockedBy)
+	case ColKeyName:
+		return nullable(in.KeyName)
 	case ColAvailabilityZone:
 		return nullable(in.AvailabilityZone)
 	}
@@ -290,12 +294,6 @@ func exactValues(c Column, vs []string) []string {
 	return out
 }
 
-// matchesNothing reports the filters no row can pass: gonova keeps no
-// server tags, so tags and tags-any match nothing.
-func (f *InstanceFilter) matchesNothing() bool {
-	return len(f.Tags) > 0 || len(f.TagsAny) > 0
-}
-
 // pass reports whether in passes f (deleted: whether the row is deleted).
 // ProjectID, Host, VMState, TaskState, Exact, Regex, the deleted and soft-deleted rules and
 // the change times; not the marker or limit.
@@ -340,6 +338,9 @@ func (f *InstanceFilter) pass(in *Instance, deleted bool) bool {
 		if v.null || !re.MatchString(v.text(columns[c].kind)) {
 			return false
 		}
+	}
+	if !passTags(f, in.Tags) {
+		return false
 	}
 	if f.ChangesSince != nil && (in.UpdatedAt == nil || in.UpdatedAt.Before(*f.ChangesSince)) {
 		return false

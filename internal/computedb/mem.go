@@ -30,6 +30,8 @@ type Mem struct {
 	aggOnce sync.Once
 	// acts holds instance actions and events (mem_actions.go).
 	acts memActions
+	fl   memFlavors  // mem_flavors.go
+	kp   memKeyPairs // mem_keypairs.go
 }
 
 // claim is what an instance holds on a node.
@@ -126,6 +128,8 @@ func (m *Mem) CreateInstance(_ context.Context, in Instance) (Instance, error) {
 	in.ID, in.CreatedAt, in.UpdatedAt, in.TerminatedAt, in.Fault = m.nextInst, m.now(), nil, nil, nil
 	in.Locked, in.LockedBy, in.LockedReason = false, "", "" // as Postgres: a new row is unlocked
 	in.Metadata = copyMetadata(in.Metadata)
+	in.Tags = normalTags(in.Tags)
+	in.Flavor = in.Flavor.clone()
 	cp := in
 	m.instances[in.UUID] = &cp
 	return snapshot(&cp), nil
@@ -170,9 +174,6 @@ func (m *Mem) ListInstances(_ context.Context, f InstanceFilter) ([]Instance, er
 		if marker, err = m.markerRow(f.Marker); err != nil {
 			return nil, fmt.Errorf("marker %s: %w", f.Marker, err)
 		}
-	}
-	if f.matchesNothing() {
-		return []Instance{}, nil
 	}
 	var rows []*Instance
 	for _, in := range m.instances {
@@ -301,6 +302,8 @@ func copyMetadata(m map[string]string) map[string]string {
 func snapshot(in *Instance) Instance {
 	out := *in
 	out.Metadata = copyMetadata(in.Metadata)
+	out.Tags = normalTags(in.Tags)
+	out.Flavor = in.Flavor.clone()
 	if in.Fault != nil {
 		f := *in.Fault
 		out.Fault = &f
@@ -359,4 +362,29 @@ func (m *Mem) CountInstancesByHost(_ context.Context, host string) (int, error) 
 		}
 	}
 	return n, nil
+}
+
+// EditInstance implements Store.
+func (m *Mem) EditInstance(_ context.Context, id string, edit InstanceEdit) (Instance, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	in, err := m.get(id)
+	if err != nil {
+		return Instance{}, err
+	}
+	meta, tags, err := edit(copyMetadata(in.Metadata), normalTags(in.Tags))
+	if err != nil {
+		return Instance{}, err
+	}
+	var c checker
+	c.metadata(meta)
+	if c.err != nil {
+		return Instance{}, c.err
+	}
+	if err := checkTags(tags); err != nil {
+		return Instance{}, err
+	}
+	now := m.now()
+	in.Metadata, in.Tags, in.UpdatedAt = copyMetadata(meta), normalTags(tags), &now
+	return snapshot(in), nil
 }

@@ -102,7 +102,8 @@ const instCols = `id, uuid::text, display_name, user_id, project_id, coalesce(ho
 	launched_at, terminated_at, created_at, updated_at, metadata, fault_code, fault_message, fault_created_at,
 	coalesce(availability_zone, ''),
 	locked, coalesce(locked_by, ''), coalesce(locked_reason, ''), coalesce(display_description, ''),
-	coalesce(hostname, ''), coalesce(reservation_id, '')`
+	coalesce(hostname, ''), coalesce(reservation_id, ''),
+	tags, coalesce(key_name, ''), flavor`
 
 func scanInstance(row pgx.Row) (Instance, error) { return newInstanceScanner().scan(row) }
 
@@ -123,7 +124,8 @@ func newInstanceScanner() *instanceScanner {
 		&in.VMState, &in.TaskState, &in.PowerState, &in.FlavorID, &in.VCPUs, &in.MemoryMB, &in.RootGB, &in.ImageRef,
 		&in.LaunchedAt, &in.TerminatedAt, &in.CreatedAt, &in.UpdatedAt, &in.Metadata, &sc.faultCode, &sc.faultMessage, &sc.faultCreated,
 		&in.AvailabilityZone,
-		&in.Locked, &in.LockedBy, &in.LockedReason, &in.Description, &in.Hostname, &in.ReservationID}
+		&in.Locked, &in.LockedBy, &in.LockedReason, &in.Description, &in.Hostname, &in.ReservationID,
+		&in.Tags, &in.KeyName, &in.Flavor}
 	return sc
 }
 
@@ -139,6 +141,9 @@ func (sc *instanceScanner) scan(row pgx.Row) (Instance, error) {
 	in := sc.in
 	if in.Metadata == nil {
 		in.Metadata = map[string]string{}
+	}
+	if in.Tags == nil {
+		in.Tags = []string{}
 	}
 	if sc.faultCode != nil && sc.faultMessage != nil && sc.faultCreated != nil {
 		in.Fault = &Fault{Code: *sc.faultCode, Message: *sc.faultMessage, Created: *sc.faultCreated}
@@ -172,13 +177,13 @@ func (p *PG) CreateInstance(ctx context.Context, in Instance) (Instance, error) 
 	row := p.pool.QueryRow(ctx, `
 		INSERT INTO instances (uuid, display_name, user_id, project_id, host, node, vm_state, task_state, power_state,
 			flavor_id, vcpus, memory_mb, root_gb, image_ref, launched_at, metadata, availability_zone, display_description,
-			hostname, reservation_id)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)
+			hostname, reservation_id, tags, key_name, flavor)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)
 		RETURNING `+instCols,
 		in.UUID, in.DisplayName, in.UserID, in.ProjectID, nullIfEmpty(in.Host), nullIfEmpty(in.Node), string(in.VMState),
 		nullIfEmpty(in.TaskState), int(in.PowerState), in.FlavorID, in.VCPUs, in.MemoryMB, in.RootGB, in.ImageRef, in.LaunchedAt,
 		metadataOrEmpty(in.Metadata), nullIfEmpty(in.AvailabilityZone), nullIfEmpty(in.Description),
-		nullIfEmpty(in.Hostname), nullIfEmpty(in.ReservationID))
+		nullIfEmpty(in.Hostname), nullIfEmpty(in.ReservationID), normalTags(in.Tags), nullIfEmpty(in.KeyName), in.Flavor)
 	out, err := scanInstance(row)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
@@ -213,9 +218,6 @@ func (p *PG) ListInstances(ctx context.Context, f InstanceFilter) ([]Instance, e
 			return nil, fmt.Errorf("marker %s: %w", f.Marker, err)
 		}
 		marker = &m
-	}
-	if f.matchesNothing() {
-		return []Instance{}, nil
 	}
 	q, args := pgList(&f, keys, marker)
 	if len(f.Regex) > 0 {
@@ -310,6 +312,18 @@ func pgList(f *InstanceFilter, keys []SortKey, marker *Instance) (string, []any)
 	}
 	for _, c := range sortedColumns(f.Regex) {
 		where = append(where, columns[c].regexSQL+" ~ "+arg(f.Regex[c].Postgres()))
+	}
+	if len(f.Tags) > 0 {
+		where = append(where, "tags @> "+arg(f.Tags)+"::text[]")
+	}
+	if len(f.TagsAny) > 0 {
+		where = append(where, "tags && "+arg(f.TagsAny)+"::text[]")
+	}
+	if len(f.NotTags) > 0 {
+		where = append(where, "NOT (tags @> "+arg(f.NotTags)+"::text[])")
+	}
+	if len(f.NotTagsAny) > 0 {
+		where = append(where, "NOT (tags && "+arg(f.NotTagsAny)+"::text[])")
 	}
 	if f.ChangesSince != nil {
 		where = append(where, "updated_at >= "+arg(*f.ChangesSince))

@@ -95,6 +95,13 @@ type Instance struct {
 	Locked       bool
 	LockedBy     string
 	LockedReason string
+	// Tags are the server's tags (nova 2.26), sorted; never nil on a
+	// stored row.
+	Tags []string
+	// KeyName is the key pair the server was booted with, "" for none.
+	KeyName string
+	// Flavor is the instance's copy of the rest of its flavor.
+	Flavor InstanceFlavor
 }
 
 // Fault is an instance's latest fault, as nova's servers API shows it.
@@ -173,7 +180,7 @@ type InstanceFilter struct {
 	Locked *bool
 	// Tags (all of them), TagsAny (one of them), NotTags (not all of them)
 	// and NotTagsAny (none of them) filter by server tags, nova's 2.26
-	// filters. gonova keeps no tags yet: no instance has any.
+	// filters.
 	Tags, TagsAny, NotTags, NotTagsAny []string
 	// Sort is the order, DefaultSort when empty; id is appended (in the
 	// first key's direction) when missing, so the order is total.
@@ -232,4 +239,10 @@ type Store interface {
 	AggregateStore
 	// ActionStore: instance actions and their events (actions.go).
 	ActionStore
+	// EditInstance changes a live instance's metadata and tags under its
+	// row lock (see InstanceEdit).
+	EditInstance(ctx context.Context, uuid string, edit InstanceEdit) (Instance, error)
+
+	FlavorStore
+	KeyPairStore
 }

@@ -98,6 +98,11 @@ func writeConf(t testing.TB, name string, sections map[string]map[string]string)
 		}
 		sections["gonova"] = g
 	}
+	// The services boot nova's classic m1.* flavors (flavorRef "1") unless
+	// the test says otherwise.
+	if _, set := sections["gonova"]["default_flavors"]; !set {
+		sections["gonova"]["default_flavors"] = "true"
+	}
 	for _, sec := range []string{"DEFAULT", "api", "database", "oslo_messaging_rabbit", "gonova", "keystone_authtoken"} {
 		opts, ok := sections[sec]
 		if !ok {

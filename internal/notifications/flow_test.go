@@ -65,6 +65,7 @@ auth_strategy = noauth2
 [gonova]
 metrics_listen =
 api_metrics_listen =
+default_flavors = true
 [oslo_messaging_notifications]
 driver = messagingv2
 [notifications]

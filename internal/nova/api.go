@@ -9,6 +9,7 @@ import (
 
 	"github.com/gonova/gonova/internal/api"
 	computeapi "github.com/gonova/gonova/internal/compute/api"
+	"github.com/gonova/gonova/internal/computedb"
 	"github.com/gonova/gonova/internal/notifications"
 	"github.com/gonova/gonova/internal/policies"
 	"github.com/gonova/gonova/pkg/app"
@@ -107,6 +108,15 @@ func (a *App) apiStarted(rpc computeapi.ComputeRPC) func(context.Context) error 
 		if err := a.recordAPIRow(ctx); err != nil {
 			return err
 		}
+		if a.Cfg.Gonova.DefaultFlavors {
+			n, err := computedb.CreateDefaultFlavors(ctx, a.Compute)
+			if err != nil {
+				return fmt.Errorf("creating the default flavors ([gonova] default_flavors): %w", err)
+			}
+			if n > 0 {
+				a.Log.Info("created the default flavors ([gonova] default_flavors)", "created", n)
+			}
+		}
 		return resetCap(ctx, rpc)
 	}
 }
@@ -139,7 +149,7 @@ func (a *App) newComputeAPI(rpc computeapi.ComputeRPC) (*computeapi.API, error) 
 		Notifier:        notes.As(notifications.SourceAPI),
 
 		DefaultAvailabilityZone: a.Cfg.Default.DefaultAvailabilityZone,
-		Host:            a.Cfg.Default.Host, // the host of the API's own action events (api_lock)
+		Host:                    a.Cfg.Default.Host, // the host of the API's own action events (api_lock)
 	})
 }
 

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/gonova/gonova/internal/api"
+	"github.com/gonova/gonova/internal/computedb"
 	"github.com/gonova/gonova/internal/notifications"
 	"github.com/gonova/gonova/pkg/app"
 )
@@ -28,7 +28,7 @@ func (a *App) Notifications() (*notifications.Notifier, error) {
 	defer cancel()
 	n, err := notifications.New(ctx, a.Cfg, notifications.Options{
 		Host:       a.Cfg.Default.Host,
-		Flavors:    flavorByID,
+		Flavors:    a.flavorByID,
 		Instances:  a.Compute,
 		Logger:     a.Log,
 		Registerer: a.Metrics,
@@ -48,13 +48,14 @@ func (a *App) Notifications() (*notifications.Notifier, error) {
 	return n, nil
 }
 
-// flavorByID looks a flavor up in the API's catalog.
-func flavorByID(id string) (notifications.Flavor, bool) {
-	for _, f := range api.DefaultFlavors {
-		if f.ID == id {
-			return notifications.Flavor{ID: f.ID, Name: f.Name, MemoryMB: f.RAM, VCPUs: int64(f.VCPUs), RootGB: f.Disk,
-				EphemeralGB: f.Ephemeral, Swap: f.Swap, RxtxFactor: f.RXTX, IsPublic: f.Public, Disabled: f.Disabled}, true
-		}
+// flavorByID looks a flavor up in the store.
+func (a *App) flavorByID(id string) (notifications.Flavor, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	f, err := a.Compute.GetFlavor(ctx, id, computedb.FlavorScope{Admin: true})
+	if err != nil {
+		return notifications.Flavor{}, false
 	}
-	return notifications.Flavor{}, false
+	return notifications.Flavor{ID: f.FlavorID, Name: f.Name, MemoryMB: f.MemoryMB, VCPUs: int64(f.VCPUs), RootGB: f.RootGB,
+		EphemeralGB: f.EphemeralGB, Swap: f.Swap, RxtxFactor: f.RXTXFactor, IsPublic: f.IsPublic, Disabled: f.Disabled}, true
 }

@@ -200,6 +200,7 @@ type GonovaOptions struct {
 	RPCUnavailableTimeout  time.Duration // rpc_unavailable_timeout: how long a cast or call waits for the broker; 0 = rpc_response_timeout
 	RPCUnroutableTimeout   time.Duration // rpc_unroutable_timeout: how long a returned (unroutable) cast or call is retried; 0 = not
 	BuildRequestTimeout    time.Duration // build_request_timeout: nova-api fails instances still scheduling after this; 0 disables
+	DefaultFlavors         bool          // default_flavors: nova-api creates the missing m1.* flavors at start
 }
 
 // KeystoneAuthtokenOptions are keystonemiddleware's [keystone_authtoken]

@@ -33,6 +33,11 @@ type Flavor struct {
 	VCPUs    int
 	MemoryMB int64
 	RootGB   int64
+	// The rest of the flavor, which the instance keeps a copy of.
+	EphemeralGB int64
+	Swap        int64
+	RXTXFactor  float64
+	ExtraSpecs  map[string]string
 }
 
 // CreateRequest is a boot: one instance of Flavor from ImageRef.
@@ -50,6 +55,11 @@ type CreateRequest struct {
 	// hostname ("" : nova's default, the sanitized name).
 	Description string
 	Hostname    string
+	// KeyName is the key pair the server boots with ("" for none); the
+	// API has checked that the caller has it.
+	KeyName string
+	// Tags are the server's first tags (2.52).
+	Tags []string
 }
 
 // Create boots an instance, as nova's create does without a conductor: the
@@ -77,7 +87,9 @@ func (a *API) Create(ctx context.Context, c Caller, req CreateRequest) (computed
 		Description: req.Description, Hostname: hostname, ReservationID: newReservationID(),
 		VMState: states.VMBuilding, TaskState: states.TaskScheduling, FlavorID: req.Flavor.ID,
 		VCPUs: req.Flavor.VCPUs, MemoryMB: req.Flavor.MemoryMB, RootGB: req.Flavor.RootGB, ImageRef: req.ImageRef,
-		Metadata: req.Metadata, AvailabilityZone: req.AvailabilityZone,
+		Metadata: req.Metadata, AvailabilityZone: req.AvailabilityZone, KeyName: req.KeyName, Tags: req.Tags,
+		Flavor: computedb.InstanceFlavor{Name: req.Flavor.Name, EphemeralGB: req.Flavor.EphemeralGB, Swap: req.Flavor.Swap,
+			RXTXFactor: req.Flavor.RXTXFactor, ExtraSpecs: req.Flavor.ExtraSpecs},
 	})
 	if err != nil {
 		return computedb.Instance{}, err
