@@ -200,7 +200,16 @@ func (a *App) OpenTransport(ctx context.Context) error {
 		QuorumQueue:               c.Rabbit.RabbitQuorumQueue,
 		QosPrefetchCount:          c.Rabbit.RabbitQosPrefetchCount,
 		HeartbeatTimeoutThreshold: c.Rabbit.HeartbeatTimeoutThreshold,
-		TransientQueuesTTL:        c.Rabbit.RabbitTransientQueuesTTL,
+		TransientQueuesTTL:        transientTTL(c.Rabbit.RabbitTransientQueuesTTL),
+		TransientQuorumQueue:      c.Rabbit.RabbitTransientQuorumQueue,
+		QuorumDeliveryLimit:       c.Rabbit.RabbitQuorumDeliveryLimit,
+		QuorumMaxMemoryLength:     c.Rabbit.RabbitQuorumMaxMemoryLength,
+		QuorumMaxMemoryBytes:      c.Rabbit.RabbitQuorumMaxMemoryBytes,
+		HAQueues:                  c.Rabbit.RabbitHAQueues,
+		StreamFanout:              c.Rabbit.RabbitStreamFanout,
+		UseQueueManager:           c.Rabbit.UseQueueManager,
+		Hostname:                  c.Rabbit.Hostname,
+		ProcessName:               c.Rabbit.Processname,
 		UnavailableTimeout:        c.Gonova.RPCUnavailableTimeout,
 		UnroutableTimeout:         unroutable(c.Gonova.RPCUnroutableTimeout),
 		Logger:                    a.Log,
@@ -211,6 +220,16 @@ func (a *App) OpenTransport(ctx context.Context) error {
 	}
 	a.Transport = tr
 	return nil
+}
+
+// transientTTL maps rabbit_transient_queues_ttl to rpcsvc's
+// TransientQueuesTTL, whose 0 means its default: the option's 0 is "no
+// x-expires".
+func transientTTL(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // unroutable maps rpc_unroutable_timeout to rpcsvc's UnroutableTimeout,

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 
@@ -25,6 +23,7 @@ type Transport struct {
 	drv     driver.Driver
 	log     *slog.Logger
 	metrics *metrics
+	names   queueNamer
 
 	replyMu       sync.Mutex
 	replyQ        string
@@ -53,8 +52,12 @@ func Open(ctx context.Context, opts Options) (*Transport, error) {
 		return nil, fmt.Errorf("rpcsvc: registering metrics: %w", err)
 	}
 	t := &Transport{opts: opts, log: opts.Logger, metrics: m, pending: map[string]chan replyOutcome{}}
+	inMemory := strings.HasPrefix(opts.TransportURL, "memory://")
+	if t.names, err = newQueueNamer(opts, !inMemory); err != nil {
+		return nil, err
+	}
 	switch {
-	case strings.HasPrefix(opts.TransportURL, "memory://"):
+	case inMemory:
 		name, err := memdriver.ParseName(opts.TransportURL)
 		if err != nil {
 			return nil, err
@@ -71,11 +74,17 @@ func Open(ctx context.Context, opts Options) (*Transport, error) {
 			AutoDelete:      opts.AutoDelete,
 			QuorumQueue:     opts.QuorumQueue,
 			TransientTTL:    opts.TransientQueuesTTL,
+			TransientQuorum: opts.TransientQuorumQueue,
+			DeliveryLimit:   opts.QuorumDeliveryLimit,
+			MaxMemoryLength: opts.QuorumMaxMemoryLength,
+			MaxMemoryBytes:  opts.QuorumMaxMemoryBytes,
+			HAQueues:        opts.HAQueues,
+			StreamFanout:    opts.StreamFanout,
 			Heartbeat:       opts.HeartbeatTimeoutThreshold / 2,
 			TLS:             opts.TLS,
 			PublishChannels: opts.PublishChannels,
 			ReconnectMax:    opts.ReconnectMaxInterval,
-			ConnectionName:  filepath.Base(os.Args[0]),
+			ConnectionName:  connectionName(),
 			Logger:          opts.Logger,
 			Metrics:         m,
 			ReturnedMessages: func(exchange, key string, _ []byte) {
@@ -118,7 +127,11 @@ func (t *Transport) ensureReplyQueue(ctx context.Context) (string, error) {
 		return t.replyQ, nil
 	}
 	if t.replyQ == "" {
-		t.replyQ = "reply_" + hexUUID()
+		q, err := t.names.replyQueue()
+		if err != nil {
+			return "", err
+		}
+		t.replyQ = q
 	}
 	cctx := ctx
 	if d := t.opts.UnavailableTimeout; d > 0 {

@@ -24,6 +24,13 @@ type consumer struct {
 	tags      []string
 	cancelled bool
 
+	// streams holds the offsets of the stream queues among spec.Queues.
+	streams map[string]*streamOffsets
+	// refusal is the text of the last PreconditionError logged while
+	// resuming, so that a broker refusing the same declaration again and
+	// again is logged once (until it changes or resuming succeeds).
+	refusal string
+
 	stop chan struct{} // closed by Cancel or Close
 	once sync.Once
 	done chan struct{}
@@ -34,7 +41,12 @@ func (d *Driver) Consume(ctx context.Context, spec driver.ConsumeSpec) (driver.C
 	if spec.Prefetch < 1 {
 		spec.Prefetch = 1
 	}
-	c := &consumer{d: d, spec: spec, stop: make(chan struct{}), done: make(chan struct{})}
+	c := &consumer{d: d, spec: spec, streams: map[string]*streamOffsets{}, stop: make(chan struct{}), done: make(chan struct{})}
+	for _, q := range spec.Queues {
+		if d.cfg.isStream(q) {
+			c.streams[q.Name] = newStreamOffsets()
+		}
+	}
 	conn, _, err := d.waitConnected(ctx)
 	if err != nil {
 		return nil, err
@@ -53,6 +65,10 @@ type delivery struct {
 	queue string
 	dl    amqp.Delivery
 	acker *acker
+	// stream and offset are the stream position of a delivery from a
+	// stream queue (stream nil otherwise).
+	stream *streamOffsets
+	offset int64
 }
 
 // start opens a channel, declares and consumes every queue. Each queue's
@@ -88,7 +104,12 @@ func (c *consumer) start(conn *amqp.Connection) (<-chan struct{}, error) {
 	var fwd sync.WaitGroup
 	for _, q := range c.spec.Queues {
 		tag := "gonova-" + q.Name + "-" + fmt.Sprint(time.Now().UnixNano())
-		dels, err := ch.Consume(q.Name, tag, false, false, false, false, nil)
+		var args amqp.Table
+		so := c.streams[q.Name]
+		if so != nil {
+			args = amqp.Table{"x-stream-offset": so.resume()}
+		}
+		dels, err := ch.Consume(q.Name, tag, false, false, false, false, args)
 		if err != nil {
 			return fail(fmt.Errorf("consuming %q: %w", q.Name, explain(err, q.Name)))
 		}
@@ -97,7 +118,11 @@ func (c *consumer) start(conn *amqp.Connection) (<-chan struct{}, error) {
 		go func(queue string) {
 			defer fwd.Done()
 			for dl := range dels {
-				c.handle(delivery{queue, dl, ak})
+				d := delivery{queue: queue, dl: dl, acker: ak}
+				if so != nil {
+					d.stream, d.offset = so, so.received(dl)
+				}
+				c.handle(d)
 			}
 		}(q.Name)
 	}
@@ -164,10 +189,27 @@ func (c *consumer) restart() (<-chan struct{}, error) {
 		}
 		ended, err := c.start(conn)
 		if err == nil {
+			if c.refusal != "" {
+				c.d.log.Info("rpcsvc: the broker accepted the declarations again; consuming")
+				c.refusal = ""
+			}
 			return ended, nil
 		}
-		c.d.log.Warn("rpcsvc: resuming a consumer failed, retrying", "error", err)
-		t := time.NewTimer(500 * time.Millisecond)
+		wait := 500 * time.Millisecond
+		var pe *PreconditionError
+		switch {
+		case errors.As(err, &pe) && err.Error() == c.refusal:
+			// Logged already: retried quietly (another service or an
+			// operator must change the queue), every 5s.
+			wait = 5 * time.Second
+		case errors.As(err, &pe):
+			c.refusal = err.Error()
+			c.d.log.Error("rpcsvc: the broker refuses this service's queue declaration; not consuming until it changes (retrying every 5s)", "error", err)
+			wait = 5 * time.Second
+		default:
+			c.d.log.Warn("rpcsvc: resuming a consumer failed, retrying", "error", err)
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -179,6 +221,24 @@ func (c *consumer) restart() (<-chan struct{}, error) {
 
 func (c *consumer) handle(d delivery) {
 	dl, ak := d.dl, d.acker
+	if d.stream != nil {
+		// A stream keeps its messages: a settled offset is not read again
+		// after a reconnect; one nacked to be requeued is.
+		so, off := d.stream, d.offset
+		c.spec.Handle(driver.Delivery{
+			Queue:       d.queue,
+			Body:        dl.Body,
+			Redelivered: dl.Redelivered,
+			Ack:         func() error { so.settled(off); return ak.Ack(dl.DeliveryTag) },
+			Nack: func(requeue bool) error {
+				if !requeue {
+					so.settled(off)
+				}
+				return ak.Nack(dl.DeliveryTag, requeue)
+			},
+		})
+		return
+	}
 	c.spec.Handle(driver.Delivery{
 		Queue:       d.queue,
 		Body:        dl.Body,
