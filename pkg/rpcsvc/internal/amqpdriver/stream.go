@@ -25,8 +25,8 @@ import (
 // chunk of them); a restarted server would handle them twice.
 type streamOffsets struct {
 	mu          sync.Mutex
-	attached    time.Time // of the first consume
-	started     bool      // a message was received
+	attached    time.Time          // of the first consume
+	started     bool               // a message was received
 	next        int64              // highest offset received + 1
 	outstanding map[int64]struct{} // received, not settled
 }
