@@ -27,6 +27,7 @@ type PreconditionError struct {
 	// sent and Current what the broker has ("none": not set). RabbitMQ
 	// reports only the first difference.
 	Arg, Received, Current string
+	Vhost                  string // the broker's virtual host, from its reason
 	// Declared is the whole declaration gonova sent.
 	Declared string
 	// Option names the oslo option(s) to align.
@@ -39,9 +40,9 @@ func (e *PreconditionError) Error() string {
 		return fmt.Sprintf("the broker refused %s %q (%s); gonova declared it %s: align %s", e.Kind, e.Entity, e.Err.Reason, e.Declared, e.Option)
 	}
 	return fmt.Sprintf("the broker already has %s %q with %s = %s, gonova declares %s = %s (declared %s): "+
-		"align %s with the services that declared it, or delete the %s (rabbitmqctl delete_%s %s -p <vhost>) "+
+		"align %s with the services that declared it, or delete the %s (rabbitmqctl delete_%s %s -p %s) "+
 		"once no service of the old options uses it, or use a new vhost",
-		e.Kind, e.Entity, e.Arg, e.Current, e.Arg, e.Received, e.Declared, e.Option, e.Kind, e.Kind, e.Entity)
+		e.Kind, e.Entity, e.Arg, e.Current, e.Arg, e.Received, e.Declared, e.Option, e.Kind, e.Kind, e.Entity, shellQuote(e.Vhost))
 }
 
 func (e *PreconditionError) Unwrap() error { return e.Err }
@@ -53,7 +54,7 @@ func (e *PreconditionError) Is(target error) bool { return target == driver.ErrP
 // 'x-queue-type' for queue 'compute' in vhost 'v': received 'quorum' but
 // current is 'classic'" or "received the value '5' of type 'signedint' but
 // current is none".
-var inequivalent = regexp.MustCompile(`inequivalent arg '([^']+)' for (queue|exchange) '.*' in vhost '.*': received (?:the value )?('[^']*'|none)(?: of type '[^']*')? but current is (?:the value )?('[^']*'|none)`)
+var inequivalent = regexp.MustCompile(`inequivalent arg '([^']+)' for (queue|exchange) '.*' in vhost '(.*)': received (?:the value )?('[^']*'|none)(?: of type '[^']*')? but current is (?:the value )?('[^']*'|none)`)
 
 // optionOf names the oslo options that set arg.
 func optionOf(kind, arg string) string {
@@ -103,7 +104,10 @@ func explainDecl(err error, kind, name, declared string) error {
 	}
 	pe := &PreconditionError{Entity: name, Kind: kind, Declared: declared, Err: ae}
 	if m := inequivalent.FindStringSubmatch(ae.Reason); m != nil {
-		pe.Arg, pe.Kind, pe.Received, pe.Current = m[1], m[2], m[3], m[4]
+		pe.Arg, pe.Kind, pe.Vhost, pe.Received, pe.Current = m[1], m[2], m[3], m[4], m[5]
+		if pe.Arg == "x-queue-type" && pe.Current == "none" {
+			pe.Current = "none (a classic queue)"
+		}
 		pe.Option = optionOf(pe.Kind, pe.Arg)
 		return pe
 	}
@@ -126,4 +130,12 @@ func formatArgs(t amqp.Table) string {
 		parts[i] = fmt.Sprintf("%s: %v", k, t[k])
 	}
 	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// shellQuote quotes a vhost for the rabbitmqctl command line shown.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
