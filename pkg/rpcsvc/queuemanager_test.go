@@ -95,7 +95,10 @@ func TestQueueManagerNamesSurviveRestarts(t *testing.T) {
 
 	// In one process, each server and reply queue gets a name of its own.
 	e := &env{kind: "rabbit", url: url, exchange: "qm_x", topic: topic, reg: prometheus.NewPedanticRegistry()}
-	tr := e.open(t, func(o *Options) { o.UseQueueManager, o.Hostname, o.ProcessName = true, host, "qmtest"; o.Registerer = nil })
+	tr := e.open(t, func(o *Options) {
+		o.UseQueueManager, o.Hostname, o.ProcessName = true, host, "qmtest"
+		o.Registerer = nil
+	})
 	a, err := NewServer(tr, ServerConfig{Target: Target{Topic: topic, Server: "a"}, Endpoints: []Endpoint{{Impl: &testEndpoint{rec: newRecorder()}}}})
 	if err != nil {
 		t.Fatal(err)
