@@ -111,3 +111,34 @@ func TestQueueManagerNamesSurviveRestarts(t *testing.T) {
 		t.Fatalf("two servers share the fanout queue %s", a.Queues()[2])
 	}
 }
+
+// A stopped server deletes its randomly named fanout queue, as oslo does
+// when a connection closes; its topic queues stay.
+func TestStoppedServerDeletesItsRandomFanoutQueue(t *testing.T) {
+	t.Parallel()
+	e := streamEnv(t)
+	vhost := testenv.VhostOf(t, e.url)
+	tr := e.open(t, func(o *Options) { o.Registerer = nil })
+	s := e.server(t, tr, "host1", &testEndpoint{rec: newRecorder()})
+	fanout := s.Queues()[2]
+	names := func() map[string]bool {
+		m := map[string]bool{}
+		for _, q := range testenv.RabbitQueues(t, vhost) {
+			m[q.Name] = true
+		}
+		return m
+	}
+	if !names()[fanout] {
+		t.Fatalf("no queue %s while the server runs", fanout)
+	}
+	if err := s.Stop(bg(t)); err != nil {
+		t.Fatal(err)
+	}
+	got := names()
+	if got[fanout] {
+		t.Errorf("the fanout queue %s outlived its server", fanout)
+	}
+	if !got[e.topic] || !got[e.topic+".host1"] {
+		t.Errorf("the topic queues are gone: %v", got)
+	}
+}

@@ -71,6 +71,10 @@ func (n queueNamer) fanoutQueue(topic string) (string, error) {
 	return topic + "_fanout_" + u, nil
 }
 
+// randomFanout tells whether fanout queues get random names, which oslo
+// deletes when their server stops (impl_rabbit Connection.close).
+func (n queueNamer) randomFanout() bool { return n.qm == nil && !n.stream }
+
 // connectionName is oslo's connection_name client property:
 // "<program>:<pid>:<connection uuid>", shown by rabbitmqctl
 // list_connections client_properties and the management UI.

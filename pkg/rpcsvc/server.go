@@ -87,7 +87,8 @@ func NewServer(t *Transport, cfg ServerConfig) (*Server, error) {
 	s.queues = []driver.Queue{
 		{Name: topic, Kind: driver.Shared, Exchange: ex, ExchangeKind: driver.Topic},
 		{Name: topic + "." + cfg.Target.Server, Kind: driver.Shared, Exchange: ex, ExchangeKind: driver.Topic},
-		{Name: fanoutQ, Kind: driver.Transient, Exchange: fanoutExchange(topic), ExchangeKind: driver.Fanout},
+		{Name: fanoutQ, Kind: driver.Transient, Exchange: fanoutExchange(topic), ExchangeKind: driver.Fanout,
+			DeleteOnClose: t.names.randomFanout()},
 	}
 	return s, nil
 }

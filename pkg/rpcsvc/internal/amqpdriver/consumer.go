@@ -291,6 +291,17 @@ func (c *consumer) Close() error {
 			err = nil
 		}
 	}
+	if ch != nil && !ch.IsClosed() {
+		for _, q := range c.spec.Queues {
+			if q.DeleteOnClose {
+				// Best effort: on a lost connection the queue expires.
+				if _, derr := ch.QueueDelete(q.Name, false, false, false); derr != nil {
+					c.d.log.Debug("rpcsvc: deleting a fanout queue at stop failed; it expires", "queue", q.Name, "error", derr)
+					break // the channel is gone
+				}
+			}
+		}
+	}
 	if ch != nil {
 		if cerr := ch.Close(); cerr != nil && !errors.Is(cerr, amqp.ErrClosed) && err == nil {
 			err = cerr

@@ -51,6 +51,12 @@ type Queue struct {
 	// the routing key equal to Name (Fanout ignores the key). Unused for Reply.
 	Exchange     string
 	ExchangeKind ExchangeKind
+	// DeleteOnClose deletes the queue when its consumer closes, as oslo
+	// deletes a server's randomly named fanout queue when it stops (not the
+	// stable names of use_queue_manager nor the shared stream): nobody
+	// will read it again, and fanout casts would pile up in it until
+	// x-expires.
+	DeleteOnClose bool
 }
 
 // Publishing is one message to send.
