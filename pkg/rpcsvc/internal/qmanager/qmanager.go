@@ -49,7 +49,11 @@ func New(dir, hostname, processname string) (*Manager, error) {
 			return nil, fmt.Errorf("qmanager: %q cannot be part of a file name", s)
 		}
 	}
-	pg := syscall.Getpgrp()
+	return newFor(dir, hostname, processname, syscall.Getpgrp())
+}
+
+// newFor is New for the process group pg.
+func newFor(dir, hostname, processname string, pg int) (*Manager, error) {
 	id := pg
 	if id == 0 {
 		// crun can start a process in group 0, and /proc/0 does not
@@ -58,7 +62,11 @@ func New(dir, hostname, processname string) (*Manager, error) {
 	}
 	st, err := startTime(id)
 	if err != nil {
-		return nil, err
+		// The group's leader has exited (its members live on; oslo fails
+		// here). The group id alone still tells a restart (a new group)
+		// from another member of this one: never the same name twice, at
+		// worst a restarted service whose group id repeats goes on counting.
+		st = -1
 	}
 	return &Manager{
 		hostname: hostname, processname: processname,

@@ -114,3 +114,17 @@ func TestRefusesNamesThatAreNoFileNames(t *testing.T) {
 		t.Fatal("an empty hostname accepted")
 	}
 }
+
+// A process group whose leader exited (no /proc/<pgid>) still counts.
+func TestAGroupWithoutItsLeaderCounts(t *testing.T) {
+	dir := t.TempDir()
+	m, err := newFor(dir, "h", "p", 1<<30) // no such process
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"h:p:1", "h:p:2"} {
+		if got, err := m.Get(); err != nil || got != want {
+			t.Fatalf("Get = %q, %v; want %q", got, err, want)
+		}
+	}
+}
