@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/gonova/gonova/pkg/tcpproxy"
 	"github.com/gonova/gonova/pkg/testenv"
@@ -116,5 +117,37 @@ func TestStreamFanoutReachesEveryServerAndResumes(t *testing.T) {
 	}
 	if recC.total() != 5 {
 		t.Fatalf("server C handled %d casts, want 5", recC.total())
+	}
+}
+
+// A handler that panics or fails retryably on a stream delivery does not
+// nack it: RabbitMQ answers a nack on a stream with NOT_IMPLEMENTED, which
+// closes the connection. The server stays connected and handles the next
+// casts; the failed one is not replayed.
+func TestStreamFanoutFailingHandlerKeepsTheConnection(t *testing.T) {
+	t.Parallel()
+	e := streamEnv(t)
+	srvTr := e.open(t, streamOpts, func(o *Options) { o.Registerer = e.reg })
+	rec := newRecorder()
+	e.server(t, srvTr, "host1", &testEndpoint{rec: rec})
+	cl := e.client(t, e.open(t, streamOpts), ClientConfig{Target: Target{Topic: e.topic, Fanout: true}})
+	if err := cl.Cast(bg(t), "poison", RecordArgs{N: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.Cast(bg(t), "fail", FailArgs{Retryable: true}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 10; i < 20; i++ {
+		if err := cl.Cast(bg(t), "record", RecordArgs{N: i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 30*time.Second, "the casts after the failures", func() bool { return rec.count(19) == 1 })
+	time.Sleep(300 * time.Millisecond)
+	if v := testutil.ToFloat64(srvTr.metrics.reconnects); v != 0 {
+		t.Fatalf("the server reconnected %v times: a nack closed its connection", v)
+	}
+	if c := rec.count(1); c != 1 {
+		t.Fatalf("the poison cast ran %d times, want once", c)
 	}
 }

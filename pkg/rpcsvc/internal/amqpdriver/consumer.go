@@ -223,19 +223,20 @@ func (c *consumer) handle(d delivery) {
 	dl, ak := d.dl, d.acker
 	if d.stream != nil {
 		// A stream keeps its messages: a settled offset is not read again
-		// after a reconnect; one nacked to be requeued is.
+		// after a reconnect. RabbitMQ (3.10) answers basic.nack or
+		// basic.reject on a stream with NOT_IMPLEMENTED, a connection
+		// error that closes every channel of the process: a nack is sent
+		// as an ack. The message is dropped for this server (a stream
+		// never redelivers), as oslo drops a fanout cast whose handler
+		// failed.
 		so, off := d.stream, d.offset
+		settle := func() error { so.settled(off); return ak.Ack(dl.DeliveryTag) }
 		c.spec.Handle(driver.Delivery{
 			Queue:       d.queue,
 			Body:        dl.Body,
 			Redelivered: dl.Redelivered,
-			Ack:         func() error { so.settled(off); return ak.Ack(dl.DeliveryTag) },
-			Nack: func(requeue bool) error {
-				if !requeue {
-					so.settled(off)
-				}
-				return ak.Nack(dl.DeliveryTag, requeue)
-			},
+			Ack:         settle,
+			Nack:        func(bool) error { return settle() },
 		})
 		return
 	}

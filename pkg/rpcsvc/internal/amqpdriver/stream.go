@@ -15,7 +15,7 @@ import (
 // oslo resumes after the last offset it received (next_stream_offset =
 // offset + 1, set when a message arrives): a message received but not yet
 // handled when the connection dropped is lost to that server. gonova resumes
-// at the lowest offset received and not yet settled (acked or rejected),
+// at the lowest offset received and not yet settled (acked or nacked),
 // else after the highest received: nothing is lost, and the messages handled
 // again after that point are dropped by the server's _unique_id cache.
 //
