@@ -147,3 +147,25 @@ func TestRefusedRedeclarationIsLoggedOnceAndRetried(t *testing.T) {
 	}
 	waitFor(t, 10*time.Second, "the cast after the fix", func() bool { return rec.count(1) == 1 })
 }
+
+// The way out the PRECONDITION_FAILED error advises, deleting the queue,
+// taken while a server consumes it: the broker cancels the consumer, and
+// the server declares the queue again and goes on consuming (it does not
+// fall silent).
+func TestDeletedQueueIsDeclaredAgain(t *testing.T) {
+	t.Parallel()
+	e := streamEnv(t)
+	tr := e.open(t, func(o *Options) { o.Registerer = nil })
+	rec := newRecorder()
+	e.server(t, tr, "host1", &testEndpoint{rec: rec})
+	cl := e.client(t, e.open(t, func(o *Options) { o.Registerer = nil }), ClientConfig{Target: Target{Topic: e.topic, Server: "host1"}})
+	onVhost(t, e, func(ch *amqp.Channel) error {
+		_, err := ch.QueueDelete(e.topic+".host1", false, false, false)
+		return err
+	})
+	// Mandatory: published again until the queue exists (UnroutableTimeout).
+	if err := cl.Cast(bg(t), "record", RecordArgs{N: 7}); err != nil {
+		t.Fatalf("cast after the queue was deleted: %v", err)
+	}
+	waitFor(t, 15*time.Second, "the cast to the re-declared queue", func() bool { return rec.count(7) == 1 })
+}

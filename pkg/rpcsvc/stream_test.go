@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/gonova/gonova/pkg/tcpproxy"
 	"github.com/gonova/gonova/pkg/testenv"
@@ -150,4 +151,39 @@ func TestStreamFanoutFailingHandlerKeepsTheConnection(t *testing.T) {
 	if c := rec.count(1); c != 1 {
 		t.Fatalf("the poison cast ran %d times, want once", c)
 	}
+}
+
+// A fanout stream deleted while servers read it (oslo's own close deletes
+// it in older releases) is declared again by the servers, which read the
+// new stream from its start: its offsets begin at 0 again.
+func TestStreamDeletedIsReadAgain(t *testing.T) {
+	t.Parallel()
+	e := streamEnv(t)
+	rec := newRecorder()
+	e.server(t, e.open(t, streamOpts), "host1", &testEndpoint{rec: rec})
+	cl := e.client(t, e.open(t, streamOpts), ClientConfig{Target: Target{Topic: e.topic, Fanout: true}})
+	for i := 0; i < 5; i++ {
+		if err := cl.Cast(bg(t), "record", RecordArgs{N: i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 15*time.Second, "the first casts", func() bool { return rec.total() == 5 })
+	onVhost(t, e, func(ch *amqp.Channel) error {
+		_, err := ch.QueueDelete(e.topic+"_fanout", false, false, false)
+		return err
+	})
+	waitFor(t, 15*time.Second, "the stream to be declared again", func() bool {
+		for _, q := range testenv.RabbitQueues(t, testenv.VhostOf(t, e.url)) {
+			if q.Name == e.topic+"_fanout" && q.Type == "stream" {
+				return true
+			}
+		}
+		return false
+	})
+	for i := 5; i < 8; i++ {
+		if err := cl.Cast(bg(t), "record", RecordArgs{N: i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 15*time.Second, "the casts to the new stream", func() bool { return rec.total() == 8 })
 }

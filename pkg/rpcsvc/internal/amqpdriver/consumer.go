@@ -102,8 +102,12 @@ func (c *consumer) start(conn *amqp.Connection) (<-chan struct{}, error) {
 	}
 	var tags []string
 	var fwd sync.WaitGroup
+	tagQueue := map[string]string{}
+	// Registered before the first basic.consume, so no cancel is missed.
+	cancels := ch.NotifyCancel(make(chan string, len(c.spec.Queues)))
 	for _, q := range c.spec.Queues {
 		tag := "gonova-" + q.Name + "-" + fmt.Sprint(time.Now().UnixNano())
+		tagQueue[tag] = q.Name
 		var args amqp.Table
 		so := c.streams[q.Name]
 		if so != nil {
@@ -127,10 +131,37 @@ func (c *consumer) start(conn *amqp.Connection) (<-chan struct{}, error) {
 		}(q.Name)
 	}
 	go func() { fwd.Wait(); close(ended) }()
+	go c.watchCancels(ch, cancels, tagQueue)
 	c.mu.Lock()
 	c.ch, c.acker, c.tags = ch, ak, tags
 	c.mu.Unlock()
 	return ended, nil
+}
+
+// watchCancels restarts consuming when the broker cancels one of ch's
+// consumers (basic.cancel: the queue was deleted, as the PRECONDITION_FAILED
+// advice says to do, or its node failed over): the channel is closed, and
+// run declares and consumes every queue again. Without it the consumer of
+// a deleted queue would stay silent for good. A stream consumer starts
+// again at the time of the cancel (a re-created stream's offsets start at
+// 0 again; oslo resets to "last").
+func (c *consumer) watchCancels(ch *amqp.Channel, cancels <-chan string, tagQueue map[string]string) {
+	restarting := false
+	for tag := range cancels { // closed with ch
+		c.mu.Lock()
+		cancelled := c.cancelled
+		c.mu.Unlock()
+		if cancelled || restarting {
+			continue
+		}
+		restarting = true
+		q := tagQueue[tag]
+		c.d.log.Warn("rpcsvc: the broker cancelled a consumer (its queue was deleted, or its node failed); declaring and consuming again", "queue", q)
+		if so := c.streams[q]; so != nil {
+			so.reset()
+		}
+		_ = ch.Close()
+	}
 }
 
 func (c *consumer) run(ended <-chan struct{}) {

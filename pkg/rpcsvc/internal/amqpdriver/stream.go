@@ -58,6 +58,15 @@ func (s *streamOffsets) resume() any {
 	return low
 }
 
+// reset starts over at the current time: the broker cancelled the
+// consumer (the stream may have been deleted and declared again).
+func (s *streamOffsets) reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.attached, s.started, s.next = time.Now(), false, 0
+	clear(s.outstanding)
+}
+
 // received records a delivery's offset (RabbitMQ sets the x-stream-offset
 // header on every message of a stream) and returns it, or -1 without one.
 func (s *streamOffsets) received(dl amqp.Delivery) int64 {
