@@ -172,6 +172,7 @@ func TestMainExitCodesNameTheCause(t *testing.T) {
 		{"database down", "[database]\nconnection = postgresql://nova@127.0.0.1:1/nova?connect_timeout=2\n", ExitDatabase},
 		{"no transport_url", "", ExitConfig},
 		{"broker down", "[DEFAULT]\ntransport_url = rabbit://guest:guest@127.0.0.1:1/\n", ExitTransport},
+		{"stream fanout without transient quorum queues", "[DEFAULT]\ntransport_url = rabbit://guest:guest@127.0.0.1:1/\n[oslo_messaging_rabbit]\nrabbit_stream_fanout = true\nrabbit_qos_prefetch_count = 10\n", ExitConfig},
 		{"unreadable ssl_ca_file", "[DEFAULT]\ntransport_url = rabbit://guest:guest@127.0.0.1:1/\n[oslo_messaging_rabbit]\nssl = true\nssl_ca_file = /nonexistent/gonova-ca.pem\n", ExitConfig},
 	}
 	for _, c := range cases {

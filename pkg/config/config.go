@@ -114,6 +114,15 @@ type RabbitOptions struct {
 	RabbitIntervalMax              time.Duration // rabbit_interval_max: most of that wait
 	EnableCancelOnFailover         bool          // enable_cancel_on_failover: consume with x-cancel-on-ha-failover
 	RabbitTransientQueuesTTL       time.Duration // rabbit_transient_queues_ttl: x-expires of reply and fanout queues
+	RabbitTransientQuorumQueue     bool          // rabbit_transient_quorum_queue: reply and fanout queues quorum too
+	RabbitQuorumDeliveryLimit      int           // rabbit_quorum_delivery_limit: x-delivery-limit; 0 none
+	RabbitQuorumMaxMemoryLength    int           // rabbit_quorum_max_memory_length: x-max-in-memory-length; 0 none
+	RabbitQuorumMaxMemoryBytes     int           // rabbit_quorum_max_memory_bytes: x-max-in-memory-bytes; 0 none
+	RabbitHAQueues                 bool          // rabbit_ha_queues: x-ha-policy all
+	RabbitStreamFanout             bool          // rabbit_stream_fanout: one <topic>_fanout stream per topic
+	UseQueueManager                bool          // use_queue_manager: stable reply and fanout queue names
+	Hostname                       string        // hostname: of the queue manager's names (default: the machine's)
+	Processname                    string        // processname: of the queue manager's names (default: argv[0]'s base)
 	SSL                            bool          // ssl: connect with TLS
 	SSLCAFile                      string        // ssl_ca_file: PEM CAs the broker's certificate must chain to
 	SSLCertFile                    string        // ssl_cert_file: PEM client certificate

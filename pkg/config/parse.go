@@ -111,6 +111,9 @@ func ParseWith(args []string, po ParseOptions) (*Config, []string, error) {
 	if _, err := c.RabbitTLS(); err != nil {
 		return nil, nil, err
 	}
+	if err := c.checkRabbit(); err != nil {
+		return nil, nil, err
+	}
 	if c.Default.Host == "" {
 		c.Default.Host = hostname()
 	}

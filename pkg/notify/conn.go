@@ -32,15 +32,42 @@ type topology struct {
 	durableQueues bool   // amqp_durable_queues
 	autoDelete    bool   // amqp_auto_delete
 	quorumQueue   bool   // rabbit_quorum_queue
+	QueueOptions         // the limits and rabbit_ha_queues
+}
+
+// QueueOptions are the [oslo_messaging_rabbit] options that add arguments to
+// the declaration of the `<topic>.<priority>` queues, as oslo's
+// _publish_and_creates_default_queue and declare_topic_consumer add them
+// (_get_queue_arguments): a Python peer declaring them with these options
+// and a Go one without would refuse each other (PRECONDITION_FAILED).
+type QueueOptions struct {
+	// QuorumDeliveryLimit, QuorumMaxMemoryLength and QuorumMaxMemoryBytes
+	// are rabbit_quorum_delivery_limit, rabbit_quorum_max_memory_length and
+	// rabbit_quorum_max_memory_bytes (with QuorumQueue; 0: none).
+	QuorumDeliveryLimit, QuorumMaxMemoryLength, QuorumMaxMemoryBytes int
+	// HAQueues is rabbit_ha_queues: x-ha-policy all.
+	HAQueues bool
 }
 
 func (t topology) durable() bool { return t.durableQueues || t.quorumQueue }
 
 func (t topology) queueArgs() amqp.Table {
-	if t.quorumQueue {
-		return amqp.Table{"x-queue-type": "quorum"}
+	args := amqp.Table{}
+	if t.HAQueues {
+		args["x-ha-policy"] = "all"
 	}
-	return nil
+	if t.quorumQueue {
+		args["x-queue-type"] = "quorum"
+		for k, v := range map[string]int{"x-delivery-limit": t.QuorumDeliveryLimit, "x-max-in-memory-length": t.QuorumMaxMemoryLength, "x-max-in-memory-bytes": t.QuorumMaxMemoryBytes} {
+			if v > 0 {
+				args[k] = int32(v)
+			}
+		}
+	}
+	if len(args) == 0 {
+		return nil
+	}
+	return args
 }
 
 // declare declares the control exchange (topic) and queue bound to it with

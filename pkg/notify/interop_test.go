@@ -3,8 +3,11 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/url"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -15,6 +18,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/gonova/gonova/pkg/rpcsvc"
+	"github.com/gonova/gonova/pkg/testenv"
 )
 
 // A Python oslo.messaging NotificationListener receives gonova's
@@ -153,6 +157,41 @@ func TestDurableQueuesMatchPython(t *testing.T) {
 		t.Fatal(err)
 	}
 	if ev := next(t, events, 30*time.Second); string(ev.Payload) != `"after"` {
+		t.Errorf("python got %+v", ev)
+	}
+}
+
+// With rabbit_quorum_queue and its limits the notifier declares
+// `notifications.info` with the arguments oslo.messaging 14.0.3 declares
+// (x-queue-type, x-delivery-limit, x-max-in-memory-*): a Python listener
+// with the same options shares the queue and gets what was sent before it
+// started.
+func TestQuorumQueueOptionsMatchPython(t *testing.T) {
+	u := testVhost(t)
+	qo := QueueOptions{QuorumDeliveryLimit: 5, QuorumMaxMemoryLength: 100, QuorumMaxMemoryBytes: 1 << 20}
+	n := newTestNotifier(t, u, Options{Drivers: []string{DriverMessagingV2}, Retry: -1, QuorumQueue: true, QueueOptions: qo})
+	if err := n.Info(context.Background(), "test.quorum", "before-listener"); err != nil {
+		t.Fatal(err)
+	}
+	var info *testenv.RabbitEntity
+	qs := testenv.RabbitQueues(t, testenv.VhostOf(t, u))
+	for i := range qs {
+		if qs[i].Name == "notifications.info" {
+			info = &qs[i]
+		}
+	}
+	want := "[x-delivery-limit=signedint:5 x-max-in-memory-bytes=signedint:1048576 x-max-in-memory-length=signedint:100 x-queue-type=longstr:quorum]"
+	if info == nil || info.Type != "quorum" || !info.Durable || fmt.Sprint(info.Arguments) != want {
+		t.Fatalf("notifications.info: %+v, want a durable quorum queue with %s", info, want)
+	}
+	conf := filepath.Join(t.TempDir(), "nova.conf")
+	// 14.0.3 spells the memory options rabbit_quroum_* (renamed in 2023.1).
+	body := "[oslo_messaging_rabbit]\nrabbit_quorum_queue = true\nrabbit_quorum_delivery_limit = 5\nrabbit_quroum_max_memory_length = 100\nrabbit_quroum_max_memory_bytes = 1048576\n"
+	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	events := startPyListener(t, u, "nova", "--topic", "notifications", "--priorities", "info", "--config-file", conf)
+	if ev := next(t, events, 30*time.Second); string(ev.Payload) != `"before-listener"` || ev.EventType != "test.quorum" {
 		t.Errorf("python got %+v", ev)
 	}
 }

@@ -56,6 +56,7 @@ type Options struct {
 	DurableQueues bool
 	AutoDelete    bool
 	QuorumQueue   bool
+	QueueOptions
 	// HeartbeatTimeoutThreshold is heartbeat_timeout_threshold
 	// ([oslo_messaging_rabbit]), default 60s; AMQP heartbeats every half.
 	HeartbeatTimeoutThreshold time.Duration
@@ -99,6 +100,7 @@ func OptionsFromConfig(c *config.Config, publisherID string) Options {
 		DurableQueues:             c.Rabbit.AmqpDurableQueues,
 		AutoDelete:                c.Rabbit.AmqpAutoDelete,
 		QuorumQueue:               c.Rabbit.RabbitQuorumQueue,
+		QueueOptions:              queueOptionsOf(c),
 		HeartbeatTimeoutThreshold: c.Rabbit.HeartbeatTimeoutThreshold,
 		PublisherID:               publisherID,
 	}
@@ -220,7 +222,7 @@ func (n *Notifier) connect(ctx context.Context) error {
 		return err
 	}
 	n.conn = c
-	topo := topology{exchange: n.opts.ControlExchange, durableQueues: n.opts.DurableQueues, autoDelete: n.opts.AutoDelete, quorumQueue: n.opts.QuorumQueue}
+	topo := topology{exchange: n.opts.ControlExchange, durableQueues: n.opts.DurableQueues, autoDelete: n.opts.AutoDelete, quorumQueue: n.opts.QuorumQueue, QueueOptions: n.opts.QueueOptions}
 	n.sender = newSender(c, topo, n.opts.Retry, n.opts.PublishChannels, n.opts.AttemptTimeout)
 	return nil
 }
@@ -414,4 +416,14 @@ func (n *Notifier) Close() error {
 	err := n.conn.close()
 	<-done // the close made the rest fail
 	return err
+}
+
+// queueOptionsOf reads QueueOptions from [oslo_messaging_rabbit].
+func queueOptionsOf(c *config.Config) QueueOptions {
+	return QueueOptions{
+		QuorumDeliveryLimit:   c.Rabbit.RabbitQuorumDeliveryLimit,
+		QuorumMaxMemoryLength: c.Rabbit.RabbitQuorumMaxMemoryLength,
+		QuorumMaxMemoryBytes:  c.Rabbit.RabbitQuorumMaxMemoryBytes,
+		HAQueues:              c.Rabbit.RabbitHAQueues,
+	}
 }

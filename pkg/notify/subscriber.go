@@ -41,6 +41,7 @@ type SubscriberConfig struct {
 	DurableQueues bool
 	AutoDelete    bool
 	QuorumQueue   bool
+	QueueOptions
 	// HeartbeatTimeoutThreshold is heartbeat_timeout_threshold, default 60s.
 	HeartbeatTimeoutThreshold time.Duration
 	// TLS is as Options.TLS.
@@ -71,6 +72,7 @@ func SubscriberConfigFromConfig(c *config.Config, pool string) SubscriberConfig 
 		DurableQueues:             c.Rabbit.AmqpDurableQueues,
 		AutoDelete:                c.Rabbit.AmqpAutoDelete,
 		QuorumQueue:               c.Rabbit.RabbitQuorumQueue,
+		QueueOptions:              queueOptionsOf(c),
 		HeartbeatTimeoutThreshold: c.Rabbit.HeartbeatTimeoutThreshold,
 	}
 }
@@ -138,7 +140,7 @@ func NewSubscriber(ctx context.Context, cfg SubscriberConfig) (*Subscriber, erro
 	}
 	s := &Subscriber{
 		cfg:     cfg,
-		topo:    topology{exchange: cfg.ControlExchange, durableQueues: cfg.DurableQueues, autoDelete: cfg.AutoDelete, quorumQueue: cfg.QuorumQueue},
+		topo:    topology{exchange: cfg.ControlExchange, durableQueues: cfg.DurableQueues, autoDelete: cfg.AutoDelete, quorumQueue: cfg.QuorumQueue, QueueOptions: cfg.QueueOptions},
 		log:     cfg.Logger,
 		metrics: m,
 		subs:    map[*subscription]struct{}{},

@@ -32,6 +32,38 @@
 // URL in one process share the broker. Both drivers pass the same contract
 // tests.
 //
+// # Queue and exchange options
+//
+// Every queue and exchange is declared as the newest oslo.messaging declares
+// it (impl_rabbit.py; amqpdriver's topology.go has the table), with the
+// options of [oslo_messaging_rabbit]: amqp_durable_queues, amqp_auto_delete,
+// rabbit_quorum_queue with rabbit_quorum_delivery_limit and
+// rabbit_quorum_max_memory_length / _bytes, rabbit_transient_quorum_queue
+// (reply and fanout queues quorum too), rabbit_transient_queues_ttl
+// (x-expires; 0 none), rabbit_ha_queues, rabbit_stream_fanout and
+// use_queue_manager. Tests read every declaration back from the broker and
+// compare it with what Python oslo.messaging 14.0.3 declares. Options
+// oslo refuses together are refused by Options (and by pkg/config at
+// start).
+//
+// With rabbit_stream_fanout a topic's servers share one `<topic>_fanout`
+// stream queue; each reads it from an offset (x-stream-offset), starting
+// with the messages published after it started, and after a reconnect
+// resumes at the first message it had not settled (duplicates of what it
+// had are dropped by the _unique_id cache). oslo resumes after the last
+// message received (one in a handler at the cut is lost to that server) and
+// starts a new consumer at the stream's last chunk (casts sent before it
+// started are handled).
+//
+// A declaration the broker refuses with PRECONDITION_FAILED (the queue
+// exists with another type or arguments) fails Server.Start at once with an
+// error naming the queue, the argument, both values, the option to align
+// and the way out (delete the queue, or a new vhost): a process that runs
+// without consuming its queues would look alive in the services table and
+// handle nothing. The same refusal after a reconnect, when the process is
+// already serving, is logged once as an error and retried every 5 s until
+// the queue is fixed.
+//
 // # Why not watermill-amqp for RabbitMQ
 //
 // The RabbitMQ driver uses amqp091-go directly, with its own connection

@@ -19,7 +19,14 @@ import (
 	"github.com/gonova/gonova/pkg/testenv"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
+		if err := testenv.DeleteRabbitVhosts(); err != nil {
+			fmt.Fprintln(os.Stderr, "deleting test vhosts:", err)
+		}
+		os.Exit(code)
+	}))
+}
 
 func testLogger() *slog.Logger {
 	if os.Getenv("GONOVA_TEST_LOG") != "" {

@@ -66,8 +66,36 @@ type Options struct {
 	// cancels (basic.cancel) subscribes again after KombuReconnectDelay.
 	EnableCancelOnFailover bool
 	// TransientQueuesTTL is rabbit_transient_queues_ttl (oslo_messaging_rabbit),
-	// default 1800s: x-expires of fanout and reply queues.
+	// default 1800s: x-expires of fanout and reply queues (x-max-age of the
+	// fanout stream with StreamFanout); negative declares none (oslo's 0).
 	TransientQueuesTTL time.Duration
+	// TransientQuorumQueue is rabbit_transient_quorum_queue: reply and
+	// fanout queues are quorum queues (durable) too.
+	TransientQuorumQueue bool
+	// QuorumDeliveryLimit, QuorumMaxMemoryLength and QuorumMaxMemoryBytes
+	// are rabbit_quorum_delivery_limit, rabbit_quorum_max_memory_length and
+	// rabbit_quorum_max_memory_bytes: x-delivery-limit,
+	// x-max-in-memory-length and x-max-in-memory-bytes of every quorum
+	// queue; 0 declares none.
+	QuorumDeliveryLimit   int
+	QuorumMaxMemoryLength int
+	QuorumMaxMemoryBytes  int
+	// HAQueues is rabbit_ha_queues: x-ha-policy all.
+	HAQueues bool
+	// StreamFanout is rabbit_stream_fanout: one `<topic>_fanout` stream
+	// queue per topic, shared by its servers, instead of a queue per server.
+	// It needs TransientQuorumQueue and a QosPrefetchCount above 0, as in
+	// oslo. The in-process transport (memory://) ignores it.
+	StreamFanout bool
+	// UseQueueManager is use_queue_manager: reply and fanout queues are
+	// named `<Hostname>:<ProcessName>:<n>` (oslo's QManager) instead of a
+	// random uuid, so a restarted process reuses its queues.
+	UseQueueManager bool
+	// Hostname and ProcessName are hostname and processname
+	// (oslo_messaging_rabbit); empty: the machine's host name and the
+	// program's file name.
+	Hostname    string
+	ProcessName string
 	// TLS is the TLS configuration of oslo_messaging_rabbit's ssl options
 	// (config.Config.RabbitTLS): set, it turns TLS on for every broker of
 	// TransportURL; nil, only amqps:// or ?ssl=1 do (with the system's roots).
@@ -168,8 +196,18 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("rpcsvc: executor_thread_pool_size must be positive, got %d", o.ExecutorThreadPoolSize)
 	case o.QosPrefetchCount < 0:
 		return o, fmt.Errorf("rpcsvc: rabbit_qos_prefetch_count must not be negative, got %d", o.QosPrefetchCount)
-	case o.TransientQueuesTTL < time.Second:
+	case o.TransientQueuesTTL > 0 && o.TransientQueuesTTL < time.Second:
 		return o, fmt.Errorf("rpcsvc: rabbit_transient_queues_ttl must be at least 1s, got %s", o.TransientQueuesTTL)
+	case o.QuorumDeliveryLimit < 0 || o.QuorumMaxMemoryLength < 0 || o.QuorumMaxMemoryBytes < 0:
+		return o, fmt.Errorf("rpcsvc: rabbit_quorum_delivery_limit, rabbit_quorum_max_memory_length and rabbit_quorum_max_memory_bytes must not be negative")
+	case o.QuorumQueue && o.HAQueues:
+		return o, fmt.Errorf("rpcsvc: rabbit_quorum_queue and rabbit_ha_queues are both set: a queue is quorum or HA (mirrored), not both")
+	case o.QuorumQueue && o.AutoDelete:
+		return o, fmt.Errorf("rpcsvc: rabbit_quorum_queue and amqp_auto_delete are both set: RabbitMQ refuses auto-delete quorum queues")
+	case o.StreamFanout && !o.TransientQuorumQueue:
+		return o, fmt.Errorf("rpcsvc: rabbit_stream_fanout needs rabbit_transient_quorum_queue")
+	case o.StreamFanout && o.QosPrefetchCount <= 0:
+		return o, fmt.Errorf("rpcsvc: rabbit_stream_fanout needs rabbit_qos_prefetch_count above 0")
 	case o.MaxDeliveryAttempts < 1:
 		return o, fmt.Errorf("rpcsvc: MaxDeliveryAttempts must be at least 1, got %d", o.MaxDeliveryAttempts)
 	case o.UnavailableTimeout < 0:

@@ -81,10 +81,15 @@ func NewServer(t *Transport, cfg ServerConfig) (*Server, error) {
 	t.metrics.initMethods(names)
 	ex := cfg.Target.exchange(t.opts.ControlExchange)
 	topic := cfg.Target.Topic
+	fanoutQ, err := t.names.fanoutQueue(topic)
+	if err != nil {
+		return nil, err
+	}
 	s.queues = []driver.Queue{
 		{Name: topic, Kind: driver.Shared, Exchange: ex, ExchangeKind: driver.Topic},
 		{Name: topic + "." + cfg.Target.Server, Kind: driver.Shared, Exchange: ex, ExchangeKind: driver.Topic},
-		{Name: topic + "_fanout_" + hexUUID(), Kind: driver.Transient, Exchange: fanoutExchange(topic), ExchangeKind: driver.Fanout},
+		{Name: fanoutQ, Kind: driver.Transient, Exchange: fanoutExchange(topic), ExchangeKind: driver.Fanout,
+			DeleteOnClose: t.names.randomFanout()},
 	}
 	return s, nil
 }

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 
@@ -27,6 +25,7 @@ type Transport struct {
 	drv     driver.Driver
 	log     *slog.Logger
 	metrics *metrics
+	names   queueNamer
 
 	replyMu       sync.Mutex
 	replyQ        string
@@ -59,8 +58,12 @@ func Open(ctx context.Context, opts Options) (*Transport, error) {
 		return nil, fmt.Errorf("rpcsvc: registering metrics: %w", err)
 	}
 	t := &Transport{opts: opts, log: opts.Logger, metrics: m, pending: map[string]chan replyOutcome{}, closing: make(chan struct{})}
+	inMemory := strings.HasPrefix(opts.TransportURL, "memory://")
+	if t.names, err = newQueueNamer(opts, !inMemory); err != nil {
+		return nil, err
+	}
 	switch {
-	case strings.HasPrefix(opts.TransportURL, "memory://"):
+	case inMemory:
 		name, err := memdriver.ParseName(opts.TransportURL)
 		if err != nil {
 			return nil, err
@@ -77,12 +80,18 @@ func Open(ctx context.Context, opts Options) (*Transport, error) {
 			AutoDelete:       opts.AutoDelete,
 			QuorumQueue:      opts.QuorumQueue,
 			TransientTTL:     opts.TransientQueuesTTL,
+			TransientQuorum:  opts.TransientQuorumQueue,
+			DeliveryLimit:    opts.QuorumDeliveryLimit,
+			MaxMemoryLength:  opts.QuorumMaxMemoryLength,
+			MaxMemoryBytes:   opts.QuorumMaxMemoryBytes,
+			HAQueues:         opts.HAQueues,
+			StreamFanout:     opts.StreamFanout,
 			Heartbeat:        opts.heartbeat(),
 			TLS:              opts.TLS,
 			PublishChannels:  opts.PublishChannels,
 			Reconnect:        opts.reconnect(),
 			CancelOnFailover: opts.EnableCancelOnFailover,
-			ConnectionName:   filepath.Base(os.Args[0]),
+			ConnectionName:   connectionName(),
 			Logger:           opts.Logger,
 			Metrics:          m,
 			ReturnedMessages: func(exchange, key string, _ []byte) {
@@ -132,7 +141,11 @@ func (t *Transport) ensureReplyQueue(ctx context.Context) (string, error) {
 		return t.replyQ, nil
 	}
 	if t.replyQ == "" {
-		t.replyQ = "reply_" + hexUUID()
+		q, err := t.names.replyQueue()
+		if err != nil {
+			return "", err
+		}
+		t.replyQ = q
 	}
 	cctx := ctx
 	if d := t.opts.UnavailableTimeout; d > 0 {

@@ -108,11 +108,14 @@ def main():
     p.add_argument("--durable", action="store_true",
                    help="[oslo_messaging_rabbit] amqp_durable_queues = True")
     p.add_argument("--debug", action="store_true")
+    p.add_argument("--config-file", default=None,
+                   help="oslo.config file ([oslo_messaging_rabbit] options)")
     args = p.parse_args()
     logging.basicConfig(stream=sys.stderr,
                         level=logging.DEBUG if args.debug else logging.WARNING)
     conf = cfg.CONF
-    conf([], project="gonova-pynotify")
+    conf(["--config-file", args.config_file] if args.config_file else [],
+         project="gonova-pynotify")
     messaging.set_transport_defaults(control_exchange=args.exchange)
     if args.durable:
         from oslo_messaging._drivers import amqp as rpc_amqp

@@ -3,8 +3,10 @@ package interop
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -16,7 +18,12 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
+		if err := testenv.DeleteRabbitVhosts(); err != nil {
+			fmt.Fprintln(os.Stderr, "deleting test vhosts:", err)
+		}
+		os.Exit(code)
+	}))
 }
 
 // testExchange is this package's control exchange for the whole run; topics
@@ -218,7 +225,9 @@ func openTransport(tb testing.TB, opts rpcsvc.Options) *rpcsvc.Transport {
 	testenv.RequireRabbit(tb)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	opts.TransportURL = testenv.RabbitURL()
+	if opts.TransportURL == "" {
+		opts.TransportURL = testenv.RabbitURL()
+	}
 	if opts.ControlExchange == "" {
 		opts.ControlExchange = testExchange
 	}

@@ -58,10 +58,18 @@ type pyServer struct {
 // test ends, and its stderr is logged if the test failed.
 func startPyServer(tb testing.TB, exchange, topic, server string) *pyServer {
 	tb.Helper()
+	return startPyServerFlags(tb, exchange, topic, server)
+}
+
+// startPyServerFlags is startPyServer with more pyserver.py flags (a later
+// --url wins; --config-file).
+func startPyServerFlags(tb testing.TB, exchange, topic, server string, flags ...string) *pyServer {
+	tb.Helper()
 	testenv.RequirePythonOslo(tb)
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, testenv.PythonPath, filepath.Join("testdata", "pyserver.py"),
-		"--url", pythonURL(), "--exchange", exchange, "--topic", topic, "--server", server)
+	args := append([]string{filepath.Join("testdata", "pyserver.py"),
+		"--url", pythonURL(), "--exchange", exchange, "--topic", topic, "--server", server}, flags...)
+	cmd := exec.CommandContext(ctx, testenv.PythonPath, args...)
 	cmd.WaitDelay = 5 * time.Second
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

@@ -26,9 +26,13 @@ func consumeArgs(cfg Config, q driver.Queue) amqp.Table {
 	return amqp.Table{"x-cancel-on-ha-failover": true}
 }
 
-// isQuorum reports whether q is declared as a quorum queue.
+// isQuorum reports whether q is declared as a quorum queue (or the fanout
+// stream, which takes no x-cancel-on-ha-failover either).
 func isQuorum(cfg Config, q driver.Queue) bool {
-	return cfg.QuorumQueue && q.Kind == driver.Shared
+	if q.Kind == driver.Shared {
+		return cfg.QuorumQueue
+	}
+	return cfg.TransientQuorum || cfg.isStream(q)
 }
 
 // watchCancels handles the broker's basic.cancel of one of the consumer's
@@ -40,7 +44,10 @@ func isQuorum(cfg Config, q driver.Queue) bool {
 // (unacknowledged messages return to their queues, duplicates are dropped
 // by the server's _unique_id check) and run re-declares and re-subscribes
 // every queue after kombu_reconnect_delay. cancels closes with the channel.
-func (c *consumer) watchCancels(ch *amqp.Channel, cancels <-chan string) {
+//
+// A stream consumer starts again at the time of the cancel (a re-created
+// stream's offsets start at 0 again; oslo resets to "last").
+func (c *consumer) watchCancels(ch *amqp.Channel, cancels <-chan string, tagQueue map[string]string) {
 	for tag := range cancels {
 		c.mu.Lock()
 		ours := c.ch == ch && !c.cancelled
@@ -51,7 +58,11 @@ func (c *consumer) watchCancels(ch *amqp.Channel, cancels <-chan string) {
 		if !ours {
 			continue
 		}
-		c.d.log.Warn("rpcsvc: the broker cancelled a consumer (queue deleted or failed over); subscribing again", "consumer_tag", tag, "retry_in", c.d.cfg.Reconnect.Delay)
+		q := tagQueue[tag]
+		c.d.log.Warn("rpcsvc: the broker cancelled a consumer (queue deleted or failed over); declaring and subscribing again", "queue", q, "retry_in", c.d.cfg.Reconnect.Delay)
+		if so := c.streams[q]; so != nil {
+			so.reset()
+		}
 		_ = ch.Close()
 	}
 }

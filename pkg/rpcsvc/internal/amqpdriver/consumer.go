@@ -26,6 +26,13 @@ type consumer struct {
 	// brokerCancel: the broker cancelled a subscription on ch (watchCancels)
 	brokerCancel bool
 
+	// streams holds the offsets of the stream queues among spec.Queues.
+	streams map[string]*streamOffsets
+	// refusal is the text of the last PreconditionError logged while
+	// resuming, so that a broker refusing the same declaration again and
+	// again is logged once (until it changes or resuming succeeds).
+	refusal string
+
 	stop chan struct{} // closed by Cancel or Close
 	once sync.Once
 	done chan struct{}
@@ -36,7 +43,12 @@ func (d *Driver) Consume(ctx context.Context, spec driver.ConsumeSpec) (driver.C
 	if spec.Prefetch < 1 {
 		spec.Prefetch = 1
 	}
-	c := &consumer{d: d, spec: spec, stop: make(chan struct{}), done: make(chan struct{})}
+	c := &consumer{d: d, spec: spec, streams: map[string]*streamOffsets{}, stop: make(chan struct{}), done: make(chan struct{})}
+	for _, q := range spec.Queues {
+		if d.cfg.isStream(q) {
+			c.streams[q.Name] = newStreamOffsets()
+		}
+	}
 	conn, _, err := d.waitConnected(ctx)
 	if err != nil {
 		return nil, err
@@ -55,6 +67,10 @@ type delivery struct {
 	queue string
 	dl    amqp.Delivery
 	acker *acker
+	// stream and offset are the stream position of a delivery from a
+	// stream queue (stream nil otherwise).
+	stream *streamOffsets
+	offset int64
 }
 
 // start opens a channel, declares and consumes every queue. Each queue's
@@ -93,9 +109,17 @@ func (c *consumer) start(conn *amqp.Connection) (<-chan struct{}, error) {
 	}
 	var tags []string
 	var fwd sync.WaitGroup
+	tagQueue := map[string]string{}
 	for _, q := range c.spec.Queues {
 		tag := "gonova-" + q.Name + "-" + fmt.Sprint(time.Now().UnixNano())
-		dels, err := ch.Consume(q.Name, tag, false, false, false, false, consumeArgs(c.d.cfg, q))
+		tagQueue[tag] = q.Name
+		args := consumeArgs(c.d.cfg, q)
+		so := c.streams[q.Name]
+		if so != nil {
+			// oslo consumes a stream with x-stream-offset alone.
+			args = amqp.Table{"x-stream-offset": so.resume()}
+		}
+		dels, err := ch.Consume(q.Name, tag, false, false, false, false, args)
 		if err != nil {
 			return fail(fmt.Errorf("consuming %q: %w", q.Name, explain(err, q.Name)))
 		}
@@ -104,7 +128,11 @@ func (c *consumer) start(conn *amqp.Connection) (<-chan struct{}, error) {
 		go func(queue string) {
 			defer fwd.Done()
 			for dl := range dels {
-				c.handle(delivery{queue, dl, ak})
+				d := delivery{queue: queue, dl: dl, acker: ak}
+				if so != nil {
+					d.stream, d.offset = so, so.received(dl)
+				}
+				c.handle(d)
 			}
 		}(q.Name)
 	}
@@ -112,7 +140,7 @@ func (c *consumer) start(conn *amqp.Connection) (<-chan struct{}, error) {
 	c.mu.Lock()
 	c.ch, c.acker, c.tags = ch, ak, tags
 	c.mu.Unlock()
-	go c.watchCancels(ch, cancels)
+	go c.watchCancels(ch, cancels, tagQueue)
 	return ended, nil
 }
 
@@ -194,10 +222,27 @@ func (c *consumer) restart() (<-chan struct{}, error) {
 		}
 		ended, err := c.start(conn)
 		if err == nil {
+			if c.refusal != "" {
+				c.d.log.Info("rpcsvc: the broker accepted the declarations again; consuming")
+				c.refusal = ""
+			}
 			return ended, nil
 		}
-		c.d.log.Warn("rpcsvc: resuming a consumer failed, retrying", "error", err)
-		t := time.NewTimer(500 * time.Millisecond)
+		wait := 500 * time.Millisecond
+		var pe *PreconditionError
+		switch {
+		case errors.As(err, &pe) && err.Error() == c.refusal:
+			// Logged already: retried quietly (another service or an
+			// operator must change the queue), every 5s.
+			wait = 5 * time.Second
+		case errors.As(err, &pe):
+			c.refusal = err.Error()
+			c.d.log.Error("rpcsvc: the broker refuses this service's queue declaration; not consuming until it changes (retrying every 5s)", "error", err)
+			wait = 5 * time.Second
+		default:
+			c.d.log.Warn("rpcsvc: resuming a consumer failed, retrying", "error", err)
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -207,7 +252,39 @@ func (c *consumer) restart() (<-chan struct{}, error) {
 	}
 }
 
+// streamSettler settles a stream delivery: its offset is recorded as
+// handled, and a nack is an ack (see handle).
+type streamSettler struct {
+	acker  *acker
+	so     *streamOffsets
+	offset int64
+}
+
+func (s *streamSettler) Ack(tag uint64) error {
+	s.so.settled(s.offset)
+	return s.acker.Ack(tag)
+}
+
+func (s *streamSettler) Nack(tag uint64, _ bool) error { return s.Ack(tag) }
+
 func (c *consumer) handle(d delivery) {
+	if d.stream != nil {
+		// A stream keeps its messages: a settled offset is not read again
+		// after a reconnect. RabbitMQ (3.10) answers basic.nack or
+		// basic.reject on a stream with NOT_IMPLEMENTED, a connection
+		// error that closes every channel of the process: a nack is sent
+		// as an ack. The message is dropped for this server (a stream
+		// never redelivers), as oslo drops a fanout cast whose handler
+		// failed.
+		c.spec.Handle(driver.Delivery{
+			Queue:       d.queue,
+			Body:        d.dl.Body,
+			Redelivered: d.dl.Redelivered,
+			Tag:         d.dl.DeliveryTag,
+			Settler:     &streamSettler{acker: d.acker, so: d.stream, offset: d.offset},
+		})
+		return
+	}
 	c.spec.Handle(driver.Delivery{
 		Queue:       d.queue,
 		Body:        d.dl.Body,
@@ -258,6 +335,17 @@ func (c *consumer) Close() error {
 		// would requeue those messages).
 		if err = ak.Close(); errors.Is(err, amqp.ErrClosed) {
 			err = nil
+		}
+	}
+	if ch != nil && !ch.IsClosed() {
+		for _, q := range c.spec.Queues {
+			if q.DeleteOnClose {
+				// Best effort: on a lost connection the queue expires.
+				if _, derr := ch.QueueDelete(q.Name, false, false, false); derr != nil {
+					c.d.log.Debug("rpcsvc: deleting a fanout queue at stop failed; it expires", "queue", q.Name, "error", derr)
+					break // the channel is gone
+				}
+			}
 		}
 	}
 	if ch != nil {

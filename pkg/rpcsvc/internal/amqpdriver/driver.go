@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -30,6 +29,12 @@ type Config struct {
 	QuorumQueue      bool          // rabbit_quorum_queue
 	TransientTTL     time.Duration // rabbit_transient_queues_ttl
 	Heartbeat        Heartbeat     // heartbeat_timeout_threshold, heartbeat_rate
+	TransientQuorum  bool          // rabbit_transient_quorum_queue
+	DeliveryLimit    int           // rabbit_quorum_delivery_limit
+	MaxMemoryLength  int           // rabbit_quorum_max_memory_length
+	MaxMemoryBytes   int           // rabbit_quorum_max_memory_bytes
+	HAQueues         bool          // rabbit_ha_queues
+	StreamFanout     bool          // rabbit_stream_fanout
 	TLS              *tls.Config   // ssl options; nil: TLS only if URL asks
 	PublishChannels  int
 	Reconnect        Reconnect // kombu_failover_strategy, kombu_reconnect_*, rabbit_retry_*, rabbit_interval_max
@@ -564,99 +569,6 @@ func (d *Driver) DeadLetter(ctx context.Context, queue string, body []byte, reas
 		return fmt.Errorf("%w: the broker did not confirm the dead letter to %q", driver.ErrNotConnected, dlq)
 	}
 	return nil
-}
-
-// --- topology ---
-
-func declareExchange(ch *amqp.Channel, cfg Config, name string, kind driver.ExchangeKind) error {
-	var err error
-	switch kind {
-	case driver.Fanout:
-		err = ch.ExchangeDeclare(name, amqp.ExchangeFanout, false, true, false, false, nil)
-	default:
-		err = ch.ExchangeDeclare(name, amqp.ExchangeTopic, cfg.DurableQueues || cfg.QuorumQueue, cfg.AutoDelete, false, false, nil)
-	}
-	if err != nil {
-		return fmt.Errorf("declaring exchange %q: %w", name, explain(err, name))
-	}
-	return nil
-}
-
-func declareQueue(ch *amqp.Channel, cfg Config, q driver.Queue) error {
-	var err error
-	ttl := amqp.Table{"x-expires": int32(cfg.TransientTTL.Milliseconds())}
-	switch q.Kind {
-	case driver.Shared:
-		var args amqp.Table
-		durable := cfg.DurableQueues
-		if cfg.QuorumQueue {
-			args = amqp.Table{"x-queue-type": "quorum"}
-			durable = true
-		}
-		_, err = ch.QueueDeclare(q.Name, durable, cfg.AutoDelete, false, false, args)
-	case driver.Transient, driver.Reply:
-		_, err = ch.QueueDeclare(q.Name, false, false, false, false, ttl)
-	}
-	if err != nil {
-		return fmt.Errorf("declaring queue %q: %w", q.Name, explain(err, q.Name))
-	}
-	if q.Kind == driver.Reply {
-		return nil
-	}
-	if err := declareExchange(ch, cfg, q.Exchange, q.ExchangeKind); err != nil {
-		return err
-	}
-	key := q.Name
-	if q.ExchangeKind == driver.Fanout {
-		key = strings.TrimSuffix(q.Exchange, "_fanout")
-	}
-	if err := ch.QueueBind(q.Name, key, q.Exchange, false, nil); err != nil {
-		return fmt.Errorf("binding queue %q to %q: %w", q.Name, q.Exchange, explain(err, q.Name))
-	}
-	return nil
-}
-
-// PreconditionError is a declaration the broker refused because the entity
-// exists with other arguments; Option names the oslo option to align.
-type PreconditionError struct {
-	Entity string
-	Option string
-	Err    *amqp.Error
-}
-
-func (e *PreconditionError) Error() string {
-	return fmt.Sprintf("the broker already has %q declared differently (%s): align %s with the services that declared it", e.Entity, e.Err.Reason, e.Option)
-}
-
-func (e *PreconditionError) Unwrap() error { return e.Err }
-
-// Is makes every PreconditionError a driver.ErrPermanent: redeclaring the
-// same entity with the same arguments fails the same way.
-func (e *PreconditionError) Is(target error) bool { return target == driver.ErrPermanent }
-
-// explain turns PRECONDITION_FAILED into an error naming the option to align,
-// and marks it and the other errors retrying cannot fix as
-// driver.ErrPermanent.
-func explain(err error, entity string) error {
-	var ae *amqp.Error
-	if !errors.As(err, &ae) || ae.Code != amqp.PreconditionFailed {
-		return permanent(err)
-	}
-	r := ae.Reason
-	opt := "amqp_durable_queues, rabbit_quorum_queue and amqp_auto_delete"
-	switch {
-	case strings.Contains(r, "'x-queue-type'"):
-		opt = "rabbit_quorum_queue"
-	case strings.Contains(r, "'durable'"):
-		opt = "amqp_durable_queues (or rabbit_quorum_queue)"
-	case strings.Contains(r, "'auto_delete'"):
-		opt = "amqp_auto_delete"
-	case strings.Contains(r, "'x-expires'"):
-		opt = "rabbit_transient_queues_ttl"
-	case strings.Contains(r, "'type'"):
-		opt = "the exchange type (another program declared it)"
-	}
-	return &PreconditionError{Entity: entity, Option: opt, Err: ae}
 }
 
 // permanent marks err as driver.ErrPermanent when it carries a broker refusal

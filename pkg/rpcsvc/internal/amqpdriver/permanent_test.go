@@ -3,6 +3,7 @@ package amqpdriver
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -13,9 +14,9 @@ import (
 // TestPermanentErrors: the broker refusals retrying cannot fix, and a bad
 // transport_url, wrap driver.ErrPermanent; connection trouble does not.
 func TestPermanentErrors(t *testing.T) {
-	pre := explain(&amqp.Error{Code: amqp.PreconditionFailed, Reason: "PRECONDITION_FAILED - inequivalent arg 'durable' for queue 'q'"}, "q")
+	pre := explain(&amqp.Error{Code: amqp.PreconditionFailed, Reason: "PRECONDITION_FAILED - inequivalent arg 'durable' for queue 'q' in vhost '/': received 'true' but current is 'false'"}, "q")
 	var pe *PreconditionError
-	if !errors.As(pre, &pe) || pe.Option != "amqp_durable_queues (or rabbit_quorum_queue)" {
+	if !errors.As(pre, &pe) || !strings.HasPrefix(pe.Option, "amqp_durable_queues") {
 		t.Fatalf("explain(PRECONDITION_FAILED) = %v, want a *PreconditionError naming amqp_durable_queues", pre)
 	}
 	for name, err := range map[string]error{

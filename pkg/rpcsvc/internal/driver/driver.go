@@ -33,9 +33,12 @@ const (
 	// amqp_durable_queues / rabbit_quorum_queue, auto-delete per amqp_auto_delete.
 	Shared QueueKind = iota
 	// Transient is a fanout queue `<topic>_fanout_<uuid>`: non-durable with
-	// x-expires = rabbit_transient_queues_ttl.
+	// x-expires = rabbit_transient_queues_ttl (quorum and durable with
+	// rabbit_transient_quorum_queue; with rabbit_stream_fanout the topic's
+	// one `<topic>_fanout` stream, which amqpdriver consumes from an offset).
 	Transient
-	// Reply is `reply_<uuid>`: non-durable, x-expires, bound only to the default
+	// Reply is `reply_<uuid>`: non-durable (quorum with
+	// rabbit_transient_quorum_queue), x-expires, bound only to the default
 	// exchange.
 	Reply
 )
@@ -48,6 +51,12 @@ type Queue struct {
 	// the routing key equal to Name (Fanout ignores the key). Unused for Reply.
 	Exchange     string
 	ExchangeKind ExchangeKind
+	// DeleteOnClose deletes the queue when its consumer closes, as oslo
+	// deletes a server's randomly named fanout queue when it stops (not the
+	// stable names of use_queue_manager nor the shared stream): nobody
+	// will read it again, and fanout casts would pile up in it until
+	// x-expires.
+	DeleteOnClose bool
 }
 
 // Publishing is one message to send.

@@ -132,13 +132,16 @@ def main():
     p.add_argument("--topic", required=True)
     p.add_argument("--server", required=True, help="server (host) name")
     p.add_argument("--debug", action="store_true")
+    p.add_argument("--config-file", default=None,
+                   help="oslo.config file ([oslo_messaging_rabbit] options)")
     args = p.parse_args()
 
     logging.basicConfig(stream=sys.stderr,
                         level=logging.DEBUG if args.debug else logging.WARNING)
 
     conf = cfg.CONF
-    conf([], project="gonova-pypeer")
+    conf(["--config-file", args.config_file] if args.config_file else [],
+         project="gonova-pypeer")
     messaging.set_transport_defaults(control_exchange=args.exchange)
     transport = messaging.get_rpc_transport(conf, url=args.url)
     target = messaging.Target(topic=args.topic, server=args.server)
