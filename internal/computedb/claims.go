@@ -68,6 +68,9 @@ type ClaimRequest struct {
 	// Ratios that are > 0 replace the node's own for this claim (a
 	// scheduler configured to override them); zero uses the node's.
 	Ratios AllocationRatios
+	// Group, when set, refuses the node unless its host keeps the hard
+	// policy of the instance's server group (*GroupPolicyError).
+	Group *GroupClaim
 }
 
 // Resources are amounts of vcpus, memory (MB) and root disk (GB).

@@ -28,6 +28,7 @@ func TestPGContract(t *testing.T) {
 func runContract(t *testing.T, newStore func(t *testing.T) Store) {
 	ctx := context.Background()
 	runClaimContract(t, newStore)
+	t.Run("Quotas", func(t *testing.T) { runQuotaContract(t, newStore) })
 
 	t.Run("ListFilters", func(t *testing.T) { runFilterContract(t, newStore) })
 
