@@ -16,10 +16,10 @@ type quotaKey struct{ project, user, resource string }
 
 // memGroups is the in-memory server group state of a Mem.
 type memGroups struct {
-	quotas  map[quotaKey]int
-	groups  map[string]*ServerGroup // by uuid; Members holds every member, live or not
-	next    int64
-	ofInst  map[string]string // instance uuid -> group uuid
+	quotas map[quotaKey]int
+	groups map[string]*ServerGroup // by uuid; Members holds every member, live or not
+	next   int64
+	ofInst map[string]string // instance uuid -> group uuid
 }
 
 func (m *Mem) groupsLocked() *memGroups {
