@@ -230,3 +230,15 @@ func checkQuotaRow(project, user, resource string, limit int) error {
 	}
 	return nil
 }
+
+// CheckDeltas is the quota check of deltas (instances, cores, ram) over the
+// project's usage (and the user's, when user usage is given) against the
+// limits rows and defaults resolve to: nil, or an *OverQuotaError. The
+// stores run it inside their create transaction; a resize's check runs it
+// on counts read just before.
+func CheckDeltas(rows []QuotaRow, user string, defaults QuotaLimits, project, userUsage *Usage, deltas Usage) error {
+	if over := checkInstanceQuota(rows, user, defaults, project, userUsage, deltas); over != nil {
+		return over
+	}
+	return nil
+}

@@ -11,6 +11,7 @@ import (
 	computeapi "github.com/gonova/gonova/internal/compute/api"
 	"github.com/gonova/gonova/internal/notifications"
 	"github.com/gonova/gonova/internal/policies"
+	"github.com/gonova/gonova/internal/quota"
 	"github.com/gonova/gonova/pkg/app"
 	"github.com/gonova/gonova/pkg/launcher"
 	"github.com/gonova/gonova/pkg/registry"
@@ -129,6 +130,7 @@ func (a *App) newComputeAPI(rpc computeapi.ComputeRPC) (*computeapi.API, error) 
 		RPCTimeout:      a.Cfg.Default.RPCResponseTimeout,
 		Logger:          a.Log,
 		Notifier:        notes.As(notifications.SourceAPI),
+		Quotas:          quota.New(a.Compute, quota.FromConfig(a.Cfg.Quota)),
 	})
 }
 

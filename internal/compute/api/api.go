@@ -8,6 +8,7 @@ import (
 
 	"github.com/gonova/gonova/internal/computedb"
 	"github.com/gonova/gonova/internal/notifications"
+	"github.com/gonova/gonova/internal/quota"
 	"github.com/gonova/gonova/internal/scheduler"
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/service/servicegroup"
@@ -40,6 +41,9 @@ type Options struct {
 	// Notifier sends nova's notifications of what the API does itself (a
 	// local delete); nil sends none.
 	Notifier *notifications.Notifier
+	// Quotas are the limits a create is checked against (atomically in the
+	// store). Default: quota.New over Compute with nova's defaults.
+	Quotas *quota.Quotas
 }
 
 // Scheduler places an instance in task state scheduling: it claims the
@@ -65,6 +69,7 @@ type API struct {
 	rpcTimeout time.Duration
 	log        *slog.Logger
 	notes      *notifications.Notifier
+	quotas     *quota.Quotas
 }
 
 // New returns an API over the stores and the compute RPC client.
@@ -84,9 +89,15 @@ func New(o Options) (*API, error) {
 	if o.Scheduler == nil {
 		o.Scheduler = scheduler.New(o.Services, o.Compute, scheduler.Options{ServiceDownTime: o.ServiceDownTime, Logger: o.Logger})
 	}
+	if o.Quotas == nil {
+		o.Quotas = quota.New(o.Compute, nil)
+	}
 	return &API{services: o.Services, compute: o.Compute, rpc: o.RPC, sched: o.Scheduler,
-		downTime: o.ServiceDownTime, rpcTimeout: o.RPCTimeout, log: o.Logger, notes: o.Notifier}, nil
+		downTime: o.ServiceDownTime, rpcTimeout: o.RPCTimeout, log: o.Logger, notes: o.Notifier, quotas: o.Quotas}, nil
 }
+
+// Quotas are the quotas this API checks creates against.
+func (a *API) Quotas() *quota.Quotas { return a.quotas }
 
 // ServiceDownTime is the service_down_time this API judges computes by.
 func (a *API) ServiceDownTime() time.Duration { return a.downTime }

@@ -41,6 +41,9 @@ type CreateRequest struct {
 	Flavor   Flavor
 	ImageRef string
 	Metadata map[string]string
+	// Group is the uuid of the server group the instance joins (the
+	// scheduler hint "group"), or empty.
+	Group string
 }
 
 // Create boots an instance, as nova's create does without a conductor: the
@@ -55,15 +58,34 @@ type CreateRequest struct {
 // it with a nil error. An instance deleted while it was scheduled is
 // returned as it was created. Only store failures are errors.
 //
+// The row is written only within the project's instances, cores and ram
+// quotas (and, with a group, its members quota), checked in the same
+// transaction: a refusal is a *computedb.OverQuotaError and no row exists.
+// An unknown group is an *InstanceGroupNotFoundError.
+//
 // The work goes on when ctx is cancelled (the client hung up): only the RPC
 // timeout bounds it.
 func (a *API) Create(ctx context.Context, c Caller, req CreateRequest) (computedb.Instance, error) {
-	inst, err := a.compute.CreateInstance(ctx, computedb.Instance{
+	var group *computedb.ServerGroup
+	if req.Group != "" {
+		g, err := a.compute.GetServerGroup(ctx, req.Group)
+		if errors.Is(err, computedb.ErrNotFound) {
+			return computedb.Instance{}, &InstanceGroupNotFoundError{UUID: req.Group}
+		}
+		if err != nil {
+			return computedb.Instance{}, err
+		}
+		group = &g
+	}
+	inst, err := a.compute.CreateInstanceInQuota(ctx, computedb.Instance{
 		UUID: uuid.NewString(), DisplayName: req.Name, UserID: c.UserID, ProjectID: c.ProjectID,
 		VMState: states.VMBuilding, TaskState: states.TaskScheduling, FlavorID: req.Flavor.ID,
 		VCPUs: req.Flavor.VCPUs, MemoryMB: req.Flavor.MemoryMB, RootGB: req.Flavor.RootGB, ImageRef: req.ImageRef,
 		Metadata: req.Metadata,
-	})
+	}, computedb.InstanceQuota{Defaults: a.quotas.Defaults(), Group: req.Group})
+	if errors.Is(err, computedb.ErrNotFound) && group != nil {
+		return computedb.Instance{}, &InstanceGroupNotFoundError{UUID: req.Group} // deleted meanwhile
+	}
 	if err != nil {
 		return computedb.Instance{}, err
 	}
@@ -71,7 +93,7 @@ func (a *API) Create(ctx context.Context, c Caller, req CreateRequest) (computed
 	log.InfoContext(ctx, "server created", "name", inst.DisplayName, "flavor", req.Flavor.Name, "project_id", inst.ProjectID)
 	bctx, cancel := a.detached(ctx)
 	defer cancel()
-	placed, err := a.sched.Schedule(bctx, inst)
+	placed, err := a.schedule(bctx, inst, group)
 	switch {
 	case errors.Is(err, scheduler.ErrNoValidHost):
 		log.WarnContext(ctx, "setting instance to ERROR state", "reason", err.Error())
