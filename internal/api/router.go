@@ -13,6 +13,7 @@ import (
 	computeapi "github.com/gonova/gonova/internal/compute/api"
 	"github.com/gonova/gonova/internal/computedb"
 	"github.com/gonova/gonova/internal/policies"
+	"github.com/gonova/gonova/internal/quota"
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/wsgi"
 	"github.com/gonova/gonova/pkg/wsgi/auth"
@@ -71,6 +72,7 @@ type handlers struct {
 	flavors    flavorCatalog
 	maxLimit   int
 	minV, maxV microversion.Version
+	quotas     *quota.Quotas
 }
 
 // Policy action names, nova's. Each route checks its action where nova's
@@ -153,6 +155,7 @@ func NewRouter(d Deps) (http.Handler, error) {
 		downTime: d.ServiceDownTime, log: d.Logger, enf: d.Policy,
 		flavors:  newFlavorCatalog(d.Flavors),
 		maxLimit: d.MaxLimit, minV: mv.Min(), maxV: mv.Max(),
+		quotas: d.ComputeAPI.Quotas(),
 	}
 
 	r := wsgi.NewRouter(wsgi.RouterOptions{Logger: d.Logger, Metrics: metrics})
@@ -189,6 +192,22 @@ func NewRouter(d Deps) (http.Handler, error) {
 		r.Get("/v2.1/servers/{id}", h.showServer)
 		r.Delete("/v2.1/servers/{id}", h.deleteServer)
 		r.Post("/v2.1/servers/{id}/action", h.serverAction)
+
+		// Quotas, limits, usage and server groups check their policies in
+		// the handlers, on nova's targets, after the body and query are
+		// valid.
+		r.Get("/v2.1/os-quota-sets/{id}", h.showQuotaSet)
+		r.Put("/v2.1/os-quota-sets/{id}", h.updateQuotaSet)
+		r.Delete("/v2.1/os-quota-sets/{id}", h.deleteQuotaSet)
+		r.Get("/v2.1/os-quota-sets/{id}/defaults", h.quotaSetDefaults)
+		r.Get("/v2.1/os-quota-sets/{id}/detail", h.quotaSetDetail)
+		r.Get("/v2.1/limits", h.showLimits)
+		r.Get("/v2.1/os-simple-tenant-usage", h.listTenantUsage)
+		r.Get("/v2.1/os-simple-tenant-usage/{id}", h.showTenantUsage)
+		r.Get("/v2.1/os-server-groups", h.listServerGroups)
+		r.Post("/v2.1/os-server-groups", h.createServerGroup)
+		r.Get("/v2.1/os-server-groups/{id}", h.showServerGroup)
+		r.Delete("/v2.1/os-server-groups/{id}", h.deleteServerGroup)
 	})
 	return r, nil
 }

@@ -31,6 +31,7 @@ type serverCreate struct {
 	hasPass    bool
 	metadata   map[string]string
 	diskConfig string
+	group      string // the scheduler hint "group": a server group's uuid
 }
 
 var metadataKeyPattern = regexp.MustCompile(`^[a-zA-Z0-9-_:. ]{1,255}$`)
@@ -55,7 +56,11 @@ func parseServerCreate(body map[string]any, v microversion.Version) (serverCreat
 	}
 	for _, k := range []string{"os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"} {
 		if raw, ok := body[k]; ok {
-			if _, err := checkObject(k, raw); err != nil {
+			hints, err := checkObject(k, raw)
+			if err != nil {
+				return c, err
+			}
+			if c.group, err = checkGroupHint(hints); err != nil {
 				return c, err
 			}
 		}
@@ -374,7 +379,7 @@ func (h *handlers) createServer(w http.ResponseWriter, r *http.Request) {
 		req.adminPass = generatePassword()
 	}
 	inst, err := h.capi.Create(ctx, h.computeCaller(r), computeapi.CreateRequest{
-		Name: req.name, ImageRef: req.imageRef, Metadata: req.metadata,
+		Name: req.name, ImageRef: req.imageRef, Metadata: req.metadata, Group: req.group,
 		Flavor: computeapi.Flavor{ID: flavor.ID, Name: flavor.Name, VCPUs: flavor.VCPUs, MemoryMB: flavor.RAM, RootGB: flavor.Disk},
 	})
 	if err != nil {
@@ -451,7 +456,12 @@ func (h *handlers) showServer(w http.ResponseWriter, r *http.Request) {
 		fault.Write(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"server": serverDetail(vc, in)})
+	view := serverDetail(vc, in)
+	if err := h.addServerGroups(r, in, view); err != nil {
+		fault.Write(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"server": view})
 }
 
 // deleteServer is DELETE /servers/{id}: compute.API's delete (locally when

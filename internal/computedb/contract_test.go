@@ -29,6 +29,7 @@ func runContract(t *testing.T, newStore func(t *testing.T) Store) {
 	ctx := context.Background()
 	runClaimContract(t, newStore)
 	t.Run("Quotas", func(t *testing.T) { runQuotaContract(t, newStore) })
+	t.Run("UsageWindow", func(t *testing.T) { runUsageContract(t, newStore) })
 
 	t.Run("ListFilters", func(t *testing.T) { runFilterContract(t, newStore) })
 

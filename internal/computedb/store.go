@@ -236,4 +236,8 @@ type Store interface {
 	// ServerGroupOfInstance returns the group the instance is a member of,
 	// or ErrNotFound.
 	ServerGroupOfInstance(ctx context.Context, instanceUUID string) (ServerGroup, error)
+
+	// ListActiveInWindow returns the instances simple tenant usage
+	// reports (usage.go).
+	ListActiveInWindow(ctx context.Context, w UsageWindow) ([]Instance, error)
 }
