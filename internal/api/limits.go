@@ -64,11 +64,11 @@ func (h *handlers) showLimits(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	v := microversion.FromContext(ctx)
 	if err := checkQueryKeys(r, "tenant_id"); err != nil {
-		fault.Write(w, r, err)
+		fault.Write(w, r, quotaFault(err))
 		return
 	}
 	if err := h.enf.AuthorizeTarget(ctx, polLimits, policy.Target{}); err != nil {
-		fault.Write(w, r, err)
+		fault.Write(w, r, quotaFault(err))
 		return
 	}
 	c := caller(r)
@@ -83,7 +83,7 @@ func (h *handlers) showLimits(w http.ResponseWriter, r *http.Request) {
 			target = policy.Target{"project_id": c.ProjectID, "user_id": c.UserID}
 		}
 		if err := h.enf.AuthorizeTarget(ctx, polLimitsOtherProject, target); err != nil {
-			fault.Write(w, r, err)
+			fault.Write(w, r, quotaFault(err))
 			return
 		}
 	}

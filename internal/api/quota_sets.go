@@ -88,12 +88,12 @@ func (h *handlers) showQuotaSet(w http.ResponseWriter, r *http.Request) {
 		err = h.enf.AuthorizeTarget(r.Context(), polQuotaShow, quotaTarget(id))
 	}
 	if err != nil {
-		fault.Write(w, r, err)
+		fault.Write(w, r, quotaFault(err))
 		return
 	}
 	limits, err := h.quotas.Limits(r.Context(), id, user)
 	if err != nil {
-		fault.Write(w, r, err)
+		fault.Write(w, r, quotaFault(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, quotaSetView(microversion.FromContext(r.Context()), &id, limits))
@@ -108,12 +108,12 @@ func (h *handlers) quotaSetDetail(w http.ResponseWriter, r *http.Request) {
 		err = h.enf.AuthorizeTarget(r.Context(), polQuotaDetail, quotaTarget(id))
 	}
 	if err != nil {
-		fault.Write(w, r, err)
+		fault.Write(w, r, quotaFault(err))
 		return
 	}
 	det, err := h.quotas.Details(r.Context(), id, user)
 	if err != nil {
-		fault.Write(w, r, err)
+		fault.Write(w, r, quotaFault(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, quotaSetView(microversion.FromContext(r.Context()), &id, det))
@@ -124,7 +124,7 @@ func (h *handlers) quotaSetDetail(w http.ResponseWriter, r *http.Request) {
 func (h *handlers) quotaSetDefaults(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
 	if err := h.enf.AuthorizeTarget(r.Context(), polQuotaDefaults, quotaTarget(id)); err != nil {
-		fault.Write(w, r, err)
+		fault.Write(w, r, quotaFault(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, quotaSetView(microversion.FromContext(r.Context()), &id, h.quotas.Defaults()))
@@ -234,7 +234,7 @@ func (h *handlers) updateQuotaSet(w http.ResponseWriter, r *http.Request) {
 	v := microversion.FromContext(ctx)
 	body, err := h.decodeObject(r)
 	if err != nil {
-		fault.Write(w, r, err)
+		fault.Write(w, r, quotaFault(err))
 		return
 	}
 	values, force, err := parseQuotaUpdate(body, v)
@@ -246,7 +246,7 @@ func (h *handlers) updateQuotaSet(w http.ResponseWriter, r *http.Request) {
 		err = h.enf.AuthorizeTarget(ctx, polQuotaUpdate, quotaTarget(id))
 	}
 	if err != nil {
-		fault.Write(w, r, err)
+		fault.Write(w, r, quotaFault(err))
 		return
 	}
 	if !force {
@@ -257,7 +257,7 @@ func (h *handlers) updateQuotaSet(w http.ResponseWriter, r *http.Request) {
 		}
 		for _, k := range sortedKeys(values) {
 			if err := checkQuotaRange(k, int64(values[k]), settable[k]); err != nil {
-				fault.Write(w, r, err)
+				fault.Write(w, r, quotaFault(err))
 				return
 			}
 		}
@@ -268,7 +268,7 @@ func (h *handlers) updateQuotaSet(w http.ResponseWriter, r *http.Request) {
 	}
 	limits, err := h.quotas.Limits(ctx, id, user)
 	if err != nil {
-		fault.Write(w, r, err)
+		fault.Write(w, r, quotaFault(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, quotaSetView(v, nil, limits))

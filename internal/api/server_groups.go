@@ -149,12 +149,12 @@ func (h *handlers) createServerGroup(w http.ResponseWriter, r *http.Request) {
 	v := microversion.FromContext(ctx)
 	body, err := h.decodeObject(r)
 	if err != nil {
-		fault.Write(w, r, err)
+		fault.Write(w, r, quotaFault(err))
 		return
 	}
 	g, err := parseServerGroupCreate(body, v)
 	if err != nil {
-		fault.Write(w, r, err)
+		fault.Write(w, r, quotaFault(err))
 		return
 	}
 	c := caller(r)
@@ -164,7 +164,7 @@ func (h *handlers) createServerGroup(w http.ResponseWriter, r *http.Request) {
 		g.ProjectID, g.UserID = c.ProjectID, c.UserID
 	}
 	if err := h.enf.AuthorizeTarget(ctx, polSGCreate, target); err != nil {
-		fault.Write(w, r, err)
+		fault.Write(w, r, quotaFault(err))
 		return
 	}
 	out, err := h.compute.CreateServerGroup(ctx, g, h.quotas.Defaults())
@@ -193,7 +193,7 @@ func (h *handlers) getServerGroup(r *http.Request, action string) (computedb.Ser
 func (h *handlers) showServerGroup(w http.ResponseWriter, r *http.Request) {
 	g, err := h.getServerGroup(r, polSGShow)
 	if err != nil {
-		fault.Write(w, r, err)
+		fault.Write(w, r, quotaFault(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"server_group": serverGroupView(microversion.FromContext(r.Context()), g)})
@@ -208,7 +208,7 @@ func (h *handlers) deleteServerGroup(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		fault.Write(w, r, err)
+		fault.Write(w, r, quotaFault(err))
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -220,17 +220,17 @@ func (h *handlers) deleteServerGroup(w http.ResponseWriter, r *http.Request) {
 func (h *handlers) listServerGroups(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if err := checkQueryKeys(r, "all_projects", "limit", "offset"); err != nil {
-		fault.Write(w, r, err)
+		fault.Write(w, r, quotaFault(err))
 		return
 	}
 	limit, hasLimit, err := queryNonNegative(r, "limit")
 	if err != nil {
-		fault.Write(w, r, err)
+		fault.Write(w, r, quotaFault(err))
 		return
 	}
 	offset, _, err := queryNonNegative(r, "offset")
 	if err != nil {
-		fault.Write(w, r, err)
+		fault.Write(w, r, quotaFault(err))
 		return
 	}
 	project := ""
@@ -239,13 +239,13 @@ func (h *handlers) listServerGroups(w http.ResponseWriter, r *http.Request) {
 	}
 	target := policy.Target{"project_id": project}
 	if err := h.enf.AuthorizeTarget(ctx, polSGIndex, target); err != nil {
-		fault.Write(w, r, err)
+		fault.Write(w, r, quotaFault(err))
 		return
 	}
 	all := false
 	if _, ok := r.URL.Query()["all_projects"]; ok && h.isAdmin(r) {
 		if err := h.enf.AuthorizeTarget(ctx, polSGIndexAll, target); err != nil {
-			fault.Write(w, r, err)
+			fault.Write(w, r, quotaFault(err))
 			return
 		}
 		all = true

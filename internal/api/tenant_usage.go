@@ -127,13 +127,16 @@ func (h *handlers) parseUsage(r *http.Request, index bool) (usageRequest, error)
 		}
 		return ""
 	}
-	now := time.Now().UTC()
 	var err error
-	if u.start, err = parseUsageTime(first("start"), now); err != nil {
+	if u.start, err = parseUsageTime(first("start"), time.Now().UTC()); err != nil {
 		return u, err
 	}
+	now := time.Now().UTC() // nova reads the clock again for the end
 	if u.stop, err = parseUsageTime(first("end"), now); err != nil {
 		return u, err
+	}
+	if first("end") == "" && first("start") == "" && !u.start.Before(u.stop) {
+		u.stop = u.start.Add(time.Microsecond) // the clock did not move between the reads
 	}
 	if !u.start.Before(u.stop) {
 		return u, fault.BadRequest("Invalid start time. The start time cannot occur after the end time.")
@@ -207,17 +210,17 @@ func (h *handlers) usageLinks(r *http.Request, u usageRequest, path string, all 
 // usage, with server_usages when detailed=1.
 func (h *handlers) listTenantUsage(w http.ResponseWriter, r *http.Request) {
 	if err := h.enf.AuthorizeTarget(r.Context(), polUsageList, callerTarget(r)); err != nil {
-		fault.Write(w, r, err)
+		fault.Write(w, r, quotaFault(err))
 		return
 	}
 	u, err := h.parseUsage(r, true)
 	if err != nil {
-		fault.Write(w, r, err)
+		fault.Write(w, r, quotaFault(err))
 		return
 	}
 	usages, all, err := h.usagesFor(r, u, "", u.detailed)
 	if err != nil {
-		fault.Write(w, r, err)
+		fault.Write(w, r, quotaFault(err))
 		return
 	}
 	resp := map[string]any{"tenant_usages": usages}
@@ -235,17 +238,17 @@ func (h *handlers) listTenantUsage(w http.ResponseWriter, r *http.Request) {
 func (h *handlers) showTenantUsage(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
 	if err := h.enf.AuthorizeTarget(r.Context(), polUsageShow, policy.Target{"project_id": id}); err != nil {
-		fault.Write(w, r, err)
+		fault.Write(w, r, quotaFault(err))
 		return
 	}
 	u, err := h.parseUsage(r, false)
 	if err != nil {
-		fault.Write(w, r, err)
+		fault.Write(w, r, quotaFault(err))
 		return
 	}
 	usages, all, err := h.usagesFor(r, u, id, true)
 	if err != nil {
-		fault.Write(w, r, err)
+		fault.Write(w, r, quotaFault(err))
 		return
 	}
 	var one any = map[string]any{}

@@ -31,6 +31,9 @@ func (m *Mem) groupsLocked() *memGroups {
 
 // ListQuotas implements Store.
 func (m *Mem) ListQuotas(_ context.Context, project string) ([]QuotaRow, error) {
+	if err := checkReadIDs(project); err != nil {
+		return nil, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.quotaRowsLocked(project), nil
@@ -79,6 +82,9 @@ func (m *Mem) SetQuotas(_ context.Context, project, user string, limits QuotaLim
 
 // DeleteQuotas implements Store.
 func (m *Mem) DeleteQuotas(_ context.Context, project, user string) error {
+	if err := checkReadIDs(project, user); err != nil {
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for k := range m.groupsLocked().quotas {
@@ -91,6 +97,9 @@ func (m *Mem) DeleteQuotas(_ context.Context, project, user string) error {
 
 // CountUsage implements Store.
 func (m *Mem) CountUsage(_ context.Context, project, user string) (Usage, error) {
+	if err := checkReadIDs(project, user); err != nil {
+		return Usage{}, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	u := m.countLocked(project, user)
@@ -238,6 +247,9 @@ func (m *Mem) GetServerGroup(_ context.Context, id string) (ServerGroup, error) 
 
 // ListServerGroups implements Store.
 func (m *Mem) ListServerGroups(_ context.Context, project string) ([]ServerGroup, error) {
+	if err := checkReadIDs(project); err != nil {
+		return nil, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	out := []ServerGroup{}

@@ -97,9 +97,8 @@ func (p *PG) GetServerGroup(ctx context.Context, id string) (ServerGroup, error)
 
 // ListServerGroups implements Store.
 func (p *PG) ListServerGroups(ctx context.Context, project string) ([]ServerGroup, error) {
-	var c checker
-	if c.text("project_id", project, MaxFieldLength); c.err != nil {
-		return nil, c.err
+	if err := checkReadIDs(project); err != nil {
+		return nil, err
 	}
 	rows, err := p.pool.Query(ctx, `SELECT `+groupCols+` FROM server_groups g WHERE $1 = '' OR g.project_id = $1 ORDER BY g.id`, project)
 	if err != nil {

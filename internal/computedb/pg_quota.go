@@ -49,7 +49,7 @@ func listQuotas(ctx context.Context, q querier, project string) ([]QuotaRow, err
 
 // ListQuotas implements Store.
 func (p *PG) ListQuotas(ctx context.Context, project string) ([]QuotaRow, error) {
-	if err := checkQuotaRow(project, "", ResInstances, 0); err != nil {
+	if err := checkReadIDs(project); err != nil {
 		return nil, err
 	}
 	rows, err := listQuotas(ctx, p.pool, project)
@@ -78,7 +78,7 @@ func (p *PG) SetQuotas(ctx context.Context, project, user string, limits QuotaLi
 
 // DeleteQuotas implements Store.
 func (p *PG) DeleteQuotas(ctx context.Context, project, user string) error {
-	if err := checkQuotaRow(project, user, ResInstances, 0); err != nil {
+	if err := checkReadIDs(project, user); err != nil {
 		return err
 	}
 	_, err := p.pool.Exec(ctx, `DELETE FROM quotas WHERE project_id = $1 AND ($2 = '' OR user_id = $2)`, project, user)
@@ -96,7 +96,7 @@ func countInstances(ctx context.Context, q querier, project, user string) (Usage
 
 // CountUsage implements Store.
 func (p *PG) CountUsage(ctx context.Context, project, user string) (Usage, error) {
-	if err := checkQuotaRow(project, user, ResInstances, 0); err != nil {
+	if err := checkReadIDs(project, user); err != nil {
 		return Usage{}, err
 	}
 	u, err := countInstances(ctx, p.pool, project, user)

@@ -242,3 +242,14 @@ func CheckDeltas(rows []QuotaRow, user string, defaults QuotaLimits, project, us
 	}
 	return nil
 }
+
+// checkReadIDs checks ids that are only compared, never stored: any length
+// matches or not, but Postgres refuses text that is not UTF-8 or holds a
+// NUL, so both stores refuse those alike.
+func checkReadIDs(ids ...string) error {
+	var c checker
+	for _, id := range ids {
+		c.text("id", id, unbounded)
+	}
+	return c.err
+}

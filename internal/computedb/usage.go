@@ -31,8 +31,6 @@ func usageOrder(a, b *Instance) int {
 }
 
 func checkUsageWindow(w UsageWindow) error {
-	var c checker
-	c.text("project_id", w.ProjectID, MaxFieldLength)
-	return c.err
+	return checkReadIDs(w.ProjectID, w.Marker)
 }
 
