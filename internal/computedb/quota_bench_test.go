@@ -31,7 +31,9 @@ func BenchmarkPGCreateInstanceQuota(b *testing.B) {
 		create func() (Instance, error)
 	}{
 		{"bare", func() (Instance, error) { return s.CreateInstance(ctx, in) }},
-		{"in_quota", func() (Instance, error) { return s.CreateInstanceInQuota(ctx, in, InstanceQuota{Defaults: novaDefaults}) }},
+		{"in_quota", func() (Instance, error) {
+			return s.CreateInstanceInQuota(ctx, in, InstanceQuota{Defaults: novaDefaults})
+		}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {

@@ -33,4 +33,3 @@ func usageOrder(a, b *Instance) int {
 func checkUsageWindow(w UsageWindow) error {
 	return checkReadIDs(w.ProjectID, w.Marker)
 }
-
