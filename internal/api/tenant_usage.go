@@ -94,8 +94,10 @@ type usageRequest struct {
 }
 
 // parseUsage reads start, end, detailed (index only) and, from 2.40, limit
-// and marker, as nova's query schemas and _get_datetime_range do.
-func (h *handlers) parseUsage(r *http.Request, index bool) (usageRequest, error) {
+// and marker, as nova's query schemas and _get_datetime_range do; in
+// between, as nova, it runs authorize: the schema is checked before the
+// policy, the times after.
+func (h *handlers) parseUsage(r *http.Request, index bool, authorize func() error) (usageRequest, error) {
 	v := microversion.FromContext(r.Context())
 	known := []string{"start", "end"}
 	if index {
@@ -119,6 +121,9 @@ func (h *handlers) parseUsage(r *http.Request, index bool) (usageRequest, error)
 		if vs := r.URL.Query()["marker"]; len(vs) > 0 {
 			u.marker = vs[len(vs)-1]
 		}
+	}
+	if err := authorize(); err != nil {
+		return u, err
 	}
 	q := r.URL.Query()
 	first := func(k string) string {
@@ -209,11 +214,7 @@ func (h *handlers) usageLinks(r *http.Request, u usageRequest, path string, all 
 // listTenantUsage is GET /os-simple-tenant-usage (admin): every project's
 // usage, with server_usages when detailed=1.
 func (h *handlers) listTenantUsage(w http.ResponseWriter, r *http.Request) {
-	if err := h.enf.AuthorizeTarget(r.Context(), polUsageList, callerTarget(r)); err != nil {
-		fault.Write(w, r, quotaFault(err))
-		return
-	}
-	u, err := h.parseUsage(r, true)
+	u, err := h.parseUsage(r, true, func() error { return h.enf.AuthorizeTarget(r.Context(), polUsageList, callerTarget(r)) })
 	if err != nil {
 		fault.Write(w, r, quotaFault(err))
 		return
@@ -237,11 +238,7 @@ func (h *handlers) listTenantUsage(w http.ResponseWriter, r *http.Request) {
 // with its server_usages ({} when it has none).
 func (h *handlers) showTenantUsage(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
-	if err := h.enf.AuthorizeTarget(r.Context(), polUsageShow, policy.Target{"project_id": id}); err != nil {
-		fault.Write(w, r, quotaFault(err))
-		return
-	}
-	u, err := h.parseUsage(r, false)
+	u, err := h.parseUsage(r, false, func() error { return h.enf.AuthorizeTarget(r.Context(), polUsageShow, policy.Target{"project_id": id}) })
 	if err != nil {
 		fault.Write(w, r, quotaFault(err))
 		return
