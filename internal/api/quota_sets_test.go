@@ -244,11 +244,12 @@ func TestServerCreateOverQuotaIsNovas403(t *testing.T) {
 	})
 }
 
-// Two nova-api processes on one Postgres: creates raced through both
-// routers never pass the project's quota.
-func TestServerCreateQuotaAcrossTwoRouters(t *testing.T) {
+// twoRouters are two nova-api processes on one Postgres: each its own
+// pool, stores, compute API and router.
+func twoRouters(t *testing.T) ([]http.Handler, *env) {
 	url := pgtest.NewDatabase(t)
 	var handlers []http.Handler
+	var first *env
 	for i := 0; i < 2; i++ {
 		pool := pgtest.OpenPool(t, url)
 		cdb := computedb.NewPG(pool)
@@ -262,33 +263,93 @@ func TestServerCreateQuotaAcrossTwoRouters(t *testing.T) {
 			t.Fatal(err)
 		}
 		handlers = append(handlers, h)
+		if first == nil {
+			first = &env{t: t, handler: h, services: reg, compute: cdb, pool: pool, capi: capi}
+		}
 	}
-	e := &env{t: t, handler: handlers[0]}
-	e.do("PUT", "/v2.1/os-quota-sets/proj-a", admin, "", map[string]any{"quota_set": map[string]any{"instances": 10}}).want(t, 200)
+	return handlers, first
+}
+
+// race sends n POST /servers of body(i) at once, alternating between
+// handlers, and counts the answers by status.
+func race(t *testing.T, handlers []http.Handler, n int, body func(i int) any) map[int]int {
 	var mu sync.Mutex
 	codes := map[int]int{}
 	var wg sync.WaitGroup
-	for i := 0; i < 30; i++ {
+	for i := 0; i < n; i++ {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			srv := httptest.NewRecorder()
-			req := httptest.NewRequest("POST", "/v2.1/servers", jsonReader(t, bootBody(fmt.Sprint("r", i), "1")))
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest("POST", "/v2.1/servers", jsonReader(t, body(i)))
 			req.Header.Set("X-Auth-Token", alice)
 			req.Header.Set("Content-Type", "application/json")
-			handlers[i%2].ServeHTTP(srv, req)
+			handlers[i%len(handlers)].ServeHTTP(rec, req)
 			mu.Lock()
-			codes[srv.Code]++
+			codes[rec.Code]++
 			mu.Unlock()
 		}(i)
 	}
 	wg.Wait()
-	if codes[202] != 10 || codes[403] != 20 {
-		t.Fatalf("answers %v, want 10 x 202 and 20 x 403", codes)
+	return codes
+}
+
+// Creates raced through one router (both stores) and through two on one
+// Postgres never pass the project's quota.
+func TestServerCreateQuotaRaces(t *testing.T) {
+	check := func(t *testing.T, handlers []http.Handler, e *env) {
+		e.do("PUT", "/v2.1/os-quota-sets/proj-a", admin, "", map[string]any{"quota_set": map[string]any{"instances": 10}}).want(t, 200)
+		codes := race(t, handlers, 30, func(i int) any { return bootBody(fmt.Sprint("r", i), "1") })
+		if codes[202] != 10 || codes[403] != 20 {
+			t.Fatalf("answers %v, want 10 x 202 and 20 x 403", codes)
+		}
+		r := e.do("GET", "/v2.1/os-quota-sets/proj-a/detail", alice, "", nil)
+		if in := obj(t, obj(t, r.Body["quota_set"])["instances"]); in["in_use"] != 10.0 {
+			t.Fatalf("in use %v", in)
+		}
 	}
-	r := e.do("GET", "/v2.1/os-quota-sets/proj-a/detail", alice, "", nil)
-	if in := obj(t, obj(t, r.Body["quota_set"])["instances"]); in["in_use"] != 10.0 {
-		t.Fatalf("in use %v", in)
+	for _, b := range backends {
+		t.Run("one_router_"+string(b), func(t *testing.T) {
+			e := newEnv(t, b)
+			check(t, []http.Handler{e.handler}, e)
+		})
+	}
+	t.Run("two_routers_pg", func(t *testing.T) {
+		handlers, e := twoRouters(t)
+		check(t, handlers, e)
+	})
+}
+
+// Members of one anti-affinity group created at once through two routers
+// on one Postgres take one host each: the others go to ERROR.
+func TestServerGroupAntiAffinityAcrossTwoRouters(t *testing.T) {
+	handlers, e := twoRouters(t)
+	e.addNode("h1", 64, 1<<20, 1000)
+	e.addNode("h2", 64, 1<<20, 1000)
+	r := e.do("POST", "/v2.1/os-server-groups", alice, "", sgBody("anti", "anti-affinity"))
+	r.want(t, 200)
+	group := obj(t, r.Body["server_group"])["id"].(string)
+	codes := race(t, handlers, 6, func(i int) any {
+		b := bootBody(fmt.Sprint("m", i), "1")
+		b["os:scheduler_hints"] = map[string]any{"group": group}
+		return b
+	})
+	if codes[202] != 6 {
+		t.Fatalf("answers %v", codes)
+	}
+	list, err := e.compute.ListInstances(context.Background(), computedb.InstanceFilter{ProjectID: "proj-a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts := map[string]int{}
+	for _, in := range list {
+		hosts[in.Host]++
+		if in.Host == "" && (in.VMState != "error" || in.Fault == nil || in.Fault.Message != "No valid host was found. There are not enough hosts available.") {
+			t.Errorf("unplaced member %+v", in)
+		}
+	}
+	if hosts["h1"] != 1 || hosts["h2"] != 1 || hosts[""] != 4 {
+		t.Fatalf("members by host %v", hosts)
 	}
 }
 
