@@ -18,10 +18,23 @@ CREATE TABLE quotas (
     PRIMARY KEY (project_id, user_id, resource)
 );
 
+-- Quota classes (nova's quota_classes): os-quota-class-sets' limits by
+-- class name; the class "default" overrides [quota]'s defaults for every
+-- project, as in nova's DbQuotaDriver.
+CREATE TABLE quota_classes (
+    class_name  text NOT NULL,
+    resource    text NOT NULL,
+    hard_limit  integer NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz,
+    PRIMARY KEY (class_name, resource)
+);
+
 -- The quota count of a project (and of a user in it) reads its live
 -- instances.
 CREATE INDEX instances_project_user_live_idx ON instances (project_id, user_id) WHERE deleted = 0;
 
 -- +goose Down
 DROP INDEX instances_project_user_live_idx;
+DROP TABLE quota_classes;
 DROP TABLE quotas;

@@ -39,6 +39,7 @@ var fuzzRoutes = []string{
 	"/v2.1/servers", "/v2.1/servers/detail", "/v2.1/servers/{id}", "/v2.1/servers/{id}/action",
 	"/v2.1/os-quota-sets/{id}", "/v2.1/os-quota-sets/{id}/defaults", "/v2.1/os-quota-sets/{id}/detail", "/v2.1/limits",
 	"/v2.1/os-simple-tenant-usage", "/v2.1/os-simple-tenant-usage/{id}", "/v2.1/os-server-groups", "/v2.1/os-server-groups/{id}",
+	"/v2.1/os-quota-class-sets/{id}",
 }
 
 // fuzzIDChoices are the ids an input's id byte picks for {id} (one in
@@ -322,6 +323,8 @@ func fuzzSeeds() []fuzzSeed {
 	add(200, "PUT", "/v2.1/os-quota-sets/{id}", "proj-a", "", admin, "", `{"quota_set": {"instances": 20, "force": true}}`)
 	add(400, "PUT", "/v2.1/os-quota-sets/{id}", "proj-a", "", admin, "", `{"quota_set": {"instances": 0}}`)
 	add(202, "DELETE", "/v2.1/os-quota-sets/{id}", "proj-a", "user_id=alice", admin, "", "")
+	add(200, "GET", "/v2.1/os-quota-class-sets/{id}", "default", "", admin, "compute 2.50", "")
+	add(200, "PUT", "/v2.1/os-quota-class-sets/{id}", "gold", "", admin, "", `{"quota_class_set": {"instances": 50}}`)
 	add(200, "GET", "/v2.1/limits", "", "", alice, "", "")
 	add(200, "GET", "/v2.1/limits", "", "tenant_id=proj-b", admin, "compute 2.39", "")
 	add(200, "GET", "/v2.1/os-simple-tenant-usage", "", "detailed=1&start=2020-01-01T00:00:00", admin, "", "")

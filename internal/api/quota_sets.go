@@ -127,7 +127,12 @@ func (h *handlers) quotaSetDefaults(w http.ResponseWriter, r *http.Request) {
 		fault.Write(w, r, quotaFault(err))
 		return
 	}
-	writeJSON(w, http.StatusOK, quotaSetView(microversion.FromContext(r.Context()), &id, h.quotas.Defaults()))
+	def, err := h.quotas.DefaultLimits(r.Context())
+	if err != nil {
+		fault.Write(w, r, quotaFault(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, quotaSetView(microversion.FromContext(r.Context()), &id, def))
 }
 
 // deleteQuotaSet is DELETE /os-quota-sets/{id} (?user_id=): back to the

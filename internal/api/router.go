@@ -201,6 +201,8 @@ func NewRouter(d Deps) (http.Handler, error) {
 		r.Delete("/v2.1/os-quota-sets/{id}", h.deleteQuotaSet)
 		r.Get("/v2.1/os-quota-sets/{id}/defaults", h.quotaSetDefaults)
 		r.Get("/v2.1/os-quota-sets/{id}/detail", h.quotaSetDetail)
+		r.Get("/v2.1/os-quota-class-sets/{id}", h.showQuotaClass)
+		r.Put("/v2.1/os-quota-class-sets/{id}", h.updateQuotaClass)
 		r.Get("/v2.1/limits", h.showLimits)
 		r.Get("/v2.1/os-simple-tenant-usage", h.listTenantUsage)
 		r.Get("/v2.1/os-simple-tenant-usage/{id}", h.showTenantUsage)

@@ -16,15 +16,16 @@ type quotaKey struct{ project, user, resource string }
 
 // memGroups is the in-memory server group state of a Mem.
 type memGroups struct {
-	quotas map[quotaKey]int
-	groups map[string]*ServerGroup // by uuid; Members holds every member, live or not
-	next   int64
-	ofInst map[string]string // instance uuid -> group uuid
+	quotas  map[quotaKey]int
+	classes map[string]QuotaLimits
+	groups  map[string]*ServerGroup // by uuid; Members holds every member, live or not
+	next    int64
+	ofInst  map[string]string // instance uuid -> group uuid
 }
 
 func (m *Mem) groupsLocked() *memGroups {
 	if m.sg == nil {
-		m.sg = &memGroups{quotas: map[quotaKey]int{}, groups: map[string]*ServerGroup{}, ofInst: map[string]string{}}
+		m.sg = &memGroups{quotas: map[quotaKey]int{}, classes: map[string]QuotaLimits{}, groups: map[string]*ServerGroup{}, ofInst: map[string]string{}}
 	}
 	return m.sg
 }
@@ -153,7 +154,8 @@ func (m *Mem) CreateInstanceInQuota(_ context.Context, in Instance, q InstanceQu
 		u := m.countLocked(in.ProjectID, in.UserID)
 		user = &u
 	}
-	if over := checkInstanceQuota(rows, in.UserID, q.Defaults, &proj, user, instanceDeltas(in)); over != nil {
+	defaults := withClass(q.Defaults, m.groupsLocked().classes[DefaultQuotaClass])
+	if over := checkInstanceQuota(rows, in.UserID, defaults, &proj, user, instanceDeltas(in)); over != nil {
 		m.mu.Unlock()
 		return Instance{}, over
 	}
@@ -166,7 +168,7 @@ func (m *Mem) CreateInstanceInQuota(_ context.Context, in Instance, q InstanceQu
 			return Instance{}, fmt.Errorf("%w: server group %s", ErrNotFound, q.Group)
 		}
 		_, mine := m.liveMembersLocked(g, in.UserID)
-		if err := checkGroupMembersQuota(rows, in.UserID, q.Defaults, mine); err != nil {
+		if err := checkGroupMembersQuota(rows, in.UserID, defaults, mine); err != nil {
 			m.mu.Unlock()
 			return Instance{}, err
 		}
@@ -210,6 +212,7 @@ func (m *Mem) CreateServerGroup(_ context.Context, g ServerGroup, defaults Quota
 				}
 			}
 		}
+		defaults = withClass(defaults, sg.classes[DefaultQuotaClass])
 		if err := checkServerGroupsQuota(m.quotaRowsLocked(g.ProjectID), g.UserID, defaults, proj, byUser); err != nil {
 			return ServerGroup{}, err
 		}
@@ -318,5 +321,27 @@ func (m *Mem) groupRefusalLocked(gc *GroupClaim, inst *Instance, n *Node) error 
 	if !hostAllowed(g.Policy, g.MaxServerPerHost, byHost, n.Host) {
 		return &GroupPolicyError{Group: g.UUID, Policy: g.Policy, Host: n.Host}
 	}
+	return nil
+}
+
+// ListQuotaClass implements Store.
+func (m *Mem) ListQuotaClass(_ context.Context, name string) (QuotaLimits, error) {
+	if err := checkReadIDs(name); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return withClass(nil, m.groupsLocked().classes[name]), nil
+}
+
+// SetQuotaClass implements Store.
+func (m *Mem) SetQuotaClass(_ context.Context, name string, limits QuotaLimits) error {
+	if err := checkQuotaClass(name, limits); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	sg := m.groupsLocked()
+	sg.classes[name] = withClass(sg.classes[name], limits)
 	return nil
 }

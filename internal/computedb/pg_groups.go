@@ -60,6 +60,9 @@ func (p *PG) CreateServerGroup(ctx context.Context, g ServerGroup, defaults Quot
 			if err != nil {
 				return err
 			}
+			if defaults, err = txDefaults(ctx, tx, defaults); err != nil {
+				return err
+			}
 			var proj, byUser int64
 			if err := tx.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE user_id = $2) FROM server_groups WHERE project_id = $1`,
 				g.ProjectID, g.UserID).Scan(&proj, &byUser); err != nil {

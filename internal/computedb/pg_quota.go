@@ -122,6 +122,10 @@ func (p *PG) CreateInstanceInQuota(ctx context.Context, in Instance, q InstanceQ
 		if err != nil {
 			return err
 		}
+		defaults, err := txDefaults(ctx, tx, q.Defaults)
+		if err != nil {
+			return err
+		}
 		proj, err := countInstances(ctx, tx, in.ProjectID, "")
 		if err != nil {
 			return err
@@ -134,7 +138,7 @@ func (p *PG) CreateInstanceInQuota(ctx context.Context, in Instance, q InstanceQ
 			}
 			user = &u
 		}
-		if over := checkInstanceQuota(rows, in.UserID, q.Defaults, &proj, user, instanceDeltas(in)); over != nil {
+		if over := checkInstanceQuota(rows, in.UserID, defaults, &proj, user, instanceDeltas(in)); over != nil {
 			return over
 		}
 		var groupID int64
@@ -157,7 +161,7 @@ func (p *PG) CreateInstanceInQuota(ctx context.Context, in Instance, q InstanceQ
 				groupID, in.UserID).Scan(&mine); err != nil {
 				return err
 			}
-			if err := checkGroupMembersQuota(rows, in.UserID, q.Defaults, mine); err != nil {
+			if err := checkGroupMembersQuota(rows, in.UserID, defaults, mine); err != nil {
 				return err
 			}
 		}
@@ -171,4 +175,52 @@ func (p *PG) CreateInstanceInQuota(ctx context.Context, in Instance, q InstanceQ
 		return err
 	})
 	return out, fail("creating instance "+in.UUID, err)
+}
+
+func listQuotaClass(ctx context.Context, q querier, name string) (QuotaLimits, error) {
+	rows, err := q.Query(ctx, `SELECT resource, hard_limit FROM quota_classes WHERE class_name = $1`, name)
+	if err != nil {
+		return nil, err
+	}
+	out := QuotaLimits{}
+	var r string
+	var v int
+	_, err = pgx.ForEachRow(rows, []any{&r, &v}, func() error { out[r] = v; return nil })
+	return out, err
+}
+
+// ListQuotaClass implements Store.
+func (p *PG) ListQuotaClass(ctx context.Context, name string) (QuotaLimits, error) {
+	if err := checkReadIDs(name); err != nil {
+		return nil, err
+	}
+	out, err := listQuotaClass(ctx, p.pool, name)
+	return out, fail("listing quota class "+name, err)
+}
+
+// SetQuotaClass implements Store.
+func (p *PG) SetQuotaClass(ctx context.Context, name string, limits QuotaLimits) error {
+	if err := checkQuotaClass(name, limits); err != nil {
+		return err
+	}
+	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+		for r, v := range limits {
+			if _, err := tx.Exec(ctx, `INSERT INTO quota_classes (class_name, resource, hard_limit) VALUES ($1, $2, $3)
+				ON CONFLICT (class_name, resource) DO UPDATE SET hard_limit = EXCLUDED.hard_limit, updated_at = now()`, name, r, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return fail("setting quota class "+name, err)
+}
+
+// txDefaults is defaults with the default quota class over them, read in
+// tx.
+func txDefaults(ctx context.Context, tx pgx.Tx, defaults QuotaLimits) (QuotaLimits, error) {
+	class, err := listQuotaClass(ctx, tx, DefaultQuotaClass)
+	if err != nil {
+		return nil, err
+	}
+	return withClass(defaults, class), nil
 }

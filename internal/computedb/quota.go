@@ -253,3 +253,36 @@ func checkReadIDs(ids ...string) error {
 	}
 	return c.err
 }
+
+// DefaultQuotaClass is the quota class whose limits replace the configured
+// defaults (nova's get_defaults).
+const DefaultQuotaClass = "default"
+
+// withClass returns defaults with the limits of class over them (a copy).
+func withClass(defaults, class QuotaLimits) QuotaLimits {
+	out := make(QuotaLimits, len(defaults)+len(class))
+	for k, v := range defaults {
+		out[k] = v
+	}
+	for k, v := range class {
+		out[k] = v
+	}
+	return out
+}
+
+func checkQuotaClass(name string, limits QuotaLimits) error {
+	var c checker
+	c.text("quota_class_name", name, MaxFieldLength)
+	if c.err != nil {
+		return c.err
+	}
+	if name == "" {
+		return invalid("quota_class_name", "is empty")
+	}
+	for r, v := range limits {
+		if err := checkQuotaRow("", "", r, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -94,6 +94,44 @@ func runQuotaContract(t *testing.T, newStore func(t *testing.T) Store) {
 		}
 	})
 
+	t.Run("QuotaClassesAndTheDefaultClass", func(t *testing.T) {
+		s := newStore(t)
+		if c, err := s.ListQuotaClass(ctx, "default"); err != nil || len(c) != 0 {
+			t.Fatalf("ListQuotaClass(new) = %v, %v", c, err)
+		}
+		if err := s.SetQuotaClass(ctx, "gold", QuotaLimits{ResCores: 40}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetQuotaClass(ctx, "gold", QuotaLimits{ResRAM: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := s.ListQuotaClass(ctx, "gold"); len(c) != 2 || c[ResCores] != 40 || c[ResRAM] != 1 {
+			t.Fatalf("gold = %v", c)
+		}
+		if err := s.SetQuotaClass(ctx, "gold", QuotaLimits{"bogus": 1}); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("unknown resource: %v", err)
+		}
+		// The class "default" replaces the defaults a check is given, read
+		// in the check's transaction.
+		if err := s.SetQuotaClass(ctx, DefaultQuotaClass, QuotaLimits{ResInstances: 1, ResServerGroups: 0}); err != nil {
+			t.Fatal(err)
+		}
+		q := InstanceQuota{Defaults: novaDefaults}
+		if _, err := s.CreateInstanceInQuota(ctx, quotaInstance("p", "u", 1, 1), q); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.CreateInstanceInQuota(ctx, quotaInstance("p", "u", 1, 1), q)
+		wantOverQuota(t, err, "Quota exceeded for instances: Requested 1, but already used 1 of 1 instances")
+		_, err = s.CreateServerGroup(ctx, ServerGroup{Name: "g", ProjectID: "p", UserID: "u", Policy: PolicyAffinity}, novaDefaults)
+		wantOverQuota(t, err, "Quota exceeded, too many server groups.")
+		if err := s.SetQuotas(ctx, "p", "", QuotaLimits{ResInstances: 2}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.CreateInstanceInQuota(ctx, quotaInstance("p", "u", 1, 1), q); err != nil {
+			t.Fatalf("the project's own limit is over the class's: %v", err)
+		}
+	})
+
 	t.Run("InstanceQuotaCountsLiveInstances", func(t *testing.T) {
 		s := newStore(t)
 		q := InstanceQuota{Defaults: novaDefaults}

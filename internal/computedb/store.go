@@ -219,6 +219,12 @@ type Store interface {
 	// the instance to that server group (ErrNotFound when there is none)
 	// within its members quota. A refusal is an *OverQuotaError.
 	CreateInstanceInQuota(ctx context.Context, in Instance, q InstanceQuota) (Instance, error)
+	// ListQuotaClass returns the limits stored for the quota class name
+	// (os-quota-class-sets); the class DefaultQuotaClass overrides the
+	// defaults every quota check is given.
+	ListQuotaClass(ctx context.Context, name string) (QuotaLimits, error)
+	// SetQuotaClass stores limits for the quota class name.
+	SetQuotaClass(ctx context.Context, name string, limits QuotaLimits) error
 
 	// Server groups (servergroups.go).
 	//

@@ -65,13 +65,49 @@ func New(store computedb.Store, defaults computedb.QuotaLimits) *Quotas {
 	return &Quotas{store: store, defaults: d}
 }
 
-// Defaults returns a copy of the default limits (every resource).
+// Defaults returns a copy of the configured default limits (every
+// resource): what quota checks are given; the stores put the default quota
+// class over them in their transactions.
 func (q *Quotas) Defaults() computedb.QuotaLimits {
 	out := make(computedb.QuotaLimits, len(q.defaults))
 	for k, v := range q.defaults {
 		out[k] = v
 	}
 	return out
+}
+
+// DefaultLimits are nova's get_defaults: the configured defaults with the
+// limits of the quota class "default" (os-quota-class-sets) over them.
+func (q *Quotas) DefaultLimits(ctx context.Context) (computedb.QuotaLimits, error) {
+	return q.ClassLimits(ctx, computedb.DefaultQuotaClass)
+}
+
+// ClassLimits are nova's get_class_quotas: the class's stored limits over
+// DefaultLimits.
+func (q *Quotas) ClassLimits(ctx context.Context, class string) (computedb.QuotaLimits, error) {
+	def, err := q.store.ListQuotaClass(ctx, computedb.DefaultQuotaClass)
+	if err != nil {
+		return nil, err
+	}
+	out := q.Defaults()
+	for k, v := range def {
+		out[k] = v
+	}
+	if class != computedb.DefaultQuotaClass {
+		own, err := q.store.ListQuotaClass(ctx, class)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range own {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+// SetClass stores limits for a quota class.
+func (q *Quotas) SetClass(ctx context.Context, class string, limits computedb.QuotaLimits) error {
+	return q.store.SetQuotaClass(ctx, class, limits)
 }
 
 // Limits returns the limits in force for project, or for user in it (user
@@ -81,14 +117,18 @@ func (q *Quotas) Limits(ctx context.Context, project, user string) (computedb.Qu
 	if err != nil {
 		return nil, err
 	}
-	return computedb.EffectiveLimits(rows, user, q.defaults), nil
+	def, err := q.DefaultLimits(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return computedb.EffectiveLimits(rows, user, def), nil
 }
 
 // Limit is one resource's limit for user in project (-1: unlimited): the
 // lookup the key pair (key_pairs, per user) and server metadata
 // (metadata_items) checks use.
 func (q *Quotas) Limit(ctx context.Context, project, user, resource string) (int, error) {
-	if _, ok := q.defaults[resource]; !ok {
+	if _, ok := q.defaults[resource]; !ok { // every resource has a default
 		return 0, fmt.Errorf("quota: unknown resource %q", resource)
 	}
 	l, err := q.Limits(ctx, project, user)
@@ -146,7 +186,11 @@ func (q *Quotas) Settable(ctx context.Context, project, user string) (map[string
 	if err != nil {
 		return nil, err
 	}
-	proj := computedb.EffectiveLimits(rows, "", q.defaults)
+	def, err := q.DefaultLimits(ctx)
+	if err != nil {
+		return nil, err
+	}
+	proj := computedb.EffectiveLimits(rows, "", def)
 	byUsers := map[string]int64{}
 	mine := map[string]int64{}
 	for _, r := range rows {
@@ -206,5 +250,9 @@ func (q *Quotas) CheckResize(ctx context.Context, in computedb.Instance, newVCPU
 	if err != nil {
 		return err
 	}
-	return computedb.CheckDeltas(rows, in.UserID, q.defaults, &proj, &user, computedb.Usage{Cores: dCores, RAM: dRAM})
+	def, err := q.DefaultLimits(ctx)
+	if err != nil {
+		return err
+	}
+	return computedb.CheckDeltas(rows, in.UserID, def, &proj, &user, computedb.Usage{Cores: dCores, RAM: dRAM})
 }
