@@ -18,6 +18,14 @@
 // before and from 2.53, delete), os-hypervisors (list, detail, show),
 // flavors (nova's classic m1.* set, read-only), servers (create, list,
 // detail, show, delete; actions reboot and os-getConsoleOutput).
+// os-quota-sets (show, defaults, detail, update, delete),
+// os-quota-class-sets (show, update), /limits, os-simple-tenant-usage
+// (index, show) and os-server-groups (create, list, show, delete) read
+// and write quotas and groups through internal/quota and the store; the
+// checks that must hold across API processes (a create within its
+// project's quota, a group member on a host its policy allows) run inside
+// the store's transactions, and a refusal is nova's 403 "Quota exceeded
+// ..." (errors.go).
 //
 // Request bodies are validated as nova's JSON schemas validate them
 // (additionalProperties: false where nova has it, nova's formats and
