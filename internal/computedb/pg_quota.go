@@ -118,25 +118,14 @@ func (p *PG) CreateInstanceInQuota(ctx context.Context, in Instance, q InstanceQ
 		if err := lockProject(ctx, tx, in.ProjectID); err != nil {
 			return err
 		}
-		rows, err := listQuotas(ctx, tx, in.ProjectID)
+		rows, class, proj, mine, err := instanceQuotaState(ctx, tx, in.ProjectID, in.UserID)
 		if err != nil {
 			return err
 		}
-		defaults, err := txDefaults(ctx, tx, q.Defaults)
-		if err != nil {
-			return err
-		}
-		proj, err := countInstances(ctx, tx, in.ProjectID, "")
-		if err != nil {
-			return err
-		}
+		defaults := withClass(q.Defaults, class)
 		var user *Usage
 		if countedPerUser(rows, in.UserID) {
-			u, err := countInstances(ctx, tx, in.ProjectID, in.UserID)
-			if err != nil {
-				return err
-			}
-			user = &u
+			user = &mine
 		}
 		if over := checkInstanceQuota(rows, in.UserID, defaults, &proj, user, instanceDeltas(in)); over != nil {
 			return over
@@ -223,4 +212,31 @@ func txDefaults(ctx context.Context, tx pgx.Tx, defaults QuotaLimits) (QuotaLimi
 		return nil, err
 	}
 	return withClass(defaults, class), nil
+}
+
+// instanceQuotaState reads, in one statement (the project's lock held,
+// so its snapshot sees every create committed before), what an instance
+// quota check needs: the project's quota rows, the default quota class,
+// and the live instances, cores and ram of the project and of user in it.
+func instanceQuotaState(ctx context.Context, tx pgx.Tx, project, user string) (rows []QuotaRow, class QuotaLimits, proj, mine Usage, err error) {
+	var rowsJSON [][]any
+	err = tx.QueryRow(ctx, `SELECT
+		(SELECT coalesce(json_agg(json_build_array(user_id, resource, hard_limit) ORDER BY user_id, resource), '[]')
+			FROM quotas WHERE project_id = $1),
+		(SELECT coalesce(json_object_agg(resource, hard_limit), '{}') FROM quota_classes WHERE class_name = $3),
+		count(*), coalesce(sum(vcpus), 0), coalesce(sum(memory_mb), 0),
+		count(*) FILTER (WHERE user_id = $2), coalesce(sum(vcpus) FILTER (WHERE user_id = $2), 0),
+		coalesce(sum(memory_mb) FILTER (WHERE user_id = $2), 0)
+		FROM instances WHERE project_id = $1 AND deleted = 0`, project, user, DefaultQuotaClass).Scan(
+		&rowsJSON, &class, &proj.Instances, &proj.Cores, &proj.RAM, &mine.Instances, &mine.Cores, &mine.RAM)
+	if err != nil {
+		return nil, nil, proj, mine, err
+	}
+	for _, r := range rowsJSON {
+		u, _ := r[0].(string)
+		res, _ := r[1].(string)
+		lim, _ := r[2].(float64)
+		rows = append(rows, QuotaRow{ProjectID: project, UserID: u, Resource: res, Limit: int(lim)})
+	}
+	return rows, class, proj, mine, nil
 }
