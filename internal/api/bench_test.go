@@ -17,6 +17,9 @@ import (
 func BenchmarkServerRoutes(b *testing.B) {
 	e := newEnv(b, memBackend)
 	e.addNode("c1", 1000, 1<<30, 1<<20)
+	if r := e.do("PUT", "/v2.1/os-quota-sets/proj-a", admin, "", map[string]any{"quota_set": map[string]any{"instances": -1}}); r.Code != 200 {
+		b.Fatalf("quota: %d %s", r.Code, r.Raw)
+	}
 	var id string
 	for i := range 50 {
 		r := e.do("POST", "/v2.1/servers", alice, "", bootBody("vm-"+strconv.Itoa(i), "1"))

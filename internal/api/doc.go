@@ -24,7 +24,14 @@
 // and server tags (2.26). Flavors, key pairs, metadata and tags live in the
 // store (internal/computedb); nova has no flavors until an admin creates
 // them or `nova-manage flavor create-defaults` / [gonova] default_flavors
-// create its classic m1.* set.
+// create its classic m1.* set. os-quota-sets (show, defaults, detail,
+// update, delete), os-quota-class-sets (show, update), /limits,
+// os-simple-tenant-usage (index, show) and os-server-groups (create, list,
+// show, delete) read and write quotas and groups through internal/quota
+// and the store; the checks that must hold across API processes (a create
+// within its project's quota, a group member on a host its policy allows)
+// run inside the store's transactions, and a refusal is nova's 403 "Quota
+// exceeded ..." (errors.go).
 //
 // Request bodies are validated as nova's JSON schemas validate them
 // (additionalProperties: false where nova has it, nova's formats and

@@ -26,6 +26,8 @@ func serverFault(err error, serverID string) error {
 		badValue *computedb.InvalidError
 		locked   *computeapi.InstanceLockedError
 		tooOld   *computeapi.ComputeTooOldError
+		over     *computedb.OverQuotaError
+		noGroup  *computeapi.InstanceGroupNotFoundError
 	)
 	switch {
 	case errors.As(err, &notFound):
@@ -62,6 +64,12 @@ func serverFault(err error, serverID string) error {
 		// Where nova's API raises NoValidHost synchronously (resize,
 		// evacuate) it is a 400.
 		return fault.BadRequest(noHost.Error())
+	case errors.As(err, &over):
+		// nova's servers and server groups controllers turn OverQuota
+		// into a 403 with its message.
+		return &fault.Error{Code: http.StatusForbidden, Message: over.Error(), Err: err}
+	case errors.As(err, &noGroup):
+		return fault.BadRequest(noGroup.Error())
 	case errors.As(err, &badValue):
 		// A value the store cannot hold that the request's validation let
 		// through: nova's InvalidInput, naming the field, not the value.

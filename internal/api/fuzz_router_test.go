@@ -50,6 +50,9 @@ var fuzzRoutes = []string{
 	"/v2.1/flavors/{id}/action", "/v2.1/flavors/{id}/os-flavor-access", "/v2.1/flavors/{id}/os-extra_specs",
 	"/v2.1/flavors/{id}/os-extra_specs/hw:cpu_policy", "/v2.1/os-keypairs", "/v2.1/os-keypairs/{id}",
 	"/v2.1/servers/{id}/metadata", "/v2.1/servers/{id}/metadata/role", "/v2.1/servers/{id}/tags", "/v2.1/servers/{id}/tags/t1",
+	"/v2.1/os-quota-sets/{id}", "/v2.1/os-quota-sets/{id}/defaults", "/v2.1/os-quota-sets/{id}/detail", "/v2.1/limits",
+	"/v2.1/os-simple-tenant-usage", "/v2.1/os-simple-tenant-usage/{id}", "/v2.1/os-server-groups", "/v2.1/os-server-groups/{id}",
+	"/v2.1/os-quota-class-sets/{id}",
 }
 
 // fuzzIDChoices are the ids an input's id byte picks for {id} (one in
@@ -344,6 +347,24 @@ func fuzzSeeds() []fuzzSeed {
 	add(200, "GET", "/v2.1/servers/{id}/os-instance-actions", "@srv", "limit=1&marker=req-seed", alice, "compute 2.53", "")
 	add(200, "GET", "/v2.1/servers/{id}/os-instance-actions/req-seed", "@srv", "", alice, "", "")
 	add(200, "GET", "/v2.1/servers/{id}/os-instance-actions/req-seed", "@srv", "", admin, "compute 2.51", "")
+	add(200, "GET", "/v2.1/os-quota-sets/{id}", "proj-a", "user_id=alice", alice, "", "")
+	add(200, "GET", "/v2.1/os-quota-sets/{id}/defaults", "proj-a", "", alice, "compute 2.53", "")
+	add(200, "GET", "/v2.1/os-quota-sets/{id}/detail", "proj-a", "", alice, "", "")
+	add(200, "PUT", "/v2.1/os-quota-sets/{id}", "proj-a", "", admin, "", `{"quota_set": {"instances": 20, "force": true}}`)
+	add(400, "PUT", "/v2.1/os-quota-sets/{id}", "proj-a", "", admin, "", `{"quota_set": {"instances": 0}}`)
+	add(202, "DELETE", "/v2.1/os-quota-sets/{id}", "proj-a", "user_id=alice", admin, "", "")
+	add(200, "GET", "/v2.1/os-quota-class-sets/{id}", "default", "", admin, "compute 2.50", "")
+	add(200, "PUT", "/v2.1/os-quota-class-sets/{id}", "gold", "", admin, "", `{"quota_class_set": {"instances": 50}}`)
+	add(200, "GET", "/v2.1/limits", "", "", alice, "", "")
+	add(200, "GET", "/v2.1/limits", "", "tenant_id=proj-b", admin, "compute 2.39", "")
+	add(200, "GET", "/v2.1/os-simple-tenant-usage", "", "detailed=1&start=2020-01-01T00:00:00", admin, "", "")
+	add(200, "GET", "/v2.1/os-simple-tenant-usage/{id}", "proj-a", "limit=1", alice, "compute 2.40", "")
+	add(200, "GET", "/v2.1/os-server-groups", "", "all_projects=1", admin, "compute 2.13", "")
+	add(200, "GET", "/v2.1/os-server-groups/{id}", fuzzGroup, "", alice, "compute 2.15", "")
+	add(200, "POST", "/v2.1/os-server-groups", "", "", alice, "compute 2.15", `{"server_group": {"name": "g", "policies": ["soft-affinity"]}}`)
+	add(200, "POST", "/v2.1/os-server-groups", "", "", alice, "", `{"server_group": {"name": "g", "policies": ["affinity"]}}`)
+	add(404, "GET", "/v2.1/os-server-groups/{id}", "@srv", "", alice, "", "")
+	add(400, "POST", "/v2.1/servers", "", "", alice, "", `{"server": {"name": "vm", "flavorRef": "1", "imageRef": "`+imageID+`"}, "os:scheduler_hints": {"group": "x"}}`)
 	// Spellings, ranges and encodings that once reached the database.
 	add(200, "GET", "/v2.1/servers/{id}", "urn:uuid:@srv", "", alice, "", "")
 	add(200, "GET", "/v2.1/servers/{id}", "%7B@srv%7D", "", alice, "", "")
@@ -542,8 +563,14 @@ func seedStores(tb testing.TB, services registry.Store, compute computedb.Store)
 	_, err = compute.AddAggregateHost(ctx, a.ID, "c1")
 	must(err)
 	ids.agg = a.ID
+	_, err = compute.CreateServerGroup(ctx, computedb.ServerGroup{UUID: fuzzGroup, Name: "g", ProjectID: "proj-a", UserID: "alice",
+		Policy: computedb.PolicyAntiAffinity}, nil)
+	must(err)
 	return ids
 }
+
+// fuzzGroup is the fixture's server group (of proj-a).
+const fuzzGroup = "5b0f5c5e-4c2a-4f0b-8a7e-2c4d8f1e9a01"
 
 // fuzzRouterOn is the router as served (bodies capped), over the stores.
 func fuzzRouterOn(tb testing.TB, services registry.Store, compute computedb.Store) http.Handler {

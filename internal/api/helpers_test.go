@@ -100,6 +100,7 @@ type env struct {
 	compute  computedb.Store
 	rpc      *fakeCompute
 	handler  http.Handler
+	capi     *computeapi.API
 	clk      *clocktest.Fake // mem only
 	pool     *pgxpool.Pool   // pg only
 	reg      *prometheus.Registry
@@ -145,6 +146,7 @@ func newEnv(t testing.TB, b backend, mod ...func(*Deps, *computeapi.Options)) *e
 		t.Fatal(err)
 	}
 	d.ComputeAPI = capi
+	e.capi = capi
 	h, err := NewRouter(d)
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	computeapi "github.com/gonova/gonova/internal/compute/api"
 	"github.com/gonova/gonova/internal/computedb"
 	"github.com/gonova/gonova/internal/policies"
+	"github.com/gonova/gonova/internal/quota"
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/wsgi"
 	"github.com/gonova/gonova/pkg/wsgi/auth"
@@ -91,6 +92,7 @@ type handlers struct {
 	// defaults).
 	keyPairLimitFn  func(ctx context.Context, userID string) int
 	metadataLimitFn func(ctx context.Context, projectID string) int
+	quotas          *quota.Quotas
 }
 
 // Policy action names, nova's. Each route checks its action where nova's
@@ -200,6 +202,7 @@ func NewRouter(d Deps) (http.Handler, error) {
 		maxLimit: d.MaxLimit, minV: mv.Min(), maxV: mv.Max(),
 		defaultZone: d.DefaultAvailabilityZone, internalZone: d.InternalServiceAvailabilityZone,
 		keyPairLimitFn: d.KeyPairLimit, metadataLimitFn: d.MetadataItemsLimit,
+		quotas: d.ComputeAPI.Quotas(),
 	}
 	if h.defaultZone == "" {
 		h.defaultZone = zoneCompute
@@ -208,6 +211,30 @@ func NewRouter(d Deps) (http.Handler, error) {
 		h.internalZone = zoneInternal
 	}
 	h.images = d.Images
+	// The key pair and metadata limits are the [quota] ones, per project
+	// and user as os-quota-sets sets them, unless Deps gives its own.
+	if h.keyPairLimitFn == nil && h.quotas != nil {
+		h.keyPairLimitFn = func(ctx context.Context, userID string) int {
+			project := ""
+			if c, ok := auth.FromContext(ctx); ok {
+				project = c.ProjectID
+			}
+			n, err := h.quotas.Limit(ctx, project, userID, "key_pairs")
+			if err != nil {
+				return DefaultKeyPairLimit
+			}
+			return n
+		}
+	}
+	if h.metadataLimitFn == nil && h.quotas != nil {
+		h.metadataLimitFn = func(ctx context.Context, projectID string) int {
+			n, err := h.quotas.Limit(ctx, projectID, "", "metadata_items")
+			if err != nil {
+				return DefaultMetadataItemsLimit
+			}
+			return n
+		}
+	}
 
 	r := wsgi.NewRouter(wsgi.RouterOptions{Logger: d.Logger, Metrics: metrics})
 	r.Use(faultLogger(d.Logger), legacyV2)
@@ -309,6 +336,24 @@ func NewRouter(d Deps) (http.Handler, error) {
 		r.Post("/v2.1/servers/{id}/action", h.serverAction)
 		r.Get("/v2.1/servers/{id}/os-instance-actions", h.listInstanceActions)
 		r.Get("/v2.1/servers/{id}/os-instance-actions/{request_id}", h.showInstanceAction)
+
+		// Quotas, limits, usage and server groups check their policies in
+		// the handlers, on nova's targets, after the body and query are
+		// valid.
+		r.Get("/v2.1/os-quota-sets/{id}", h.showQuotaSet)
+		r.Put("/v2.1/os-quota-sets/{id}", h.updateQuotaSet)
+		r.Delete("/v2.1/os-quota-sets/{id}", h.deleteQuotaSet)
+		r.Get("/v2.1/os-quota-sets/{id}/defaults", h.quotaSetDefaults)
+		r.Get("/v2.1/os-quota-sets/{id}/detail", h.quotaSetDetail)
+		r.Get("/v2.1/os-quota-class-sets/{id}", h.showQuotaClass)
+		r.Put("/v2.1/os-quota-class-sets/{id}", h.updateQuotaClass)
+		r.Get("/v2.1/limits", h.showLimits)
+		r.Get("/v2.1/os-simple-tenant-usage", h.listTenantUsage)
+		r.Get("/v2.1/os-simple-tenant-usage/{id}", h.showTenantUsage)
+		r.Get("/v2.1/os-server-groups", h.listServerGroups)
+		r.Post("/v2.1/os-server-groups", h.createServerGroup)
+		r.Get("/v2.1/os-server-groups/{id}", h.showServerGroup)
+		r.Delete("/v2.1/os-server-groups/{id}", h.deleteServerGroup)
 	})
 	return r, nil
 }

@@ -96,6 +96,9 @@ func (h *handlers) showServerMetadata(w http.ResponseWriter, r *http.Request) {
 // (true) what it has, within the limit, in one step of the store.
 func (h *handlers) editMetadata(r *http.Request, in computedb.Instance, set map[string]string, replace bool) (map[string]string, error) {
 	ctx := r.Context()
+	if err := computeapi.CheckLock(h.computeCaller(r), in); err != nil {
+		return nil, serverFault(err, in.UUID)
+	}
 	if err := checkEditableState(in, "update metadata", in.UUID); err != nil {
 		return nil, err
 	}
@@ -198,6 +201,10 @@ func (h *handlers) deleteServerMetadataItem(w http.ResponseWriter, r *http.Reque
 	}
 	if _, ok := in.Metadata[key]; !ok {
 		fault.Write(w, r, errMetadataItemNotFound)
+		return
+	}
+	if err := computeapi.CheckLock(h.computeCaller(r), in); err != nil {
+		fault.Write(w, r, serverFault(err, id))
 		return
 	}
 	if err := checkEditableState(in, "delete metadata", id); err != nil {

@@ -38,6 +38,7 @@ type serverCreate struct {
 	description, hostname string
 	keyName               string
 	tags                  []string // 2.52
+	group                 string   // the scheduler hint "group": a server group's uuid
 }
 
 var metadataKeyPattern = regexp.MustCompile(`^[a-zA-Z0-9-_:. ]{1,255}$`)
@@ -62,7 +63,11 @@ func parseServerCreate(body map[string]any, v microversion.Version) (serverCreat
 	}
 	for _, k := range []string{"os:scheduler_hints", "OS-SCH-HNT:scheduler_hints"} {
 		if raw, ok := body[k]; ok {
-			if _, err := checkObject(k, raw); err != nil {
+			hints, err := checkObject(k, raw)
+			if err != nil {
+				return c, err
+			}
+			if c.group, err = checkGroupHint(hints); err != nil {
 				return c, err
 			}
 		}
@@ -439,7 +444,7 @@ func (h *handlers) createServer(w http.ResponseWriter, r *http.Request) {
 	}
 	inst, err := h.capi.Create(ctx, h.computeCaller(r), computeapi.CreateRequest{
 		Name: req.name, ImageRef: req.imageRef, Metadata: req.metadata, KeyName: req.keyName, Tags: req.tags,
-		Description: req.description, Hostname: req.hostname,
+		Description: req.description, Hostname: req.hostname, Group: req.group,
 		Flavor: computeapi.Flavor{ID: flavor.FlavorID, Name: flavor.Name, VCPUs: flavor.VCPUs, MemoryMB: flavor.MemoryMB, RootGB: flavor.RootGB,
 			EphemeralGB: flavor.EphemeralGB, Swap: flavor.Swap, RXTXFactor: flavor.RXTXFactor, ExtraSpecs: flavor.ExtraSpecs},
 		AvailabilityZone: place.zone, ForcedHost: place.host, ForcedNode: place.node,
@@ -524,7 +529,12 @@ func (h *handlers) showServer(w http.ResponseWriter, r *http.Request) {
 		fault.Write(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"server": laterShowFields(vc, serverDetail(vc, in))})
+	view := laterShowFields(vc, serverDetail(vc, in))
+	if err := h.addServerGroups(r, in, view); err != nil {
+		fault.Write(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"server": view})
 }
 
 // deleteServer is DELETE /servers/{id}: compute.API's delete (locally when

@@ -239,7 +239,7 @@ func checkHost(host string) error {
 func fail(what string, err error) error {
 	switch {
 	case err == nil, errors.Is(err, ErrNotFound), errors.Is(err, ErrConflict), errors.Is(err, ErrInvalid),
-		errors.Is(err, ErrNodeNotFound), errors.Is(err, ErrInsufficientResources):
+		errors.Is(err, ErrNodeNotFound), errors.Is(err, ErrInsufficientResources), errors.Is(err, ErrOverQuota), errors.Is(err, ErrGroupPolicy):
 		return err
 	case db.IsInvalidInput(err):
 		return invalid("a value", "was refused by the database while %s (SQLSTATE %s)", what, sqlState(err))

@@ -72,6 +72,9 @@ type ClaimRequest struct {
 	// availability_zone with the claim: the placed host's zone, as nova's
 	// conductor records it.
 	AvailabilityZone string
+	// Group, when set, refuses the node unless its host keeps the hard
+	// policy of the instance's server group (*GroupPolicyError).
+	Group *GroupClaim
 }
 
 // Resources are amounts of vcpus, memory (MB) and root disk (GB).

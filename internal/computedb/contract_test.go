@@ -32,6 +32,8 @@ func runContract(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("Flavors", func(t *testing.T) { runFlavorContract(t, newStore) })
 	t.Run("KeyPairs", func(t *testing.T) { runKeyPairContract(t, newStore) })
 	t.Run("EditInstance", func(t *testing.T) { runEditContract(t, newStore) })
+	t.Run("Quotas", func(t *testing.T) { runQuotaContract(t, newStore) })
+	t.Run("UsageWindow", func(t *testing.T) { runUsageContract(t, newStore) })
 
 	t.Run("ListFilters", func(t *testing.T) { runFilterContract(t, newStore) })
 	t.Run("Actions", func(t *testing.T) { runActionContract(t, newStore) })

@@ -32,6 +32,8 @@ type Mem struct {
 	acts memActions
 	fl   memFlavors  // mem_flavors.go
 	kp   memKeyPairs // mem_keypairs.go
+	// sg holds quotas and server groups (mem_quota.go), made on first use.
+	sg *memGroups
 }
 
 // claim is what an instance holds on a node.
@@ -105,6 +107,18 @@ func (m *Mem) GetNode(_ context.Context, id int64) (Node, error) {
 
 // CreateInstance implements Store.
 func (m *Mem) CreateInstance(_ context.Context, in Instance) (Instance, error) {
+	in, err := prepareInstance(in)
+	if err != nil {
+		return Instance{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.createLocked(in)
+}
+
+// prepareInstance gives a new instance its uuid (canonical) and vm state
+// and checks its fields, as both stores do before they write it.
+func prepareInstance(in Instance) (Instance, error) {
 	if in.UUID == "" {
 		in.UUID = uuid.NewString()
 	}
@@ -116,11 +130,11 @@ func (m *Mem) CreateInstance(_ context.Context, in Instance) (Instance, error) {
 	if in.VMState == "" {
 		in.VMState = states.VMBuilding
 	}
-	if err := checkInstance(in); err != nil {
-		return Instance{}, err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	return in, checkInstance(in)
+}
+
+// createLocked stores a checked instance; the caller holds m.mu.
+func (m *Mem) createLocked(in Instance) (Instance, error) {
 	if _, ok := m.instances[in.UUID]; ok || m.deleted[in.UUID] {
 		return Instance{}, fmt.Errorf("%w: instance %s exists", ErrConflict, in.UUID)
 	}

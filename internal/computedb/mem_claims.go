@@ -32,6 +32,9 @@ func (m *Mem) ClaimInstance(_ context.Context, r ClaimRequest) (Instance, error)
 	if !ok {
 		return Instance{}, fmt.Errorf("%w: %d", ErrNodeNotFound, r.NodeID)
 	}
+	if err := m.groupRefusalLocked(r.Group, in, n); err != nil {
+		return Instance{}, err
+	}
 	want := Resources{int64(in.VCPUs), in.MemoryMB, in.RootGB}
 	if refused := n.refusal(want, r.Ratios); refused != nil {
 		return Instance{}, refused

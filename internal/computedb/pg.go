@@ -160,21 +160,18 @@ func nullIfEmpty[S ~string](s S) any {
 
 // CreateInstance implements Store.
 func (p *PG) CreateInstance(ctx context.Context, in Instance) (Instance, error) {
-	if in.UUID == "" {
-		in.UUID = uuid.NewString()
-	}
-	canon, ok := canonicalUUID(in.UUID)
-	if !ok {
-		return Instance{}, invalid("uuid", "is not a uuid")
-	}
-	in.UUID = canon
-	if in.VMState == "" {
-		in.VMState = states.VMBuilding
-	}
-	if err := checkInstance(in); err != nil {
+	in, err := prepareInstance(in)
+	if err != nil {
 		return Instance{}, err
 	}
-	row := p.pool.QueryRow(ctx, `
+	out, err := insertInstance(ctx, p.pool, in)
+	return out, fail("creating instance "+in.UUID, err)
+}
+
+// insertInstance writes a prepared instance; an existing uuid is
+// ErrConflict.
+func insertInstance(ctx context.Context, q querier, in Instance) (Instance, error) {
+	row := q.QueryRow(ctx, `
 		INSERT INTO instances (uuid, display_name, user_id, project_id, host, node, vm_state, task_state, power_state,
 			flavor_id, vcpus, memory_mb, root_gb, image_ref, launched_at, metadata, availability_zone, display_description,
 			hostname, reservation_id, tags, key_name, flavor)
@@ -189,7 +186,7 @@ func (p *PG) CreateInstance(ctx context.Context, in Instance) (Instance, error) 
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
 		return Instance{}, fmt.Errorf("%w: instance %s exists", ErrConflict, in.UUID)
 	}
-	return out, fail("creating instance "+in.UUID, err)
+	return out, err
 }
 
 // GetInstance implements Store.

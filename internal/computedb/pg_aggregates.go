@@ -17,11 +17,6 @@ const aggSelect = `SELECT a.id, a.uuid::text, a.name, a.created_at, a.updated_at
 	coalesce((SELECT jsonb_object_agg(m.key, m.value) FROM aggregate_metadata m WHERE m.aggregate_id = a.id), '{}')
 	FROM aggregates a`
 
-// querier is what the aggregate reads need of a pool or a transaction.
-type querier interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
 func scanAggregate(row pgx.Row) (Aggregate, error) {
 	var a Aggregate
 	err := row.Scan(&a.ID, &a.UUID, &a.Name, &a.CreatedAt, &a.UpdatedAt, &a.Hosts, &a.Metadata)

@@ -50,7 +50,11 @@ func (p *PG) ClaimInstance(ctx context.Context, r ClaimRequest) (Instance, error
 		return nil
 	}
 	for attempt := 1; ; attempt++ {
-		in, err := scanInstance(p.pool.QueryRow(ctx, `
+		q, done, err := p.claimQuerier(ctx, r, canon, nodeID)
+		if err != nil {
+			return Instance{}, fail("claiming for instance "+canon, err)
+		}
+		in, err := scanInstance(q.QueryRow(ctx, `
 			WITH i AS (`+claimedInstance+` AND deleted = 0 AND claim_node_id IS NULL
 					AND ($3::text IS NULL OR coalesce(task_state, '') = $3) FOR UPDATE),
 				n AS (UPDATE compute_nodes c SET vcpus_used = c.vcpus_used + i.i_vcpus,
@@ -70,6 +74,7 @@ func (p *PG) ClaimInstance(ctx context.Context, r ClaimRequest) (Instance, error
 			FROM i, n WHERE instances.id = i.i_id
 			RETURNING `+instCols,
 			canon, nodeID, expect, ratio(r.Ratios.CPU), ratio(r.Ratios.RAM), ratio(r.Ratios.Disk), nullIfEmpty(r.AvailabilityZone)))
+		err = done(ctx, err)
 		if !errors.Is(err, ErrNotFound) {
 			return in, fail("claiming for instance "+canon, err)
 		}

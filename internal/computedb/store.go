@@ -245,4 +245,52 @@ type Store interface {
 
 	FlavorStore
 	KeyPairStore
+	// Quotas (quota.go).
+	//
+	// ListQuotas returns the limits stored for project: its own (UserID
+	// "") and its users'.
+	ListQuotas(ctx context.Context, project string) ([]QuotaRow, error)
+	// SetQuotas stores limits for project (user "") or for one user in it,
+	// in one transaction; resources not in limits keep their rows.
+	SetQuotas(ctx context.Context, project, user string, limits QuotaLimits) error
+	// DeleteQuotas removes the limits of one user of project, or with user
+	// "" every limit of the project and of its users (nova's
+	// destroy_all_by_project).
+	DeleteQuotas(ctx context.Context, project, user string) error
+	// CountUsage counts the live instances, their vcpus and memory, and the
+	// server groups of project, or of one user in it.
+	CountUsage(ctx context.Context, project, user string) (Usage, error)
+	// CreateInstanceInQuota is CreateInstance checking the project's (and
+	// the user's) instances, cores and ram quotas in the same transaction,
+	// serialised per project across processes, and, with q.Group, adding
+	// the instance to that server group (ErrNotFound when there is none)
+	// within its members quota. A refusal is an *OverQuotaError.
+	CreateInstanceInQuota(ctx context.Context, in Instance, q InstanceQuota) (Instance, error)
+	// ListQuotaClass returns the limits stored for the quota class name
+	// (os-quota-class-sets); the class DefaultQuotaClass overrides the
+	// defaults every quota check is given.
+	ListQuotaClass(ctx context.Context, name string) (QuotaLimits, error)
+	// SetQuotaClass stores limits for the quota class name.
+	SetQuotaClass(ctx context.Context, name string, limits QuotaLimits) error
+
+	// Server groups (servergroups.go).
+	//
+	// CreateServerGroup stores a new group (its UUID set when empty),
+	// checking the project's and user's server_groups quota against the
+	// stored limits over defaults in the same transaction; nil defaults
+	// skip the check.
+	CreateServerGroup(ctx context.Context, g ServerGroup, defaults QuotaLimits) (ServerGroup, error)
+	GetServerGroup(ctx context.Context, uuid string) (ServerGroup, error)
+	// ListServerGroups returns the groups of project (every project's for
+	// ""), oldest first.
+	ListServerGroups(ctx context.Context, project string) ([]ServerGroup, error)
+	// DeleteServerGroup deletes the group for good.
+	DeleteServerGroup(ctx context.Context, uuid string) error
+	// ServerGroupOfInstance returns the group the instance is a member of,
+	// or ErrNotFound.
+	ServerGroupOfInstance(ctx context.Context, instanceUUID string) (ServerGroup, error)
+
+	// ListActiveInWindow returns the instances simple tenant usage
+	// reports (usage.go).
+	ListActiveInWindow(ctx context.Context, w UsageWindow) ([]Instance, error)
 }

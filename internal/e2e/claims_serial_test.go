@@ -67,6 +67,8 @@ func TestSerialConcurrentCreatesNeverOvercommit(t *testing.T) {
 				"report_interval": "1", "rpc_response_timeout": "20", "graceful_shutdown_timeout": "20"},
 			"api":      {"auth_strategy": "noauth2"},
 			"database": {"connection": d.dbURL, "max_pool_size": "8"},
+			// 100 creates of one project at once: no quota in the way.
+			"quota": {"instances": "-1", "cores": "-1", "ram": "-1"},
 		}))
 		apis = append(apis, "http://"+addr)
 		apiProcs = append(apiProcs, p)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -103,7 +104,15 @@ func writeConf(t testing.TB, name string, sections map[string]map[string]string)
 	if _, set := sections["gonova"]["default_flavors"]; !set {
 		sections["gonova"]["default_flavors"] = "true"
 	}
-	for _, sec := range []string{"DEFAULT", "api", "database", "oslo_messaging_rabbit", "gonova", "keystone_authtoken"} {
+	order := []string{"DEFAULT", "api", "database", "oslo_messaging_rabbit", "gonova", "keystone_authtoken"}
+	var others []string // every other section too ([quota], ...), in name order
+	for sec := range sections {
+		if !slices.Contains(order, sec) {
+			others = append(others, sec)
+		}
+	}
+	slices.Sort(others)
+	for _, sec := range append(order, others...) {
 		opts, ok := sections[sec]
 		if !ok {
 			continue

@@ -12,6 +12,7 @@ import (
 	"github.com/gonova/gonova/internal/computedb"
 	"github.com/gonova/gonova/internal/notifications"
 	"github.com/gonova/gonova/internal/policies"
+	"github.com/gonova/gonova/internal/quota"
 	"github.com/gonova/gonova/pkg/app"
 	"github.com/gonova/gonova/pkg/launcher"
 	"github.com/gonova/gonova/pkg/registry"
@@ -150,6 +151,7 @@ func (a *App) newComputeAPI(rpc computeapi.ComputeRPC) (*computeapi.API, error) 
 
 		DefaultAvailabilityZone: a.Cfg.Default.DefaultAvailabilityZone,
 		Host:                    a.Cfg.Default.Host, // the host of the API's own action events (api_lock)
+		Quotas:                  quota.New(a.Compute, quota.FromConfig(a.Cfg.Quota)),
 	})
 }
 

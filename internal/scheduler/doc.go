@@ -23,6 +23,14 @@
 // nova's placement allocation; the compute's resource tracker checks it
 // again when it builds (internal/compute/manager).
 //
+// A member of a server group (the boot's "group" hint) is placed by
+// ScheduleInGroup, as nova's ServerGroup(Anti)AffinityFilter and
+// ServerGroupSoft(Anti)AffinityWeigher place it (groups.go): under a hard
+// policy the claim itself refuses a host that breaks it, checked under the
+// group's row lock in the claim's transaction (computedb.GroupClaim), so
+// members placed at once by several processes still keep it; a soft policy
+// only orders the candidates.
+//
 // # Logging
 //
 // Debug lines for each host that was filtered out and why; an Info line for

@@ -31,6 +31,8 @@ type Config struct {
 
 	UpgradeLevels UpgradeLevelsOptions
 	Workarounds   WorkaroundsOptions
+	// Quota is nova's [quota]: the default limits.
+	Quota QuotaOptions
 
 	// Sources lists, in the order they were read, the files that contributed.
 	Sources []string
@@ -196,6 +198,23 @@ type UpgradeLevelsOptions struct {
 // gonova reads; nova's others are accepted and ignored.
 type WorkaroundsOptions struct {
 	DisableComputeServiceCheckForFFU bool // disable_compute_service_check_for_ffu: too old computes warn instead of refusing the start
+}
+
+// QuotaOptions are nova's [quota] options: the default quota of every
+// project (and user) that os-quota-sets has not set; -1 is unlimited.
+type QuotaOptions struct {
+	Instances                int    // instances
+	Cores                    int    // cores
+	RAM                      int    // ram: MB
+	MetadataItems            int    // metadata_items: per server
+	InjectedFiles            int    // injected_files
+	InjectedFileContentBytes int    // injected_file_content_bytes
+	InjectedFilePathLength   int    // injected_file_path_length: the injected_file_path_bytes quota
+	KeyPairs                 int    // key_pairs: per user
+	ServerGroups             int    // server_groups
+	ServerGroupMembers       int    // server_group_members: per group
+	Driver                   string // driver: nova.quota.DbQuotaDriver only
+	RecheckQuota             bool   // recheck_quota: accepted; gonova's check is atomic
 }
 
 // GonovaOptions are gonova's own options, in the [gonova] section.

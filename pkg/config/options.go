@@ -44,6 +44,7 @@ const (
 	secGlance     = "glance"
 	secUpgrade    = "upgrade_levels"
 	secWorkaround = "workarounds"
+	secQuota      = "quota"
 )
 
 // options is the table that drives parsing, defaults, masking and the example
@@ -167,6 +168,19 @@ var options = []option{
 
 	boolean(secWorkaround, "disable_compute_service_check_for_ffu", "false", "At start, a nova-compute row older than the oldest service version this release supports is logged as a warning instead of refusing to start (exit code 2). Only for a fast-forward upgrade, where control services start before the computes updated their rows.", func(c *Config) *bool { return &c.Workarounds.DisableComputeServiceCheckForFFU }),
 
+	integer(secQuota, "instances", "10", -1, math.MaxInt32, "Instances a project may have; -1 is unlimited. Counted from the project's live instances at create.", func(c *Config) *int { return &c.Quota.Instances }),
+	integer(secQuota, "cores", "20", -1, math.MaxInt32, "Instance cores (vcpus) a project may have; -1 is unlimited.", func(c *Config) *int { return &c.Quota.Cores }),
+	integer(secQuota, "ram", "51200", -1, math.MaxInt32, "Megabytes of instance RAM a project may have; -1 is unlimited.", func(c *Config) *int { return &c.Quota.RAM }),
+	integer(secQuota, "metadata_items", "128", -1, math.MaxInt32, "Metadata items per server; -1 is unlimited.", func(c *Config) *int { return &c.Quota.MetadataItems }),
+	integer(secQuota, "injected_files", "5", -1, math.MaxInt32, "Files injected per server (personality); shown by os-quota-sets and /limits before 2.57. gonova injects no files.", func(c *Config) *int { return &c.Quota.InjectedFiles }),
+	integer(secQuota, "injected_file_content_bytes", "10240", -1, math.MaxInt32, "Bytes of one injected file; shown before 2.57. gonova injects no files.", func(c *Config) *int { return &c.Quota.InjectedFileContentBytes }),
+	integer(secQuota, "injected_file_path_length", "255", -1, math.MaxInt32, "Length of an injected file's path (the injected_file_path_bytes quota); shown before 2.57. gonova injects no files.", func(c *Config) *int { return &c.Quota.InjectedFilePathLength }),
+	integer(secQuota, "key_pairs", "100", -1, math.MaxInt32, "Key pairs per user; -1 is unlimited.", func(c *Config) *int { return &c.Quota.KeyPairs }),
+	integer(secQuota, "server_groups", "10", -1, math.MaxInt32, "Server groups a project may have; -1 is unlimited.", func(c *Config) *int { return &c.Quota.ServerGroups }),
+	integer(secQuota, "server_group_members", "10", -1, math.MaxInt32, "Servers one server group may hold; -1 is unlimited.", func(c *Config) *int { return &c.Quota.ServerGroupMembers }),
+	str(secQuota, "driver", "nova.quota.DbQuotaDriver", "Quota driver. gonova implements nova.quota.DbQuotaDriver only: limits in the database (os-quota-sets) over the defaults above, usage counted from the live rows, atomically at create. For nova's NoopQuotaDriver set the limits to -1; nova.quota.UnifiedLimitsDriver (limits in Keystone) is not supported.", func(c *Config) *string { return &c.Quota.Driver }, validQuotaDriver),
+	boolean(secQuota, "recheck_quota", "true", "nova re-counts usage after creating the rows to catch races. gonova checks and creates in one database transaction under a per-project lock, so no race can pass the first check: accepted, and the same either way.", func(c *Config) *bool { return &c.Quota.RecheckQuota }),
+
 	str(secGonova, "metrics_listen", "127.0.0.1:9774", "Address of nova-compute's own /metrics and /healthcheck listener; empty disables it.", func(c *Config) *string { return &c.Gonova.MetricsListen }, validListenOrEmpty),
 	str(secGonova, "api_metrics_listen", "127.0.0.1:9775", "Address of nova-api's /metrics and detailed /healthcheck listener, kept off the public API port (loopback by default); empty disables it. API workers share it.", func(c *Config) *string { return &c.Gonova.APIMetricsListen }, validListenOrEmpty),
 	integer(secGonova, "fake_driver_vcpus", "0", 0, 1<<20, "vcpus of the fake virt driver's host; 0 means its default (1000, nova's fake).", func(c *Config) *int { return &c.Gonova.FakeDriverVCPUs }),
@@ -187,7 +201,7 @@ var ignoredSections = map[string]bool{
 	"oslo_concurrency": true,
 	"cache":            true, "wsgi": true,
 	"keystone": true, "service_user": true, "cells": true,
-	"compute": true, "pci": true, "quota": true, "os_vif_ovs": true, "key_manager": true,
+	"compute": true, "pci": true, "os_vif_ovs": true, "key_manager": true,
 	"barbican": true, "ironic": true, "metrics": true, "oslo_limit": true, "profiler": true,
 	"oslo_messaging_amqp": true, "oslo_messaging_kafka": true, "privsep": true, "mks": true,
 	"powervm": true, "hyperv": true, "vmware": true, "zvm": true, "healthcheck": true,
@@ -212,6 +226,8 @@ var ignoredOptions = map[string]map[string]bool{
 		"skip_hypervisor_version_check_on_lm": true, "skip_reserve_in_use_ironic_nodes": true,
 		"disable_deep_image_inspection": true,
 	},
+	// nova 26's placement-based counting: gonova has no placement.
+	secQuota: {"count_usage_from_placement": true},
 	secPolicy: {
 		"remote_content_type": true, "remote_ssl_verify_server_crt": true,
 		"remote_ssl_ca_crt_file": true, "remote_ssl_client_crt_file": true, "remote_ssl_client_key_file": true,
@@ -249,6 +265,20 @@ var ignoredDefaults = map[string]bool{
 	"vif_plugging_is_fatal": true,
 	"rpc_conn_pool_size":    true, "publish_errors": true,
 	"instance_name_template": true, "max_concurrent_builds": true, "config_drive_format": true,
+}
+
+// validQuotaDriver accepts nova's DbQuotaDriver, the one gonova implements,
+// and says what to do instead of the others.
+func validQuotaDriver(v string) error {
+	switch v {
+	case "nova.quota.DbQuotaDriver":
+		return nil
+	case "nova.quota.NoopQuotaDriver":
+		return errors.New("gonova implements nova.quota.DbQuotaDriver only; for no quota checks set [quota] instances, cores, ram and the other limits to -1")
+	case "nova.quota.UnifiedLimitsDriver":
+		return errors.New("gonova implements nova.quota.DbQuotaDriver only; unified limits (Keystone's [oslo_limit]) are not supported")
+	}
+	return errors.New("gonova implements nova.quota.DbQuotaDriver only")
 }
 
 func validSSLVersion(v string) error {

@@ -58,7 +58,7 @@ func TestPrefetchAndConnectionNameOnTheBroker(t *testing.T) {
 	}
 
 	var conns []struct {
-		Vhost string  `json:"vhost"`
+		Vhost string `json:"vhost"`
 		// A connection still in its handshake shows "none" instead of
 		// a list: such rows are other tests' and are skipped.
 		Props json.RawMessage `json:"client_properties"`

@@ -126,6 +126,11 @@ func (a *API) power(ctx context.Context, c Caller, in computedb.Instance, pa pow
 	return nil
 }
 
+// CheckLock is nova's check_instance_lock, for the API's own edits of an
+// instance (server metadata): a locked instance refuses a caller that is
+// not an admin.
+func CheckLock(c Caller, in computedb.Instance) error { return checkLock(c, in) }
+
 // checkLock is nova's check_instance_lock: a locked instance refuses a
 // caller that is not an admin.
 func checkLock(c Caller, in computedb.Instance) error {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gonova/gonova/internal/computedb"
 	"github.com/gonova/gonova/internal/notifications"
+	"github.com/gonova/gonova/internal/quota"
 	"github.com/gonova/gonova/internal/scheduler"
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/service/servicegroup"
@@ -47,6 +48,9 @@ type Options struct {
 	// Host is this API's host name (nova's CONF.host): the host of the
 	// events the API records itself (api_lock). Default os.Hostname().
 	Host string
+	// Quotas are the limits a create is checked against (atomically in the
+	// store). Default: quota.New over Compute with nova's defaults.
+	Quotas *quota.Quotas
 }
 
 // Scheduler places an instance in task state scheduling: it claims the
@@ -73,6 +77,7 @@ type API struct {
 	log        *slog.Logger
 	notes      *notifications.Notifier
 	host       string
+	quotas     *quota.Quotas
 }
 
 // New returns an API over the stores and the compute RPC client.
@@ -96,10 +101,16 @@ func New(o Options) (*API, error) {
 	if o.Host == "" {
 		o.Host, _ = os.Hostname()
 	}
+	if o.Quotas == nil {
+		o.Quotas = quota.New(o.Compute, nil)
+	}
 	return &API{services: o.Services, compute: o.Compute, rpc: o.RPC, sched: o.Scheduler,
 		downTime: o.ServiceDownTime, rpcTimeout: o.RPCTimeout, log: o.Logger, notes: o.Notifier,
-		host: o.Host}, nil
+		host: o.Host, quotas: o.Quotas}, nil
 }
+
+// Quotas are the quotas this API checks creates against.
+func (a *API) Quotas() *quota.Quotas { return a.quotas }
 
 // ServiceDownTime is the service_down_time this API judges computes by.
 func (a *API) ServiceDownTime() time.Duration { return a.downTime }

@@ -69,9 +69,9 @@ type ForcedScheduler interface {
 
 // schedule places inst, pinned to req's forced host and node when it
 // names them. A Scheduler that cannot pin refuses them as NoValidHost.
-func (a *API) schedule(ctx context.Context, inst computedb.Instance, req CreateRequest) (computedb.Instance, error) {
+func (a *API) schedule(ctx context.Context, inst computedb.Instance, req CreateRequest, g *computedb.ServerGroup) (computedb.Instance, error) {
 	if req.ForcedHost == "" && req.ForcedNode == "" {
-		return a.sched.Schedule(ctx, inst)
+		return a.scheduleInGroup(ctx, inst, g)
 	}
 	fs, ok := a.sched.(ForcedScheduler)
 	if !ok {

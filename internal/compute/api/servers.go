@@ -60,6 +60,9 @@ type CreateRequest struct {
 	KeyName string
 	// Tags are the server's first tags (2.52).
 	Tags []string
+	// Group is the uuid of the server group the instance joins (the
+	// scheduler hint "group"), or empty.
+	Group string
 }
 
 // Create boots an instance, as nova's create does without a conductor: the
@@ -74,15 +77,31 @@ type CreateRequest struct {
 // it with a nil error. An instance deleted while it was scheduled is
 // returned as it was created. Only store failures are errors.
 //
+// The row is written only within the project's instances, cores and ram
+// quotas (and, with a group, its members quota), checked in the same
+// transaction: a refusal is a *computedb.OverQuotaError and no row exists.
+// An unknown group is an *InstanceGroupNotFoundError.
+//
 // The work goes on when ctx is cancelled (the client hung up): only the RPC
 // timeout bounds it.
 func (a *API) Create(ctx context.Context, c Caller, req CreateRequest) (computedb.Instance, error) {
+	var group *computedb.ServerGroup
+	if req.Group != "" {
+		g, err := a.compute.GetServerGroup(ctx, req.Group)
+		if errors.Is(err, computedb.ErrNotFound) {
+			return computedb.Instance{}, &InstanceGroupNotFoundError{UUID: req.Group}
+		}
+		if err != nil {
+			return computedb.Instance{}, err
+		}
+		group = &g
+	}
 	id := uuid.NewString()
 	hostname := req.Hostname
 	if hostname == "" {
 		hostname = SanitizeHostname(req.Name, "Server-"+id)
 	}
-	inst, err := a.compute.CreateInstance(ctx, computedb.Instance{
+	inst, err := a.compute.CreateInstanceInQuota(ctx, computedb.Instance{
 		UUID: id, DisplayName: req.Name, UserID: c.UserID, ProjectID: c.ProjectID,
 		Description: req.Description, Hostname: hostname, ReservationID: newReservationID(),
 		VMState: states.VMBuilding, TaskState: states.TaskScheduling, FlavorID: req.Flavor.ID,
@@ -90,7 +109,10 @@ func (a *API) Create(ctx context.Context, c Caller, req CreateRequest) (computed
 		Metadata: req.Metadata, AvailabilityZone: req.AvailabilityZone, KeyName: req.KeyName, Tags: req.Tags,
 		Flavor: computedb.InstanceFlavor{Name: req.Flavor.Name, EphemeralGB: req.Flavor.EphemeralGB, Swap: req.Flavor.Swap,
 			RXTXFactor: req.Flavor.RXTXFactor, ExtraSpecs: req.Flavor.ExtraSpecs},
-	})
+	}, computedb.InstanceQuota{Defaults: a.quotas.Defaults(), Group: req.Group})
+	if errors.Is(err, computedb.ErrNotFound) && group != nil {
+		return computedb.Instance{}, &InstanceGroupNotFoundError{UUID: req.Group} // deleted meanwhile
+	}
 	if err != nil {
 		return computedb.Instance{}, err
 	}
@@ -102,7 +124,7 @@ func (a *API) Create(ctx context.Context, c Caller, req CreateRequest) (computed
 	bctx, cancel := a.detached(ctx)
 	defer cancel()
 	bctx = rpcContext(bctx, c)
-	placed, err := a.schedule(bctx, inst, req)
+	placed, err := a.schedule(bctx, inst, req, group)
 	switch {
 	case errors.Is(err, scheduler.ErrNoValidHost):
 		log.WarnContext(ctx, "setting instance to ERROR state", "reason", err.Error())
