@@ -30,6 +30,7 @@ func runContract(t *testing.T, newStore func(t *testing.T) Store) {
 	runClaimContract(t, newStore)
 
 	t.Run("ListFilters", func(t *testing.T) { runFilterContract(t, newStore) })
+	t.Run("Reservation", func(t *testing.T) { runReservationContract(t, newStore) })
 
 	t.Run("UpsertNodeCreatesThenUpdates", func(t *testing.T) {
 		s := newStore(t)

@@ -47,6 +47,8 @@ const (
 	ColLaunchedAt       Column = "launched_at"
 	ColTerminatedAt     Column = "terminated_at"
 	ColAvailabilityZone Column = "availability_zone"
+	ColReservationID    Column = "reservation_id"
+	ColLaunchIndex      Column = "launch_index"
 )
 
 // DefaultAvailabilityZone is the zone of every compute host (nova's
@@ -134,6 +136,8 @@ var columns = map[Column]colDef{
 	ColLaunchedAt:       {kind: kindTime, nullable: true, sql: "launched_at", regexSQL: "to_char(launched_at AT TIME ZONE 'UTC', " + pgTimeText + ")"},
 	ColTerminatedAt:     {kind: kindTime, nullable: true, sql: "terminated_at", regexSQL: "to_char(terminated_at AT TIME ZONE 'UTC', " + pgTimeText + ")"},
 	ColAvailabilityZone: {kind: kindText, nullable: true, sql: `(CASE WHEN host IS NULL THEN NULL ELSE 'nova' END) COLLATE "C"`, regexSQL: "(CASE WHEN host IS NULL THEN NULL ELSE 'nova' END)"},
+	ColReservationID:    {kind: kindText, nullable: true, sql: `reservation_id COLLATE "C"`, regexSQL: "reservation_id"},
+	ColLaunchIndex:      {kind: kindInt, sql: "launch_index", regexSQL: "launch_index::text"},
 }
 
 // value is one column of one row in the in-memory store.
@@ -193,6 +197,10 @@ func get(in *Instance, c Column) value {
 			return value{null: true}
 		}
 		return value{s: DefaultAvailabilityZone}
+	case ColReservationID:
+		return nullable(in.ReservationID)
+	case ColLaunchIndex:
+		return value{i: int64(in.LaunchIndex)}
 	}
 	panic("computedb: unknown column " + string(c))
 }

@@ -99,7 +99,8 @@ func (p *PG) GetNode(ctx context.Context, id int64) (Node, error) {
 
 const instCols = `id, uuid::text, display_name, user_id, project_id, coalesce(host, ''), coalesce(node, ''),
 	vm_state, coalesce(task_state, ''), power_state, flavor_id, vcpus, memory_mb, root_gb, image_ref,
-	launched_at, terminated_at, created_at, updated_at, metadata, fault_code, fault_message, fault_created_at`
+	launched_at, terminated_at, created_at, updated_at, metadata, fault_code, fault_message, fault_created_at,
+	coalesce(reservation_id, ''), launch_index`
 
 func scanInstance(row pgx.Row) (Instance, error) { return newInstanceScanner().scan(row) }
 
@@ -118,7 +119,8 @@ func newInstanceScanner() *instanceScanner {
 	in := &sc.in
 	sc.dest = []any{&in.ID, &in.UUID, &in.DisplayName, &in.UserID, &in.ProjectID, &in.Host, &in.Node,
 		&in.VMState, &in.TaskState, &in.PowerState, &in.FlavorID, &in.VCPUs, &in.MemoryMB, &in.RootGB, &in.ImageRef,
-		&in.LaunchedAt, &in.TerminatedAt, &in.CreatedAt, &in.UpdatedAt, &in.Metadata, &sc.faultCode, &sc.faultMessage, &sc.faultCreated}
+		&in.LaunchedAt, &in.TerminatedAt, &in.CreatedAt, &in.UpdatedAt, &in.Metadata, &sc.faultCode, &sc.faultMessage, &sc.faultCreated,
+		&in.ReservationID, &in.LaunchIndex}
 	return sc
 }
 
@@ -166,12 +168,12 @@ func (p *PG) CreateInstance(ctx context.Context, in Instance) (Instance, error) 
 	}
 	row := p.pool.QueryRow(ctx, `
 		INSERT INTO instances (uuid, display_name, user_id, project_id, host, node, vm_state, task_state, power_state,
-			flavor_id, vcpus, memory_mb, root_gb, image_ref, launched_at, metadata)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)
+			flavor_id, vcpus, memory_mb, root_gb, image_ref, launched_at, metadata, reservation_id, launch_index)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)
 		RETURNING `+instCols,
 		in.UUID, in.DisplayName, in.UserID, in.ProjectID, nullIfEmpty(in.Host), nullIfEmpty(in.Node), string(in.VMState),
 		nullIfEmpty(in.TaskState), int(in.PowerState), in.FlavorID, in.VCPUs, in.MemoryMB, in.RootGB, in.ImageRef, in.LaunchedAt,
-		metadataOrEmpty(in.Metadata))
+		metadataOrEmpty(in.Metadata), nullIfEmpty(in.ReservationID), in.LaunchIndex)
 	out, err := scanInstance(row)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {

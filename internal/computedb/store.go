@@ -77,6 +77,12 @@ type Instance struct {
 	Metadata map[string]string
 	// Fault is why the instance went to ERROR, or nil.
 	Fault *Fault
+	// ReservationID is the reservation of the create that made the
+	// instance (nova's reservation_id, shared by the instances of one
+	// multiple create); "" (NULL) for rows older than it.
+	ReservationID string
+	// LaunchIndex is the instance's place in its create, 0 to N-1.
+	LaunchIndex int
 }
 
 // Fault is an instance's latest fault, as nova's servers API shows it.
