@@ -138,6 +138,7 @@ func serverDetail(vc viewContext, in computedb.Instance) map[string]any {
 		m["OS-EXT-SRV-ATTR:host"] = nullString(in.Host)
 		m["OS-EXT-SRV-ATTR:hypervisor_hostname"] = nullString(in.Node)
 		m["OS-EXT-SRV-ATTR:instance_name"] = fmt.Sprintf("instance-%08x", in.ID)
+		reservationAttrs(vc, m, in)
 	}
 	if vc.version.AtLeast(2, 9) {
 		m["locked"] = false
