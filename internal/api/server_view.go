@@ -80,11 +80,10 @@ type viewContext struct {
 // gonova boots whole-disk images from one block device: kernel_id and
 // ramdisk_id are "" as nova's for such images, root_device_name is
 // /dev/vda once the compute has built the server (nova's default device
-// name) and null before; user_data and launch_index are nova's for a
-// single create without user data.
+// name) and null before; user_data is nova's for a create without user data.
 func extendedAttrs23(m map[string]any, in computedb.Instance, userData bool) {
 	m["OS-EXT-SRV-ATTR:reservation_id"] = nullString(in.ReservationID)
-	m["OS-EXT-SRV-ATTR:launch_index"] = 0
+	m["OS-EXT-SRV-ATTR:launch_index"] = in.LaunchIndex
 	m["OS-EXT-SRV-ATTR:hostname"] = in.Hostname
 	m["OS-EXT-SRV-ATTR:kernel_id"] = ""
 	m["OS-EXT-SRV-ATTR:ramdisk_id"] = ""

@@ -39,6 +39,8 @@ type serverCreate struct {
 	keyName               string
 	tags                  []string // 2.52
 	group                 string   // the scheduler hint "group": a server group's uuid
+	multiple              multipleCreate
+	networks              any // as validated, for checkNetworksForMany
 }
 
 var metadataKeyPattern = regexp.MustCompile(`^[a-zA-Z0-9-_:. ]{1,255}$`)
@@ -47,9 +49,7 @@ var metadataKeyPattern = regexp.MustCompile(`^[a-zA-Z0-9-_:. ]{1,255}$`)
 // (block devices, personality, key_name, user_data, ...); gonova has no
 // storage or driver support for them and refuses them as unexpected rather
 // than dropping them silently. min_count, max_count and
-// return_reservation_id (nova's multiple_create) are accepted as long as
-// they ask for one server: python-novaclient sends min_count and max_count
-// 1 with every create.
+// return_reservation_id are nova's multiple create (servers_multiple.go).
 var serverCreateKeys = []string{"imageRef", "adminPass", "metadata", "networks", "OS-DCF:diskConfig",
 	"min_count", "max_count", "return_reservation_id", "availability_zone", "key_name"}
 
@@ -129,8 +129,9 @@ func parseServerCreate(body map[string]any, v microversion.Version) (serverCreat
 		if err := checkNetworks(raw, v); err != nil {
 			return c, err
 		}
+		c.networks = raw
 	}
-	if err := checkOneServer(srv); err != nil {
+	if c.multiple, err = checkMultipleCreate(srv); err != nil {
 		return c, err
 	}
 	if raw, ok := srv["availability_zone"]; ok {
@@ -147,48 +148,6 @@ func parseServerCreate(body map[string]any, v microversion.Version) (serverCreat
 		}
 	}
 	return c, nil
-}
-
-// checkOneServer validates nova's multiple_create keys (min_count and
-// max_count are parameter_types.positive_integer, return_reservation_id a
-// boolean; min_count must not exceed max_count, as nova checks) and refuses
-// what gonova does not do: more than one server per request, or a
-// reservation id instead of the server.
-func checkOneServer(srv map[string]any) error {
-	minCount, maxCount := int64(1), int64(-1)
-	if raw, ok := srv["min_count"]; ok {
-		n, err := checkIntegerish("min_count", raw, false, false, 1)
-		if err != nil {
-			return err
-		}
-		minCount = *n
-	}
-	if raw, ok := srv["max_count"]; ok {
-		n, err := checkIntegerish("max_count", raw, false, false, 1)
-		if err != nil {
-			return err
-		}
-		maxCount = *n
-	}
-	if maxCount == -1 {
-		maxCount = minCount
-	}
-	if minCount > maxCount {
-		return fault.BadRequest("min_count must be <= max_count")
-	}
-	if raw, ok := srv["return_reservation_id"]; ok {
-		ret, err := checkBoolean("return_reservation_id", raw)
-		if err != nil {
-			return err
-		}
-		if ret {
-			return fault.BadRequest("return_reservation_id is not supported: gonova creates one server per request and returns it.")
-		}
-	}
-	if maxCount > 1 {
-		return fault.BadRequest(fmt.Sprintf("Creating %d servers in one request is not supported: gonova creates one server per request (min_count and max_count 1).", maxCount))
-	}
-	return nil
 }
 
 // checkName is nova's parameter_types.name: 1..255 printable characters,
@@ -371,9 +330,11 @@ func instanceTarget(in computedb.Instance, withUser bool) policy.Target {
 }
 
 // createServer is POST /servers: validate, then compute.API's create (store
-// the instance, place it, cast build_and_run_instance), and answer 202.
-// When no host fits, the instance goes to ERROR (nova's NoValidHost) and the
-// answer is still 202, as in nova.
+// the min_count..max_count instances, place them, cast
+// build_and_run_instance to each), and answer 202 with the first server, or
+// with the reservation id when return_reservation_id is true. When no host
+// fits, the instances go to ERROR (nova's NoValidHost) and the answer is
+// still 202, as in nova.
 func (h *handlers) createServer(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	body, err := h.decodeObject(r)
@@ -382,6 +343,9 @@ func (h *handlers) createServer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req, err := parseServerCreate(body, microversion.FromContext(ctx))
+	if err == nil {
+		err = req.multiple.checkCount() // servers.py, after the schema
+	}
 	if err != nil {
 		fault.Write(w, r, err)
 		return
@@ -439,20 +403,34 @@ func (h *handlers) createServer(w http.ResponseWriter, r *http.Request) {
 		fault.Write(w, r, err)
 		return
 	}
+	if req.hostname != "" && req.multiple.maxCount > 1 {
+		fault.Write(w, r, fault.BadRequest("Unable to allocate a single hostname to multiple instances"))
+		return
+	}
+	if err := checkNetworksForMany(req.networks, req.multiple.maxCount); err != nil {
+		fault.Write(w, r, err)
+		return
+	}
 	if !req.hasPass {
 		req.adminPass = generatePassword()
 	}
-	inst, err := h.capi.Create(ctx, h.computeCaller(r), computeapi.CreateRequest{
+	res, err := h.capi.CreateServers(ctx, h.computeCaller(r), computeapi.CreateRequest{
 		Name: req.name, ImageRef: req.imageRef, Metadata: req.metadata, KeyName: req.keyName, Tags: req.tags,
 		Description: req.description, Hostname: req.hostname, Group: req.group,
 		Flavor: computeapi.Flavor{ID: flavor.FlavorID, Name: flavor.Name, VCPUs: flavor.VCPUs, MemoryMB: flavor.MemoryMB, RootGB: flavor.RootGB,
 			EphemeralGB: flavor.EphemeralGB, Swap: flavor.Swap, RXTXFactor: flavor.RXTXFactor, ExtraSpecs: flavor.ExtraSpecs},
 		AvailabilityZone: place.zone, ForcedHost: place.host, ForcedNode: place.node,
+		MinCount: req.multiple.minCount, MaxCount: req.multiple.maxCount,
 	})
 	if err != nil {
 		fault.Write(w, r, serverFault(err, ""))
 		return
 	}
+	if req.multiple.returnReservationID {
+		writeReservation(w, res.ReservationID)
+		return
+	}
+	inst := res.Instances[0]
 	w.Header().Set("Location", serverLinks(baseURL(r), inst.UUID)[0].Href)
 	writeJSON(w, http.StatusAccepted, createdView(r, inst, req.adminPass, req.diskConfig))
 }

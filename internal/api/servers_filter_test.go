@@ -127,8 +127,8 @@ func TestServerListFilters(t *testing.T) {
 		{"image=" + otherImage, alice, "", "flt-b"},
 		{"ip=10.0.0.1", alice, "", ""}, // no instance has an address
 		{"ip6=fe80::1", alice, "2.5", ""},
-		{"ip6=fe80::1", alice, "2.4", all}, // not a filter before 2.5: dropped
-		{"reservation_id=r-1", alice, "", ""},
+		{"ip6=fe80::1", alice, "2.4", all},    // not a filter before 2.5: dropped
+		{"reservation_id=^q-", alice, "", ""}, // every reservation id is r-...: servers_multiple_test.go matches them
 		{"locked=true", alice, "2.73", ""},
 		{"locked=false", alice, "2.73", all},
 		{"locked=true", alice, "2.72", all},

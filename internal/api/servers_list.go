@@ -325,7 +325,7 @@ func parseISOTime(s string) (time.Time, error) {
 
 // lackedColumns are nova's instance columns gonova keeps no value of: a
 // regex filter on one matches nothing, as nova's matches no NULL.
-var lackedColumns = []string{"launch_index", "kernel_id", "ramdisk_id", "hostname", "reservation_id",
+var lackedColumns = []string{"kernel_id", "ramdisk_id", "hostname",
 	"display_description", "root_device_name", "config_drive", "access_ip_v4", "access_ip_v6",
 	"auto_disk_config", "progress"}
 
@@ -338,7 +338,8 @@ var (
 	regexColumns = map[string]computedb.Column{"display_name": computedb.ColDisplayName, "node": computedb.ColNode,
 		"power_state": computedb.ColPowerState, "launched_at": computedb.ColLaunchedAt,
 		"terminated_at": computedb.ColTerminatedAt, "created_at": computedb.ColCreatedAt,
-		"availability_zone": computedb.ColAvailabilityZone, "locked_by": computedb.ColLockedBy, "key_name": computedb.ColKeyName}
+		"availability_zone": computedb.ColAvailabilityZone, "locked_by": computedb.ColLockedBy, "key_name": computedb.ColKeyName,
+		"reservation_id": computedb.ColReservationID, "launch_index": computedb.ColLaunchIndex}
 	// sortColumns maps nova's sort keys to gonova's columns; the other
 	// valid keys name columns gonova holds one value for (NULL), by which
 	// sorting changes nothing.
@@ -349,7 +350,7 @@ var (
 		"uuid": computedb.ColUUID, "vm_state": computedb.ColVMState, "task_state": computedb.ColTaskState,
 		"image_ref": computedb.ColImageRef, "instance_type_id": computedb.ColFlavorID,
 		"availability_zone": computedb.ColAvailabilityZone, "id": computedb.ColID,
-		"locked": computedb.ColLocked, "locked_by": computedb.ColLockedBy, "key_name": computedb.ColKeyName}
+		"locked": computedb.ColLocked, "locked_by": computedb.ColLockedBy, "key_name": computedb.ColKeyName, "launch_index": computedb.ColLaunchIndex}
 )
 
 // aliases are get_all's filter_mapping: the later in the query wins.

@@ -88,6 +88,7 @@ var refereeQueries = []struct {
 	{"/servers?locked=x", "2.73", false, false},
 	{"/servers?locked=1", "2.72", false, false},
 	{"/servers?reservation_id=r-1", "2.1", false, false},
+	{"/servers?sort_key=launch_index&sort_key=reservation_id", "2.1", false, false},
 	{"/servers?key_name=k&name=x", "2.1", true, false},
 	{"/servers?description=x", "2.1", true, false},
 	{"/servers?availability_zone=nova&created_at=2020", "2.1", true, false},

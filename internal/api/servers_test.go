@@ -167,10 +167,17 @@ func TestServerCreateValidation(t *testing.T) {
 		{"min_count zero", srv("min_count", 0), 400, "Invalid input for field/attribute min_count. Value: 0. 0 is less than the minimum of 1"},
 		{"max_count type", srv("max_count", "two"), 400, "Invalid input for field/attribute max_count. Value: two. 'two' does not match '^[0-9]*$'"},
 		{"min above max", srv("min_count", 2, "max_count", 1), 400, "min_count must be <= max_count"},
-		{"many servers", srv("min_count", 1, "max_count", 3), 400, "Creating 3 servers in one request is not supported: gonova creates one server per request (min_count and max_count 1)."},
-		{"many by min_count", srv("min_count", "2"), 400, "Creating 2 servers in one request is not supported: gonova creates one server per request (min_count and max_count 1)."},
-		{"reservation id", srv("return_reservation_id", true), 400, "return_reservation_id is not supported: gonova creates one server per request and returns it."},
+		{"min above max as strings", srv("min_count", "3", "max_count", "2"), 400, "min_count must be <= max_count"},
+		{"min_count string zero", srv("min_count", "0"), 400, "Invalid input for field/attribute min_count. Value: 0. 0 is less than the minimum of 1"},
+		{"min_count empty", srv("min_count", ""), 400, "Invalid input for field/attribute min_count. Value: . '' is too short"},
+		{"min_count negative", srv("min_count", "-1"), 400, "Invalid input for field/attribute min_count. Value: -1. '-1' does not match '^[0-9]*$'"},
+		{"min_count float", srv("min_count", 2.5), 400, "Invalid input for field/attribute min_count. Value: 2.5. 2.5 is not of type 'integer', 'string'"},
+		{"min_count bool", srv("min_count", true), 400, "Invalid input for field/attribute min_count. Value: True. True is not of type 'integer', 'string'"},
 		{"reservation id type", srv("return_reservation_id", "maybe"), 400, ""},
+		{"fixed ip for many", srv("max_count", 2, "networks", []any{map[string]any{"uuid": "n1", "fixed_ip": "10.0.0.2"}}), 400,
+			"Failed to launch instances: max_count cannot be greater than 1 if an fixed_ip is specified."},
+		{"port for many", srv("min_count", 2, "networks", []any{map[string]any{"port": "p1"}}), 400,
+			"Failed to launch instances: Unable to launch multiple instances with a single configured port ID. Please launch your instance one by one with different ports."},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -188,6 +195,10 @@ func TestServerCreateValidation(t *testing.T) {
 	// python-novaclient sends min_count and max_count 1 with every create.
 	e.do("POST", "/v2.1/servers", alice, "", srv("min_count", 1, "max_count", 1)).want(t, 202)
 	e.do("POST", "/v2.1/servers", alice, "", srv("min_count", "1", "max_count", "1", "return_reservation_id", false)).want(t, 202)
+	e.do("POST", "/v2.1/servers", alice, "", `{"server": {"name": "vm", "flavorRef": "1", "imageRef": "`+imageID+`", "min_count": null}}`).
+		wantFault(t, 400, "Invalid input for field/attribute min_count. Value: None. None is not of type 'integer', 'string'")
+	e.do("POST", "/v2.1/servers", alice, "", `{"server": {"name": "vm", "flavorRef": "1", "imageRef": "`+imageID+`", "return_reservation_id": null}}`).
+		wantFault(t, 400, "Invalid input for field/attribute return_reservation_id. Value: None. None is not of type 'boolean', 'string'")
 	e.do("POST", "/v2.1/servers", alice, "2.37", srv()).wantFault(t, 400, "")
 	e.do("POST", "/v2.1/servers", alice, "2.37", srv("networks", "auto")).want(t, 202)
 }

@@ -147,6 +147,8 @@ func checkInstance(in Instance) error {
 	c.text("reservation_id", in.ReservationID, MaxFieldLength)
 	c.int32("power_state", int64(in.PowerState))
 	c.int32("vcpus", int64(in.VCPUs))
+	c.text("reservation_id", in.ReservationID, MaxFieldLength)
+	c.int32("launch_index", int64(in.LaunchIndex))
 	c.metadata(in.Metadata)
 	c.text("key_name", in.KeyName, MaxFieldLength)
 	c.text("flavor name", in.Flavor.Name, MaxFieldLength)

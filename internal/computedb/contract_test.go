@@ -38,6 +38,7 @@ func runContract(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("ListFilters", func(t *testing.T) { runFilterContract(t, newStore) })
 	t.Run("Actions", func(t *testing.T) { runActionContract(t, newStore) })
 	t.Run("RebuildAndUpdateFields", func(t *testing.T) { runUpdateFieldsContract(t, newStore) })
+	t.Run("Reservation", func(t *testing.T) { runReservationContract(t, newStore) })
 
 	t.Run("UpsertNodeCreatesThenUpdates", func(t *testing.T) {
 		s := newStore(t)

@@ -51,6 +51,8 @@ const (
 	ColLocked           Column = "locked"
 	ColLockedBy         Column = "locked_by"
 	ColKeyName          Column = "key_name"
+	ColReservationID    Column = "reservation_id"
+	ColLaunchIndex      Column = "launch_index"
 )
 
 // DefaultAvailabilityZone is nova's default_availability_zone's default:
@@ -141,6 +143,8 @@ var columns = map[Column]colDef{
 	ColLocked:           {kind: kindInt, sql: "locked::int", regexSQL: "locked::text"},
 	ColLockedBy:         {kind: kindText, nullable: true, sql: `locked_by COLLATE "C"`, regexSQL: "locked_by"},
 	ColKeyName:          {kind: kindText, nullable: true, sql: `key_name COLLATE "C"`, regexSQL: "key_name"},
+	ColReservationID:    {kind: kindText, nullable: true, sql: `reservation_id COLLATE "C"`, regexSQL: "reservation_id"},
+	ColLaunchIndex:      {kind: kindInt, sql: "launch_index", regexSQL: "launch_index::text"},
 }
 
 // value is one column of one row in the in-memory store.
@@ -206,6 +210,10 @@ func get(in *Instance, c Column) value {
 		return nullable(in.KeyName)
 	case ColAvailabilityZone:
 		return nullable(in.AvailabilityZone)
+	case ColReservationID:
+		return nullable(in.ReservationID)
+	case ColLaunchIndex:
+		return value{i: int64(in.LaunchIndex)}
 	}
 	panic("computedb: unknown column " + string(c))
 }

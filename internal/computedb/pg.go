@@ -103,7 +103,7 @@ const instCols = `id, uuid::text, display_name, user_id, project_id, coalesce(ho
 	coalesce(availability_zone, ''),
 	locked, coalesce(locked_by, ''), coalesce(locked_reason, ''), coalesce(display_description, ''),
 	coalesce(hostname, ''), coalesce(reservation_id, ''),
-	tags, coalesce(key_name, ''), flavor`
+	tags, coalesce(key_name, ''), flavor, launch_index`
 
 func scanInstance(row pgx.Row) (Instance, error) { return newInstanceScanner().scan(row) }
 
@@ -125,7 +125,7 @@ func newInstanceScanner() *instanceScanner {
 		&in.LaunchedAt, &in.TerminatedAt, &in.CreatedAt, &in.UpdatedAt, &in.Metadata, &sc.faultCode, &sc.faultMessage, &sc.faultCreated,
 		&in.AvailabilityZone,
 		&in.Locked, &in.LockedBy, &in.LockedReason, &in.Description, &in.Hostname, &in.ReservationID,
-		&in.Tags, &in.KeyName, &in.Flavor}
+		&in.Tags, &in.KeyName, &in.Flavor, &in.LaunchIndex}
 	return sc
 }
 
@@ -174,13 +174,13 @@ func insertInstance(ctx context.Context, q querier, in Instance) (Instance, erro
 	row := q.QueryRow(ctx, `
 		INSERT INTO instances (uuid, display_name, user_id, project_id, host, node, vm_state, task_state, power_state,
 			flavor_id, vcpus, memory_mb, root_gb, image_ref, launched_at, metadata, availability_zone, display_description,
-			hostname, reservation_id, tags, key_name, flavor)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)
+			hostname, reservation_id, tags, key_name, flavor, launch_index)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24)
 		RETURNING `+instCols,
 		in.UUID, in.DisplayName, in.UserID, in.ProjectID, nullIfEmpty(in.Host), nullIfEmpty(in.Node), string(in.VMState),
 		nullIfEmpty(in.TaskState), int(in.PowerState), in.FlavorID, in.VCPUs, in.MemoryMB, in.RootGB, in.ImageRef, in.LaunchedAt,
 		metadataOrEmpty(in.Metadata), nullIfEmpty(in.AvailabilityZone), nullIfEmpty(in.Description),
-		nullIfEmpty(in.Hostname), nullIfEmpty(in.ReservationID), normalTags(in.Tags), nullIfEmpty(in.KeyName), in.Flavor)
+		nullIfEmpty(in.Hostname), nullIfEmpty(in.ReservationID), normalTags(in.Tags), nullIfEmpty(in.KeyName), in.Flavor, in.LaunchIndex)
 	out, err := scanInstance(row)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {

@@ -102,6 +102,8 @@ type Instance struct {
 	KeyName string
 	// Flavor is the instance's copy of the rest of its flavor.
 	Flavor InstanceFlavor
+	// LaunchIndex is the instance's place in its create, 0 to N-1.
+	LaunchIndex int
 }
 
 // Fault is an instance's latest fault, as nova's servers API shows it.

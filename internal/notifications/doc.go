@@ -38,7 +38,7 @@
 // # Values gonova has no data for
 //
 // They carry what nova sends when it has none, never an invented value:
-// null reservation_id, host_name, os_type, architecture, availability_zone,
+// null host_name (and reservation_id for rows older than it), os_type, architecture, availability_zone,
 // key_name, request_id and action initiators (the API sends no request
 // context yet), locked_reason; "" kernel_id and ramdisk_id; progress 0;
 // empty ip_addresses, block_devices (bdms_in_notifications or not: gonova

@@ -222,7 +222,7 @@ func (n *Notifier) legacyPayload(inst computedb.Instance, deletedAt *time.Time) 
 	}
 	return map[string]any{
 		"tenant_id": inst.ProjectID, "user_id": inst.UserID,
-		"instance_id": inst.UUID, "display_name": inst.DisplayName, "reservation_id": nil, "hostname": nil,
+		"instance_id": inst.UUID, "display_name": inst.DisplayName, "reservation_id": strOrNil(inst.ReservationID), "hostname": nil,
 		"instance_type": f.Name, "instance_type_id": nil, "instance_flavor_id": f.ID, "architecture": nil,
 		"memory_mb": inst.MemoryMB, "disk_gb": inst.RootGB + f.EphemeralGB, "vcpus": inst.VCPUs,
 		"root_gb": inst.RootGB, "ephemeral_gb": f.EphemeralGB,

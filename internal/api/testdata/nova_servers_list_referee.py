@@ -44,7 +44,7 @@ objects.InstanceList.fill_faults = lambda self: None  # no database: the list is
 # gonova's columns by nova's names; what gonova lacks holds NULL
 COLUMNS = {"uuid", "display_name", "user_id", "project_id", "host", "node", "vm_state", "task_state", "power_state",
            "instance_type_id", "image_ref", "created_at", "updated_at", "launched_at", "terminated_at",
-           "availability_zone", "id", "locked", "locked_by", "key_name"}
+           "availability_zone", "id", "locked", "locked_by", "key_name", "reservation_id", "launch_index"}
 EXACT = ["project_id", "user_id", "image_ref", "vm_state", "instance_type_id", "uuid", "metadata", "host",
          "task_state", "system_metadata", "locked", "hidden"]
 

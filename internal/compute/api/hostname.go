@@ -1,8 +1,6 @@
 package computeapi
 
 import (
-	"crypto/rand"
-	"math/big"
 	"regexp"
 	"strings"
 )
@@ -39,19 +37,4 @@ func truncate63(s string) string {
 		return string(r[:63])
 	}
 	return s
-}
-
-// newReservationID is nova's utils.generate_uid('r'): "r-" and 8 random
-// lower-case letters and digits.
-func newReservationID() string {
-	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-	b := []byte("r-")
-	for i := 0; i < 8; i++ {
-		n, err := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
-		if err != nil {
-			panic(err) // crypto/rand does not fail on supported platforms
-		}
-		b = append(b, alphabet[n.Int64()])
-	}
-	return string(b)
 }

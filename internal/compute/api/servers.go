@@ -7,14 +7,11 @@ import (
 	"maps"
 	"net/http"
 
-	"github.com/google/uuid"
-
 	"github.com/gonova/gonova/internal/compute/states"
 	"github.com/gonova/gonova/internal/compute/virt"
 	"github.com/gonova/gonova/internal/computedb"
 	"github.com/gonova/gonova/internal/notifications"
 	"github.com/gonova/gonova/internal/pyregex"
-	"github.com/gonova/gonova/internal/scheduler"
 	"github.com/gonova/gonova/pkg/registry"
 	"github.com/gonova/gonova/pkg/rpcsvc"
 	"github.com/gonova/gonova/pkg/service/servicegroup"
@@ -40,7 +37,8 @@ type Flavor struct {
 	ExtraSpecs  map[string]string
 }
 
-// CreateRequest is a boot: one instance of Flavor from ImageRef.
+// CreateRequest is a boot: MinCount to MaxCount instances of Flavor from
+// ImageRef (one when both are zero; see CreateServers).
 type CreateRequest struct {
 	Name     string
 	Flavor   Flavor
@@ -63,13 +61,18 @@ type CreateRequest struct {
 	// Group is the uuid of the server group the instance joins (the
 	// scheduler hint "group"), or empty.
 	Group string
+	// MinCount and MaxCount are nova's min_count and max_count: 0 means 1,
+	// and a MaxCount of 0 means MinCount. MaxCount instances are made
+	// (fewer only where a quota check allows fewer, never below MinCount).
+	MinCount, MaxCount int
 }
 
 // Create boots an instance, as nova's create does without a conductor: the
 // row is stored (vm_state building, task_state scheduling, the caller's
 // user and project), the scheduler places it (claiming its resources on the
 // host, atomically across every API process), and build_and_run_instance is
-// cast to its host. It returns the instance as last written.
+// cast to its host. It returns the instance as last written; for a request
+// of several instances (CreateServers), the first.
 //
 // As in nova, a boot that fails after the row exists is not an error of the
 // request: when no host fits (NoValidHost) or the cast fails, the instance
@@ -85,63 +88,11 @@ type CreateRequest struct {
 // The work goes on when ctx is cancelled (the client hung up): only the RPC
 // timeout bounds it.
 func (a *API) Create(ctx context.Context, c Caller, req CreateRequest) (computedb.Instance, error) {
-	var group *computedb.ServerGroup
-	if req.Group != "" {
-		g, err := a.compute.GetServerGroup(ctx, req.Group)
-		if errors.Is(err, computedb.ErrNotFound) {
-			return computedb.Instance{}, &InstanceGroupNotFoundError{UUID: req.Group}
-		}
-		if err != nil {
-			return computedb.Instance{}, err
-		}
-		group = &g
-	}
-	id := uuid.NewString()
-	hostname := req.Hostname
-	if hostname == "" {
-		hostname = SanitizeHostname(req.Name, "Server-"+id)
-	}
-	inst, err := a.compute.CreateInstanceInQuota(ctx, computedb.Instance{
-		UUID: id, DisplayName: req.Name, UserID: c.UserID, ProjectID: c.ProjectID,
-		Description: req.Description, Hostname: hostname, ReservationID: newReservationID(),
-		VMState: states.VMBuilding, TaskState: states.TaskScheduling, FlavorID: req.Flavor.ID,
-		VCPUs: req.Flavor.VCPUs, MemoryMB: req.Flavor.MemoryMB, RootGB: req.Flavor.RootGB, ImageRef: req.ImageRef,
-		Metadata: req.Metadata, AvailabilityZone: req.AvailabilityZone, KeyName: req.KeyName, Tags: req.Tags,
-		Flavor: computedb.InstanceFlavor{Name: req.Flavor.Name, EphemeralGB: req.Flavor.EphemeralGB, Swap: req.Flavor.Swap,
-			RXTXFactor: req.Flavor.RXTXFactor, ExtraSpecs: req.Flavor.ExtraSpecs},
-	}, computedb.InstanceQuota{Defaults: a.quotas.Defaults(), Group: req.Group})
-	if errors.Is(err, computedb.ErrNotFound) && group != nil {
-		return computedb.Instance{}, &InstanceGroupNotFoundError{UUID: req.Group} // deleted meanwhile
-	}
-	if err != nil {
+	res, err := a.CreateServers(ctx, c, req)
+	if len(res.Instances) == 0 {
 		return computedb.Instance{}, err
 	}
-	log := a.logger(c).With("instance_uuid", inst.UUID)
-	log.InfoContext(ctx, "server created", "name", inst.DisplayName, "flavor", req.Flavor.Name, "project_id", inst.ProjectID)
-	if err := a.recordAction(ctx, c, inst, ActionCreate); err != nil {
-		log.WarnContext(ctx, "the create action is not recorded", "error", err)
-	}
-	bctx, cancel := a.detached(ctx)
-	defer cancel()
-	bctx = rpcContext(bctx, c)
-	placed, err := a.schedule(bctx, inst, req, group)
-	switch {
-	case errors.Is(err, scheduler.ErrNoValidHost):
-		log.WarnContext(ctx, "setting instance to ERROR state", "reason", err.Error())
-		inst = a.setError(bctx, inst, err.Error())
-	case errors.Is(err, computedb.ErrNotFound):
-		log.InfoContext(ctx, "server deleted while it was scheduled")
-	case err != nil:
-		return a.setError(bctx, inst, "Scheduling failed: "+err.Error()), err
-	default:
-		inst = placed
-		if err := a.rpc.BuildAndRunInstance(bctx, placed); err != nil {
-			log.ErrorContext(ctx, "build_and_run_instance cast failed; setting instance to ERROR state",
-				"host", placed.Host, "error", err)
-			inst = a.setError(bctx, inst, buildCastFault(placed.Host, err))
-		}
-	}
-	return inst, nil
+	return res.Instances[0], err
 }
 
 // buildCastFault is the fault of an instance whose build request could not
