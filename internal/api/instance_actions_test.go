@@ -197,7 +197,6 @@ func TestServerUpdateAndRebuild(t *testing.T) {
 			{"2.1", map[string]any{"imageRef": "not-a-uuid"}},                 // a uuid
 			{"2.18", map[string]any{"imageRef": imageID, "description": "x"}}, // 2.19
 			{"2.53", map[string]any{"imageRef": imageID, "key_name": "k"}},    // 2.54
-			{"2.54", map[string]any{"imageRef": imageID, "key_name": "k"}},    // no key pairs here
 			{"2.57", map[string]any{"imageRef": imageID, "personality": []any{}}},
 			{"2.57", map[string]any{"imageRef": imageID, "user_data": "aGk="}},
 			{"2.63", map[string]any{"imageRef": imageID, "trusted_image_certificates": []any{"c"}}},
@@ -211,6 +210,32 @@ func TestServerUpdateAndRebuild(t *testing.T) {
 		}
 		// null key_name / user_data ask for nothing
 		e.do("POST", act, alice, "2.57", map[string]any{"rebuild": map[string]any{"imageRef": imageID, "key_name": nil, "user_data": nil}}).want(t, 202)
+		// 2.54: a rebuild replaces the key pair; an unknown one is nova's 400.
+		e.setState(t, id, "active", "", 1)
+		e.do("POST", act, alice, "2.54", map[string]any{"rebuild": map[string]any{"imageRef": imageID, "key_name": "nokey"}}).
+			wantFault(t, 400, "Invalid key_name provided.")
+		e.do("POST", "/v2.1/os-keypairs", alice, "2.2", map[string]any{"keypair": map[string]any{"name": "k1"}}).want(t, 201)
+		r = e.do("POST", act, alice, "2.75", map[string]any{"rebuild": map[string]any{"imageRef": imageID, "key_name": "k1"}})
+		r.want(t, 202)
+		if s := obj(t, r.Body["server"]); s["key_name"] != "k1" {
+			t.Errorf("rebuild with key_name k1 shows key_name %v", s["key_name"])
+		}
+		e.setState(t, id, "active", "", 1)
+		r = e.do("POST", act, alice, "2.75", map[string]any{"rebuild": map[string]any{"imageRef": imageID, "key_name": nil}})
+		r.want(t, 202)
+		if s := obj(t, r.Body["server"]); s["key_name"] != nil {
+			t.Errorf("rebuild with key_name null shows key_name %v", s["key_name"])
+		}
+		// 2.71: update and rebuild show the server's groups.
+		e.setState(t, id, "active", "", 1)
+		if s := obj(t, put("2.71", map[string]any{"server": map[string]any{"name": "g"}}).Body["server"]); s["server_groups"] == nil {
+			t.Errorf("PUT at 2.71 has no server_groups: %v", s)
+		}
+		r = e.do("POST", act, alice, "2.71", map[string]any{"rebuild": map[string]any{"imageRef": imageID}})
+		r.want(t, 202)
+		if s := obj(t, r.Body["server"]); s["server_groups"] == nil {
+			t.Errorf("rebuild at 2.71 has no server_groups: %v", s)
+		}
 	})
 }
 

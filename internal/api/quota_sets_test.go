@@ -265,6 +265,9 @@ func twoRouters(t *testing.T) ([]http.Handler, *env) {
 		handlers = append(handlers, h)
 		if first == nil {
 			first = &env{t: t, handler: h, services: reg, compute: cdb, pool: pool, capi: capi}
+			if _, err := computedb.CreateDefaultFlavors(context.Background(), cdb); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	return handlers, first

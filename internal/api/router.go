@@ -49,7 +49,7 @@ type Deps struct {
 	// Registerer, when set, gets the HTTP request metrics.
 	Registerer prometheus.Registerer
 	// MaxMicroversion is the highest microversion served. Default
-	// microversion.DefaultMax (2.53).
+	// microversion.DefaultMax (2.93).
 	MaxMicroversion microversion.Version
 	// KeyPairLimit is how many key pairs the user may hold (nova's
 	// [quota] key_pairs; < 0 is unlimited). Default: DefaultKeyPairLimit.

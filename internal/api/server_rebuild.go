@@ -1,12 +1,14 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
 
 	computeapi "github.com/gonova/gonova/internal/compute/api"
+	"github.com/gonova/gonova/internal/computedb"
 	"github.com/gonova/gonova/pkg/wsgi"
 	"github.com/gonova/gonova/pkg/wsgi/fault"
 	"github.com/gonova/gonova/pkg/wsgi/microversion"
@@ -20,6 +22,9 @@ type rebuildBody struct {
 	description *string
 	hostname    *string
 	metadata    *map[string]string
+	// keyName is 2.54's key_name: nil keeps the key pair, "" (null)
+	// removes it.
+	keyName *string
 }
 
 // parseRebuild is nova's rebuild schema for the microversion: imageRef
@@ -112,6 +117,15 @@ func parseRebuild(v any, mv microversion.Version) (any, error) {
 		}
 		b.hostname = &h
 	}
+	if raw, ok := obj["key_name"]; ok {
+		k := ""
+		if raw != nil {
+			if k, err = checkName("key_name", raw); err != nil {
+				return nil, err
+			}
+		}
+		b.keyName = &k
+	}
 	if err := refuseUnsupportedRebuild(obj); err != nil {
 		return nil, err
 	}
@@ -120,7 +134,7 @@ func parseRebuild(v any, mv microversion.Version) (any, error) {
 
 // refuseUnsupportedRebuild validates the rebuild keys gonova cannot
 // honour as nova's schema does, then refuses those that ask for something
-// (a null key_name, user_data or trusted_image_certificates asks for
+// (a null user_data or trusted_image_certificates asks for
 // nothing: nova then unsets it, and gonova has none to unset).
 func refuseUnsupportedRebuild(obj map[string]any) error {
 	if raw, ok := obj["personality"]; ok {
@@ -131,12 +145,6 @@ func refuseUnsupportedRebuild(obj map[string]any) error {
 		if len(list) > 0 {
 			return fault.BadRequest("Injecting files (personality) is not supported: gonova's computes have no file injection.")
 		}
-	}
-	if raw, ok := obj["key_name"]; ok && raw != nil {
-		if _, err := checkName("key_name", raw); err != nil {
-			return err
-		}
-		return fault.BadRequest("Rebuilding with a key pair (key_name) is not supported: gonova's servers carry no key pair.")
 	}
 	if raw, ok := obj["user_data"]; ok && raw != nil {
 		if _, err := (stringRule{max: 65535}).check("user_data", raw); err != nil {
@@ -164,12 +172,24 @@ func (h *handlers) rebuild(w http.ResponseWriter, r *http.Request, arg any) erro
 	if err != nil {
 		return err
 	}
+	// nova's _validate_image_metadata at rebuild: the image must exist at
+	// Glance (when one is configured) and fit the server's flavor.
+	if _, err := h.checkImage(r, b.imageRef, imageFlavor{MemoryMB: in.MemoryMB, RootGB: in.RootGB}, rebuildImageCheck); err != nil {
+		return err
+	}
+	if b.keyName != nil && *b.keyName != "" {
+		if _, err := h.compute.GetKeyPair(r.Context(), caller(r).UserID, *b.keyName); errors.Is(err, computedb.ErrNotFound) {
+			return fault.BadRequest("Invalid key_name provided.")
+		} else if err != nil {
+			return err
+		}
+	}
 	pass := generatePassword()
 	if b.adminPass != nil {
 		pass = *b.adminPass
 	}
 	out, err := h.capi.Rebuild(r.Context(), h.computeCaller(r), computeapi.RebuildRequest{Instance: in, ImageRef: b.imageRef,
-		AdminPass: &pass, Name: b.name, Description: b.description, Hostname: b.hostname, Metadata: b.metadata})
+		AdminPass: &pass, Name: b.name, Description: b.description, Hostname: b.hostname, Metadata: b.metadata, KeyName: b.keyName})
 	if err != nil {
 		return serverFault(err, id)
 	}
@@ -180,6 +200,9 @@ func (h *handlers) rebuild(w http.ResponseWriter, r *http.Request, arg any) erro
 	vc.rebuild = true
 	view := actionView(vc, out)
 	view["adminPass"] = pass
+	if err := h.addServerGroups(r, out, view); err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"server": view})
 	return nil
 }

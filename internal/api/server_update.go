@@ -151,7 +151,12 @@ func (h *handlers) updateServer(w http.ResponseWriter, r *http.Request) {
 		fault.Write(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"server": actionView(vc, in)})
+	view := actionView(vc, in)
+	if err := h.addServerGroups(r, in, view); err != nil {
+		fault.Write(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"server": view})
 }
 
 // actionViewContext is the view of a server a PUT or rebuild answers: from
@@ -207,6 +212,9 @@ func serverCreateKeysAt(v microversion.Version) []string {
 	if v.AtLeast(2, 63) {
 		out = append(out, "trusted_image_certificates")
 	}
+	if v.AtLeast(2, 74) {
+		out = append(out, "host", "hypervisor_hostname")
+	}
 	if v.AtLeast(2, 90) {
 		out = append(out, "hostname")
 	}
@@ -232,6 +240,16 @@ func parseCreateAt(srv map[string]any, c *serverCreate) error {
 			return err
 		}
 		c.hostname = h
+	}
+	// 2.74's requested destination (parameter_types.fqdn).
+	for key, dst := range map[string]*string{"host": &c.destHost, "hypervisor_hostname": &c.destNode} {
+		if raw, ok := srv[key]; ok {
+			v, err := (stringRule{min: 1, max: 255}).check(key, raw)
+			if err != nil {
+				return err
+			}
+			*dst = v
+		}
 	}
 	if raw, ok := srv["trusted_image_certificates"]; ok && raw != nil {
 		list, isList := raw.([]any)

@@ -94,3 +94,43 @@ func (h *handlers) checkZoneAvailable(r *http.Request, p placement) error {
 	}
 	return fault.BadRequest("The requested availability zone is not available")
 }
+
+// polServersCreateDestination is nova's policy on 2.74's host and
+// hypervisor_hostname at create.
+const polServersCreateDestination = "compute:servers:create:requested_destination"
+
+// requestedDestination is 2.74's host and hypervisor_hostname: the policy
+// (admins by default), then nova's _validate_host_or_node (a host or node
+// no compute node has is a 400), then the placement names them. Unlike a
+// forced host ("zone:host"), the scheduler still checks the host: it must
+// be an up, enabled compute with room, as nova's requested_destination
+// runs the filters on it.
+func (h *handlers) requestedDestination(r *http.Request, req serverCreate, target policy.Target, p *placement) error {
+	if req.destHost == "" && req.destNode == "" {
+		return nil
+	}
+	if err := h.enf.AuthorizeTarget(r.Context(), polServersCreateDestination, target); err != nil {
+		return err
+	}
+	nodes, err := h.compute.ListNodes(r.Context())
+	if err != nil {
+		return err
+	}
+	hostOK, nodeOK := req.destHost == "", req.destNode == ""
+	for _, n := range nodes {
+		if n.Host == req.destHost {
+			hostOK = true
+		}
+		if n.HypervisorHostname == req.destNode && (req.destHost == "" || n.Host == req.destHost) {
+			nodeOK = true
+		}
+	}
+	switch {
+	case !hostOK:
+		return fault.BadRequest("Compute host " + req.destHost + " could not be found.")
+	case !nodeOK:
+		return fault.BadRequest("Compute host " + req.destNode + " could not be found.")
+	}
+	p.host, p.node = req.destHost, req.destNode
+	return nil
+}

@@ -39,8 +39,10 @@ type serverCreate struct {
 	keyName               string
 	tags                  []string // 2.52
 	group                 string   // the scheduler hint "group": a server group's uuid
-	multiple              multipleCreate
-	networks              any // as validated, for checkNetworksForMany
+	// destHost and destNode are 2.74's host and hypervisor_hostname.
+	destHost, destNode string
+	multiple           multipleCreate
+	networks           any // as validated, for checkNetworksForMany
 }
 
 var metadataKeyPattern = regexp.MustCompile(`^[a-zA-Z0-9-_:. ]{1,255}$`)
@@ -366,6 +368,10 @@ func (h *handlers) createServer(w http.ResponseWriter, r *http.Request) {
 	}
 	place, err := h.createPlacement(r, req.zone, target)
 	if err != nil {
+		fault.Write(w, r, err)
+		return
+	}
+	if err := h.requestedDestination(r, req, target, &place); err != nil {
 		fault.Write(w, r, err)
 		return
 	}

@@ -185,6 +185,9 @@ func checkUpdate(u InstanceUpdate) error {
 	if u.Description != nil {
 		c.text("display_description", *u.Description, unbounded)
 	}
+	if u.KeyName != nil {
+		c.text("key_name", *u.KeyName, MaxFieldLength)
+	}
 	if u.Hostname != nil {
 		c.text("hostname", *u.Hostname, MaxFieldLength)
 	}

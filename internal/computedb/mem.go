@@ -274,6 +274,9 @@ func (m *Mem) UpdateInstance(_ context.Context, id string, u InstanceUpdate) (In
 	if u.Hostname != nil {
 		in.Hostname = *u.Hostname
 	}
+	if u.KeyName != nil {
+		in.KeyName = *u.KeyName
+	}
 	if u.ImageRef != nil {
 		in.ImageRef = *u.ImageRef
 	}

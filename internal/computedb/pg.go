@@ -467,6 +467,9 @@ func (p *PG) UpdateInstance(ctx context.Context, id string, u InstanceUpdate) (I
 	if u.Hostname != nil {
 		set = append(set, "hostname = "+arg(nullIfEmpty(*u.Hostname)))
 	}
+	if u.KeyName != nil {
+		set = append(set, "key_name = "+arg(nullIfEmpty(*u.KeyName)))
+	}
 	if u.ImageRef != nil {
 		set = append(set, "image_ref = "+arg(*u.ImageRef))
 	}

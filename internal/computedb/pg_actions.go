@@ -49,8 +49,9 @@ func (p *PG) StartAction(ctx context.Context, a Action) (Action, error) {
 		start = a.StartTime
 	}
 	out, err := scanAction(p.pool.QueryRow(ctx, `
+		WITH t AS (SELECT coalesce($6::timestamptz, clock_timestamp()) AS ts) -- one instant for both columns
 		INSERT INTO instance_actions (action, instance_uuid, request_id, user_id, project_id, start_time, updated_at, message)
-		VALUES ($1, $2, $3, $4, $5, coalesce($6::timestamptz, clock_timestamp()), coalesce($6::timestamptz, clock_timestamp()), $7)
+		SELECT $1, $2, $3, $4, $5, t.ts, t.ts, $7 FROM t
 		RETURNING `+actionCols, a.Action, canon, a.RequestID, a.UserID, a.ProjectID, start, nullIfEmpty(a.Message)))
 	return out, fail("recording action "+a.Action, err)
 }
@@ -132,10 +133,11 @@ func (p *PG) StartEvent(ctx context.Context, r EventRecord) (Event, error) {
 		at = r.Time
 	}
 	e, err := scanEvent(p.pool.QueryRow(ctx, `
-		WITH a AS (UPDATE instance_actions SET updated_at = coalesce($5::timestamptz, clock_timestamp())
+		WITH t AS (SELECT coalesce($5::timestamptz, clock_timestamp()) AS ts), -- one instant for both
+			a AS (UPDATE instance_actions SET updated_at = (SELECT ts FROM t)
 			WHERE id = (`+latestAction+`) RETURNING id)
 		INSERT INTO instance_actions_events (action_id, event, start_time, host)
-		SELECT a.id, $3, coalesce($5::timestamptz, clock_timestamp()), $4 FROM a
+		SELECT a.id, $3, t.ts, $4 FROM a, t
 		RETURNING `+eventCols, canon, r.RequestID, r.Event, nullIfEmpty(r.Host), at))
 	return e, fail("recording event "+r.Event, err)
 }

@@ -135,7 +135,9 @@ type InstanceUpdate struct {
 	Description *string
 	Hostname    *string
 	ImageRef    *string
-	Metadata    *map[string]string
+	// KeyName is the key pair a rebuild (2.54) gives the server; "" none.
+	KeyName  *string
+	Metadata *map[string]string
 	// Locked, LockedBy and LockedReason set the lock ("" clears LockedBy
 	// and LockedReason).
 	Locked       *bool

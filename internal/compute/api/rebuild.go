@@ -18,6 +18,9 @@ type RebuildRequest struct {
 	Description *string
 	Hostname    *string
 	Metadata    *map[string]string
+	// KeyName (2.54) replaces the server's key pair ("" removes it); nil
+	// keeps it.
+	KeyName *string
 }
 
 // rebuildCheck is nova's rebuild decorators: check_instance_lock and
@@ -48,7 +51,7 @@ func (a *API) Rebuild(ctx context.Context, c Caller, req RebuildRequest) (comput
 	task, none := states.TaskRebuilding, states.TaskNone
 	img := req.ImageRef
 	out, err := a.compute.UpdateInstance(ctx, in.UUID, computedb.InstanceUpdate{TaskState: &task, ExpectTaskState: &none,
-		ImageRef: &img, DisplayName: req.Name, Description: req.Description, Hostname: req.Hostname, Metadata: req.Metadata})
+		ImageRef: &img, DisplayName: req.Name, Description: req.Description, Hostname: req.Hostname, Metadata: req.Metadata, KeyName: req.KeyName})
 	if err != nil {
 		return computedb.Instance{}, a.taskConflict(ctx, ActionRebuild, in, err)
 	}

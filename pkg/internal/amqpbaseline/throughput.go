@@ -207,7 +207,9 @@ func throughput(ctx context.Context, opts ThroughputOptions) (ThroughputResult, 
 	if err := sub.Close(); err != nil {
 		return ThroughputResult{}, fmt.Errorf("amqpbaseline: close consumer channel: %w", err)
 	}
-	return ThroughputResult{Messages: opts.Messages, Elapsed: done.Sub(start), PublishElapsed: pubElapsed}, nil
+	// With confirms the last message can be consumed before its confirm
+	// reached the publisher: the run ends when both are done.
+	return ThroughputResult{Messages: opts.Messages, Elapsed: max(done.Sub(start), pubElapsed), PublishElapsed: pubElapsed}, nil
 }
 
 // publishing is the message every run sends: oslo's properties, a body of

@@ -25,7 +25,7 @@
 //     2.1 and maximum is M.".
 //
 // gonova claims only the versions it implements: the default maximum is
-// DefaultMax (2.53), not nova's current one. Options.Max raises it.
+// DefaultMax (2.93, nova 26's), and Options.Max sets another.
 //
 // # Response headers
 //

@@ -37,6 +37,6 @@ func Example() {
 	// Output:
 	// "": 200 "compute 2.1" ids are integers
 	// "compute 2.53": 200 "compute 2.53" ids are uuids
-	// "compute latest": 200 "compute 2.53" ids are uuids
-	// "compute 2.99": 406 "compute 2.99" {"computeFault":{"code":406,"message":"Version 2.99 is not supported by the API. Minimum is 2.1 and maximum is 2.53."}}
+	// "compute latest": 200 "compute 2.93" ids are uuids
+	// "compute 2.99": 406 "compute 2.99" {"computeFault":{"code":406,"message":"Version 2.99 is not supported by the API. Minimum is 2.1 and maximum is 2.93."}}
 }

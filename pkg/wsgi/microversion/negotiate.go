@@ -26,8 +26,7 @@ type Options struct {
 	// (2.1).
 	Min Version
 	// Max is the highest version served, and the one "latest" selects; zero
-	// means DefaultMax (2.53). nova's own maximum is higher: claim only what
-	// the handlers implement.
+	// means DefaultMax (2.93): claim only what the handlers implement.
 	Max Version
 }
 

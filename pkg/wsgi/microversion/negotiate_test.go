@@ -35,7 +35,7 @@ func TestNegotiate(t *testing.T) {
 		{"latest", map[string][]string{"OpenStack-API-Version": {"compute latest"}}, DefaultMax, 0},
 		{"legacy latest", map[string][]string{"X-OpenStack-Nova-API-Version": {"latest"}}, DefaultMax, 0},
 		{"max", map[string][]string{"OpenStack-API-Version": {"compute 2.53"}}, Version{2, 53}, 0},
-		{"above max", map[string][]string{"OpenStack-API-Version": {"compute 2.54"}}, Version{2, 54}, 406},
+		{"above max", map[string][]string{"OpenStack-API-Version": {"compute 2.94"}}, Version{2, 94}, 406},
 		{"below min", map[string][]string{"OpenStack-API-Version": {"compute 2.0"}}, Version{2, 0}, 406},
 		{"v1", map[string][]string{"X-OpenStack-Nova-API-Version": {"1.1"}}, Version{1, 1}, 406},
 		{"malformed", map[string][]string{"OpenStack-API-Version": {"compute 2.x"}}, Version{}, 400},
@@ -127,7 +127,7 @@ func TestHandler406And400(t *testing.T) {
 	w := serve(t, n, next, "OpenStack-API-Version", "compute 2.999")
 	b, err := fault.Parse(w.Body.Bytes())
 	if w.Code != 406 || err != nil || b.Name != "computeFault" ||
-		b.Message != "Version 2.999 is not supported by the API. Minimum is 2.1 and maximum is 2.53." {
+		b.Message != "Version 2.999 is not supported by the API. Minimum is 2.1 and maximum is 2.93." {
 		t.Errorf("406: %d %+v %v", w.Code, b, err)
 	}
 	if w.Header().Get("OpenStack-API-Version") != "compute 2.999" || w.Header().Get("Vary") == "" {

@@ -21,7 +21,7 @@ var (
 	// DefaultMax is the highest microversion gonova implements and
 	// advertises: the one constant to raise when a version's changes are
 	// all implemented (never above NovaMax).
-	DefaultMax = Version{2, 53}
+	DefaultMax = Version{2, 93}
 	// NovaMax is the highest microversion nova 26 (Zed) serves. A
 	// Negotiator serves up to any Options.Max; this is the ceiling the
 	// compute API's handlers implement version rules for.

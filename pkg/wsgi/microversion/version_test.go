@@ -36,7 +36,7 @@ func TestCompare(t *testing.T) {
 	if MustParse("2.10").Compare(MustParse("2.9")) != 1 || MustParse("1.99").Compare(MustParse("2.0")) != -1 {
 		t.Error("Compare is not numeric")
 	}
-	if !v.Matches(Min, DefaultMax) || MustParse("2.54").Matches(Min, DefaultMax) || MustParse("2.0").Matches(Min, DefaultMax) {
+	if !v.Matches(Min, DefaultMax) || MustParse("2.94").Matches(Min, DefaultMax) || MustParse("2.0").Matches(Min, DefaultMax) {
 		t.Error("Matches is wrong")
 	}
 	if !MustParse("9.9").Matches(Min, Version{}) {
