@@ -81,6 +81,8 @@ func TestSerialCreatesAcrossABrokerRestart(t *testing.T) {
 		"api":                   {"auth_strategy": "noauth2"},
 		"oslo_messaging_rabbit": {"amqp_durable_queues": "false"},
 		"database":              {"connection": dbURL},
+		// About 150 creates in one project: the quota is not what this tests.
+		"quota": {"instances": "-1", "cores": "-1", "ram": "-1"},
 		"gonova": {"rpc_unavailable_timeout": secs(restartUnavailable), "rpc_unroutable_timeout": secs(restartUnroutable),
 			"build_request_timeout": secs(restartBuildReq)},
 	}))
