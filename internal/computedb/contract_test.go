@@ -32,6 +32,7 @@ func runContract(t *testing.T, newStore func(t *testing.T) Store) {
 
 	t.Run("ListFilters", func(t *testing.T) { runFilterContract(t, newStore) })
 	t.Run("Actions", func(t *testing.T) { runActionContract(t, newStore) })
+	t.Run("Resize", func(t *testing.T) { runResizeContract(t, newStore) })
 	t.Run("RebuildAndUpdateFields", func(t *testing.T) { runUpdateFieldsContract(t, newStore) })
 
 	t.Run("UpsertNodeCreatesThenUpdates", func(t *testing.T) {

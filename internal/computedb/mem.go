@@ -125,6 +125,7 @@ func (m *Mem) CreateInstance(_ context.Context, in Instance) (Instance, error) {
 	m.nextInst++
 	in.ID, in.CreatedAt, in.UpdatedAt, in.TerminatedAt, in.Fault = m.nextInst, m.now(), nil, nil, nil
 	in.Locked, in.LockedBy, in.LockedReason = false, "", "" // as Postgres: a new row is unlocked
+	in.Resize = nil // as Postgres: a new row is not being resized
 	in.Metadata = copyMetadata(in.Metadata)
 	cp := in
 	m.instances[in.UUID] = &cp
@@ -301,6 +302,10 @@ func copyMetadata(m map[string]string) map[string]string {
 func snapshot(in *Instance) Instance {
 	out := *in
 	out.Metadata = copyMetadata(in.Metadata)
+	if in.Resize != nil {
+		r := *in.Resize
+		out.Resize = &r
+	}
 	if in.Fault != nil {
 		f := *in.Fault
 		out.Fault = &f

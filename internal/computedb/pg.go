@@ -102,7 +102,10 @@ const instCols = `id, uuid::text, display_name, user_id, project_id, coalesce(ho
 	launched_at, terminated_at, created_at, updated_at, metadata, fault_code, fault_message, fault_created_at,
 	coalesce(availability_zone, ''),
 	locked, coalesce(locked_by, ''), coalesce(locked_reason, ''), coalesce(display_description, ''),
-	coalesce(hostname, ''), coalesce(reservation_id, '')`
+	coalesce(hostname, ''), coalesce(reservation_id, ''),
+	coalesce(old_flavor_id, ''), coalesce(old_vcpus, 0), coalesce(old_memory_mb, 0), coalesce(old_root_gb, 0),
+	coalesce(new_flavor_id, ''), coalesce(new_vcpus, 0), coalesce(new_memory_mb, 0), coalesce(new_root_gb, 0),
+	coalesce(resize_node_id, 0), resize_finished`
 
 func scanInstance(row pgx.Row) (Instance, error) { return newInstanceScanner().scan(row) }
 
@@ -113,6 +116,7 @@ type instanceScanner struct {
 	faultCode    *int
 	faultMessage *string
 	faultCreated *time.Time
+	resize       Resize
 	dest         []any
 }
 
@@ -123,7 +127,10 @@ func newInstanceScanner() *instanceScanner {
 		&in.VMState, &in.TaskState, &in.PowerState, &in.FlavorID, &in.VCPUs, &in.MemoryMB, &in.RootGB, &in.ImageRef,
 		&in.LaunchedAt, &in.TerminatedAt, &in.CreatedAt, &in.UpdatedAt, &in.Metadata, &sc.faultCode, &sc.faultMessage, &sc.faultCreated,
 		&in.AvailabilityZone,
-		&in.Locked, &in.LockedBy, &in.LockedReason, &in.Description, &in.Hostname, &in.ReservationID}
+		&in.Locked, &in.LockedBy, &in.LockedReason, &in.Description, &in.Hostname, &in.ReservationID,
+		&sc.resize.OldFlavor.ID, &sc.resize.OldFlavor.VCPUs, &sc.resize.OldFlavor.MemoryMB, &sc.resize.OldFlavor.RootGB,
+		&sc.resize.NewFlavor.ID, &sc.resize.NewFlavor.VCPUs, &sc.resize.NewFlavor.MemoryMB, &sc.resize.NewFlavor.RootGB,
+		&sc.resize.NodeID, &sc.resize.Finished}
 	return sc
 }
 
@@ -139,6 +146,10 @@ func (sc *instanceScanner) scan(row pgx.Row) (Instance, error) {
 	in := sc.in
 	if in.Metadata == nil {
 		in.Metadata = map[string]string{}
+	}
+	if sc.resize.NewFlavor.ID != "" {
+		rz := sc.resize
+		in.Resize = &rz
 	}
 	if sc.faultCode != nil && sc.faultMessage != nil && sc.faultCreated != nil {
 		in.Fault = &Fault{Code: *sc.faultCode, Message: *sc.faultMessage, Created: *sc.faultCreated}
@@ -506,7 +517,7 @@ func (p *PG) DeleteInstance(ctx context.Context, id string) error {
 	// for the locking order: the instance row, then the node's).
 	tag, err := p.pool.Exec(ctx, `WITH i AS (`+claimedInstance+` AND deleted = 0 FOR UPDATE),
 		n AS (`+releaseFromNode+`)
-		UPDATE instances SET deleted = id, deleted_at = now(), updated_at = now(), vm_state = $2, claim_node_id = NULL,
+		UPDATE instances SET deleted = id, deleted_at = now(), updated_at = now(), vm_state = $2, claim_node_id = NULL, `+clearResize+`,
 			task_state = NULL, terminated_at = coalesce(terminated_at, now()) FROM i WHERE instances.id = i.i_id`, canon, string(states.VMDeleted))
 	if err != nil {
 		return fail("deleting instance "+canon, err)

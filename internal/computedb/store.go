@@ -95,6 +95,8 @@ type Instance struct {
 	Locked       bool
 	LockedBy     string
 	LockedReason string
+	// Resize is the resize in progress (resize.go), nil when none.
+	Resize *Resize
 }
 
 // Fault is an instance's latest fault, as nova's servers API shows it.
@@ -232,4 +234,6 @@ type Store interface {
 	AggregateStore
 	// ActionStore: instance actions and their events (actions.go).
 	ActionStore
+	// ResizeStore: the second claim of a resize (resize.go).
+	ResizeStore
 }
