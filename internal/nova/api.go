@@ -140,6 +140,8 @@ func (a *App) newComputeAPI(rpc computeapi.ComputeRPC) (*computeapi.API, error) 
 
 		DefaultAvailabilityZone: a.Cfg.Default.DefaultAvailabilityZone,
 		Host:            a.Cfg.Default.Host, // the host of the API's own action events (api_lock)
+
+		AllowResizeToSameHost: a.Cfg.Default.AllowResizeToSameHost,
 	})
 }
 

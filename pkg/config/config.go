@@ -84,6 +84,8 @@ type DefaultOptions struct {
 	// Availability zones, nova's [DEFAULT] options of the same names.
 	DefaultAvailabilityZone         string // default_availability_zone: the zone of a compute host in no zone aggregate
 	InternalServiceAvailabilityZone string // internal_service_availability_zone: the zone of the non-compute services
+
+	AllowResizeToSameHost bool // allow_resize_to_same_host: a resize may choose the instance's own host
 }
 
 // DatabaseOptions are the options of the [database] section.

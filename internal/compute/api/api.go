@@ -47,6 +47,9 @@ type Options struct {
 	// Host is this API's host name (nova's CONF.host): the host of the
 	// events the API records itself (api_lock). Default os.Hostname().
 	Host string
+	// AllowResizeToSameHost is nova's allow_resize_to_same_host: a resize
+	// may choose the instance's own host (default false: another host).
+	AllowResizeToSameHost bool
 }
 
 // Scheduler places an instance in task state scheduling: it claims the
@@ -73,6 +76,10 @@ type API struct {
 	log        *slog.Logger
 	notes      *notifications.Notifier
 	host       string
+	// placer lists the destinations of a resize; sameHostResize is
+	// Options.AllowResizeToSameHost.
+	placer         *scheduler.Scheduler
+	sameHostResize bool
 }
 
 // New returns an API over the stores and the compute RPC client.
@@ -96,9 +103,14 @@ func New(o Options) (*API, error) {
 	if o.Host == "" {
 		o.Host, _ = os.Hostname()
 	}
+	placer, ok := o.Scheduler.(*scheduler.Scheduler)
+	if !ok {
+		placer = scheduler.New(o.Services, o.Compute, scheduler.Options{ServiceDownTime: o.ServiceDownTime, Logger: o.Logger,
+			DefaultAvailabilityZone: o.DefaultAvailabilityZone})
+	}
 	return &API{services: o.Services, compute: o.Compute, rpc: o.RPC, sched: o.Scheduler,
 		downTime: o.ServiceDownTime, rpcTimeout: o.RPCTimeout, log: o.Logger, notes: o.Notifier,
-		host: o.Host}, nil
+		host: o.Host, placer: placer, sameHostResize: o.AllowResizeToSameHost}, nil
 }
 
 // ServiceDownTime is the service_down_time this API judges computes by.

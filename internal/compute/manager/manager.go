@@ -87,6 +87,10 @@ type Options struct {
 	RPCVersion string
 	// Notifier sends nova's instance notifications; nil sends none.
 	Notifier *notifications.Notifier
+	// Peers casts the hops of a resize between two hosts to the other
+	// compute (resize.go); nil: such a resize fails at its hop, a resize
+	// within this host needs none.
+	Peers Peers
 }
 
 // ComputeManager is nova's ComputeManager for one host: it builds, reboots
@@ -118,6 +122,7 @@ type ComputeManager struct {
 	mu        sync.Mutex
 	serviceID int64
 	nodeID    int64 // the compute_nodes row's id, learnt at the first report
+	peers     Peers
 }
 
 var _ service.Manager = (*ComputeManager)(nil)
@@ -176,6 +181,7 @@ func New(opts Options) (*ComputeManager, error) {
 		resourceSpacing: opts.ResourceSpacing,
 		syncSpacing:     opts.SyncPowerStateSpacing,
 		buildTimeout:    opts.InstanceBuildTimeout,
+		peers:           opts.Peers,
 	}, nil
 }
 
