@@ -279,19 +279,23 @@ func (e *Endpoint) ConfirmResize(ctx context.Context, args rpcapi.MigrationArgs)
 }
 
 // endResize clears task (compare-and-set) and sets vm_state from the
-// guest's power: active when running, stopped otherwise.
+// guest's power: active when running, stopped otherwise. The power is this
+// host's driver's when the guest is here, else the one the instance's host
+// recorded (nova's confirm on the source reads instance.power_state).
 func (m *ComputeManager) endResize(ctx context.Context, log *slog.Logger, id string, inst computedb.Instance, task states.TaskState) error {
 	wctx, cancel := writeCtx(ctx)
 	defer cancel()
-	p, err := m.powerState(wctx, id)
-	if err != nil {
-		p = inst.PowerState
+	p := inst.PowerState
+	if inst.Host == m.host {
+		if got, err := m.powerState(wctx, id); err == nil {
+			p = got
+		}
 	}
 	vm := states.VMActive
 	if p != states.PowerRunning {
 		vm = states.VMStopped
 	}
-	_, err = m.store.UpdateInstance(wctx, id, computedb.InstanceUpdate{VMState: &vm, TaskState: ptr(states.TaskNone), PowerState: &p, ExpectTaskState: &task})
+	_, err := m.store.UpdateInstance(wctx, id, computedb.InstanceUpdate{VMState: &vm, TaskState: ptr(states.TaskNone), PowerState: &p, ExpectTaskState: &task})
 	if err != nil {
 		log.Info("Instance was deleted or changed meanwhile; leaving it as it is", "error", err)
 		return nil
