@@ -314,7 +314,7 @@ func TestGophercloudResizeBetweenHostsOnRabbitMQ(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := created.ID
-	s := waitServer(t, client, id, "ACTIVE", "RUNNING")
+	waitServer(t, client, id, "ACTIVE", "RUNNING")
 	// The host as the database has it (alice is no admin: no
 	// OS-EXT-SRV-ATTR:host).
 	host := func() string {
@@ -343,7 +343,7 @@ func TestGophercloudResizeBetweenHostsOnRabbitMQ(t *testing.T) {
 	if err := servers.Resize(ctx, client, id, servers.ResizeOpts{FlavorRef: "2"}).ExtractErr(); err != nil {
 		t.Fatal(err)
 	}
-	s = waitServer(t, client, id, "VERIFY_RESIZE", "RUNNING")
+	s := waitServer(t, client, id, "VERIFY_RESIZE", "RUNNING")
 	if host() != other || flavorName(s) != "m1.small" {
 		t.Fatalf("VERIFY_RESIZE on %s with %v", host(), s.Flavor)
 	}
@@ -374,7 +374,7 @@ func TestGophercloudResizeBetweenHostsOnRabbitMQ(t *testing.T) {
 	if err := servers.Resize(ctx, client, id, servers.ResizeOpts{FlavorRef: "4"}).ExtractErr(); err != nil {
 		t.Fatal(err)
 	}
-	s = waitServer(t, client, id, "VERIFY_RESIZE", "RUNNING")
+	waitServer(t, client, id, "VERIFY_RESIZE", "RUNNING")
 	if host() != src {
 		t.Fatalf("second resize on %s", host())
 	}

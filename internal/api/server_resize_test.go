@@ -88,7 +88,9 @@ func TestResizeActions(t *testing.T) {
 			in, _ := e.compute.GetInstance(ctx, id)
 			src := in.Host
 			dst := map[string]string{"c1": "c2", "c2": "c1"}[src]
-			resize := func(flavor string) resp { return e.do("POST", path, alice, "", map[string]any{"resize": map[string]any{"flavorRef": flavor}}) }
+			resize := func(flavor string) resp {
+				return e.do("POST", path, alice, "", map[string]any{"resize": map[string]any{"flavorRef": flavor}})
+			}
 
 			for _, vm := range []states.VMState{states.VMPaused, states.VMSuspended, states.VMError} {
 				e.setState(t, id, vm, states.TaskNone, states.PowerRunning)

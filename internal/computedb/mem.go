@@ -125,7 +125,7 @@ func (m *Mem) CreateInstance(_ context.Context, in Instance) (Instance, error) {
 	m.nextInst++
 	in.ID, in.CreatedAt, in.UpdatedAt, in.TerminatedAt, in.Fault = m.nextInst, m.now(), nil, nil, nil
 	in.Locked, in.LockedBy, in.LockedReason = false, "", "" // as Postgres: a new row is unlocked
-	in.Resize = nil // as Postgres: a new row is not being resized
+	in.Resize = nil                                         // as Postgres: a new row is not being resized
 	in.Metadata = copyMetadata(in.Metadata)
 	cp := in
 	m.instances[in.UUID] = &cp

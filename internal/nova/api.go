@@ -139,7 +139,7 @@ func (a *App) newComputeAPI(rpc computeapi.ComputeRPC) (*computeapi.API, error) 
 		Notifier:        notes.As(notifications.SourceAPI),
 
 		DefaultAvailabilityZone: a.Cfg.Default.DefaultAvailabilityZone,
-		Host:            a.Cfg.Default.Host, // the host of the API's own action events (api_lock)
+		Host:                    a.Cfg.Default.Host, // the host of the API's own action events (api_lock)
 
 		AllowResizeToSameHost: a.Cfg.Default.AllowResizeToSameHost,
 	})

@@ -36,7 +36,7 @@ type ResizeRPC interface {
 func (c rpcClient) PrepResize(ctx context.Context, inst computedb.Instance, f Flavor, mig rpcapi.Migration) error {
 	return c.cl.PrepResize(ctx, mig.DestCompute, rpcapi.PrepResizeArgs{Instance: rpcapi.InstanceFrom(inst),
 		Flavor: rpcapi.Flavor{FlavorID: f.ID, Name: f.Name, VCPUs: f.VCPUs, MemoryMB: f.MemoryMB, RootGB: f.RootGB},
-		Node: mig.DestNode, Migration: mig, CleanShutdown: true})
+		Node:   mig.DestNode, Migration: mig, CleanShutdown: true})
 }
 
 func (c rpcClient) MigrationCast(ctx context.Context, method string, inst computedb.Instance, mig rpcapi.Migration) error {
@@ -50,7 +50,9 @@ func (c rpcClient) MigrationCast(ctx context.Context, method string, inst comput
 // CannotResizeToSameFlavorError is nova's CannotResizeToSameFlavor (400).
 type CannotResizeToSameFlavorError struct{}
 
-func (*CannotResizeToSameFlavorError) Error() string { return "When resizing, instances must change flavor!" }
+func (*CannotResizeToSameFlavorError) Error() string {
+	return "When resizing, instances must change flavor!"
+}
 
 // CannotResizeDiskError is nova's CannotResizeDisk (400).
 type CannotResizeDiskError struct{ Reason string }
@@ -87,7 +89,9 @@ type ResizeRequest struct {
 // FlavorNotFoundError is nova's FlavorNotFound (400 on resize).
 type FlavorNotFoundError struct{ FlavorID string }
 
-func (e *FlavorNotFoundError) Error() string { return fmt.Sprintf("Flavor %s could not be found.", e.FlavorID) }
+func (e *FlavorNotFoundError) Error() string {
+	return fmt.Sprintf("Flavor %s could not be found.", e.FlavorID)
+}
 
 var (
 	// resizeCheck is nova's resize decorators: check_instance_lock,

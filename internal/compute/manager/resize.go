@@ -154,8 +154,7 @@ func (e *Endpoint) ResizeInstance(ctx context.Context, args rpcapi.ResizeInstanc
 	defer end()
 	log := m.opLog(ctx, rpcapi.MethodResizeInstance, id)
 	return m.withEvent(ctx, log, rpcapi.MethodResizeInstance, id, func() error {
-		inst, ok, err := m.resizeStep(ctx, log, rpcapi.MethodResizeInstance, id, states.TaskResizePrep, states.TaskResizeMigrating)
-		if !ok {
+		if _, ok, err := m.resizeStep(ctx, log, rpcapi.MethodResizeInstance, id, states.TaskResizePrep, states.TaskResizeMigrating); !ok {
 			return err
 		}
 		r, err := m.resizer(id)
@@ -171,7 +170,8 @@ func (e *Endpoint) ResizeInstance(ctx context.Context, args rpcapi.ResizeInstanc
 		if p, perr := m.powerState(ctx, id); perr == nil {
 			u.PowerState = &p
 		}
-		if inst, err = m.store.UpdateInstance(ctx, id, u); err != nil {
+		inst, err := m.store.UpdateInstance(ctx, id, u)
+		if err != nil {
 			log.Info("Instance was deleted or changed meanwhile; leaving it as it is", "error", err)
 			return nil
 		}

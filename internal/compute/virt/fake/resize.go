@@ -50,11 +50,11 @@ func (d *Driver) respec(ctx context.Context, spec virt.InstanceSpec, powerOn boo
 		return err
 	}
 	d.mu.Lock()
-	inst, ok := d.instances[spec.UUID]
+	_, ok := d.instances[spec.UUID]
 	d.mu.Unlock()
 	if !ok {
-		var err error
-		if inst, err = d.reserve(spec); err != nil {
+		inst, err := d.reserve(spec)
+		if err != nil {
 			return err
 		}
 		d.mu.Lock()
