@@ -150,5 +150,8 @@ func (c *Client) MigrationCast(ctx context.Context, method, host string, args Mi
 	if err := checkUUID(method, args.Instance.UUID); err != nil {
 		return err
 	}
+	if method != MethodConfirmResize && args.RequestSpec == nil {
+		args.RequestSpec = json.RawMessage("null") // nova sends one; gonova has none
+	}
 	return c.cast(ctx, method, host, args)
 }
