@@ -60,15 +60,23 @@ func TestResizeCastsCarryNovasArguments(t *testing.T) {
 		send         func() error
 	}{
 		{MethodPrepResize, "clean_shutdown,filter_properties,flavor,host_list,image,instance,migration,node,request_spec",
-			func() error { return cl.PrepResize(ctx, "h1", PrepResizeArgs{Instance: inst, Flavor: f, Migration: mig, CleanShutdown: true}) }},
+			func() error {
+				return cl.PrepResize(ctx, "h1", PrepResizeArgs{Instance: inst, Flavor: f, Migration: mig, CleanShutdown: true})
+			}},
 		{MethodResizeInstance, "clean_shutdown,flavor,image,instance,migration,request_spec",
-			func() error { return cl.ResizeInstance(ctx, "h1", ResizeInstanceArgs{Instance: inst, Flavor: f, Migration: mig}) }},
+			func() error {
+				return cl.ResizeInstance(ctx, "h1", ResizeInstanceArgs{Instance: inst, Flavor: f, Migration: mig})
+			}},
 		{MethodFinishResize, "disk_info,image,instance,migration,request_spec",
 			func() error { return cl.FinishResize(ctx, "h1", FinishResizeArgs{Instance: inst, Migration: mig}) }},
 		{MethodConfirmResize, "instance,migration",
-			func() error { return cl.MigrationCast(ctx, MethodConfirmResize, "h1", MigrationArgs{Instance: inst, Migration: mig}) }},
+			func() error {
+				return cl.MigrationCast(ctx, MethodConfirmResize, "h1", MigrationArgs{Instance: inst, Migration: mig})
+			}},
 		{MethodRevertResize, "instance,migration,request_spec",
-			func() error { return cl.MigrationCast(ctx, MethodRevertResize, "h1", MigrationArgs{Instance: inst, Migration: mig}) }},
+			func() error {
+				return cl.MigrationCast(ctx, MethodRevertResize, "h1", MigrationArgs{Instance: inst, Migration: mig})
+			}},
 		{MethodFinishRevertResize, "instance,migration,request_spec",
 			func() error {
 				return cl.MigrationCast(ctx, MethodFinishRevertResize, "h1", MigrationArgs{Instance: inst, Migration: mig})
