@@ -105,6 +105,10 @@ func TestResizeActions(t *testing.T) {
 			e.do("POST", path, alice, "", actionBody("lock")).want(t, 202)
 			resize("2").wantFault(t, 409, "Instance "+id+" is locked")
 			e.do("POST", path, alice, "", actionBody("unlock")).want(t, 202)
+			// Another project's server is not found, for each action.
+			for _, body := range []any{map[string]any{"resize": map[string]any{"flavorRef": "2"}}, actionBody("confirmResize"), actionBody("revertResize")} {
+				e.do("POST", path, bob, "", body).wantFault(t, 404, "Instance "+id+" could not be found.")
+			}
 
 			resize("2").want(t, 202)
 			got, _ := e.compute.GetInstance(ctx, id)
