@@ -67,6 +67,7 @@ func (a *App) NewComputeService() (*service.Service, error) {
 		InstanceBuildTimeout:    a.Cfg.Default.InstanceBuildTimeout,
 		Notifier:                notes.As(notifications.SourceCompute),
 		Peers:                   peers.rpc,
+		ResizeConfirmWindow:     a.Cfg.Default.ResizeConfirmWindow,
 	})
 	if err != nil {
 		return nil, err

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gonova/gonova/internal/compute/rpcapi"
 	"github.com/gonova/gonova/internal/compute/states"
 	"github.com/gonova/gonova/internal/compute/virt/fake"
 	"github.com/gonova/gonova/internal/computedb"
+	"github.com/gonova/gonova/pkg/clock/clocktest"
 )
 
 var (
@@ -158,5 +160,46 @@ func TestResizeRollback(t *testing.T) {
 	got = h.get(t, id)
 	if got.TaskState != states.TaskNone || got.Resize != nil || h.nodeUsage(t) != "2 vcpus 2048 MB 20 GB 1 vms" {
 		t.Fatalf("after an unreachable source: %+v, %s", got, h.nodeUsage(t))
+	}
+}
+
+// resize_confirm_window: a resize left in VERIFY_RESIZE that long is
+// confirmed by _poll_unconfirmed_resizes, recorded as a confirmResize
+// action; a younger one is left alone, and a window of 0 does nothing.
+func TestPollUnconfirmedResizes(t *testing.T) {
+	h := newHarness(t, fake.Options{})
+	in := h.create(t, 1, 512, 1)
+	h.build(t, in)
+	id := in.UUID
+	h.setTask(t, id, states.TaskResizePrep)
+	if err := h.prep(t, ctx(t), id, small); err != nil {
+		t.Fatal(err)
+	}
+	later := clocktest.New(time.Now().Add(2 * time.Minute))
+	h.m.clock = later
+	if err := h.m.PollUnconfirmedResizes(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	wantState(t, h.get(t, id), states.VMResized, states.TaskNone, states.PowerRunning) // window 0: off
+	h.m.confirmWindow = time.Hour
+	if err := h.m.PollUnconfirmedResizes(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	wantState(t, h.get(t, id), states.VMResized, states.TaskNone, states.PowerRunning) // younger than the window
+	h.m.confirmWindow = time.Minute
+	if err := h.m.PollUnconfirmedResizes(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	got := h.get(t, id)
+	wantState(t, got, states.VMActive, states.TaskNone, states.PowerRunning)
+	if got.Resize != nil || got.FlavorID != "f2" || h.nodeUsage(t) != "2 vcpus 2048 MB 20 GB 1 vms" {
+		t.Fatalf("after the automatic confirm: %+v, %s", got, h.nodeUsage(t))
+	}
+	acts, err := h.store.ListActions(ctx(t), computedb.ActionFilter{InstanceUUID: id})
+	if err != nil || len(acts) == 0 || acts[0].Action != "confirmResize" {
+		t.Fatalf("actions %+v, %v", acts, err)
+	}
+	if e := eventNames(h.events(t, id, acts[0].RequestID)); e != "compute_confirm_resize:Success" {
+		t.Fatalf("events %s", e)
 	}
 }
