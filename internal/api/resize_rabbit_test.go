@@ -29,7 +29,7 @@ import (
 // resizeComputeEnv is realComputeEnv with the computes hosts (fake drivers
 // of 8 vcpus, 16 GB, 200 GB), each able to cast a resize's hops to the
 // others, and allow_resize_to_same_host as sameHost.
-func resizeComputeEnv(t *testing.T, sameHost bool, hosts ...string) *env {
+func resizeComputeEnv(t *testing.T, sameHost bool, hosts ...string) (*env, map[string]*fake.Driver) {
 	t.Helper()
 	ctx := context.Background()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -49,9 +49,11 @@ func resizeComputeEnv(t *testing.T, sameHost bool, hosts ...string) *env {
 		o.AllowResizeToSameHost = sameHost
 	})
 	var stops []func(context.Context) error
+	drivers := map[string]*fake.Driver{}
 	for _, h := range hosts {
 		svc := e.addService(h, registry.BinaryCompute)
-		m, err := manager.New(manager.Options{Host: h, Driver: fake.New(fake.Options{Logger: quiet, VCPUs: 8, MemoryMB: 16384, LocalGB: 200}),
+		drivers[h] = fake.New(fake.Options{Logger: quiet, VCPUs: 8, MemoryMB: 16384, LocalGB: 200})
+		m, err := manager.New(manager.Options{Host: h, Driver: drivers[h],
 			Store: e.compute, Logger: quiet, ResourceSpacing: -1, SyncPowerStateSpacing: -1, Peers: cl})
 		if err != nil {
 			t.Fatal(err)
@@ -83,7 +85,7 @@ func resizeComputeEnv(t *testing.T, sameHost bool, hosts ...string) *env {
 			t.Error(err)
 		}
 	})
-	return e
+	return e, drivers
 }
 
 // resizeClient is gophercloud on e's router as alice.
@@ -153,7 +155,7 @@ func flavorName(s *servers.Server) any { return s.Flavor["original_name"] }
 // to stopped. Wrong states are 409s; the actions and the compute's events
 // are recorded.
 func TestGophercloudResizeSameHostOnRabbitMQ(t *testing.T) {
-	e := resizeComputeEnv(t, true, "c1")
+	e, _ := resizeComputeEnv(t, true, "c1")
 	ctx := context.Background()
 	client := resizeClient(t, e)
 
@@ -304,8 +306,15 @@ func TestGophercloudResizeSameHostOnRabbitMQ(t *testing.T) {
 // destination; revert brings the server back to the source, confirm of a
 // second resize frees the source; delete while VERIFY_RESIZE frees both.
 func TestGophercloudResizeBetweenHostsOnRabbitMQ(t *testing.T) {
-	e := resizeComputeEnv(t, false, "c1", "c2")
+	e, drivers := resizeComputeEnv(t, false, "c1", "c2")
 	ctx := context.Background()
+	guests := func(h string) int {
+		ids, err := drivers[h].ListInstanceUUIDs(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ids)
+	}
 	client := resizeClient(t, e)
 	client.Microversion = "2.93"
 
@@ -348,6 +357,9 @@ func TestGophercloudResizeBetweenHostsOnRabbitMQ(t *testing.T) {
 		t.Fatalf("VERIFY_RESIZE on %s with %v", host(), s.Flavor)
 	}
 	want("while VERIFY_RESIZE", usage("1 vcpus 512 MB 1 GB 0 vms", "1 vcpus 2048 MB 20 GB 1 vms"))
+	if guests(src) != 1 || guests(other) != 1 {
+		t.Fatalf("guests while VERIFY_RESIZE: source %d, destination %d; want the source's kept", guests(src), guests(other))
+	}
 	if err := servers.RevertResize(ctx, client, id).ExtractErr(); err != nil {
 		t.Fatal(err)
 	}
@@ -356,6 +368,9 @@ func TestGophercloudResizeBetweenHostsOnRabbitMQ(t *testing.T) {
 		t.Fatalf("reverted to %s with %v", host(), s.Flavor)
 	}
 	want("after revert", usage("1 vcpus 512 MB 1 GB 1 vms", "0 vcpus 0 MB 0 GB 0 vms"))
+	if guests(src) != 1 || guests(other) != 0 {
+		t.Fatalf("guests after revert: source %d, destination %d", guests(src), guests(other))
+	}
 
 	if err := servers.Resize(ctx, client, id, servers.ResizeOpts{FlavorRef: "3"}).ExtractErr(); err != nil {
 		t.Fatal(err)
@@ -369,6 +384,9 @@ func TestGophercloudResizeBetweenHostsOnRabbitMQ(t *testing.T) {
 		t.Fatalf("confirmed on %s with %v", host(), s.Flavor)
 	}
 	want("after confirm", usage("0 vcpus 0 MB 0 GB 0 vms", "2 vcpus 4096 MB 40 GB 1 vms"))
+	if guests(src) != 0 || guests(other) != 1 {
+		t.Fatalf("guests after confirm: source %d, destination %d", guests(src), guests(other))
+	}
 
 	// Back to the first host, then deleted while VERIFY_RESIZE.
 	if err := servers.Resize(ctx, client, id, servers.ResizeOpts{FlavorRef: "4"}).ExtractErr(); err != nil {
@@ -386,6 +404,13 @@ func TestGophercloudResizeBetweenHostsOnRabbitMQ(t *testing.T) {
 	for deadline := time.Now().Add(20 * time.Second); nodeUsage(t, e) != zero; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("after delete: %s", nodeUsage(t, e))
+		}
+	}
+	// Both hosts' guests are gone: the destination's by terminate, the
+	// source's by the confirm_resize nova-api sends it on delete.
+	for deadline := time.Now().Add(20 * time.Second); guests("c1")+guests("c2") != 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("guests after delete: c1 %d, c2 %d", guests("c1"), guests("c2"))
 		}
 	}
 }

@@ -317,3 +317,24 @@ func (a *API) checkComputeVersion(ctx context.Context, host, action string, need
 	}
 	return nil
 }
+
+// cleanResizeSource is nova's _confirm_resize_on_deleting for a server
+// deleted while VERIFY_RESIZE between two hosts: the source, which still
+// has the guest, is sent confirm_resize so it removes it (the deletion
+// releases both claims). Best effort: a failure is logged.
+func (a *API) cleanResizeSource(ctx context.Context, c Caller, in computedb.Instance) {
+	rrpc, ok := a.rpc.(ResizeRPC)
+	if !ok || in.Resize == nil || !in.Resize.Finished {
+		return
+	}
+	src, err := a.compute.GetNode(ctx, in.Resize.NodeID)
+	if err != nil || src.Host == in.Host {
+		return
+	}
+	mig := rpcapi.Migration{SourceCompute: src.Host, SourceNode: src.HypervisorHostname, DestCompute: in.Host, DestNode: in.Node,
+		Status: "confirming", MigrationType: "resize"}
+	if err := rrpc.MigrationCast(rpcContext(ctx, c), rpcapi.MethodConfirmResize, in, mig); err != nil {
+		a.logger(c).WarnContext(ctx, "could not ask the resize source to remove its guest of a deleted server",
+			"instance_uuid", in.UUID, "source", src.Host, "error", err)
+	}
+}

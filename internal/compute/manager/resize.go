@@ -256,6 +256,14 @@ func (e *Endpoint) ConfirmResize(ctx context.Context, args rpcapi.MigrationArgs)
 	}
 	defer end()
 	log := m.opLog(ctx, rpcapi.MethodConfirmResize, id)
+	// A server deleted while VERIFY_RESIZE (nova's
+	// _confirm_resize_on_deleting): the deletion releases the claims; the
+	// source only removes the guest it kept.
+	if cur, err := m.store.GetInstance(ctx, id); (errors.Is(err, computedb.ErrNotFound) || cur.TaskState == states.TaskDeleting) &&
+		args.Migration.DestCompute != m.host && args.Migration.DestCompute != "" {
+		log.Info("Removing the guest a resize left on this source host; its server is deleted")
+		return m.driver.Destroy(ctx, id)
+	}
 	return m.withEvent(ctx, log, rpcapi.MethodConfirmResize, id, func() error {
 		inst, ok, err := m.resizeStep(ctx, log, rpcapi.MethodConfirmResize, id, states.TaskResizeConfirming, states.TaskResizeConfirming)
 		if !ok {
