@@ -192,7 +192,8 @@ func TestResizeSameHostOption(t *testing.T) {
 				got, _ := e.compute.GetInstance(ctx, id)
 				u := e.usage(t)["c1"]
 				if !same {
-					if got.TaskState != states.TaskNone || got.Resize != nil || got.Fault == nil || u != "1 vcpus, 512 MB, 1 GB" {
+					if got.TaskState != states.TaskNone || got.Resize != nil || got.Fault == nil || got.Fault.Code != 500 ||
+						got.Fault.Message != "No valid host was found. No valid host found for resize" || u != "1 vcpus, 512 MB, 1 GB" {
 						t.Fatalf("without the option: %+v, usage %s", got, u)
 					}
 					continue

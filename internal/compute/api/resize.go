@@ -168,7 +168,7 @@ func (a *API) Resize(ctx context.Context, c Caller, req ResizeRequest) error {
 		// task, the reason as its fault.
 		none := states.TaskNone
 		if _, uerr := a.compute.UpdateInstance(cctx, out.UUID, computedb.InstanceUpdate{TaskState: &none, ExpectTaskState: &prep,
-			Fault: &computedb.Fault{Code: http.StatusBadRequest, Message: err.Error()}}); uerr != nil && !errors.Is(uerr, computedb.ErrConflict) && !errors.Is(uerr, computedb.ErrNotFound) {
+			Fault: &computedb.Fault{Code: http.StatusInternalServerError, Message: err.Error()}}); uerr != nil && !errors.Is(uerr, computedb.ErrConflict) && !errors.Is(uerr, computedb.ErrNotFound) {
 			return uerr
 		}
 		log.WarnContext(ctx, "no host for the resize; the server stays as it was", "flavor", f.ID, "reason", err.Error())
