@@ -28,8 +28,21 @@ func serverFault(err error, serverID string) error {
 		tooOld   *computeapi.ComputeTooOldError
 		over     *computedb.OverQuotaError
 		noGroup  *computeapi.InstanceGroupNotFoundError
+		sameFlv  *computeapi.CannotResizeToSameFlavorError
+		noDisk   *computeapi.CannotResizeDiskError
+		noFlavor *computeapi.FlavorNotFoundError
+		noMig    *computeapi.MigrationNotFoundError
+		svcDown  *computeapi.ServiceUnavailableError
 	)
 	switch {
+	case errors.As(err, &sameFlv), errors.As(err, &noDisk), errors.As(err, &noFlavor):
+		// The resize's 400s (nova's CannotResizeToSameFlavor,
+		// CannotResizeDisk, FlavorNotFound).
+		return fault.BadRequest(err.Error())
+	case errors.As(err, &noMig):
+		return fault.BadRequest("Instance has not been resized.")
+	case errors.As(err, &svcDown):
+		return fault.Conflict(svcDown.Error())
 	case errors.As(err, &notFound):
 		id := serverID
 		if id == "" {

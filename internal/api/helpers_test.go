@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	computeapi "github.com/gonova/gonova/internal/compute/api"
+	"github.com/gonova/gonova/internal/compute/rpcapi"
 	"github.com/gonova/gonova/internal/compute/virt"
 	"github.com/gonova/gonova/internal/computedb"
 	"github.com/gonova/gonova/pkg/clock/clocktest"
@@ -80,6 +81,18 @@ func (f *fakeCompute) InstanceAction(_ context.Context, method string, in comput
 
 func (f *fakeCompute) RebuildInstance(_ context.Context, in computedb.Instance, _ string, _ *string) error {
 	return f.record(call{Method: "rebuild_instance", Host: in.Host, UUID: in.UUID})
+}
+
+func (f *fakeCompute) PrepResize(_ context.Context, in computedb.Instance, _ computeapi.Flavor, mig rpcapi.Migration) error {
+	return f.record(call{Method: "prep_resize", Host: mig.DestCompute, UUID: in.UUID})
+}
+
+func (f *fakeCompute) MigrationCast(_ context.Context, method string, in computedb.Instance, mig rpcapi.Migration) error {
+	host := mig.SourceCompute
+	if method == "revert_resize" {
+		host = mig.DestCompute
+	}
+	return f.record(call{Method: method, Host: host, UUID: in.UUID})
 }
 
 func (f *fakeCompute) GetConsoleOutput(ctx context.Context, in computedb.Instance, n *int) (string, error) {

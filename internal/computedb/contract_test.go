@@ -37,6 +37,7 @@ func runContract(t *testing.T, newStore func(t *testing.T) Store) {
 
 	t.Run("ListFilters", func(t *testing.T) { runFilterContract(t, newStore) })
 	t.Run("Actions", func(t *testing.T) { runActionContract(t, newStore) })
+	t.Run("Resize", func(t *testing.T) { runResizeContract(t, newStore) })
 	t.Run("RebuildAndUpdateFields", func(t *testing.T) { runUpdateFieldsContract(t, newStore) })
 	t.Run("Reservation", func(t *testing.T) { runReservationContract(t, newStore) })
 

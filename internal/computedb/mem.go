@@ -28,6 +28,9 @@ type Mem struct {
 	// agg holds the host aggregates (mem_aggregates.go), made on first use.
 	agg     *memAggregates
 	aggOnce sync.Once
+	// rzCopies holds the flavor copies of resizes in progress: the old
+	// and the new one (mem_resize.go).
+	rzCopies map[string][2]InstanceFlavor
 	// acts holds instance actions and events (mem_actions.go).
 	acts memActions
 	fl   memFlavors  // mem_flavors.go
@@ -141,6 +144,7 @@ func (m *Mem) createLocked(in Instance) (Instance, error) {
 	m.nextInst++
 	in.ID, in.CreatedAt, in.UpdatedAt, in.TerminatedAt, in.Fault = m.nextInst, m.now(), nil, nil, nil
 	in.Locked, in.LockedBy, in.LockedReason = false, "", "" // as Postgres: a new row is unlocked
+	in.Resize = nil                                         // as Postgres: a new row is not being resized
 	in.Metadata = copyMetadata(in.Metadata)
 	in.Tags = normalTags(in.Tags)
 	in.Flavor = in.Flavor.clone()
@@ -321,6 +325,10 @@ func snapshot(in *Instance) Instance {
 	out.Metadata = copyMetadata(in.Metadata)
 	out.Tags = normalTags(in.Tags)
 	out.Flavor = in.Flavor.clone()
+	if in.Resize != nil {
+		r := *in.Resize
+		out.Resize = &r
+	}
 	if in.Fault != nil {
 		f := *in.Fault
 		out.Fault = &f

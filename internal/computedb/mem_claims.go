@@ -72,9 +72,15 @@ func (m *Mem) ReleaseClaim(_ context.Context, id string) (bool, error) {
 }
 
 func (m *Mem) releaseLocked(id string) bool {
+	released := false
+	if in, ok := m.instances[id]; ok {
+		released = m.releaseResizeLocked(in)
+	} else if in, ok := m.gone[id]; ok {
+		released = m.releaseResizeLocked(in)
+	}
 	c, ok := m.claims[id]
 	if !ok {
-		return false
+		return released
 	}
 	delete(m.claims, id)
 	if n, ok := m.nodes[c.node]; ok {
@@ -121,6 +127,14 @@ func (m *Mem) ReportNode(_ context.Context, n Node, initial AllocationRatios) (N
 			held.MemoryMB += c.res.MemoryMB
 			held.LocalGB += c.res.LocalGB
 			count++
+		}
+	}
+	for _, in := range m.instances {
+		if rz := in.Resize; rz != nil && rz.NodeID == id {
+			r := rz.held()
+			held.VCPUs += r.VCPUs
+			held.MemoryMB += r.MemoryMB
+			held.LocalGB += r.LocalGB
 		}
 	}
 	cur.VCPUsUsed = int(held.VCPUs)

@@ -103,7 +103,10 @@ const instCols = `id, uuid::text, display_name, user_id, project_id, coalesce(ho
 	coalesce(availability_zone, ''),
 	locked, coalesce(locked_by, ''), coalesce(locked_reason, ''), coalesce(display_description, ''),
 	coalesce(hostname, ''), coalesce(reservation_id, ''),
-	tags, coalesce(key_name, ''), flavor, launch_index`
+	tags, coalesce(key_name, ''), flavor, launch_index,
+	coalesce(old_flavor_id, ''), coalesce(old_vcpus, 0), coalesce(old_memory_mb, 0), coalesce(old_root_gb, 0),
+	coalesce(new_flavor_id, ''), coalesce(new_vcpus, 0), coalesce(new_memory_mb, 0), coalesce(new_root_gb, 0),
+	coalesce(resize_node_id, 0), resize_finished`
 
 func scanInstance(row pgx.Row) (Instance, error) { return newInstanceScanner().scan(row) }
 
@@ -114,6 +117,7 @@ type instanceScanner struct {
 	faultCode    *int
 	faultMessage *string
 	faultCreated *time.Time
+	resize       Resize
 	dest         []any
 }
 
@@ -125,7 +129,10 @@ func newInstanceScanner() *instanceScanner {
 		&in.LaunchedAt, &in.TerminatedAt, &in.CreatedAt, &in.UpdatedAt, &in.Metadata, &sc.faultCode, &sc.faultMessage, &sc.faultCreated,
 		&in.AvailabilityZone,
 		&in.Locked, &in.LockedBy, &in.LockedReason, &in.Description, &in.Hostname, &in.ReservationID,
-		&in.Tags, &in.KeyName, &in.Flavor, &in.LaunchIndex}
+		&in.Tags, &in.KeyName, &in.Flavor, &in.LaunchIndex,
+		&sc.resize.OldFlavor.ID, &sc.resize.OldFlavor.VCPUs, &sc.resize.OldFlavor.MemoryMB, &sc.resize.OldFlavor.RootGB,
+		&sc.resize.NewFlavor.ID, &sc.resize.NewFlavor.VCPUs, &sc.resize.NewFlavor.MemoryMB, &sc.resize.NewFlavor.RootGB,
+		&sc.resize.NodeID, &sc.resize.Finished}
 	return sc
 }
 
@@ -144,6 +151,10 @@ func (sc *instanceScanner) scan(row pgx.Row) (Instance, error) {
 	}
 	if in.Tags == nil {
 		in.Tags = []string{}
+	}
+	if sc.resize.NewFlavor.ID != "" {
+		rz := sc.resize
+		in.Resize = &rz
 	}
 	if sc.faultCode != nil && sc.faultMessage != nil && sc.faultCreated != nil {
 		in.Fault = &Fault{Code: *sc.faultCode, Message: *sc.faultMessage, Created: *sc.faultCreated}
@@ -520,7 +531,7 @@ func (p *PG) DeleteInstance(ctx context.Context, id string) error {
 	// for the locking order: the instance row, then the node's).
 	tag, err := p.pool.Exec(ctx, `WITH i AS (`+claimedInstance+` AND deleted = 0 FOR UPDATE),
 		n AS (`+releaseFromNode+`)
-		UPDATE instances SET deleted = id, deleted_at = now(), updated_at = now(), vm_state = $2, claim_node_id = NULL,
+		UPDATE instances SET deleted = id, deleted_at = now(), updated_at = now(), vm_state = $2, claim_node_id = NULL, `+clearResize+`,
 			task_state = NULL, terminated_at = coalesce(terminated_at, now()) FROM i WHERE instances.id = i.i_id`, canon, string(states.VMDeleted))
 	if err != nil {
 		return fail("deleting instance "+canon, err)

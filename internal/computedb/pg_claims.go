@@ -20,14 +20,32 @@ import (
 
 // claimedInstance selects the instance row of uuid $1 with the claim it
 // holds, under aliases that cannot clash with the tables' columns.
-const claimedInstance = `SELECT id AS i_id, claim_node_id AS i_node, vcpus AS i_vcpus, memory_mb AS i_mem, root_gb AS i_disk
+// The r_ columns are the second claim of a resize (resize.go), on r_node.
+const claimedInstance = `SELECT id AS i_id, claim_node_id AS i_node, vcpus AS i_vcpus, memory_mb AS i_mem, root_gb AS i_disk,
+	resize_node_id AS r_node, ` + resizeHeld + `
 	FROM instances WHERE uuid = $1`
 
-// releaseFromNode gives the claim of CTE i back to its node.
-const releaseFromNode = `UPDATE compute_nodes c SET vcpus_used = c.vcpus_used - i.i_vcpus,
-	memory_mb_used = c.memory_mb_used - i.i_mem, local_gb_used = c.local_gb_used - i.i_disk,
-	free_ram_mb = c.free_ram_mb + i.i_mem, free_disk_gb = c.free_disk_gb + i.i_disk, running_vms = c.running_vms - 1
-	FROM i WHERE c.id = i.i_node RETURNING c.id`
+// resizeHeld are the amounts the second claim of a resize holds: the new
+// flavor's until finish_resize, the old one's after.
+const resizeHeld = `CASE WHEN resize_finished THEN old_vcpus ELSE new_vcpus END AS r_vcpus,
+	CASE WHEN resize_finished THEN old_memory_mb ELSE new_memory_mb END AS r_mem,
+	CASE WHEN resize_finished THEN old_root_gb ELSE new_root_gb END AS r_disk`
+
+// releaseFromNode gives both claims of CTE i back to their nodes, summed
+// per node first: a same-host resize holds both on one node, whose row a
+// statement may update only once.
+const releaseFromNode = `UPDATE compute_nodes c SET vcpus_used = c.vcpus_used - u.u_vcpus,
+	memory_mb_used = c.memory_mb_used - u.u_mem, local_gb_used = c.local_gb_used - u.u_disk,
+	free_ram_mb = c.free_ram_mb + u.u_mem, free_disk_gb = c.free_disk_gb + u.u_disk, running_vms = c.running_vms - u.u_vms
+	FROM (SELECT x_node AS u_node, sum(x_vcpus) AS u_vcpus, sum(x_mem) AS u_mem, sum(x_disk) AS u_disk, sum(x_vms) AS u_vms
+		FROM (SELECT i_node AS x_node, i_vcpus AS x_vcpus, i_mem AS x_mem, i_disk AS x_disk, 1 AS x_vms FROM i WHERE i_node IS NOT NULL
+			UNION ALL SELECT r_node, r_vcpus, r_mem, r_disk, 0 FROM i WHERE r_node IS NOT NULL) x GROUP BY x_node) u
+	WHERE c.id = u.u_node RETURNING c.id`
+
+// clearResize ends an instance's resize (an UPDATE's SET list).
+const clearResize = `old_flavor_id = NULL, old_vcpus = NULL, old_memory_mb = NULL, old_root_gb = NULL,
+	new_flavor_id = NULL, new_vcpus = NULL, new_memory_mb = NULL, new_root_gb = NULL,
+	resize_node_id = NULL, resize_finished = false, old_flavor = NULL, new_flavor = NULL`
 
 // ClaimInstance implements Store.
 func (p *PG) ClaimInstance(ctx context.Context, r ClaimRequest) (Instance, error) {
@@ -122,9 +140,9 @@ func (p *PG) ReleaseClaim(ctx context.Context, id string) (bool, error) {
 	if !ok {
 		return false, nil
 	}
-	tag, err := p.pool.Exec(ctx, `WITH i AS (`+claimedInstance+` AND claim_node_id IS NOT NULL FOR UPDATE),
+	tag, err := p.pool.Exec(ctx, `WITH i AS (`+claimedInstance+` AND (claim_node_id IS NOT NULL OR resize_node_id IS NOT NULL) FOR UPDATE),
 		n AS (`+releaseFromNode+`)
-		UPDATE instances SET claim_node_id = NULL FROM i WHERE instances.id = i.i_id`, canon)
+		UPDATE instances SET claim_node_id = NULL, `+clearResize+` FROM i WHERE instances.id = i.i_id`, canon)
 	if err != nil {
 		return false, fail("releasing the claim of instance "+canon, err)
 	}
@@ -180,8 +198,10 @@ func (p *PG) ReportNode(ctx context.Context, n Node, initial AllocationRatios) (
 				memory_mb_used = memory_mb_reserved + s.s_mem, local_gb_used = local_gb_reserved + s.s_disk,
 				free_ram_mb = memory_mb - memory_mb_reserved - s.s_mem, free_disk_gb = local_gb - local_gb_reserved - s.s_disk,
 				running_vms = s.s_count
-			FROM (SELECT coalesce(sum(vcpus), 0) AS s_vcpus, coalesce(sum(memory_mb), 0) AS s_mem,
-				coalesce(sum(root_gb), 0) AS s_disk, count(*) AS s_count FROM instances WHERE claim_node_id = $1) s
+			FROM (SELECT coalesce(sum(x_vcpus), 0) AS s_vcpus, coalesce(sum(x_mem), 0) AS s_mem,
+				coalesce(sum(x_disk), 0) AS s_disk, coalesce(sum(x_vms), 0) AS s_count FROM (
+				SELECT vcpus AS x_vcpus, memory_mb AS x_mem, root_gb AS x_disk, 1 AS x_vms FROM instances WHERE claim_node_id = $1
+				UNION ALL SELECT `+resizeHeld+`, 0 FROM instances WHERE resize_node_id = $1) x) s
 			WHERE id = $1
 			RETURNING `+nodeCols, id))
 		return err

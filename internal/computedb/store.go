@@ -104,6 +104,8 @@ type Instance struct {
 	Flavor InstanceFlavor
 	// LaunchIndex is the instance's place in its create, 0 to N-1.
 	LaunchIndex int
+	// Resize is the resize in progress (resize.go), nil when none.
+	Resize *Resize
 }
 
 // Fault is an instance's latest fault, as nova's servers API shows it.
@@ -297,4 +299,6 @@ type Store interface {
 	// ListActiveInWindow returns the instances simple tenant usage
 	// reports (usage.go).
 	ListActiveInWindow(ctx context.Context, w UsageWindow) ([]Instance, error)
+	// ResizeStore: the second claim of a resize (resize.go).
+	ResizeStore
 }

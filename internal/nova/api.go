@@ -152,6 +152,8 @@ func (a *App) newComputeAPI(rpc computeapi.ComputeRPC) (*computeapi.API, error) 
 		DefaultAvailabilityZone: a.Cfg.Default.DefaultAvailabilityZone,
 		Host:                    a.Cfg.Default.Host, // the host of the API's own action events (api_lock)
 		Quotas:                  quota.New(a.Compute, quota.FromConfig(a.Cfg.Quota)),
+
+		AllowResizeToSameHost: a.Cfg.Default.AllowResizeToSameHost,
 	})
 }
 

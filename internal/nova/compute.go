@@ -42,6 +42,11 @@ func (a *App) NewComputeService() (*service.Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The other computes of a resize between two hosts (its hops).
+	peers, err := a.ComputeClient()
+	if err != nil {
+		return nil, err
+	}
 	m, err := manager.New(manager.Options{
 		Host:   host,
 		HostIP: MyIP(a.Cfg.Default.MyIP),
@@ -61,6 +66,8 @@ func (a *App) NewComputeService() (*service.Service, error) {
 		RPCVersion:              rpcVersion,
 		InstanceBuildTimeout:    a.Cfg.Default.InstanceBuildTimeout,
 		Notifier:                notes.As(notifications.SourceCompute),
+		Peers:                   peers.rpc,
+		ResizeConfirmWindow:     a.Cfg.Default.ResizeConfirmWindow,
 	})
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	computeapi "github.com/gonova/gonova/internal/compute/api"
 	"github.com/gonova/gonova/internal/compute/rpcapi"
 	"github.com/gonova/gonova/internal/compute/versions"
+	"github.com/gonova/gonova/internal/computedb"
 	"github.com/gonova/gonova/pkg/app"
 )
 
@@ -74,4 +75,21 @@ func (c *ComputeClient) GetHostUptime(ctx context.Context, host string) (string,
 		return hr.GetHostUptime(ctx, host)
 	}
 	return "", computeapi.ErrNotSupported
+}
+
+// PrepResize forwards prep_resize (computeapi.ResizeRPC).
+func (c *ComputeClient) PrepResize(ctx context.Context, inst computedb.Instance, f computeapi.Flavor, mig rpcapi.Migration) error {
+	if rr, ok := c.ComputeRPC.(computeapi.ResizeRPC); ok {
+		return rr.PrepResize(ctx, inst, f, mig)
+	}
+	return computeapi.ErrNotSupported
+}
+
+// MigrationCast forwards confirm_resize and revert_resize
+// (computeapi.ResizeRPC).
+func (c *ComputeClient) MigrationCast(ctx context.Context, method string, inst computedb.Instance, mig rpcapi.Migration) error {
+	if rr, ok := c.ComputeRPC.(computeapi.ResizeRPC); ok {
+		return rr.MigrationCast(ctx, method, inst, mig)
+	}
+	return computeapi.ErrNotSupported
 }

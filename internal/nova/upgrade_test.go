@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -278,7 +279,7 @@ func TestRollingUpgradeCapsTheAPIAtTheOldestCompute(t *testing.T) {
 	if client.VersionCap() != "6.1" {
 		t.Fatalf("cap after Reset = %q, want 6.1", client.VersionCap())
 	}
-	if l := readLog(t, apiLog); !strings.Contains(l, "Automatically selected compute RPC version 6.1 from minimum service version 3") {
+	if l := readLog(t, apiLog); !strings.Contains(l, "Automatically selected compute RPC version 6.1 from minimum service version "+strconv.Itoa(ServiceVersion)) {
 		t.Fatalf("the API did not log its new choice:\n%s", l)
 	}
 	b1, b2 := build(oldHost), build(newHost)
@@ -386,7 +387,7 @@ func TestUpgradeLevelsComputeConfiguresTheClient(t *testing.T) {
 // a compute at it serves rpcapi.Version.
 func TestServiceVersionIsTheHistorysLast(t *testing.T) {
 	h := versions.History()
-	if ServiceVersion != h[len(h)-1].Service || ServiceVersion != 3 {
+	if ServiceVersion != h[len(h)-1].Service || ServiceVersion != 4 {
 		t.Fatalf("ServiceVersion = %d, history ends at %d", ServiceVersion, h[len(h)-1].Service)
 	}
 	n, _ := runtimeAt(t, "[DEFAULT]\nhost = h9\ntransport_url = memory://"+testenv.UniqueName("sv_")+"\n", 0)

@@ -86,6 +86,9 @@ type DefaultOptions struct {
 	// Availability zones, nova's [DEFAULT] options of the same names.
 	DefaultAvailabilityZone         string // default_availability_zone: the zone of a compute host in no zone aggregate
 	InternalServiceAvailabilityZone string // internal_service_availability_zone: the zone of the non-compute services
+
+	AllowResizeToSameHost bool          // allow_resize_to_same_host: a resize may choose the instance's own host
+	ResizeConfirmWindow   time.Duration // resize_confirm_window: VERIFY_RESIZE this long is confirmed automatically; 0 disables
 }
 
 // DatabaseOptions are the options of the [database] section.

@@ -51,6 +51,9 @@ type Options struct {
 	// Quotas are the limits a create is checked against (atomically in the
 	// store). Default: quota.New over Compute with nova's defaults.
 	Quotas *quota.Quotas
+	// AllowResizeToSameHost is nova's allow_resize_to_same_host: a resize
+	// may choose the instance's own host (default false: another host).
+	AllowResizeToSameHost bool
 }
 
 // Scheduler places an instance in task state scheduling: it claims the
@@ -78,6 +81,10 @@ type API struct {
 	notes      *notifications.Notifier
 	host       string
 	quotas     *quota.Quotas
+	// placer lists the destinations of a resize; sameHostResize is
+	// Options.AllowResizeToSameHost.
+	placer         *scheduler.Scheduler
+	sameHostResize bool
 }
 
 // New returns an API over the stores and the compute RPC client.
@@ -104,9 +111,14 @@ func New(o Options) (*API, error) {
 	if o.Quotas == nil {
 		o.Quotas = quota.New(o.Compute, nil)
 	}
+	placer, ok := o.Scheduler.(*scheduler.Scheduler)
+	if !ok {
+		placer = scheduler.New(o.Services, o.Compute, scheduler.Options{ServiceDownTime: o.ServiceDownTime, Logger: o.Logger,
+			DefaultAvailabilityZone: o.DefaultAvailabilityZone})
+	}
 	return &API{services: o.Services, compute: o.Compute, rpc: o.RPC, sched: o.Scheduler,
 		downTime: o.ServiceDownTime, rpcTimeout: o.RPCTimeout, log: o.Logger, notes: o.Notifier,
-		host: o.Host, quotas: o.Quotas}, nil
+		host: o.Host, placer: placer, sameHostResize: o.AllowResizeToSameHost, quotas: o.Quotas}, nil
 }
 
 // Quotas are the quotas this API checks creates against.

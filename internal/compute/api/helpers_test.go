@@ -79,6 +79,14 @@ func (r *recorder) RebuildInstance(_ context.Context, in computedb.Instance, _ s
 	return r.record(call{Method: rpcapi.MethodRebuildInstance, Host: in.Host, UUID: in.UUID})
 }
 
+func (r *recorder) PrepResize(_ context.Context, in computedb.Instance, _ Flavor, mig rpcapi.Migration) error {
+	return r.record(call{Method: rpcapi.MethodPrepResize, Host: mig.DestCompute, UUID: in.UUID})
+}
+
+func (r *recorder) MigrationCast(_ context.Context, method string, in computedb.Instance, mig rpcapi.Migration) error {
+	return r.record(call{Method: method, Host: mig.SourceCompute, UUID: in.UUID})
+}
+
 func (r *recorder) GetConsoleOutput(ctx context.Context, in computedb.Instance, n *int) (string, error) {
 	if err := r.record(call{Method: rpcapi.MethodGetConsoleOutput, Host: in.Host, UUID: in.UUID, Length: n}); err != nil {
 		return "", err

@@ -268,6 +268,7 @@ func (a *API) Delete(ctx context.Context, c Caller, inst computedb.Instance) err
 		return fmt.Errorf("casting terminate_instance to %s: %w", inst.Host, err)
 	}
 	log.InfoContext(ctx, "server delete cast to its compute")
+	a.cleanResizeSource(cctx, c, inst)
 	return nil
 }
 

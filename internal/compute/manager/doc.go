@@ -25,8 +25,10 @@
 //     update_available_resource once, so a new host can take work at once.
 //   - Endpoints: build_and_run_instance, terminate_instance,
 //     reboot_instance, stop_instance, start_instance, pause_instance,
-//     unpause_instance, suspend_instance, resume_instance, rebuild_instance
-//     (casts; each inside nova's compute_<method> instance action event,
+//     unpause_instance, suspend_instance, resume_instance, rebuild_instance,
+//     prep_resize, resize_instance, finish_resize, confirm_resize,
+//     revert_resize, finish_revert_resize (resize.go; a resize's hop to
+//     another host goes through Options.Peers) (casts; each inside nova's compute_<method> instance action event,
 //     found by the request id the cast carries), get_console_output,
 //     get_diagnostics (calls),
 //     on an Endpoint value so the lifecycle methods are not served, at

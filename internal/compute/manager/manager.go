@@ -87,6 +87,14 @@ type Options struct {
 	RPCVersion string
 	// Notifier sends nova's instance notifications; nil sends none.
 	Notifier *notifications.Notifier
+	// ResizeConfirmWindow is nova's resize_confirm_window: a resize of
+	// this host waiting in VERIFY_RESIZE that long is confirmed by
+	// _poll_unconfirmed_resizes. 0 disables it.
+	ResizeConfirmWindow time.Duration
+	// Peers casts the hops of a resize between two hosts to the other
+	// compute (resize.go); nil: such a resize fails at its hop, a resize
+	// within this host needs none.
+	Peers Peers
 }
 
 // ComputeManager is nova's ComputeManager for one host: it builds, reboots
@@ -118,6 +126,9 @@ type ComputeManager struct {
 	mu        sync.Mutex
 	serviceID int64
 	nodeID    int64 // the compute_nodes row's id, learnt at the first report
+
+	peers         Peers
+	confirmWindow time.Duration
 }
 
 var _ service.Manager = (*ComputeManager)(nil)
@@ -176,6 +187,8 @@ func New(opts Options) (*ComputeManager, error) {
 		resourceSpacing: opts.ResourceSpacing,
 		syncSpacing:     opts.SyncPowerStateSpacing,
 		buildTimeout:    opts.InstanceBuildTimeout,
+		peers:           opts.Peers,
+		confirmWindow:   opts.ResizeConfirmWindow,
 	}, nil
 }
 
@@ -260,6 +273,9 @@ func (m *ComputeManager) PeriodicTasks(ts *periodic.Tasks) {
 	ts.Add("_sync_power_states", m.SyncPowerStates, periodic.Spacing(m.syncSpacing))
 	if m.buildTimeout > 0 {
 		ts.Add("_check_instance_build_time", m.CheckInstanceBuildTime, periodic.Spacing(buildTimeCheckSpacing(m.buildTimeout)))
+	}
+	if m.confirmWindow > 0 {
+		ts.Add("_poll_unconfirmed_resizes", m.PollUnconfirmedResizes, periodic.Spacing(buildTimeCheckSpacing(m.confirmWindow)))
 	}
 }
 

@@ -29,6 +29,19 @@
 //	                        (cast) {"instance": {...}}
 //	rebuild_instance        (cast, 6.1) {"instance": {...}, "new_pass": ..., "image_ref": ..., "orig_image_ref": ...,
 //	                        "recreate": false, ..., "reimage_boot_volume": false (dropped under a 6.0 cap)}
+//	prep_resize             (cast, to the destination) {"instance", "image", "flavor": {"flavorid", "vcpus", "memory_mb", "root_gb"},
+//	                        "request_spec", "filter_properties", "node", "migration": {...}, "clean_shutdown", "host_list"}
+//	resize_instance         (cast, to the source) {"instance", "migration", "image", "flavor", "clean_shutdown", "request_spec"}
+//	finish_resize           (cast, to the destination) {"instance", "migration", "image", "disk_info", "request_spec"}
+//	confirm_resize          (cast, to the source) {"instance", "migration"}
+//	revert_resize           (cast, to the destination), finish_revert_resize (cast, to the source)
+//	                        {"instance", "migration", "request_spec"}
+//
+// The resize methods are nova's 6.0 methods, served from service version 4
+// (versions.Resize), checked by nova-api as the server actions are. The
+// migration is a plain object ({"source_compute", "source_node",
+// "dest_compute", "dest_node", "status", "migration_type"}): gonova keeps no
+// migrations table, the instance's resize columns are the record.
 //
 // The server actions (stop_instance ... rebuild_instance) are nova's 6.0
 // and 6.1 methods at nova's versions; gonova computes serve them from

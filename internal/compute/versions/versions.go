@@ -20,6 +20,8 @@ var history = [...]Entry{
 	{2, "6.1", "build_and_run_instance takes power_on (false: build the guest and leave it stopped)"},
 	{3, "6.1", "stop_instance, start_instance, pause_instance, unpause_instance, suspend_instance, resume_instance " +
 		"and rebuild_instance served (nova's 6.0 methods, at nova's versions); the compute records instance action events"},
+	{4, "6.1", "prep_resize, resize_instance, finish_resize, confirm_resize, revert_resize and finish_revert_resize served " +
+		"(nova's 6.0 methods, at nova's versions): resize with confirm and revert"},
 }
 
 // ServerActions is the first service version whose nova-compute serves the
@@ -29,6 +31,10 @@ var history = [...]Entry{
 // the instance's host's service version instead, as nova gates new
 // features on service versions.
 const ServerActions = 3
+
+// Resize is the first service version whose nova-compute serves the resize
+// methods (prep_resize ... finish_revert_resize), gated as ServerActions.
+const Resize = 4
 
 // Current is this release's service version, the last entry of the history
 // (nova's SERVICE_VERSION). Every gonova service records it in its row.
