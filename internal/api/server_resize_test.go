@@ -205,3 +205,23 @@ func TestResizeSameHostOption(t *testing.T) {
 		})
 	}
 }
+
+// A resize that grows the server past the project's cores or ram quota is
+// nova's 403 (_check_quota_for_upsize), and nothing changes.
+func TestResizeChecksTheQuota(t *testing.T) {
+	for _, b := range backends {
+		t.Run(string(b), func(t *testing.T) {
+			e := newResizeEnv(t, b, false)
+			id := e.launched(t, alice, "vm") // m1.tiny: 1 vcpu, 512 MB; m1.medium has 2 vcpus
+			e.do("PUT", "/v2.1/os-quota-sets/proj-a", admin, "", map[string]any{"quota_set": map[string]any{"cores": 1}}).want(t, 200)
+			path := "/v2.1/servers/" + id + "/action"
+			e.do("POST", path, alice, "", map[string]any{"resize": map[string]any{"flavorRef": "3"}}).wantFault(t, 403,
+				"Quota exceeded for cores: Requested 1, but already used 1 of 1 cores")
+			if s := obj(t, e.do("GET", "/v2.1/servers/"+id, alice, "", nil).Body["server"]); s["status"] != "ACTIVE" {
+				t.Errorf("after a refused resize the server is %v", s["status"])
+			}
+			e.do("PUT", "/v2.1/os-quota-sets/proj-a", admin, "", map[string]any{"quota_set": map[string]any{"cores": 20}}).want(t, 200)
+			e.do("POST", path, alice, "", map[string]any{"resize": map[string]any{"flavorRef": "3"}}).want(t, 202)
+		})
+	}
+}
