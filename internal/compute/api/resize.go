@@ -216,7 +216,7 @@ func (a *API) scheduleResize(ctx context.Context, in computedb.Instance, f Flavo
 			continue
 		}
 		out, err := a.compute.ClaimResize(ctx, computedb.ResizeClaimRequest{InstanceUUID: in.UUID, NodeID: n.ID, Flavor: amounts,
-			Copy: computedb.InstanceFlavor{Name: f.Name, EphemeralGB: f.EphemeralGB, Swap: f.Swap, RXTXFactor: f.RXTXFactor, ExtraSpecs: f.ExtraSpecs},
+			Copy:            computedb.InstanceFlavor{Name: f.Name, EphemeralGB: f.EphemeralGB, Swap: f.Swap, RXTXFactor: f.RXTXFactor, ExtraSpecs: f.ExtraSpecs},
 			ExpectTaskState: &prep})
 		switch {
 		case err == nil:
