@@ -16,7 +16,7 @@ func TestVersions(t *testing.T) {
 		t.Fatalf("versions %s: want v2.0 then v2.1, as nova", r.Raw)
 	}
 	v := obj(t, vs[1])
-	if v["id"] != "v2.1" || v["status"] != "CURRENT" || v["version"] != "2.53" || v["min_version"] != "2.1" ||
+	if v["id"] != "v2.1" || v["status"] != "CURRENT" || v["version"] != "2.93" || v["min_version"] != "2.1" ||
 		v["updated"] != "2013-07-23T11:33:21Z" {
 		t.Errorf("versions %s", r.Raw)
 	}
@@ -27,7 +27,7 @@ func TestVersions(t *testing.T) {
 		r = e.do("GET", p, "", "", nil)
 		r.want(t, 200)
 		doc := obj(t, r.Body["version"])
-		if len(list(t, doc["links"])) != 2 || len(list(t, doc["media-types"])) != 1 || doc["version"] != "2.53" {
+		if len(list(t, doc["links"])) != 2 || len(list(t, doc["media-types"])) != 1 || doc["version"] != "2.93" {
 			t.Errorf("%s: %s", p, r.Raw)
 		}
 	}
