@@ -316,7 +316,9 @@ var servedSchemaRoutes = []schemaRoute{
 	// A new tag each time: nova answers 201 with a Location for a new tag
 	// (what tempest's schema wants) and 204 without one for a present tag.
 	{method: "PUT", path: "/v2.1/servers/{server}/tags/{tag}", schema: "servers.update_tag", client: serversClient, min: "2.26",
-		prep: func(*testing.T, *schemaFixture, apiClient) map[string]string { return map[string]string{"{tag}": uniq("tag")} }},
+		prep: func(*testing.T, *schemaFixture, apiClient) map[string]string {
+			return map[string]string{"{tag}": uniq("tag")}
+		}},
 	{method: "DELETE", path: "/v2.1/servers/{server}/tags/t1", schema: "servers.delete_tag", client: serversClient, min: "2.26", prep: prepTag},
 	{method: "DELETE", path: "/v2.1/servers/{server}/tags", schema: "servers.delete_all_tags", client: serversClient, min: "2.26"},
 
