@@ -260,6 +260,13 @@ const (
 	serverGroupsClient = "server_groups_client.ServerGroupsClient"
 )
 
+// hostsKnownDifference: nova's compute drivers but the fake one (libvirt,
+// the one nova deploys, included) have no host power action nor host
+// enable: the base driver's NotImplementedError is nova-api's 501, which
+// gonova answers too; tempest's schemas, written against the fake driver,
+// want 200.
+const hostsKnownDifference = "known difference (nova with libvirt answers 501 as gonova does; tempest's schema wants the fake driver's 200)"
+
 // servedSchemaRoutes are the routes of flavors' writes, extra specs and
 // access, key pairs, server metadata and tags, hypervisors' later routes,
 // availability zones, aggregates, os-hosts, limits, quotas, tenant usage,
@@ -357,10 +364,10 @@ var servedSchemaRoutes = []schemaRoute{
 	{method: "GET", path: "/v2.1/os-hosts", schema: "hosts.list_hosts", max: "2.42"},
 	{method: "GET", path: "/v2.1/os-hosts/schema-compute", schema: "hosts.get_host_detail", max: "2.42"},
 	{method: "PUT", path: "/v2.1/os-hosts/schema-compute", schema: "hosts.update_host", max: "2.42",
-		body: bodyOf(map[string]any{"status": "enable"})},
-	{method: "GET", path: "/v2.1/os-hosts/schema-compute/startup", schema: "hosts.startup_host", max: "2.42"},
-	{method: "GET", path: "/v2.1/os-hosts/schema-compute/shutdown", schema: "hosts.shutdown_host", max: "2.42"},
-	{method: "GET", path: "/v2.1/os-hosts/schema-compute/reboot", schema: "hosts.reboot_host", max: "2.42"},
+		body: bodyOf(map[string]any{"status": "enable"}), pending: hostsKnownDifference},
+	{method: "GET", path: "/v2.1/os-hosts/schema-compute/startup", schema: "hosts.startup_host", max: "2.42", pending: hostsKnownDifference},
+	{method: "GET", path: "/v2.1/os-hosts/schema-compute/shutdown", schema: "hosts.shutdown_host", max: "2.42", pending: hostsKnownDifference},
+	{method: "GET", path: "/v2.1/os-hosts/schema-compute/reboot", schema: "hosts.reboot_host", max: "2.42", pending: hostsKnownDifference},
 
 	// Limits, quotas, quota classes, tenant usage.
 	{method: "GET", path: "/v2.1/limits", schema: "limits.get_limit", client: limitsClient},
