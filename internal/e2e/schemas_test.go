@@ -68,6 +68,7 @@ func serverBody(v microversion.Version) any {
 var schemaRoutes = append([]schemaRoute{
 	{method: "GET", path: "/", schema: "versions.list_versions"},
 	{method: "GET", path: "/v2.1", schema: "versions.get_one_version"},
+	{method: "GET", path: "/v2/", schema: "versions.get_one_version"},
 	{method: "GET", path: "/v2.1/os-services", schema: "services.list_services", client: servicesClient},
 	{method: "PUT", path: "/v2.1/os-services/disable", schema: "services.enable_disable_service", max: "2.52",
 		body: bodyOf(map[string]any{"host": "schema-compute", "binary": "nova-compute"})},
