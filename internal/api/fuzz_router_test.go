@@ -295,7 +295,7 @@ func fuzzSeeds() []fuzzSeed {
 	add(200, "GET", "/v2.1/", "", "", "", "", "")
 	add(200, "GET", "/v2.1/os-services", "", "", admin, "", "")
 	add(200, "GET", "/v2.1/os-services", "", "host=c1&binary=nova-compute", admin, "compute 2.53", "")
-	add(406, "GET", "/v2.1/os-services", "", "host=c1", admin, "compute 2.75", "")
+	add(406, "GET", "/v2.1/os-services", "", "host=c1", admin, "compute 2.94", "")
 	add(200, "PUT", "/v2.1/os-services/{id}", "disable", "", admin, "", compute(""))
 	add(200, "PUT", "/v2.1/os-services/{id}", "enable", "", admin, "", compute(""))
 	add(200, "PUT", "/v2.1/os-services/{id}", "disable-log-reason", "", admin, "", compute(`, "disabled_reason": "maintenance"`))
