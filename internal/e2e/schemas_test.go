@@ -28,7 +28,10 @@ import (
 //
 // Path placeholders: {server} (a server made for the test, ACTIVE),
 // {new_server} (one made for this request), {hypervisor} and {service}
-// (the compute's, with the id form of the request's microversion).
+// (the compute's, with the id form of the request's microversion),
+// {actions} (an ACTIVE server the power actions move between states), and
+// those a route's prep fills ({flavor}, {keypair}, {aggregate}, {group},
+// {project}, {request}, {tag}).
 type schemaRoute struct {
 	method, path string
 	schema       string
