@@ -220,6 +220,23 @@ func TestServerUpdateAndRebuild(t *testing.T) {
 		if s := obj(t, r.Body["server"]); s["key_name"] != "k1" {
 			t.Errorf("rebuild with key_name k1 shows key_name %v", s["key_name"])
 		}
+		// nova's rebuild view: key_name from 2.54, user_data (top level)
+		// from 2.57, neither before.
+		for _, c := range []struct {
+			v                 string
+			keyName, userData bool
+		}{{"2.53", false, false}, {"2.54", true, false}, {"2.57", true, true}} {
+			e.setState(t, id, "active", "", 1)
+			r = e.do("POST", act, alice, c.v, map[string]any{"rebuild": map[string]any{"imageRef": imageID}})
+			r.want(t, 202)
+			s := obj(t, r.Body["server"])
+			k, hasKey := s["key_name"]
+			u, hasUserData := s["user_data"]
+			if hasKey != c.keyName || hasUserData != c.userData || (hasKey && k != "k1") || u != nil {
+				t.Errorf("rebuild at %s: key_name %v (%v) user_data %v (%v), want key_name k1 %v, user_data null %v",
+					c.v, k, hasKey, u, hasUserData, c.keyName, c.userData)
+			}
+		}
 		e.setState(t, id, "active", "", 1)
 		r = e.do("POST", act, alice, "2.75", map[string]any{"rebuild": map[string]any{"imageRef": imageID, "key_name": nil}})
 		r.want(t, 202)

@@ -200,6 +200,15 @@ func (h *handlers) rebuild(w http.ResponseWriter, r *http.Request, arg any) erro
 	vc.rebuild = true
 	view := actionView(vc, out)
 	view["adminPass"] = pass
+	// nova's rebuild view shows the (new) key_name from 2.54 and the
+	// server's user_data, top level, from 2.57 (show_keypair, and
+	// include_user_data after the view).
+	if vc.version.AtLeast(2, 54) {
+		view["key_name"] = nullString(out.KeyName)
+	}
+	if vc.version.AtLeast(2, 57) {
+		view["user_data"] = nil // gonova's servers carry no user data
+	}
 	if err := h.addServerGroups(r, out, view); err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gonova/gonova/internal/computedb"
 	"github.com/gonova/gonova/pkg/registry"
+	"github.com/gonova/gonova/pkg/wsgi/microversion"
 )
 
 var novaTime = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$`)
@@ -82,7 +83,7 @@ func TestServicesAuthAndVersions(t *testing.T) {
 	e.do("PUT", "/v2.1/os-services/enable", alice, "", map[string]any{"host": "h", "binary": "nova-compute"}).
 		wantFault(t, 403, "Policy doesn't allow os_compute_api:os-services:update to be performed.")
 	e.do("DELETE", "/v2.1/os-services/1", alice, "", nil).wantFault(t, 403, "Policy doesn't allow os_compute_api:os-services:delete to be performed.")
-	e.do("GET", "/v2.1/os-services", admin, "2.94", nil).wantFault(t, 406, "Version 2.94 is not supported by the API. Minimum is 2.1 and maximum is 2.93.")
+	e.do("GET", "/v2.1/os-services", admin, "2.94", nil).wantFault(t, 406, "Version 2.94 is not supported by the API. Minimum is 2.1 and maximum is "+microversion.DefaultMax.String()+".")
 	e.do("GET", "/v2.1/os-services", admin, "2.x", nil).wantFault(t, 400, "")
 	e.do("POST", "/v2.1/os-services", admin, "", map[string]any{}).wantFault(t, 405, "")
 }

@@ -46,7 +46,7 @@ func TestVersionDocuments(t *testing.T) {
 		!strings.Contains(r.Header.Get("Vary"), microversion.HeaderAPIVersion) {
 		t.Errorf("/v2.1/ headers %v", r.Header)
 	}
-	e.do("GET", "/v2.1/", "", "2.99", nil).wantFault(t, 406, "Version 2.99 is not supported by the API. Minimum is 2.1 and maximum is 2.93.")
+	e.do("GET", "/v2.1/", "", "2.99", nil).wantFault(t, 406, "Version 2.99 is not supported by the API. Minimum is 2.1 and maximum is "+microversion.DefaultMax.String()+".")
 }
 
 // Every response of the v2.1 API carries the version headers, faults

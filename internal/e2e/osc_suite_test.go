@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -229,7 +230,17 @@ var oscSteps = []oscStep{
 	}},
 	{name: "keypair create", run: func(t *testing.T, s *oscSuite) {
 		var kp map[string]any
-		s.user.json(t, "keypair create --private-key "+filepath.Join(t.TempDir(), "key")+" "+s.prefix+"-key", &kp)
+		// nova generates key pairs until 2.91; from 2.92 it only imports
+		// one (and OSC 6.0 does not generate it itself).
+		how := "--private-key " + filepath.Join(t.TempDir(), "key")
+		if s.atLeast("2.92") {
+			pub := filepath.Join(t.TempDir(), "key.pub")
+			if err := os.WriteFile(pub, []byte(publicKey()+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			how = "--public-key " + pub
+		}
+		s.user.json(t, "keypair create "+how+" "+s.prefix+"-key", &kp)
 		if kp["name"] != s.prefix+"-key" || kp["fingerprint"] == nil {
 			t.Errorf("keypair create: %v", kp)
 		}
@@ -543,7 +554,7 @@ var oscSteps = []oscStep{
 // Debian's openstack client through the compute commands operators use,
 // against gonova's nova-api (Keystone auth, the real Glance in the
 // catalog, three nova-computes on the real Postgres and RabbitMQ), at 2.1,
-// 2.53 and the advertised maximum, each microversion in parallel with a
+// 2.53 and the advertised maximum (or the client's, when older), each microversion in parallel with a
 // user and a project of its own; plus python-novaclient's servers.create
 // and gophercloud's hypervisors, metadata and resize calls. Any error of a
 // command fails its step; the steps of pendingOnOtherBranches are skipped.
@@ -586,9 +597,15 @@ func TestOpenStackClientCommandSuite(t *testing.T) {
 	if _, err := (apiClient{base: "http://" + apiAddr}).do(http.MethodGet, "/v2.1", nil, &doc); err != nil || doc.Version.Version == "" {
 		t.Fatalf("GET /v2.1: %v %+v", err, doc)
 	}
+	// The advertised maximum, or the client's when it is older (the
+	// openstack CLI refuses a microversion newer than novaclient's).
+	newest := lowerVersion(doc.Version.Version, novaclientMax(t))
+	if newest != doc.Version.Version {
+		t.Logf("nova-api advertises %s; the openstack client speaks up to %s: the suite's newest microversion is %s", doc.Version.Version, newest, newest)
+	}
 	versions := []string{"2.1", "2.53"}
-	if !slices.Contains(versions, doc.Version.Version) {
-		versions = append(versions, doc.Version.Version)
+	if !slices.Contains(versions, newest) {
+		versions = append(versions, newest)
 	}
 
 	var skipped []string

@@ -139,11 +139,15 @@ func (s *oscShell) ok(t testing.TB, line string) {
 }
 
 // json runs a command with -f json; its whole output must be JSON, decoded
-// into out.
+// into out (after the "Complete" line a --wait prints first, as OSC's
+// server rebuild --wait does).
 func (s *oscShell) json(t testing.TB, line string, out any) {
 	t.Helper()
 	start := time.Now()
 	got, err := s.run(line+" -f json", oscTimeout)
+	if strings.Contains(line, "--wait") {
+		got = strings.TrimPrefix(got, "Complete\n")
+	}
 	if err == nil {
 		err = json.Unmarshal([]byte(got), out)
 	}

@@ -24,7 +24,9 @@ document on stdin and writes one on stdout.
         Each response is checked by tempest.lib.common.rest_client.RestClient
         .validate_response, as tempest's clients check every answer: the
         status code, the body (jsonschema with tempest's validator and format
-        checkers) and the headers where the schema has them.
+        checkers) and the headers where the schema has them; an error status
+        (>= 400, which validate_response lets through because tempest's
+        client raises on it first) fails.
 """
 
 import importlib
@@ -117,6 +119,10 @@ def validate(cases):
     for c in cases:
         try:
             schema = lookup(c["module"])
+            if c["status"] >= 400:
+                # tempest's client raises on an error status before it
+                # validates (validate_response checks only statuses < 400).
+                raise ValueError("error status %d: %s" % (c["status"], json.dumps(c.get("body"))[:300]))
             rest_client.RestClient.validate_response(schema, Resp(c["status"], c.get("headers") or {}), c.get("body"))
             out.append({"ok": True})
         except Exception as e:  # the report names the failure
