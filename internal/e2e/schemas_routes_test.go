@@ -399,6 +399,14 @@ var servedSchemaRoutes = []schemaRoute{
 	powerAction("resume", "SUSPENDED"),
 	powerAction("lock", "ACTIVE"),
 	powerAction("unlock", "ACTIVE"),
+	// Resize (m1.tiny to m1.small) of a fresh server each time, then
+	// confirm and revert of one waiting in VERIFY_RESIZE.
+	{method: "POST", path: "/v2.1/servers/{resize}/action", schema: "servers.server_actions_common_schema", prep: prepResize(false),
+		body: bodyOf(map[string]any{"resize": map[string]any{"flavorRef": "2"}})},
+	{method: "POST", path: "/v2.1/servers/{resize}/action", schema: "servers.server_actions_confirm_resize", prep: prepResize(true),
+		body: bodyOf(map[string]any{"confirmResize": nil})},
+	{method: "POST", path: "/v2.1/servers/{resize}/action", schema: "servers.server_actions_common_schema", prep: prepResize(true),
+		body: bodyOf(map[string]any{"revertResize": nil})},
 	{method: "POST", path: "/v2.1/servers/{server}/action", schema: "servers.rebuild_server_with_admin_pass", client: serversClient, prep: prepRebuild,
 		body: bodyOf(map[string]any{"rebuild": map[string]any{"imageRef": "70a599e0-31e7-49b7-b260-868f441e862b"}})},
 	{method: "PUT", path: "/v2.1/servers/{server}", schema: "servers.update_server", client: serversClient, prep: prepRebuild,
@@ -406,4 +414,18 @@ var servedSchemaRoutes = []schemaRoute{
 	{method: "GET", path: "/v2.1/servers/{server}/os-instance-actions", schema: "servers.list_instance_actions", client: serversClient},
 	{method: "GET", path: "/v2.1/servers/{server}/os-instance-actions/{request}", schema: "servers.show_instance_action", client: serversClient,
 		prep: prepInstanceAction},
+}
+
+// prepResize makes an ACTIVE m1.tiny server for {resize}; resized, it is
+// then resized to m1.small and waits in VERIFY_RESIZE.
+func prepResize(resized bool) func(t *testing.T, f *schemaFixture, c apiClient) map[string]string {
+	return func(t *testing.T, f *schemaFixture, _ apiClient) map[string]string {
+		id := createServer(t, f.admin, uniq("schema-resize"))
+		f.settle(t, id, "ACTIVE")
+		if resized {
+			f.mustDo(t, f.admin, http.MethodPost, "/v2.1/servers/"+id+"/action", map[string]any{"resize": map[string]any{"flavorRef": "2"}}, nil)
+			f.settle(t, id, "VERIFY_RESIZE")
+		}
+		return map[string]string{"{resize}": id}
+	}
 }
