@@ -32,9 +32,10 @@ type workerPool struct {
 }
 
 // reserve matches one delivery about to be queued; it reports whether the
-// caller must start a worker for it, and false in ok once the pool is
-// closed (the delivery goes back to the broker).
-func (p *workerPool) reserve() (spawn, ok bool) {
+// caller must start a worker for it (counted in wg here, under the lock, so
+// that no Add can follow close and race Stop's Wait), and false in ok once
+// the pool is closed (the delivery goes back to the broker).
+func (p *workerPool) reserve(wg *sync.WaitGroup) (spawn, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch {
@@ -44,6 +45,7 @@ func (p *workerPool) reserve() (spawn, ok bool) {
 		p.idle--
 	case p.running < p.size:
 		p.running++
+		wg.Add(1)
 		return true, true
 	default:
 		p.backlog++
@@ -88,13 +90,12 @@ func (p *workerPool) close() {
 // enqueue hands a delivery to the workers, starting one when none is free
 // and the pool has room; while stopping it is returned to the queue.
 func (s *Server) enqueue(d driver.Delivery) {
-	spawn, ok := s.pool.reserve()
+	spawn, ok := s.pool.reserve(&s.workers)
 	if !ok {
 		_ = d.Nack(true)
 		return
 	}
 	if spawn {
-		s.workers.Add(1)
 		go s.worker()
 	}
 	select {

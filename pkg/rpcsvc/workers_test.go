@@ -75,13 +75,14 @@ func TestWorkersStartOnDemandUpToThePoolSize(t *testing.T) {
 // retires only when nobody counts on it.
 func TestWorkerPoolBookkeeping(t *testing.T) {
 	p := workerPool{size: 2}
-	if spawn, ok := p.reserve(); !spawn || !ok {
+	var wg sync.WaitGroup // the workers a spawn counts; none runs here
+	if spawn, ok := p.reserve(&wg); !spawn || !ok {
 		t.Fatal("first delivery must start a worker")
 	}
-	if spawn, ok := p.reserve(); !spawn || !ok {
+	if spawn, ok := p.reserve(&wg); !spawn || !ok {
 		t.Fatal("second delivery must start a second worker")
 	}
-	if spawn, ok := p.reserve(); spawn || !ok || p.backlog != 1 {
+	if spawn, ok := p.reserve(&wg); spawn || !ok || p.backlog != 1 {
 		t.Fatalf("third delivery: spawn %v ok %v backlog %d, want the backlog", spawn, ok, p.backlog)
 	}
 	if !p.finished() {
@@ -90,7 +91,7 @@ func TestWorkerPoolBookkeeping(t *testing.T) {
 	if p.finished() || p.idle != 1 {
 		t.Fatalf("a worker finishing without backlog must be idle (idle %d)", p.idle)
 	}
-	if spawn, ok := p.reserve(); spawn || !ok || p.idle != 0 {
+	if spawn, ok := p.reserve(&wg); spawn || !ok || p.idle != 0 {
 		t.Fatalf("a delivery with an idle worker: spawn %v idle %d, want it reserved", spawn, p.idle)
 	}
 	if p.retire() {
@@ -100,7 +101,7 @@ func TestWorkerPoolBookkeeping(t *testing.T) {
 		t.Fatalf("an idle worker must retire (running %d)", p.running)
 	}
 	p.close()
-	if _, ok := p.reserve(); ok {
+	if _, ok := p.reserve(&wg); ok {
 		t.Fatal("a closed pool accepted a delivery")
 	}
 }
