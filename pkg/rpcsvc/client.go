@@ -176,8 +176,11 @@ func (c *Client) request(ctx context.Context, method string, args any, members [
 		}
 		b := bytes.TrimSpace(ab.b.Bytes())
 		if len(b) == 0 || b[0] != '{' {
+			// The message is made before the buffer goes back to the pool:
+			// b points into it.
+			err := fmt.Errorf("rpcsvc: args of %q must encode as a JSON object (a struct or map), got %s", method, clipBody(b))
 			putArgs(ab)
-			return wire.Request{}, nil, fmt.Errorf("rpcsvc: args of %q must encode as a JSON object (a struct or map), got %s", method, clipBody(b))
+			return wire.Request{}, nil, err
 		}
 		req.Args = b
 		return req, ab, nil

@@ -59,6 +59,6 @@ func Example() {
 	_ = svc.Stop(ctx)
 	_ = svc.Wait(context.Background())
 	// Output:
-	// 200 compute 2.53 {"services": [], "uuid_ids": true}
-	// 403 compute 2.53 {"forbidden":{"code":403,"message":"Policy doesn't allow os_compute_api:os-services:list to be performed."}}
+	// 200 compute 2.93 {"services": [], "uuid_ids": true}
+	// 403 compute 2.93 {"forbidden":{"code":403,"message":"Policy doesn't allow os_compute_api:os-services:list to be performed."}}
 }
