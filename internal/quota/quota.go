@@ -256,3 +256,46 @@ func (q *Quotas) CheckResize(ctx context.Context, in computedb.Instance, newVCPU
 	}
 	return computedb.CheckDeltas(rows, in.UserID, def, &proj, &user, computedb.Usage{Cores: dCores, RAM: dRAM})
 }
+
+// InstancesWithin is how many of maxCount instances of vcpus and memoryMB
+// each the quota of user in project has room for now, at least minCount:
+// nova's check_num_instances_quota. Over quota even for minCount, it is
+// nova's 403 for the request (an *OverQuotaError requesting minCount). The
+// rows are still inserted under the store's atomic check: this only
+// chooses the count.
+func (q *Quotas) InstancesWithin(ctx context.Context, project, user string, vcpus int, memoryMB int64, minCount, maxCount int) (int, error) {
+	if maxCount == 1 {
+		return 1, nil // the insert's own check answers
+	}
+	limits, err := q.Limits(ctx, project, user)
+	if err != nil {
+		return 0, err
+	}
+	used, err := q.store.CountUsage(ctx, project, "")
+	if err != nil {
+		return 0, err
+	}
+	per := map[string]int64{computedb.ResInstances: 1, computedb.ResCores: int64(vcpus), computedb.ResRAM: memoryMB}
+	have := map[string]int64{computedb.ResInstances: used.Instances, computedb.ResCores: used.Cores, computedb.ResRAM: used.RAM}
+	room := int64(maxCount)
+	for _, r := range []string{computedb.ResInstances, computedb.ResCores, computedb.ResRAM} {
+		lim := limits[r]
+		if lim < 0 || per[r] <= 0 {
+			continue
+		}
+		room = min(room, max(0, (int64(lim)-have[r])/per[r]))
+	}
+	if room >= int64(minCount) {
+		return int(room), nil
+	}
+	over := &computedb.OverQuotaError{Requested: map[string]int64{}, Used: have, Limits: map[string]int{}}
+	for _, r := range []string{computedb.ResCores, computedb.ResInstances, computedb.ResRAM} { // nova's order: sorted
+		lim := limits[r]
+		if lim >= 0 && have[r]+per[r]*int64(minCount) > int64(lim) {
+			over.Overs = append(over.Overs, r)
+			over.Requested[r] = per[r] * int64(minCount)
+			over.Limits[r] = lim
+		}
+	}
+	return 0, over
+}

@@ -96,3 +96,31 @@ func TestLimitSettableAndResize(t *testing.T) {
 		})
 	}
 }
+
+// InstancesWithin: max_count when the quota has room, the headroom down to
+// min_count, and nova's 403 below min_count.
+func TestInstancesWithin(t *testing.T) {
+	ctx := context.Background()
+	for name, s := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			q := New(s, nil)
+			if err := s.SetQuotas(ctx, "p", "", computedb.QuotaLimits{computedb.ResInstances: 5}); err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				if _, err := s.CreateInstance(ctx, computedb.Instance{ProjectID: "p", UserID: "u", FlavorID: "1", VCPUs: 1, MemoryMB: 512}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, c := range []struct{ min, max, want int }{{1, 1, 1}, {1, 2, 2}, {1, 10, 3}, {3, 10, 3}} {
+				if n, err := q.InstancesWithin(ctx, "p", "u", 1, 512, c.min, c.max); err != nil || n != c.want {
+					t.Errorf("%d..%d: %d, %v; want %d", c.min, c.max, n, err, c.want)
+				}
+			}
+			_, err := q.InstancesWithin(ctx, "p", "u", 1, 512, 4, 10)
+			if err == nil || err.Error() != "Quota exceeded for instances: Requested 4, but already used 2 of 5 instances" {
+				t.Errorf("4..10: %v", err)
+			}
+		})
+	}
+}

@@ -118,7 +118,7 @@ func (a *API) CreateServers(ctx context.Context, c Caller, req CreateRequest) (C
 	// has room for them, else as many as it has room for down to
 	// min_count. Each row is then inserted under the atomic quota check,
 	// so a concurrent request cannot push the project over.
-	count, err := a.countWithinQuota(ctx, c, req.Flavor, minCount, maxCount)
+	count, err := a.quotas.InstancesWithin(ctx, c.ProjectID, c.UserID, req.Flavor.VCPUs, req.Flavor.MemoryMB, minCount, maxCount)
 	if err != nil {
 		return CreateResult{}, err
 	}
@@ -175,49 +175,6 @@ func (a *API) CreateServers(ctx context.Context, c Caller, req CreateRequest) (C
 		}
 	}
 	return res, nil
-}
-
-// countWithinQuota is how many of maxCount instances of flavor the
-// caller's quota has room for now, at least minCount: nova's
-// check_num_instances_quota. Over quota even for minCount, it is nova's
-// 403 for the request (an *OverQuotaError requesting minCount).
-// The rows are still inserted under the store's atomic check: this only
-// chooses the count.
-func (a *API) countWithinQuota(ctx context.Context, c Caller, f Flavor, minCount, maxCount int) (int, error) {
-	if maxCount == 1 {
-		return 1, nil // the insert's own check answers
-	}
-	limits, err := a.quotas.Limits(ctx, c.ProjectID, c.UserID)
-	if err != nil {
-		return 0, err
-	}
-	used, err := a.compute.CountUsage(ctx, c.ProjectID, "")
-	if err != nil {
-		return 0, err
-	}
-	per := map[string]int64{computedb.ResInstances: 1, computedb.ResCores: int64(f.VCPUs), computedb.ResRAM: f.MemoryMB}
-	have := map[string]int64{computedb.ResInstances: used.Instances, computedb.ResCores: used.Cores, computedb.ResRAM: used.RAM}
-	room := int64(maxCount)
-	for _, r := range []string{computedb.ResInstances, computedb.ResCores, computedb.ResRAM} {
-		lim := limits[r]
-		if lim < 0 || per[r] <= 0 {
-			continue
-		}
-		room = min(room, max(0, (int64(lim)-have[r])/per[r]))
-	}
-	if room >= int64(minCount) {
-		return int(room), nil
-	}
-	over := &computedb.OverQuotaError{Requested: map[string]int64{}, Used: have, Limits: map[string]int{}}
-	for _, r := range []string{computedb.ResCores, computedb.ResInstances, computedb.ResRAM} { // nova's order: sorted
-		lim := limits[r]
-		if lim >= 0 && have[r]+per[r]*int64(minCount) > int64(lim) {
-			over.Overs = append(over.Overs, r)
-			over.Requested[r] = per[r] * int64(minCount)
-			over.Limits[r] = lim
-		}
-	}
-	return 0, over
 }
 
 // placeAll schedules insts in order and returns them as placed (an
