@@ -65,13 +65,11 @@ func parseRebuild(v any, mv microversion.Version) (any, error) {
 		return nil, invalidField("imageRef", img, fmt.Sprintf("%s is not a 'uuid'", wsgi.PyRepr(img)))
 	}
 	b.imageRef = canon
-	if raw, ok := obj["name"]; ok {
-		n, err := checkName("name", raw)
-		if err != nil {
-			return nil, err
-		}
-		b.name = &n
+	edit, err := parseServerEdit(obj)
+	if err != nil {
+		return nil, err
 	}
+	b.name, b.description, b.hostname = edit.name, edit.description, edit.hostname
 	if raw, ok := obj["adminPass"]; ok {
 		p, err := (stringRule{}).check("adminPass", raw)
 		if err != nil {
@@ -90,32 +88,6 @@ func parseRebuild(v any, mv microversion.Version) (any, error) {
 		if _, err := checkBoolean("preserve_ephemeral", raw); err != nil {
 			return nil, err
 		}
-	}
-	if raw, ok := obj["OS-DCF:diskConfig"]; ok {
-		if _, err := (stringRule{enum: []string{"AUTO", "MANUAL"}}).check("OS-DCF:diskConfig", raw); err != nil {
-			return nil, err
-		}
-	}
-	for name, fam := range map[string]int{"accessIPv4": 4, "accessIPv6": 6} {
-		if raw, ok := obj[name]; ok {
-			if err := checkAccessIP(name, raw, fam); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if raw, ok := obj["description"]; ok {
-		d, err := checkDescription(raw)
-		if err != nil {
-			return nil, err
-		}
-		b.description = &d
-	}
-	if raw, ok := obj["hostname"]; ok {
-		h, err := checkHostname(raw)
-		if err != nil {
-			return nil, err
-		}
-		b.hostname = &h
 	}
 	if raw, ok := obj["key_name"]; ok {
 		k := ""

@@ -79,33 +79,42 @@ func parseServerUpdate(body map[string]any, mv microversion.Version) (serverUpda
 	if err := checkKeys("server", srv, nil, allowed...); err != nil {
 		return u, err
 	}
-	if raw, ok := srv["name"]; ok {
+	return parseServerEdit(srv)
+}
+
+// parseServerEdit validates what update and rebuild share (the keys the
+// caller's schema allowed): name, 2.19 description and 2.90 hostname are
+// kept; OS-DCF:diskConfig and the access addresses are checked and not
+// stored (gonova keeps neither).
+func parseServerEdit(obj map[string]any) (serverUpdate, error) {
+	var u serverUpdate
+	if raw, ok := obj["name"]; ok {
 		n, err := checkName("name", raw)
 		if err != nil {
 			return u, err
 		}
 		u.name = &n
 	}
-	if raw, ok := srv["description"]; ok {
+	if raw, ok := obj["description"]; ok {
 		d, err := checkDescription(raw)
 		if err != nil {
 			return u, err
 		}
 		u.description = &d
 	}
-	if raw, ok := srv["OS-DCF:diskConfig"]; ok {
+	if raw, ok := obj["OS-DCF:diskConfig"]; ok {
 		if _, err := (stringRule{enum: []string{"AUTO", "MANUAL"}}).check("OS-DCF:diskConfig", raw); err != nil {
 			return u, err
 		}
 	}
 	for name, fam := range map[string]int{"accessIPv4": 4, "accessIPv6": 6} {
-		if raw, ok := srv[name]; ok {
+		if raw, ok := obj[name]; ok {
 			if err := checkAccessIP(name, raw, fam); err != nil {
 				return u, err
 			}
 		}
 	}
-	if raw, ok := srv["hostname"]; ok {
+	if raw, ok := obj["hostname"]; ok {
 		h, err := checkHostname(raw)
 		if err != nil {
 			return u, err
