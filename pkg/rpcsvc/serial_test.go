@@ -3,6 +3,7 @@ package rpcsvc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -14,14 +15,32 @@ import (
 	"github.com/gonova/gonova/pkg/testenv"
 )
 
-// rabbitctl runs rabbitmqctl with a deadline.
+// rabbitctl runs rabbitmqctl with a deadline and fails the test at once if
+// it fails. Only for steps with nothing running beside them: a test with a
+// goroutine still using the transport calls tryRabbitctl and stops that
+// goroutine first, or the cleanup that closes the transport would fail it
+// with errors that hide the real one.
 func rabbitctl(t *testing.T, args ...string) {
+	t.Helper()
+	if err := tryRabbitctl(t, args...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tryRabbitctl runs rabbitmqctl with a deadline, logs how long it took, and
+// returns its failure with its output.
+func tryRabbitctl(t *testing.T, args ...string) error {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	if out, err := exec.CommandContext(ctx, "rabbitmqctl", args...).CombinedOutput(); err != nil {
-		t.Fatalf("rabbitmqctl %v: %v\n%s", args, err, out)
+	began := time.Now()
+	out, err := exec.CommandContext(ctx, "rabbitmqctl", args...).CombinedOutput()
+	took := time.Since(began).Round(time.Millisecond)
+	if err != nil {
+		return fmt.Errorf("rabbitmqctl %v failed after %s: %v\n%s", args, took, err, out)
 	}
+	t.Logf("rabbitmqctl %v took %s", args, took)
+	return nil
 }
 
 // TestSerialBrokerRestart restarts the shared broker (stop_app / start_app):
@@ -138,27 +157,42 @@ func TestSerialBrokerRestartDuringCastStream(t *testing.T) {
 	sent := make([]bool, total)
 	stream := make(chan struct{})
 	restartAt := make(chan struct{})
+	// abort ends the stream when the restart itself failed: the casts
+	// would otherwise wait out their deadlines on a stopped broker.
+	abort, abortStream := context.WithCancel(context.Background())
+	defer abortStream()
 	go func() {
 		defer close(stream)
-		for i := 0; i < total; i++ {
+		for i := 0; i < total && abort.Err() == nil; i++ {
 			if i == total/3 {
 				close(restartAt)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			ctx, cancel := context.WithTimeout(abort, 90*time.Second)
 			err := cl.Cast(ctx, "record", RecordArgs{N: i})
 			cancel()
 			sent[i] = err == nil
-			if err != nil {
+			if err != nil && abort.Err() == nil {
 				t.Logf("cast %d: %v", i, err)
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
 	}()
 	<-restartAt
-	rabbitctl(t, "stop_app")
-	time.Sleep(time.Second)
-	rabbitctl(t, "start_app")
-	rabbitctl(t, "await_startup")
+	restart := func() error {
+		if err := tryRabbitctl(t, "stop_app"); err != nil {
+			return err
+		}
+		time.Sleep(time.Second)
+		if err := tryRabbitctl(t, "start_app"); err != nil {
+			return err
+		}
+		return tryRabbitctl(t, "await_startup")
+	}
+	if err := restart(); err != nil {
+		abortStream()
+		<-stream
+		t.Fatalf("restarting the broker (not a gonova failure; the casts were stopped): %v", err)
+	}
 	<-stream
 
 	for i, ok := range sent {
