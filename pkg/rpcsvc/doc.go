@@ -101,9 +101,10 @@
 //     (no server has declared it yet, as after a broker restart with
 //     non-durable queues, before the servers reconnected) is returned by the
 //     broker before its confirm on the same channel; the driver correlates
-//     the two by the message_id it sets on each mandatory publish, and the
-//     client publishes it again with backoff for Options.UnroutableTimeout
-//     (default 10 s), then fails with *UnroutableError (ErrUnroutable).
+//     the two by exchange, routing key and body (each body has its own
+//     _unique_id), and the client publishes it again with backoff for
+//     Options.UnroutableTimeout (default 10 s), then fails with
+//     *UnroutableError (ErrUnroutable).
 //     oslo drops such a cast silently. Fanout casts are not mandatory: a
 //     fanout exchange without queues is a fanout to no one. memory:// does
 //     the same (a mandatory message to no queue fails at once).

@@ -298,7 +298,9 @@ func (s *Server) deadLetter(d driver.Delivery, label, reason string) {
 }
 
 // keepAlive sends keep-alive replies every _timeout/2 while a call runs, when
-// _timeout is an integer (as oslo does). It returns the stop function.
+// _timeout is an integer (as oslo does). It returns the stop function. The
+// replies are sent from a timer's function, so a call that ends before the
+// first is due (nearly all of them) costs a timer and no goroutine.
 func (s *Server) keepAlive(req *wire.Request) func() {
 	secs, integer, ok := req.TimeoutSeconds()
 	if !ok || !integer {
@@ -308,33 +310,60 @@ func (s *Server) keepAlive(req *wire.Request) func() {
 	if every <= 0 {
 		return nil
 	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-s.handlerCtx.Done():
-				return
-			case <-t.C:
-				body, err := wire.EncodeReply(&wire.Reply{MsgID: req.MsgID, UniqueID: hexUUID()})
-				if err == nil {
-					ctx, cancel := context.WithTimeout(s.handlerCtx, every)
-					err = s.t.publish(ctx, driver.Publishing{RoutingKey: req.ReplyQ, Body: body, Mandatory: true})
-					cancel()
-				}
-				if err != nil {
-					s.log.Warn("rpcsvc: keep-alive reply failed", "method", req.Method, "msg_id", req.MsgID, "error", err)
-				}
-			}
-		}
-	}()
-	return func() { close(stop); wg.Wait() }
+	ka := &keepAliver{s: s, req: req, every: every}
+	ka.mu.Lock()
+	ka.timer = time.AfterFunc(every, ka.send)
+	ka.mu.Unlock()
+	return ka.stop
+}
+
+// keepAliver is one call's keep-alive timer.
+type keepAliver struct {
+	s     *Server
+	req   *wire.Request
+	every time.Duration
+
+	mu      sync.Mutex
+	timer   *time.Timer
+	stopped bool
+	sending sync.WaitGroup // a send under way: stop waits for it
+}
+
+// send publishes one keep-alive and re-arms the timer, unless stopped.
+func (ka *keepAliver) send() {
+	ka.mu.Lock()
+	if ka.stopped || ka.s.handlerCtx.Err() != nil {
+		ka.mu.Unlock()
+		return
+	}
+	ka.sending.Add(1)
+	ka.mu.Unlock()
+	defer ka.sending.Done()
+	s, req := ka.s, ka.req
+	body, err := wire.EncodeReply(&wire.Reply{MsgID: req.MsgID, UniqueID: hexUUID()})
+	if err == nil {
+		ctx, cancel := context.WithTimeout(s.handlerCtx, ka.every)
+		err = s.t.publish(ctx, driver.Publishing{RoutingKey: req.ReplyQ, Body: body, Mandatory: true})
+		cancel()
+	}
+	if err != nil {
+		s.log.Warn("rpcsvc: keep-alive reply failed", "method", req.Method, "msg_id", req.MsgID, "error", err)
+	}
+	ka.mu.Lock()
+	if !ka.stopped {
+		ka.timer.Reset(ka.every)
+	}
+	ka.mu.Unlock()
+}
+
+// stop ends the keep-alives; it returns once none is being sent, so that no
+// keep-alive follows the call's reply.
+func (ka *keepAliver) stop() {
+	ka.mu.Lock()
+	ka.stopped = true
+	ka.timer.Stop()
+	ka.mu.Unlock()
+	ka.sending.Wait()
 }
 
 // reply publishes the result or failure of a call. Publishing is retried

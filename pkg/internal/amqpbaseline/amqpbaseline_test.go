@@ -67,15 +67,18 @@ func queueExists(t *testing.T, name string) bool {
 
 func TestThroughput(t *testing.T) {
 	testenv.RequireRabbit(t)
-	for _, mode := range []struct{ confirms, prefill bool }{{false, false}, {true, false}, {false, true}} {
+	for _, mode := range []struct {
+		confirms, prefill bool
+		senders           int
+	}{{false, false, 0}, {true, false, 0}, {false, true, 0}, {true, false, 16}} {
 		confirms := mode.confirms
-		t.Run(fmt.Sprintf("confirms=%v,prefill=%v", mode.confirms, mode.prefill), func(t *testing.T) {
+		t.Run(fmt.Sprintf("confirms=%v,prefill=%v,senders=%d", mode.confirms, mode.prefill, mode.senders), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			q := testenv.UniqueName("amqpbaseline_test_")
 			res, err := amqpbaseline.Throughput(ctx, amqpbaseline.ThroughputOptions{
 				URL: testenv.RabbitURL(), Messages: 2000, Confirms: confirms,
-				ConfirmWindow: 16, Queue: q, Prefill: mode.prefill,
+				ConfirmWindow: 16, Queue: q, Prefill: mode.prefill, Senders: mode.senders,
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -110,6 +113,9 @@ func TestThroughputRespectsContext(t *testing.T) {
 func TestThroughputRejectsZero(t *testing.T) {
 	if _, err := amqpbaseline.Throughput(context.Background(), amqpbaseline.ThroughputOptions{URL: "amqp://x"}); err == nil {
 		t.Fatal("Messages = 0 accepted")
+	}
+	if _, err := amqpbaseline.Throughput(context.Background(), amqpbaseline.ThroughputOptions{URL: "amqp://x", Messages: 1, Senders: 4}); err == nil {
+		t.Fatal("Senders without Confirms accepted")
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -24,6 +26,11 @@ type ThroughputOptions struct {
 	Confirms bool
 	// ConfirmWindow is how many confirms may be outstanding (default 256).
 	ConfirmWindow int
+	// Senders > 0 publishes from that many goroutines sharing the
+	// publishing channel, each waiting for its message's confirm before it
+	// publishes the next (ConfirmWindow does not apply): what callers of a
+	// send that returns once confirmed do. Requires Confirms.
+	Senders int
 	// DurableQueue declares the queue durable. oslo's default
 	// (amqp_durable_queues = false) is a non-durable queue, into which it
 	// still publishes with delivery_mode 2.
@@ -73,6 +80,9 @@ func (o *ThroughputOptions) defaults() error {
 	}
 	if o.Prefetch <= 0 {
 		o.Prefetch = 64
+	}
+	if o.Senders > 0 && !o.Confirms {
+		return errors.New("amqpbaseline: Senders needs Confirms (a sender waits for its confirm)")
 	}
 	if o.Queue == "" {
 		o.Queue = "amqpbaseline_" + uuid.NewString()
@@ -242,7 +252,6 @@ func publishAll(ctx context.Context, pub *amqp.Channel, opts ThroughputOptions, 
 		}
 		return nil
 	}
-	window := make([]*amqp.DeferredConfirmation, 0, opts.ConfirmWindow)
 	wait := func(dc *amqp.DeferredConfirmation) error {
 		ok, err := dc.WaitContext(ctx)
 		if err != nil {
@@ -253,6 +262,10 @@ func publishAll(ctx context.Context, pub *amqp.Channel, opts ThroughputOptions, 
 		}
 		return nil
 	}
+	if opts.Senders > 0 {
+		return publishFromSenders(ctx, pub, opts, msg, wait)
+	}
+	window := make([]*amqp.DeferredConfirmation, 0, opts.ConfirmWindow)
 	for i := 0; i < opts.Messages; i++ {
 		if len(window) == opts.ConfirmWindow {
 			if err := wait(window[0]); err != nil {
@@ -272,4 +285,29 @@ func publishAll(ctx context.Context, pub *amqp.Channel, opts ThroughputOptions, 
 		}
 	}
 	return nil
+}
+
+// publishFromSenders is publishAll with opts.Senders goroutines, each
+// publishing one message and waiting for its confirm at a time.
+func publishFromSenders(ctx context.Context, pub *amqp.Channel, opts ThroughputOptions, msg amqp.Publishing, wait func(*amqp.DeferredConfirmation) error) error {
+	var next atomic.Int64
+	errs := make(chan error, opts.Senders)
+	var wg sync.WaitGroup
+	for range opts.Senders {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(opts.Messages); i = next.Add(1) - 1 {
+				dc, err := pub.PublishWithDeferredConfirmWithContext(ctx, "", opts.Queue, false, false, msg)
+				if err == nil {
+					err = wait(dc)
+				}
+				if err != nil {
+					errs <- fmt.Errorf("amqpbaseline: publish %d: %w", i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
 }

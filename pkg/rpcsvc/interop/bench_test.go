@@ -73,6 +73,16 @@ func reportCasts(b *testing.B, perS, rawPerS, rawConfirmPerS float64) {
 	}
 }
 
+// reportSyncConfirm reports the rate beside raw amqp091-go senders that
+// make Cast's promise: the same number of goroutines, each publishing one
+// message and waiting for its confirm before the next. The other raw rows
+// publish without waiting (fire and forget, or a 256-deep window), which
+// no number of goroutines calling a confirmed Cast can do.
+func reportSyncConfirm(b *testing.B, perS, rawSyncPerS float64) {
+	b.ReportMetric(rawSyncPerS, "raw_sync_confirm_casts/s")
+	b.ReportMetric(perS/rawSyncPerS, "ratio_vs_raw_sync_confirm")
+}
+
 func reportCalls(b *testing.B, p50, p99 time.Duration, raw amqpbaseline.Latencies) {
 	b.ReportMetric(amqpbaseline.Millis(p50), "p50_ms")
 	b.ReportMetric(amqpbaseline.Millis(p99), "p99_ms")
@@ -90,7 +100,8 @@ func reportCalls(b *testing.B, p50, p99 time.Duration, raw amqpbaseline.Latencie
 //   - gonova/senders=N: N goroutines of one Go client cast b.N messages (each
 //     Cast waits for the broker's confirm); the rate runs from the first cast
 //     sent to the last one handled. Raw: publish+consume with acks, without
-//     and with pipelined confirms.
+//     and with pipelined confirms, and from N goroutines each waiting for
+//     its confirm (ratio_vs_raw_sync_confirm: the same promise as Cast).
 //   - gonova/drain: b.N casts are queued first, then a fresh server is
 //     started; the rate runs from Start to the last one handled: the server
 //     alone. Raw: the same prefilled queue consumed with acks.
@@ -125,6 +136,7 @@ func BenchmarkCast(b *testing.B) {
 		return func(b *testing.B) {
 			raw := rawCasts(b, b.N, amqpbaseline.ThroughputOptions{})
 			rawConfirm := rawCasts(b, b.N, amqpbaseline.ThroughputOptions{Confirms: true})
+			rawSync := rawCasts(b, b.N, amqpbaseline.ThroughputOptions{Confirms: true, Senders: senders})
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
 			if _, err := ep.BenchReset(ctx); err != nil {
@@ -141,6 +153,7 @@ func BenchmarkCast(b *testing.B) {
 			elapsed := time.Since(start)
 			b.StopTimer()
 			reportCasts(b, float64(b.N)/elapsed.Seconds(), raw, rawConfirm)
+			reportSyncConfirm(b, float64(b.N)/elapsed.Seconds(), rawSync)
 		}
 	}
 	// pipelined: one goroutine keeps a window of CastAsync casts in flight,

@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"sync"
 	"time"
-	"unsafe"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
@@ -71,145 +70,6 @@ type pubChannel struct {
 	ch   *amqp.Channel
 	gen  uint64
 	rets *returns
-}
-
-// returns correlates a channel's basic.return frames with its Mandatory
-// publishes. RabbitMQ sends a returned message's basic.return before its
-// basic.ack on the same channel, and amqp091-go hands both over in that order
-// from its one reader goroutine: the return is in the NotifyReturn channel
-// (or already taken by the loop) by the time the publisher sees its ack. A
-// publisher then asks the loop to take everything buffered (sync) and looks
-// its message up.
-//
-// A return carries no delivery tag; it carries the message itself. Every
-// message rpcsvc publishes has a _unique_id of its own in the body, so the
-// exchange, routing key and body identify it (a message_id property would
-// cost an encode and a decode of one more field per message). Two identical
-// messages in flight, should there be any, are interchangeable: counts.
-type returns struct {
-	mu       sync.Mutex
-	expected map[returnKey]int      // Mandatory publishes awaiting their confirm
-	returned map[returnKey][]string // the broker's reply texts
-	kick     chan struct{}          // cap 1: asks the loop to sync
-	cond     *sync.Cond             // on mu: synced advanced or done
-	asked    uint64                 // sync requests so far
-	synced   uint64                 // requests the loop has served
-	ended    bool                   // the channel's returns have ended
-	done     chan struct{}          // closed when the channel's returns have ended
-	// unexpected handles a return no publisher waits for (it gave up).
-	unexpected func(amqp.Return)
-}
-
-// returnKey identifies a message. body is a view of the publish's (or the
-// return's) body, which nobody changes while the entry exists.
-type returnKey struct{ exchange, key, body string }
-
-func keyOf(exchange, key string, body []byte) returnKey {
-	return returnKey{exchange, key, unsafe.String(unsafe.SliceData(body), len(body))}
-}
-
-func newReturns(unexpected func(amqp.Return)) *returns {
-	r := &returns{
-		expected: map[returnKey]int{}, returned: map[returnKey][]string{},
-		kick: make(chan struct{}, 1), done: make(chan struct{}), unexpected: unexpected,
-	}
-	r.cond = sync.NewCond(&r.mu)
-	return r
-}
-
-func (r *returns) expect(k returnKey) {
-	r.mu.Lock()
-	r.expected[k]++
-	r.mu.Unlock()
-}
-
-// take forgets one publish of k and reports whether it was returned, and
-// why.
-func (r *returns) take(k returnKey) (reason string, returned bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if rs := r.returned[k]; len(rs) > 0 {
-		reason, returned = rs[0], true
-		if len(rs) == 1 {
-			delete(r.returned, k)
-		} else {
-			r.returned[k] = rs[1:]
-		}
-	}
-	if r.expected[k] <= 1 {
-		delete(r.expected, k)
-	} else {
-		r.expected[k]--
-	}
-	return reason, returned
-}
-
-func (r *returns) record(ret amqp.Return) {
-	k := keyOf(ret.Exchange, ret.RoutingKey, ret.Body)
-	r.mu.Lock()
-	if r.expected[k] > len(r.returned[k]) {
-		r.returned[k] = append(r.returned[k], ret.ReplyText)
-		r.mu.Unlock()
-		return
-	}
-	r.mu.Unlock()
-	r.unexpected(ret)
-}
-
-// loop records every return until the channel closes.
-func (r *returns) loop(in <-chan amqp.Return) {
-	defer func() {
-		r.mu.Lock()
-		r.ended = true
-		r.cond.Broadcast()
-		r.mu.Unlock()
-		close(r.done)
-	}()
-	for {
-		select {
-		case ret, ok := <-in:
-			if !ok {
-				return
-			}
-			r.record(ret)
-		case <-r.kick:
-			r.mu.Lock()
-			target := r.asked // every request made so far is served by the drain below
-			r.mu.Unlock()
-			for drained := false; !drained; {
-				select {
-				case ret, ok := <-in:
-					if !ok {
-						return
-					}
-					r.record(ret)
-				default:
-					drained = true
-				}
-			}
-			r.mu.Lock()
-			r.synced = max(r.synced, target)
-			r.cond.Broadcast()
-			r.mu.Unlock()
-		}
-	}
-}
-
-// wait returns once every return the reader handed over before the call is
-// recorded. It does not allocate (a channel per call did); the loop always
-// answers promptly, so it takes no context.
-func (r *returns) wait() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.asked++
-	want := r.asked
-	select {
-	case r.kick <- struct{}{}:
-	default: // a kick is pending: the loop reads asked after taking it
-	}
-	for r.synced < want && !r.ended {
-		r.cond.Wait()
-	}
 }
 
 // Open dials the first reachable host and starts the supervisor. It fails
@@ -474,19 +334,15 @@ func (d *Driver) newPubChannel(conn *amqp.Connection, gen uint64) (*pubChannel, 
 		_ = ch.Close()
 		return nil, err
 	}
-	in := ch.NotifyReturn(make(chan amqp.Return, 16)) // closed when the channel closes
-	rets := newReturns(func(r amqp.Return) {
+	in := ch.NotifyReturn(make(chan amqp.Return, returnsBuffer)) // closed when the channel closes
+	rets := newReturns(in, func(r amqp.Return) {
 		if d.cfg.ReturnedMessages != nil {
 			d.cfg.ReturnedMessages(r.Exchange, r.RoutingKey, r.Body)
 		} else {
 			d.log.Warn("rpcsvc: the broker returned an unroutable message", "exchange", r.Exchange, "routing_key", r.RoutingKey, "reply", r.ReplyText)
 		}
 	})
-	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
-		rets.loop(in)
-	}()
+	rets.watchers = &d.wg
 	return &pubChannel{ch: ch, gen: gen, rets: rets}, nil
 }
 

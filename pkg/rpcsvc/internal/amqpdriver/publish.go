@@ -82,7 +82,9 @@ func (c *confirm) forget() {
 func (c *confirm) Wait(ctx context.Context) error {
 	acked, err := c.dc.WaitContext(ctx)
 	if err != nil {
-		c.forget()
+		if c.mandatory {
+			c.rets.abandon(c.ret, c.dc.Done())
+		}
 		return err
 	}
 	if !acked {
@@ -93,8 +95,7 @@ func (c *confirm) Wait(ctx context.Context) error {
 		return nil
 	}
 	// A return comes before its confirm on the channel: once the confirm is
-	// here, so is the return, if any.
-	c.rets.wait()
+	// here, so is the return, if any, in the channel that take drains.
 	if reason, returned := c.rets.take(c.ret); returned {
 		return &driver.UnroutableError{Exchange: c.exchange, RoutingKey: c.key, Reason: reason}
 	}

@@ -3,6 +3,7 @@ package amqpdriver
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -117,5 +118,86 @@ func BenchmarkPublish(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// A Mandatory publish given up before its confirm leaves its return to the
+// channel's next drain: the return reaches ReturnedMessages (it is nobody's
+// answer), the publishes after it on the same channels get their own
+// answers, and no return lingers in the buffer.
+func TestReturnOfAGivenUpPublishIsReportedNotMisattributed(t *testing.T) {
+	testenv.RequireRabbit(t)
+	u, err := ParseURL(strings.Replace(testenv.RabbitURL(), "amqp://", "rabbit://", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var orphans []string
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	d, err := Open(ctx, Config{URL: u, TransientTTL: time.Minute, PublishChannels: 1,
+		ReturnedMessages: func(exchange, key string, body []byte) {
+			mu.Lock()
+			orphans = append(orphans, string(body))
+			mu.Unlock()
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	there := testenv.UniqueName("amqpdriver_there_")
+	declareTestQueue(t, there)
+	nowhere := testenv.UniqueName("amqpdriver_nowhere_")
+
+	gone, giveUp := context.WithCancel(context.Background())
+	giveUp()
+	const abandoned = 20
+	given := 0
+	for i := range abandoned {
+		c := d.PublishAsync(ctx, driver.Publishing{RoutingKey: nowhere, Body: []byte(`{"given_up":` + strconv.Itoa(i) + `}`), Mandatory: true})
+		if err := c.Wait(gone); errors.Is(err, context.Canceled) {
+			given++
+		} else if !errors.Is(err, driver.ErrUnroutable) {
+			t.Fatalf("given-up publish %d: %v", i, err)
+		}
+	}
+	if given == 0 {
+		t.Fatal("every confirm beat the cancelled context: nothing was given up")
+	}
+	// Nothing else is published yet: the given-up publishes' own watchers
+	// must drain their returns.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := len(orphans)
+		mu.Unlock()
+		if n == given || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	reported := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), orphans...)
+	}
+	if got := reported(); len(got) != given {
+		t.Fatalf("%d returns reported of %d given-up publishes: %q", len(got), given, got)
+	}
+	for i := range 50 {
+		key, want := there, false
+		if i%2 == 0 {
+			key, want = nowhere, true
+		}
+		err := d.Publish(ctx, driver.Publishing{RoutingKey: key, Body: []byte(`{"after":` + strconv.Itoa(i) + `}`), Mandatory: true})
+		if errors.Is(err, driver.ErrUnroutable) != want || (!want && err != nil) {
+			t.Errorf("publish %d after the given-up ones (unroutable %v): %v", i, want, err)
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	for _, o := range reported() {
+		if !strings.Contains(o, "given_up") {
+			t.Errorf("a return reported as nobody's belongs to a publish that waited: %s", o)
+		}
 	}
 }
