@@ -53,9 +53,12 @@ type oscSuite struct {
 	otherImg    *images.Image // no server boots it
 	hosts       []string      // compute hosts; spare is toggled by compute service set
 	spare       string
-	prefix      string // unique names of this microversion's resources
-	server      string // the server the server steps act on
-	startedAt   time.Time
+	// releaseSpareZone gives the spare back to the other microversions'
+	// aggregates (set while this one's aggregate holds it).
+	releaseSpareZone func()
+	prefix           string // unique names of this microversion's resources
+	server           string // the server the server steps act on
+	startedAt        time.Time
 }
 
 func (s *oscSuite) atLeast(v string) bool { return s.mv.Compare(microversion.MustParse(v)) >= 0 }
@@ -123,6 +126,25 @@ func (s *oscSuite) computeClient(t *testing.T, admin bool) *gophercloud.ServiceC
 // spareMu serializes the compute service set steps, which all toggle the
 // spare compute.
 var spareMu sync.Mutex
+
+// spareZoneMu is held from "aggregate add host" to "aggregate delete": each
+// microversion's aggregate has a zone of its own, and nova refuses to put a
+// host in a second zone (409) while the first aggregate still holds it.
+var spareZoneMu sync.Mutex
+
+// holdSpareZone takes spareZoneMu for s until releaseSpareZone.
+func (s *oscSuite) holdSpareZone() {
+	spareZoneMu.Lock()
+	var once sync.Once
+	s.releaseSpareZone = func() { once.Do(spareZoneMu.Unlock) }
+}
+
+// freeSpareZone releases spareZoneMu if s holds it.
+func (s *oscSuite) freeSpareZone() {
+	if s.releaseSpareZone != nil {
+		s.releaseSpareZone()
+	}
+}
 
 // oscSteps is the suite, in order: the server steps act on the server that
 // "server create --wait" made.
@@ -293,12 +315,14 @@ var oscSteps = []oscStep{
 	}},
 	{name: "aggregate add host", run: func(t *testing.T, s *oscSuite) {
 		var a map[string]any
+		s.holdSpareZone() // released by aggregate delete, or at the end
 		s.admin.json(t, "aggregate add host "+s.prefix+"-agg "+s.spare, &a)
 		if !strings.Contains(fmt.Sprint(a["hosts"]), s.spare) {
 			t.Errorf("aggregate add host: %v", a)
 		}
 	}},
 	{name: "aggregate delete", run: func(t *testing.T, s *oscSuite) {
+		defer s.freeSpareZone()
 		var a map[string]any
 		s.admin.json(t, "aggregate remove host "+s.prefix+"-agg "+s.spare, &a)
 		s.admin.ok(t, "aggregate delete "+s.prefix+"-agg")
@@ -626,6 +650,7 @@ func TestOpenStackClientCommandSuite(t *testing.T) {
 				tok, _ := k.Token(t, u.Name, u.Password, u.ProjectName)
 				s := &oscSuite{version: v, mv: microversion.MustParse(v), k: k, u: u, region: region, hosts: hosts, spare: "osc-spare",
 					prefix: testenv.UniqueName("osc" + strings.ReplaceAll(v, ".", "") + "-")}
+				defer s.freeSpareZone() // if aggregate delete did not run
 				s.img = g.UploadImage(t, tok, testenv.ImageOptions{Name: s.prefix + "-img"})
 				s.otherImg = g.UploadImage(t, tok, testenv.ImageOptions{Name: s.prefix + "-other"})
 				s.env = oscEnv(t, k, u.Name, u.Password, u.ProjectName, region)

@@ -6,65 +6,53 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"testing"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/gonova/gonova/pkg/testenv"
+	"github.com/gonova/gonova/pkg/testenv/rabbitnode"
 )
 
-// rabbitctl runs rabbitmqctl with a deadline and fails the test at once if
-// it fails. Only for steps with nothing running beside them: a test with a
-// goroutine still using the transport calls tryRabbitctl and stops that
-// goroutine first, or the cleanup that closes the transport would fail it
-// with errors that hide the real one.
-func rabbitctl(t *testing.T, args ...string) {
+// restartableBroker starts a RabbitMQ node of the test's own, for a test
+// that stops its broker: the shared broker holds what every other test left
+// on it, and a restart of it is at the mercy of that. ctl runs rabbitmqctl
+// on the node, logs how long the step took, and returns its failure with its
+// output, so that a test with casts still in flight can stop them before it
+// fails (a t.Fatal would close the transport under them and hide the real
+// error behind theirs).
+func restartableBroker(t *testing.T) (node *rabbitnode.Node, ctl func(args ...string) error) {
 	t.Helper()
-	if err := tryRabbitctl(t, args...); err != nil {
-		t.Fatal(err)
+	node = rabbitnode.Start(t, rabbitnode.Options{})
+	return node, func(args ...string) error {
+		began := time.Now()
+		_, err := node.CtlErr(90*time.Second, args...)
+		took := time.Since(began).Round(time.Millisecond)
+		if err != nil {
+			return fmt.Errorf("after %s: %w", took, err)
+		}
+		t.Logf("rabbitmqctl %v took %s", args, took)
+		return nil
 	}
 }
 
-// tryRabbitctl runs rabbitmqctl with a deadline, logs how long it took, and
-// returns its failure with its output.
-func tryRabbitctl(t *testing.T, args ...string) error {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	began := time.Now()
-	out, err := exec.CommandContext(ctx, "rabbitmqctl", args...).CombinedOutput()
-	took := time.Since(began).Round(time.Millisecond)
-	if err != nil {
-		return fmt.Errorf("rabbitmqctl %v failed after %s: %v\n%s", args, took, err, out)
-	}
-	t.Logf("rabbitmqctl %v took %s", args, took)
-	return nil
-}
-
-// TestSerialBrokerRestart restarts the shared broker (stop_app / start_app):
-// servers resume consuming and clients resume publishing without a new
-// Transport, a call in flight fails with a clear error, and the broker is left
-// running. It runs only with GONOVA_SERIAL_FAULTS=1 (make test-serial), alone.
+// TestSerialBrokerRestart restarts the broker (stop_app / start_app, on a
+// node of its own): servers resume consuming and clients resume publishing
+// without a new Transport, and a call in flight fails with a clear error. It
+// runs only with GONOVA_SERIAL_FAULTS=1 (make test-serial), alone.
 func TestSerialBrokerRestart(t *testing.T) {
 	if os.Getenv("GONOVA_SERIAL_FAULTS") != "1" {
 		t.Skip("restarts the shared broker: set GONOVA_SERIAL_FAULTS=1 (make test-serial)")
 	}
-	testenv.RequireRabbit(t)
-	if _, err := exec.LookPath("rabbitmqctl"); err != nil {
-		t.Skip("rabbitmqctl not found")
-	}
-	restarted := false
-	t.Cleanup(func() {
-		if !restarted {
-			rabbitctl(t, "start_app")
+	node, ctl := restartableBroker(t)
+	rabbitctl := func(args ...string) {
+		t.Helper()
+		if err := ctl(args...); err != nil {
+			t.Fatal(err)
 		}
-		rabbitctl(t, "await_startup")
-	})
-	e := &env{kind: "rabbit", url: testenv.RabbitURL(), exchange: testenv.UniqueName("rpcsvc_x_"), topic: testenv.UniqueName("rpcsvc_t_")}
-	e.reg = nil
-	t.Cleanup(func() { cleanupBroker(t, e) })
+	}
+	e := &env{kind: "rabbit", url: node.URL(), exchange: testenv.UniqueName("rpcsvc_x_"), topic: testenv.UniqueName("rpcsvc_t_")}
 	tr := e.open(t, func(o *Options) { o.Registerer = nil })
 	rec := newRecorder()
 	e.server(t, tr, "host1", &testEndpoint{rec: rec})
@@ -79,7 +67,7 @@ func TestSerialBrokerRestart(t *testing.T) {
 	go func() { inflight <- cl.Call(context.Background(), "sleep", SleepArgs{Millis: 5000}, nil) }()
 	time.Sleep(300 * time.Millisecond)
 
-	rabbitctl(t, "stop_app")
+	rabbitctl("stop_app")
 	select {
 	case err := <-inflight:
 		if !errors.Is(err, ErrConnectionLost) {
@@ -88,11 +76,10 @@ func TestSerialBrokerRestart(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Error("a call in flight hung while the broker was down")
 	}
-	rabbitctl(t, "start_app")
-	restarted = true
-	rabbitctl(t, "await_startup")
+	rabbitctl("start_app")
+	rabbitctl("await_startup")
 	waitFor(t, 60*time.Second, "the broker port", func() bool {
-		c, err := net.DialTimeout("tcp", "127.0.0.1:5672", time.Second)
+		c, err := net.DialTimeout("tcp", node.Addr(), time.Second)
 		if err == nil {
 			_ = c.Close()
 		}
@@ -103,7 +90,7 @@ func TestSerialBrokerRestart(t *testing.T) {
 	// the server has re-declared its queue (as with oslo, a cast to a topic
 	// without a queue is dropped by the broker).
 	waitFor(t, 60*time.Second, "the server to re-declare its queue", func() bool {
-		conn, err := amqp.Dial(testenv.RabbitURL())
+		conn, err := amqp.Dial(node.URL())
 		if err != nil {
 			return false
 		}
@@ -128,8 +115,8 @@ func TestSerialBrokerRestart(t *testing.T) {
 	}
 }
 
-// TestSerialBrokerRestartDuringCastStream restarts the shared broker while a
-// client casts a numbered stream: with durable queues (amqp_durable_queues),
+// TestSerialBrokerRestartDuringCastStream restarts the broker (a node of its
+// own) while a client casts a numbered stream: with durable queues (amqp_durable_queues),
 // every cast that Cast reported as sent (confirmed by the broker) is handled
 // exactly once, whether it was published before, during or after the
 // restart. Casts issued while the broker is down wait and go through once it
@@ -138,16 +125,8 @@ func TestSerialBrokerRestartDuringCastStream(t *testing.T) {
 	if os.Getenv("GONOVA_SERIAL_FAULTS") != "1" {
 		t.Skip("restarts the shared broker: set GONOVA_SERIAL_FAULTS=1 (make test-serial)")
 	}
-	testenv.RequireRabbit(t)
-	if _, err := exec.LookPath("rabbitmqctl"); err != nil {
-		t.Skip("rabbitmqctl not found")
-	}
-	t.Cleanup(func() {
-		rabbitctl(t, "start_app")
-		rabbitctl(t, "await_startup")
-	})
-	e := &env{kind: "rabbit", url: testenv.RabbitURL(), exchange: testenv.UniqueName("rpcsvc_x_"), topic: testenv.UniqueName("rpcsvc_t_")}
-	t.Cleanup(func() { cleanupBroker(t, e) })
+	node, ctl := restartableBroker(t)
+	e := &env{kind: "rabbit", url: node.URL(), exchange: testenv.UniqueName("rpcsvc_x_"), topic: testenv.UniqueName("rpcsvc_t_")}
 	tr := e.open(t, func(o *Options) { o.Registerer = nil; o.DurableQueues = true })
 	rec := newRecorder()
 	e.server(t, tr, "host1", &testEndpoint{rec: rec})
@@ -179,14 +158,14 @@ func TestSerialBrokerRestartDuringCastStream(t *testing.T) {
 	}()
 	<-restartAt
 	restart := func() error {
-		if err := tryRabbitctl(t, "stop_app"); err != nil {
+		if err := ctl("stop_app"); err != nil {
 			return err
 		}
 		time.Sleep(time.Second)
-		if err := tryRabbitctl(t, "start_app"); err != nil {
+		if err := ctl("start_app"); err != nil {
 			return err
 		}
-		return tryRabbitctl(t, "await_startup")
+		return ctl("await_startup")
 	}
 	if err := restart(); err != nil {
 		abortStream()
