@@ -131,8 +131,8 @@ func explain(err error) error {
 // connConfig configures a supervised connection.
 type connConfig struct {
 	url          amqpurl.URL
-	heartbeat    time.Duration
-	tls          *tls.Config // nil: TLS only if the URL asks
+	heartbeat    time.Duration // heartbeat_timeout_threshold; 0 disables
+	tls          *tls.Config   // nil: TLS only if the URL asks
 	reconnectMax time.Duration
 	name         string // connection_name shown by the broker
 	log          *slog.Logger

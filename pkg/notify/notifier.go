@@ -58,7 +58,9 @@ type Options struct {
 	QuorumQueue   bool
 	QueueOptions
 	// HeartbeatTimeoutThreshold is heartbeat_timeout_threshold
-	// ([oslo_messaging_rabbit]), default 60s; AMQP heartbeats every half.
+	// ([oslo_messaging_rabbit]), default 60s: proposed to the broker as the
+	// AMQP heartbeat, as oslo proposes it. Negative disables heartbeats (the
+	// option's 0; OptionsFromConfig maps it).
 	HeartbeatTimeoutThreshold time.Duration
 	// TLS is the TLS configuration of [oslo_messaging_rabbit]'s ssl options
 	// (config.Config.RabbitTLS): set, it turns TLS on; nil, only amqps://
@@ -101,7 +103,7 @@ func OptionsFromConfig(c *config.Config, publisherID string) Options {
 		AutoDelete:                c.Rabbit.AmqpAutoDelete,
 		QuorumQueue:               c.Rabbit.RabbitQuorumQueue,
 		QueueOptions:              queueOptionsOf(c),
-		HeartbeatTimeoutThreshold: c.Rabbit.HeartbeatTimeoutThreshold,
+		HeartbeatTimeoutThreshold: heartbeatOf(c),
 		PublisherID:               publisherID,
 	}
 }
@@ -213,7 +215,7 @@ func (n *Notifier) connect(ctx context.Context) error {
 	}
 	c, err := dialConn(ctx, connConfig{
 		url:         u,
-		heartbeat:   n.opts.HeartbeatTimeoutThreshold / 2,
+		heartbeat:   max(n.opts.HeartbeatTimeoutThreshold, 0),
 		tls:         n.opts.TLS,
 		log:         n.log,
 		reconnected: n.metrics.reconnected,

@@ -42,7 +42,8 @@ type SubscriberConfig struct {
 	AutoDelete    bool
 	QuorumQueue   bool
 	QueueOptions
-	// HeartbeatTimeoutThreshold is heartbeat_timeout_threshold, default 60s.
+	// HeartbeatTimeoutThreshold is as Options.HeartbeatTimeoutThreshold:
+	// default 60s, negative disables heartbeats.
 	HeartbeatTimeoutThreshold time.Duration
 	// TLS is as Options.TLS.
 	TLS    *tls.Config
@@ -73,8 +74,17 @@ func SubscriberConfigFromConfig(c *config.Config, pool string) SubscriberConfig 
 		AutoDelete:                c.Rabbit.AmqpAutoDelete,
 		QuorumQueue:               c.Rabbit.RabbitQuorumQueue,
 		QueueOptions:              queueOptionsOf(c),
-		HeartbeatTimeoutThreshold: c.Rabbit.HeartbeatTimeoutThreshold,
+		HeartbeatTimeoutThreshold: heartbeatOf(c),
 	}
+}
+
+// heartbeatOf is heartbeat_timeout_threshold in the Options' terms: the
+// option's 0 disables heartbeats, where the field's 0 means the default.
+func heartbeatOf(c *config.Config) time.Duration {
+	if c.Rabbit.HeartbeatTimeoutThreshold == 0 {
+		return -1
+	}
+	return c.Rabbit.HeartbeatTimeoutThreshold
 }
 
 // Subscriber is a watermill message.Subscriber of oslo notifications. Topics
@@ -145,7 +155,7 @@ func NewSubscriber(ctx context.Context, cfg SubscriberConfig) (*Subscriber, erro
 		metrics: m,
 		subs:    map[*subscription]struct{}{},
 	}
-	s.conn, err = dialConn(ctx, connConfig{url: u, heartbeat: cfg.HeartbeatTimeoutThreshold / 2, tls: cfg.TLS, log: cfg.Logger, reconnected: m.reconnected})
+	s.conn, err = dialConn(ctx, connConfig{url: u, heartbeat: max(cfg.HeartbeatTimeoutThreshold, 0), tls: cfg.TLS, log: cfg.Logger, reconnected: m.reconnected})
 	if err != nil {
 		return nil, err
 	}

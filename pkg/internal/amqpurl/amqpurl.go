@@ -130,7 +130,11 @@ func Parse(raw string) (URL, error) {
 
 // DialOptions shape a connection beyond the URL.
 type DialOptions struct {
-	// Heartbeat is the AMQP heartbeat interval; 0 disables heartbeats.
+	// Heartbeat is heartbeat_timeout_threshold ([oslo_messaging_rabbit]):
+	// proposed to the broker as the AMQP heartbeat, as oslo proposes it, so
+	// the connection runs with the lower of it and the broker's; a broker
+	// silent for 1.5 times it is given up. 0 (or less) disables heartbeats:
+	// tune-ok carries 0 (see heartbeatConn).
 	Heartbeat time.Duration
 	// Name is the connection name shown in RabbitMQ's management UI.
 	Name string
@@ -141,10 +145,6 @@ type DialOptions struct {
 	// (Dial sets its ServerName). A URL with amqps:// or ?ssl=1 without it
 	// uses TLS with the system's roots.
 	TLS *tls.Config
-	// Wrap, when set, wraps the connection amqp091 speaks AMQP over (after
-	// the TLS handshake): the RPC driver watches and adjusts the handshake
-	// there (heartbeat_timeout_threshold = 0).
-	Wrap func(net.Conn) net.Conn
 }
 
 // Dial connects to broker h of u. The credentials and the vhost go in the
@@ -176,10 +176,11 @@ func Dial(ctx context.Context, u URL, h Host, o DialOptions) (*amqp.Connection, 
 	// certificate refused) is reported instead of amqp091's "connection is
 	// not open".
 	var ec *errConn
+	heartbeat, wrap := heartbeatConn(o.Heartbeat)
 	cfg := amqp.Config{
 		SASL:       []amqp.Authentication{&amqp.PlainAuth{Username: h.User, Password: h.Password}},
 		Vhost:      u.Vhost,
-		Heartbeat:  o.Heartbeat,
+		Heartbeat:  heartbeat,
 		Locale:     "en_US",
 		Properties: amqp.Table{"connection_name": o.Name, "product": "gonova"},
 		Dial: func(network, addr string) (net.Conn, error) {
@@ -196,7 +197,7 @@ func Dial(ctx context.Context, u URL, h Host, o DialOptions) (*amqp.Connection, 
 				return nil, err
 			}
 			if tc == nil {
-				return o.wrap(c), nil
+				return wrap(c), nil
 			}
 			t := tls.Client(c, tc)
 			if err := t.HandshakeContext(dctx); err != nil {
@@ -204,7 +205,7 @@ func Dial(ctx context.Context, u URL, h Host, o DialOptions) (*amqp.Connection, 
 				return nil, fmt.Errorf("TLS handshake with %s: %w", addr, err)
 			}
 			ec = &errConn{Conn: t}
-			return o.wrap(ec), nil
+			return wrap(ec), nil
 		},
 	}
 	conn, err := amqp.DialConfig(uri.String(), cfg)
@@ -244,11 +245,4 @@ func (c *errConn) err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.readErr
-}
-
-func (o DialOptions) wrap(c net.Conn) net.Conn {
-	if o.Wrap == nil {
-		return c
-	}
-	return o.Wrap(c)
 }

@@ -138,7 +138,7 @@ func (d *Driver) dialAny(ctx context.Context) (*amqp.Connection, int, error) {
 }
 
 func (d *Driver) dial(ctx context.Context, h Host) (*amqp.Connection, error) {
-	return dialHeartbeat(ctx, d.cfg.URL, h, d.cfg.Heartbeat, amqpurl.DialOptions{Name: d.cfg.ConnectionName, TLS: d.cfg.TLS})
+	return amqpurl.Dial(ctx, d.cfg.URL, h, amqpurl.DialOptions{Heartbeat: d.cfg.Heartbeat.Timeout, Name: d.cfg.ConnectionName, TLS: d.cfg.TLS})
 }
 
 func (d *Driver) setConn(conn *amqp.Connection, host int) {

@@ -1,15 +1,8 @@
 package amqpdriver
 
 import (
-	"context"
-	"encoding/binary"
 	"fmt"
-	"net"
 	"time"
-
-	amqp "github.com/rabbitmq/amqp091-go"
-
-	"github.com/gonova/gonova/pkg/internal/amqpurl"
 )
 
 // Heartbeat is oslo's heartbeat_timeout_threshold and heartbeat_rate.
@@ -24,11 +17,8 @@ import (
 // detected within 1.5 intervals whatever heartbeat_rate is: the rate is
 // accepted and validated but changes nothing a broker can see.
 //
-// Timeout 0 disables heartbeats as py-amqp does: tune-ok carries 0.
-// amqp091-go cannot be told so (its 0 means 10s, and it takes the broker's
-// proposal when either side says 0): the broker's connection.tune is read
-// with its heartbeat field set to 0 and amqp091-go is given -1s, so that its
-// max(-1, 0) negotiates 0.
+// Timeout 0 disables heartbeats as py-amqp does: tune-ok carries 0 (see
+// amqpurl.DialOptions.Heartbeat, which the notification connections share).
 type Heartbeat struct {
 	Timeout time.Duration // heartbeat_timeout_threshold; 0 disables
 	Rate    int           // heartbeat_rate (oslo's default 3; 14.0.3's 2)
@@ -46,106 +36,4 @@ func (h Heartbeat) Validate() error {
 		return fmt.Errorf("heartbeat_rate must be at least 1, got %d", h.Rate)
 	}
 	return nil
-}
-
-// dialHeartbeat dials h of u with heartbeat hb applied.
-func dialHeartbeat(ctx context.Context, u URL, h Host, hb Heartbeat, o amqpurl.DialOptions) (*amqp.Connection, error) {
-	o.Heartbeat = hb.Timeout
-	if hb.Timeout <= 0 {
-		o.Heartbeat = -time.Second
-		o.Wrap = func(c net.Conn) net.Conn { return &noHeartbeatConn{Conn: c} }
-	} else {
-		o.Wrap = func(c net.Conn) net.Conn { return &firstDeadlineConn{Conn: c, after: hb.Timeout * 3 / 2} }
-	}
-	return amqpurl.Dial(ctx, u, h, o)
-}
-
-// firstDeadlineConn closes a gap of amqp091-go: it clears every deadline
-// once the connection is open, and sets the heartbeat's read deadline only
-// when the next frame arrives, so a broker that goes silent right after
-// connection.open-ok (before its first heartbeat) would never be given up.
-// The clearing call sets the read deadline of 1.5 heartbeats instead; the
-// next frame read replaces it with amqp091-go's own.
-type firstDeadlineConn struct {
-	net.Conn
-	after time.Duration
-}
-
-func (c *firstDeadlineConn) SetDeadline(t time.Time) error {
-	if !t.IsZero() {
-		return c.Conn.SetDeadline(t)
-	}
-	if err := c.Conn.SetWriteDeadline(t); err != nil {
-		return err
-	}
-	return c.Conn.SetReadDeadline(time.Now().Add(c.after))
-}
-
-// noHeartbeatConn passes the broker's frames through, setting the
-// heartbeat of connection.tune to 0 on the way. Until the tune frame is
-// seen it hands over whole frames only (the handshake is a few small
-// frames); after it, reads go straight through.
-type noHeartbeatConn struct {
-	net.Conn
-	done bool   // the tune frame went by
-	in   []byte // bytes read, not yet a whole frame
-	out  []byte // whole frames ready for the reader
-}
-
-const (
-	frameMethod   = 1
-	frameEnd      = 0xCE
-	frameHeader   = 7 // type, channel (2), payload size (4)
-	classConn     = 10
-	methodTune    = 30
-	tuneHeartbeat = 4 + 2 + 4 // class, method; channel-max (2), frame-max (4)
-)
-
-func (c *noHeartbeatConn) Read(p []byte) (int, error) {
-	for len(c.out) == 0 {
-		if c.done {
-			if len(c.in) > 0 {
-				n := copy(p, c.in)
-				c.in = c.in[n:]
-				return n, nil
-			}
-			return c.Conn.Read(p)
-		}
-		buf := make([]byte, 4096)
-		n, err := c.Conn.Read(buf)
-		c.in = append(c.in, buf[:n]...)
-		c.frames()
-		if len(c.out) == 0 && err != nil {
-			return 0, err
-		}
-	}
-	n := copy(p, c.out)
-	c.out = c.out[n:]
-	return n, nil
-}
-
-// frames moves whole frames from in to out, rewriting connection.tune.
-func (c *noHeartbeatConn) frames() {
-	for !c.done && len(c.in) >= frameHeader {
-		size := int(binary.BigEndian.Uint32(c.in[3:7]))
-		if len(c.in) < frameHeader+size+1 {
-			return
-		}
-		f := c.in[:frameHeader+size+1]
-		c.in = c.in[len(f):]
-		payload := f[frameHeader : frameHeader+size]
-		if f[0] == frameMethod && size >= tuneHeartbeat+2 &&
-			binary.BigEndian.Uint16(payload[0:2]) == classConn && binary.BigEndian.Uint16(payload[2:4]) == methodTune {
-			binary.BigEndian.PutUint16(payload[tuneHeartbeat:], 0)
-			c.done = true
-		}
-		c.out = append(c.out, f...)
-	}
-	if !c.done && len(c.in) > 0 && c.in[0] != frameMethod && c.in[0] != 2 && c.in[0] != 3 && c.in[0] != 8 {
-		// Not AMQP frames (a protocol header refusing our version):
-		// hand the bytes over as they are.
-		c.out = append(c.out, c.in...)
-		c.in = nil
-		c.done = true
-	}
 }
