@@ -119,12 +119,31 @@ func waitServer(t *testing.T, client *gophercloud.ServiceClient, id, status, pow
 	}
 }
 
-// nodeUsage is what the claims hold on each host's node, as the store
-// counts it and as a recount from the claims (ReportNode) says, which
-// must agree.
+// nodeUsage is every node's counters, each checked against what its claims
+// add up to (ReportNode recomputes them). A compute may be settling a claim
+// between the two reads (the polling after a delete does read while it
+// does), so a difference must last 2 s to fail the test: counters that stay
+// apart from the claims are the bug this looks for.
 func nodeUsage(t *testing.T, e *env) string {
 	t.Helper()
 	ctx := context.Background()
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		out, mismatch := nodeUsageOnce(t, ctx, e)
+		if mismatch == "" {
+			return out
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(mismatch)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// nodeUsageOnce reads the counters and the claims once; mismatch describes
+// the first node whose two differ.
+func nodeUsageOnce(t *testing.T, ctx context.Context, e *env) (usage, mismatch string) {
+	t.Helper()
 	nodes, err := e.compute.ListNodes(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -138,11 +157,11 @@ func nodeUsage(t *testing.T, e *env) string {
 			t.Fatal(err)
 		}
 		if again := fmt.Sprintf("%s: %d vcpus %d MB %d GB %d vms", r.Host, r.VCPUsUsed, r.MemoryMBUsed, r.LocalGBUsed, r.RunningVMs); again != got {
-			t.Fatalf("node counters %s, the claims add up to %s", got, again)
+			return "", fmt.Sprintf("node counters %s, the claims add up to %s (for 2 s)", got, again)
 		}
 		out = append(out, got)
 	}
-	return strings.Join(out, "; ")
+	return strings.Join(out, "; "), ""
 }
 
 func flavorName(s *servers.Server) any { return s.Flavor["original_name"] }
