@@ -248,6 +248,12 @@ func TestTempestResponseSchemas(t *testing.T) {
 			path = strings.ReplaceAll(path, "{actions}", actions)
 			if strings.Contains(path, "{server}") {
 				path = strings.ReplaceAll(path, "{server}", server)
+				if r.method == http.MethodPost {
+					// An action on the shared server waits for the one
+					// before it (a reboot at the previous microversion)
+					// to end: nova answers 409 while a task runs.
+					waitNoTask(t, admin, server)
+				}
 			}
 			if strings.Contains(path, "{new_server}") {
 				path = strings.ReplaceAll(path, "{new_server}", createServer(t, admin, "schema-delete"))
@@ -324,4 +330,22 @@ func TestTempestResponseSchemas(t *testing.T) {
 	if code := p.stop(t, 20*time.Second); code != 0 {
 		t.Errorf("nova-all exited %d after SIGTERM", code)
 	}
+}
+
+// waitNoTask waits until server id is ACTIVE with no task running
+// (OS-EXT-STS:task_state null), as a client must before its next action.
+func waitNoTask(t *testing.T, c apiClient, id string) {
+	t.Helper()
+	eventually(t, 20*time.Second, "server "+id+" ACTIVE with no task", func() error {
+		var s struct {
+			Server map[string]any `json:"server"`
+		}
+		if _, err := c.do(http.MethodGet, "/v2.1/servers/"+id, nil, &s); err != nil {
+			return err
+		}
+		if st, task := s.Server["status"], s.Server["OS-EXT-STS:task_state"]; st != "ACTIVE" || task != nil {
+			return fmt.Errorf("status %v, task_state %v", st, task)
+		}
+		return nil
+	})
 }
