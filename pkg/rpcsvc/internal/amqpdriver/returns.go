@@ -94,11 +94,17 @@ func (r *returns) take(k returnKey) (reason string, returned bool) {
 	return reason, returned
 }
 
-// abandon forgets one publish of k whose confirm is not in (its publisher
-// gave up): a return of it may still come, before confirmed is closed, and
-// is then drained as unexpected by a watcher.
+// abandon forgets one publish of k whose publisher gave up waiting for its
+// confirm: nobody will learn that it was returned, so its return is
+// reported as unexpected, whether it is already in (the confirm may have
+// come as the publisher gave up) or still to come, before confirmed is
+// closed, when a watcher drains it.
 func (r *returns) abandon(k returnKey, confirmed <-chan struct{}) {
-	r.take(k)
+	if reason, returned := r.take(k); returned {
+		// k.body is a view of the publisher's body, still its own here.
+		r.report([]amqp.Return{{Exchange: k.exchange, RoutingKey: k.key, Body: []byte(k.body), ReplyText: reason}})
+		return
+	}
 	r.watchers.Add(1)
 	go func() {
 		defer r.watchers.Done()
