@@ -186,29 +186,6 @@ func queryBoolean(name, s string) (bool, error) {
 	return false, invalidQuery(name, s, fmt.Sprintf("%s is not one of [%s]", wsgi.PyRepr(s), strings.Join(q, ", ")))
 }
 
-// extraQuery is additionalProperties: false on a query.
-func extraQuery(q url.Values, allowed ...string) error {
-	var extra []string
-	for k := range q {
-		if !slices.Contains(allowed, k) {
-			extra = append(extra, k)
-		}
-	}
-	if len(extra) == 0 {
-		return nil
-	}
-	slices.Sort(extra)
-	quoted := make([]string, len(extra))
-	for i, k := range extra {
-		quoted[i] = wsgi.PyRepr(k)
-	}
-	verb := "was"
-	if len(extra) > 1 {
-		verb = "were"
-	}
-	return fault.BadRequest(fmt.Sprintf("Additional properties are not allowed (%s %s unexpected)", strings.Join(quoted, ", "), verb))
-}
-
 // parseHypervisorQuery validates the list query by nova's schemas at v:
 // none before 2.33, limit and marker (others ignored) to 2.52, and from
 // 2.53 those plus hypervisor_hostname_pattern and with_servers, nothing
@@ -262,7 +239,7 @@ func (h *handlers) parseHypervisorQuery(r *http.Request, v microversion.Version)
 			return hq, err
 		}
 	}
-	if err := extraQuery(q, "limit", "marker", "hypervisor_hostname_pattern", "with_servers"); err != nil {
+	if err := checkQueryKeys(q, "limit", "marker", "hypervisor_hostname_pattern", "with_servers"); err != nil {
 		return hq, err
 	}
 	if hq.pattern != nil && (hq.limitGiven || hq.marker != "") {
@@ -498,7 +475,7 @@ func (h *handlers) showHypervisorErr(w http.ResponseWriter, r *http.Request) err
 				return err
 			}
 		}
-		if err := extraQuery(q, "with_servers"); err != nil {
+		if err := checkQueryKeys(q, "with_servers"); err != nil {
 			return err
 		}
 	}

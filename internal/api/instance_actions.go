@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -66,22 +63,8 @@ func actionListQuery(q url.Values, v microversion.Version) (f computedb.ActionFi
 	if v.AtLeast(2, 66) {
 		allowed = append(allowed, "changes-before")
 	}
-	var extra []string
-	for k := range q {
-		if !slices.Contains(allowed, k) {
-			extra = append(extra, k)
-		}
-	}
-	if len(extra) > 0 {
-		sort.Strings(extra)
-		for i, k := range extra {
-			extra[i] = wsgi.PyRepr(k)
-		}
-		verb := "was"
-		if len(extra) > 1 {
-			verb = "were"
-		}
-		return f, fault.BadRequest(fmt.Sprintf("Additional properties are not allowed (%s %s unexpected)", strings.Join(extra, ", "), verb))
+	if err := checkQueryKeys(q, allowed...); err != nil {
+		return f, err
 	}
 	for _, k := range []string{"changes-since", "changes-before"} {
 		for _, s := range q[k] {

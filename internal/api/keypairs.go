@@ -116,7 +116,7 @@ func checkKeypairQuery(r *http.Request, index bool) error {
 	if index {
 		allowed = append(allowed, "limit", "marker")
 	}
-	return checkQueryKeys(r.URL.Query(), allowed)
+	return checkQueryKeys(r.URL.Query(), allowed...)
 }
 
 func keypairNotFound(name, user string) error {

@@ -3,8 +3,8 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/gonova/gonova/pkg/wsgi"
@@ -19,16 +19,28 @@ func checkQueryKeysFrom275(r *http.Request, known ...string) error {
 	if !microversion.FromContext(r.Context()).AtLeast(2, 75) {
 		return nil
 	}
+	return checkQueryKeys(r.URL.Query(), known...)
+}
+
+// checkQueryKeys refuses the query parameters not in allowed, as nova's
+// query schemas with additionalProperties false do.
+func checkQueryKeys(q url.Values, allowed ...string) error {
 	var extra []string
-	for k := range r.URL.Query() {
-		if !slices.Contains(known, k) {
+	for k := range q {
+		if !slices.Contains(allowed, k) {
 			extra = append(extra, k)
 		}
 	}
 	if len(extra) == 0 {
 		return nil
 	}
-	sort.Strings(extra)
+	return fault.BadRequest(additionalProperties(extra))
+}
+
+// additionalProperties is jsonschema's message for the unexpected keys
+// extra (sorted here), as nova returns it.
+func additionalProperties(extra []string) string {
+	slices.Sort(extra)
 	quoted := make([]string, len(extra))
 	for i, k := range extra {
 		quoted[i] = wsgi.PyRepr(k)
@@ -37,7 +49,7 @@ func checkQueryKeysFrom275(r *http.Request, known ...string) error {
 	if len(extra) > 1 {
 		verb = "were"
 	}
-	return fault.BadRequest(fmt.Sprintf("Additional properties are not allowed (%s %s unexpected)", strings.Join(quoted, ", "), verb))
+	return fmt.Sprintf("Additional properties are not allowed (%s %s unexpected)", strings.Join(quoted, ", "), verb)
 }
 
 // queryNonNegative validates every value of the query parameter name as

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -79,16 +78,7 @@ func checkKeys(name string, obj map[string]any, required []string, allowed ...st
 	if len(extra) == 0 {
 		return nil
 	}
-	sort.Strings(extra)
-	quoted := make([]string, len(extra))
-	for i, k := range extra {
-		quoted[i] = wsgi.PyRepr(k)
-	}
-	verb := "was"
-	if len(extra) > 1 {
-		verb = "were"
-	}
-	return wrap(fmt.Sprintf("Additional properties are not allowed (%s %s unexpected)", strings.Join(quoted, ", "), verb))
+	return wrap(additionalProperties(extra))
 }
 
 // stringRule is a string schema: type string with length bounds (in code

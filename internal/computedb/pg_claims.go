@@ -97,16 +97,9 @@ func (p *PG) ClaimInstance(ctx context.Context, r ClaimRequest) (Instance, error
 			return in, fail("claiming for instance "+canon, err)
 		}
 		// Nothing was written: find out why.
-		cur, err := p.GetInstance(ctx, canon)
+		cur, held, err := p.instanceAndClaim(ctx, canon)
 		if err != nil {
 			return Instance{}, err
-		}
-		var held int64
-		if err := p.pool.QueryRow(ctx, `SELECT coalesce(claim_node_id, 0) FROM instances WHERE id = $1`, cur.ID).Scan(&held); err != nil {
-			if errors.Is(err, pgx.ErrNoRows) {
-				return Instance{}, ErrNotFound
-			}
-			return Instance{}, fail("reading the claim of instance "+canon, err)
 		}
 		switch {
 		case held != 0 && held == r.NodeID:
@@ -207,4 +200,21 @@ func (p *PG) ReportNode(ctx context.Context, n Node, initial AllocationRatios) (
 		return err
 	})
 	return out, fail("reporting node "+n.HypervisorHostname, err)
+}
+
+// instanceAndClaim reads instance canon and the node its claim is on (0:
+// none), to tell why a conditional claim wrote nothing.
+func (p *PG) instanceAndClaim(ctx context.Context, canon string) (Instance, int64, error) {
+	cur, err := p.GetInstance(ctx, canon)
+	if err != nil {
+		return Instance{}, 0, err
+	}
+	var held int64
+	if err := p.pool.QueryRow(ctx, `SELECT coalesce(claim_node_id, 0) FROM instances WHERE id = $1`, cur.ID).Scan(&held); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return Instance{}, 0, ErrNotFound
+		}
+		return Instance{}, 0, fail("reading the claim of instance "+canon, err)
+	}
+	return cur, held, nil
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // Resize claims in Postgres, with the locking order of pg_claims.go: the
@@ -63,16 +61,9 @@ func (p *PG) ClaimResize(ctx context.Context, r ResizeClaimRequest) (Instance, e
 		if !errors.Is(err, ErrNotFound) {
 			return in, fail("claiming the resize of instance "+canon, err)
 		}
-		cur, err := p.GetInstance(ctx, canon)
+		cur, held, err := p.instanceAndClaim(ctx, canon)
 		if err != nil {
 			return Instance{}, err
-		}
-		var held int64
-		if err := p.pool.QueryRow(ctx, `SELECT coalesce(claim_node_id, 0) FROM instances WHERE id = $1`, cur.ID).Scan(&held); err != nil {
-			if errors.Is(err, pgx.ErrNoRows) {
-				return Instance{}, ErrNotFound
-			}
-			return Instance{}, fail("reading the claim of instance "+canon, err)
 		}
 		switch rz := cur.Resize; {
 		case rz != nil && !rz.Finished && rz.NodeID == r.NodeID && rz.NewFlavor == r.Flavor:
