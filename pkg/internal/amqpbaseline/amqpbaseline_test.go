@@ -65,20 +65,45 @@ func queueExists(t *testing.T, name string) bool {
 	return true
 }
 
+func exchangeExists(t *testing.T, name string) bool {
+	t.Helper()
+	conn, err := amqp.Dial(testenv.RabbitURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = ch.ExchangeDeclarePassive(name, "topic", false, false, false, false, nil)
+	var aerr *amqp.Error
+	if errors.As(err, &aerr) && aerr.Code == amqp.NotFound {
+		return false
+	}
+	if err != nil {
+		t.Fatalf("passive declare exchange %s: %v", name, err)
+	}
+	_ = ch.Close()
+	return true
+}
+
 func TestThroughput(t *testing.T) {
 	testenv.RequireRabbit(t)
 	for _, mode := range []struct {
 		confirms, prefill bool
 		senders           int
-	}{{false, false, 0}, {true, false, 0}, {false, true, 0}, {true, false, 16}} {
+		topic             bool
+	}{{false, false, 0, false}, {true, false, 0, false}, {false, true, 0, false}, {true, false, 16, false}, {false, false, 0, true}, {true, false, 16, true}} {
 		confirms := mode.confirms
-		t.Run(fmt.Sprintf("confirms=%v,prefill=%v,senders=%d", mode.confirms, mode.prefill, mode.senders), func(t *testing.T) {
+		t.Run(fmt.Sprintf("confirms=%v,prefill=%v,senders=%d,topic=%v", mode.confirms, mode.prefill, mode.senders, mode.topic), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			q := testenv.UniqueName("amqpbaseline_test_")
 			res, err := amqpbaseline.Throughput(ctx, amqpbaseline.ThroughputOptions{
 				URL: testenv.RabbitURL(), Messages: 2000, Confirms: confirms,
 				ConfirmWindow: 16, Queue: q, Prefill: mode.prefill, Senders: mode.senders,
+				TopicExchange: mode.topic, Mandatory: mode.topic,
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -92,6 +117,9 @@ func TestThroughput(t *testing.T) {
 			t.Logf("%d messages in %v: %.0f msg/s", res.Messages, res.Elapsed, res.PerSecond())
 			if queueExists(t, q) {
 				t.Fatalf("queue %s left behind", q)
+			}
+			if exchangeExists(t, q+"_x") {
+				t.Fatalf("exchange %s left behind", q+"_x")
 			}
 		})
 	}

@@ -46,6 +46,18 @@ type ThroughputOptions struct {
 	// Queue is the queue name; empty means a fresh amqpbaseline_<uuid>.
 	// The queue is deleted at the end of the run.
 	Queue string
+	// TopicExchange publishes through a topic exchange of the run's own
+	// (<Queue>_x, deleted at the end), bound to the queue with the queue's
+	// name as routing key, instead of the default exchange: the path of
+	// oslo.messaging's casts, which go to the control exchange (a topic
+	// exchange) with the target's "topic.server" as key. The broker's
+	// topic routing costs it more per message than the default exchange's
+	// lookup by queue name.
+	TopicExchange bool
+	// Mandatory sets the mandatory flag on every publish, as gonova's
+	// casts, calls and replies do, so that the broker returns an
+	// unroutable message instead of dropping it.
+	Mandatory bool
 }
 
 // ThroughputResult is what one run measured.
@@ -140,6 +152,20 @@ func throughput(ctx context.Context, opts ThroughputOptions) (ThroughputResult, 
 			_ = ch.Close()
 		}
 	}()
+	if opts.TopicExchange {
+		if err := sub.ExchangeDeclare(opts.exchange(), "topic", false, true, false, false, nil); err != nil {
+			return ThroughputResult{}, fmt.Errorf("amqpbaseline: declare exchange %s: %w", opts.exchange(), err)
+		}
+		defer func() {
+			if ch, err := subConn.Channel(); err == nil {
+				_ = ch.ExchangeDelete(opts.exchange(), false, false)
+				_ = ch.Close()
+			}
+		}()
+		if err := sub.QueueBind(opts.Queue, opts.Queue, opts.exchange(), false, nil); err != nil {
+			return ThroughputResult{}, fmt.Errorf("amqpbaseline: bind %s to %s: %w", opts.Queue, opts.exchange(), err)
+		}
+	}
 	if err := sub.Qos(opts.Prefetch, 0, false); err != nil {
 		return ThroughputResult{}, fmt.Errorf("amqpbaseline: qos: %w", err)
 	}
@@ -222,6 +248,15 @@ func throughput(ctx context.Context, opts ThroughputOptions) (ThroughputResult, 
 	return ThroughputResult{Messages: opts.Messages, Elapsed: max(done.Sub(start), pubElapsed), PublishElapsed: pubElapsed}, nil
 }
 
+// exchange is the exchange the run publishes to: "" (the default one) or
+// its own topic exchange.
+func (o ThroughputOptions) exchange() string {
+	if o.TopicExchange {
+		return o.Queue + "_x"
+	}
+	return ""
+}
+
 // publishing is the message every run sends: oslo's properties, a body of
 // opts.BodySize bytes.
 func publishing(opts ThroughputOptions) amqp.Publishing {
@@ -241,12 +276,13 @@ func publishing(opts ThroughputOptions) amqp.Publishing {
 	return msg
 }
 
-// publishAll publishes opts.Messages copies of msg to the default exchange,
+// publishAll publishes opts.Messages copies of msg to the queue (through the
+// default exchange, or the run's topic exchange),
 // keeping at most opts.ConfirmWindow confirms outstanding in confirm mode.
 func publishAll(ctx context.Context, pub *amqp.Channel, opts ThroughputOptions, msg amqp.Publishing) error {
 	if !opts.Confirms {
 		for i := 0; i < opts.Messages; i++ {
-			if err := pub.PublishWithContext(ctx, "", opts.Queue, false, false, msg); err != nil {
+			if err := pub.PublishWithContext(ctx, opts.exchange(), opts.Queue, opts.Mandatory, false, msg); err != nil {
 				return fmt.Errorf("amqpbaseline: publish %d: %w", i, err)
 			}
 		}
@@ -273,7 +309,7 @@ func publishAll(ctx context.Context, pub *amqp.Channel, opts ThroughputOptions, 
 			}
 			window = window[1:]
 		}
-		dc, err := pub.PublishWithDeferredConfirmWithContext(ctx, "", opts.Queue, false, false, msg)
+		dc, err := pub.PublishWithDeferredConfirmWithContext(ctx, opts.exchange(), opts.Queue, opts.Mandatory, false, msg)
 		if err != nil {
 			return fmt.Errorf("amqpbaseline: publish %d: %w", i, err)
 		}
@@ -296,7 +332,7 @@ func publishFromSenders(ctx context.Context, pub *amqp.Channel, opts ThroughputO
 	for range opts.Senders {
 		wg.Go(func() {
 			for i := next.Add(1) - 1; i < int64(opts.Messages); i = next.Add(1) - 1 {
-				dc, err := pub.PublishWithDeferredConfirmWithContext(ctx, "", opts.Queue, false, false, msg)
+				dc, err := pub.PublishWithDeferredConfirmWithContext(ctx, opts.exchange(), opts.Queue, opts.Mandatory, false, msg)
 				if err == nil {
 					err = wait(dc)
 				}
