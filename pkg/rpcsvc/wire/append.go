@@ -98,7 +98,7 @@ func appendStringBody[S ~string | ~[]byte](dst []byte, s S) []byte {
 // appendRaw appends raw, a JSON value, compacted as encoding/json writes a
 // json.RawMessage; ok is false when raw is not valid JSON.
 func appendRaw(dst []byte, raw []byte) ([]byte, bool) {
-	if !json.Valid(raw) {
+	if !validJSON(raw) {
 		return dst, false
 	}
 	if !bytes.ContainsAny(raw, " \t\r\n") {

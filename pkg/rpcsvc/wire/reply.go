@@ -47,7 +47,7 @@ func EncodeReply(r *Reply) ([]byte, error) {
 	if len(bytes.TrimSpace(result)) == 0 {
 		result = json.RawMessage("null")
 	}
-	if !json.Valid(result) {
+	if !validJSON(result) {
 		return nil, malformed("reply result is not valid JSON: %s", clip(result))
 	}
 	var failure []byte // JSON text, sent as a string

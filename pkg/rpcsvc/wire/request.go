@@ -369,7 +369,7 @@ func isNull(raw json.RawMessage) bool {
 
 func isJSONObject(raw json.RawMessage) bool {
 	t := bytes.TrimSpace(raw)
-	return len(t) >= 2 && t[0] == '{' && json.Valid(t)
+	return len(t) >= 2 && t[0] == '{' && validJSON(t)
 }
 
 // compact returns raw without insignificant whitespace, so that a decoded

@@ -12,7 +12,7 @@ import (
 // map[string]json.RawMessage runs encoding/json three times over a message
 // (the envelope object, the oslo.message string, the inner object), each a
 // validation scan plus a decode that copies every key and value. The fast path
-// validates each layer once with json.Valid and walks the members in place:
+// validates each layer once (validJSON) and walks the members in place:
 // values are sub-slices of one unescaped copy of the inner message.
 //
 // It only ever accepts. Whatever it does not handle (a legacy message, an
@@ -51,7 +51,7 @@ func (f *fields) get(key string) (json.RawMessage, bool) {
 // unwrapFast returns the members of the inner message of a 2.0 envelope, or
 // ok false when the encoding/json path must decide.
 func unwrapFast(body []byte, scratch []member) (inner []member, ok bool) {
-	if !utf8.Valid(body) || !json.Valid(body) {
+	if !utf8.Valid(body) || !validJSON(body) {
 		return nil, false
 	}
 	var top [4]member
@@ -76,14 +76,14 @@ func unwrapFast(body []byte, scratch []member) (inner []member, ok bool) {
 		return nil, false
 	}
 	text, ok := unquote(rawMsg)
-	if !ok || !json.Valid(text) {
+	if !ok || !validJSON(text) {
 		return nil, false
 	}
 	return objectMembers(text, scratch)
 }
 
 // objectMembers appends the members of doc, a valid JSON document (per
-// json.Valid), to dst. ok is false when doc is not an object or a key holds
+// validJSON), to dst. ok is false when doc is not an object or a key holds
 // an escape.
 func objectMembers(doc []byte, dst []member) ([]member, bool) {
 	i := skipSpace(doc, 0)
@@ -138,6 +138,9 @@ func skipSpace(b []byte, i int) int {
 func stringEnd(b []byte, i int) (int, bool) {
 	escaped := false
 	for j := i + 1; j < len(b); j++ {
+		if j = plainEnd(b, j); j >= len(b) {
+			break
+		}
 		switch b[j] {
 		case '\\':
 			escaped = true
