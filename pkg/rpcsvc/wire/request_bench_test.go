@@ -12,6 +12,8 @@ import (
 // The fast path of scan.go took it to 14 allocations and 1.4 KB from 5 KB
 // (python_cast 45 to 10, python_call 98 to 28); FuzzFastPathMatchesEncodingJSON
 // ran 5.8 million inputs against the encoding/json path without a difference.
+// validJSON in place of encoding/json's Valid: python_call 19.4 to 12.5 us,
+// python_cast 4.9 to 3.6, go_cast 6.7 to 6.0 (one run, same machine).
 var benchRequests = map[string]string{"python_call": pyCall, "python_cast": pyCast}
 
 func BenchmarkDecodeRequest(b *testing.B) {
