@@ -258,8 +258,10 @@ func (e *Endpoint) ConfirmResize(ctx context.Context, args rpcapi.MigrationArgs)
 	log := m.opLog(ctx, rpcapi.MethodConfirmResize, id)
 	// A server deleted while VERIFY_RESIZE (nova's
 	// _confirm_resize_on_deleting): the deletion releases the claims; the
-	// source only removes the guest it kept.
-	if cur, err := m.store.GetInstance(ctx, id); (errors.Is(err, computedb.ErrNotFound) || cur.TaskState == states.TaskDeleting) &&
+	// source only removes the guest it kept. The destination's terminate
+	// marks the row vm_state deleted with no task before it deletes it, so
+	// a row in that state is being deleted too.
+	if cur, err := m.store.GetInstance(ctx, id); (errors.Is(err, computedb.ErrNotFound) || cur.TaskState == states.TaskDeleting || cur.VMState == states.VMDeleted) &&
 		args.Migration.DestCompute != m.host && args.Migration.DestCompute != "" {
 		log.Info("Removing the guest a resize left on this source host; its server is deleted")
 		return m.driver.Destroy(ctx, id)

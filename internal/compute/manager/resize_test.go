@@ -203,3 +203,39 @@ func TestPollUnconfirmedResizes(t *testing.T) {
 		t.Fatalf("events %s", e)
 	}
 }
+
+// A server deleted while VERIFY_RESIZE between two hosts: nova-api casts
+// confirm_resize to the source, which kept its guest, while the
+// destination terminates. Whatever the destination's terminate has got to
+// when the source reads the row (task deleting, the row marked vm_state
+// deleted with no task just before it goes, or gone), the source removes
+// its guest and touches nothing else.
+func TestConfirmResizeOnTheSourceOfADeletedServerRemovesItsGuest(t *testing.T) {
+	deleted, none, deleting := states.VMDeleted, states.TaskNone, states.TaskDeleting
+	for name, upd := range map[string]*computedb.InstanceUpdate{
+		"task deleting":             {TaskState: &deleting},
+		"vm_state deleted, no task": {VMState: &deleted, TaskState: &none},
+		"row gone":                  nil,
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, fake.Options{})
+			in := h.create(t, 1, 512, 1)
+			h.build(t, in)
+			id := in.UUID
+			if upd != nil {
+				if _, err := h.store.UpdateInstance(ctx(t), id, *upd); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := h.store.DeleteInstance(ctx(t), id); err != nil {
+				t.Fatal(err)
+			}
+			if err := h.ep.ConfirmResize(ctx(t), rpcapi.MigrationArgs{Instance: rpcapi.Instance{UUID: id},
+				Migration: rpcapi.Migration{SourceCompute: host, DestCompute: "elsewhere", Status: "confirming", MigrationType: "resize"}}); err != nil {
+				t.Fatal(err)
+			}
+			if g := h.guests(t); len(g) != 0 {
+				t.Fatalf("guests left on the source: %v", g)
+			}
+		})
+	}
+}
