@@ -42,7 +42,9 @@ func TestQuantile(t *testing.T) {
 	}
 }
 
-func queueExists(t *testing.T, name string) bool {
+// declared reports whether a passive declare finds what it names on the
+// test broker: false on NOT_FOUND, a test failure on any other error.
+func declared(t *testing.T, what string, passive func(*amqp.Channel) error) bool {
 	t.Helper()
 	conn, err := amqp.Dial(testenv.RabbitURL())
 	if err != nil {
@@ -53,39 +55,31 @@ func queueExists(t *testing.T, name string) bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = ch.QueueDeclarePassive(name, false, false, false, false, nil)
+	err = passive(ch)
 	var aerr *amqp.Error
 	if errors.As(err, &aerr) && aerr.Code == amqp.NotFound {
 		return false
 	}
 	if err != nil {
-		t.Fatalf("passive declare %s: %v", name, err)
+		t.Fatalf("passive declare %s: %v", what, err)
 	}
 	_ = ch.Close()
 	return true
 }
 
+func queueExists(t *testing.T, name string) bool {
+	t.Helper()
+	return declared(t, "queue "+name, func(ch *amqp.Channel) error {
+		_, err := ch.QueueDeclarePassive(name, false, false, false, false, nil)
+		return err
+	})
+}
+
 func exchangeExists(t *testing.T, name string) bool {
 	t.Helper()
-	conn, err := amqp.Dial(testenv.RabbitURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = ch.ExchangeDeclarePassive(name, "topic", false, false, false, false, nil)
-	var aerr *amqp.Error
-	if errors.As(err, &aerr) && aerr.Code == amqp.NotFound {
-		return false
-	}
-	if err != nil {
-		t.Fatalf("passive declare exchange %s: %v", name, err)
-	}
-	_ = ch.Close()
-	return true
+	return declared(t, "exchange "+name, func(ch *amqp.Channel) error {
+		return ch.ExchangeDeclarePassive(name, "topic", false, false, false, false, nil)
+	})
 }
 
 func TestThroughput(t *testing.T) {
