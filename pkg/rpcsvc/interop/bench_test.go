@@ -300,7 +300,7 @@ func BenchmarkCast(b *testing.B) {
 // raw amqp091-go round trip (pkg/internal/amqpbaseline's RequestReply, on
 // connections of its own), taking turns at going first, so both see the
 // same moment of the broker and the machine. Measured one after the other,
-// the raw p99 alone moved 2.6x between three runs of one minute, and the
+// the raw p99 alone moved 2.6x between three runs in a row, and the
 // ratio with it. ns/op is gonova's calls alone; -benchmem's allocations
 // include the raw client's. The Python rows run in a subprocess and keep
 // the raw round trips measured just before them.
