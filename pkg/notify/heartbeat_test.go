@@ -4,7 +4,6 @@ import (
 	"context"
 	"net"
 	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
@@ -56,22 +55,5 @@ func brokerTimeoutOf(t *testing.T, c *conn) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		out, err := exec.CommandContext(ctx, "rabbitmqctl", "list_connections", "--quiet", "--no-table-headers", "peer_port", "timeout").CombinedOutput()
-		cancel()
-		if err != nil {
-			t.Fatalf("rabbitmqctl list_connections: %v\n%s", err, out)
-		}
-		for _, line := range strings.Split(string(out), "\n") {
-			if f := strings.Fields(line); len(f) == 2 && f[0] == port {
-				return f[1]
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no connection from port %s listed:\n%s", port, out)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	return testenv.RabbitConnectionValue(t, "peer_port", "timeout", func(p string) bool { return p == port })
 }

@@ -100,3 +100,34 @@ func rabbitList(tb testing.TB, cmd, vhost string, cols ...string) []RabbitEntity
 	sort.Slice(es, func(i, j int) bool { return es[i].Name < es[j].Name })
 	return es
 }
+
+// RabbitConnectionValue polls rabbitmqctl list_connections (for up to 20
+// s: a connection is listed once its handshake is done) for the connection
+// whose keyCol satisfies match, and returns its valCol, a one-word column
+// such as timeout. keyCol may hold spaces (client_properties).
+func RabbitConnectionValue(tb testing.TB, keyCol, valCol string, match func(key string) bool) string {
+	tb.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		out, err := exec.CommandContext(ctx, "rabbitmqctl", "list_connections", "--quiet", "--no-table-headers", keyCol, valCol).CombinedOutput()
+		cancel()
+		if err != nil {
+			tb.Fatalf("rabbitmqctl list_connections: %v\n%s", err, out)
+		}
+		for _, line := range strings.Split(string(out), "\n") {
+			f := strings.Fields(line)
+			if len(f) < 2 {
+				continue
+			}
+			val := f[len(f)-1]
+			if match(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(line), val))) {
+				return val
+			}
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("no connection listed with a matching %s:\n%s", keyCol, out)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}

@@ -1,8 +1,10 @@
 package testenv
 
 import (
+	"net"
 	"strings"
 	"testing"
+	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 )
@@ -36,5 +38,30 @@ func TestRabbitVhost(t *testing.T) {
 	if c, err := amqp.Dial(a); err == nil {
 		c.Close()
 		t.Fatal("a deleted vhost still accepts connections")
+	}
+}
+
+// RabbitConnectionValue finds a connection by a one-word key (its client
+// port) and by a key with spaces (its client properties), and returns the
+// value column: here the heartbeat the connection asked for.
+func TestRabbitConnectionValue(t *testing.T) {
+	RequireRabbit(t)
+	name := UniqueName("testenv_conn_")
+	props := amqp.NewConnectionProperties()
+	props.SetClientConnectionName(name)
+	c, err := amqp.DialConfig(RabbitURL(), amqp.Config{Heartbeat: 17 * time.Second, Properties: props})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, port, err := net.SplitHostPort(c.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := RabbitConnectionValue(t, "peer_port", "timeout", func(p string) bool { return p == port }); got != "17" {
+		t.Errorf("by port %s: timeout %q, want 17", port, got)
+	}
+	if got := RabbitConnectionValue(t, "client_properties", "timeout", func(p string) bool { return strings.Contains(p, name) }); got != "17" {
+		t.Errorf("by name %s: timeout %q, want 17", name, got)
 	}
 }

@@ -152,18 +152,18 @@ func throughput(ctx context.Context, opts ThroughputOptions) (ThroughputResult, 
 			_ = ch.Close()
 		}
 	}()
-	if opts.TopicExchange {
-		if err := sub.ExchangeDeclare(opts.exchange(), "topic", false, true, false, false, nil); err != nil {
-			return ThroughputResult{}, fmt.Errorf("amqpbaseline: declare exchange %s: %w", opts.exchange(), err)
+	if ex := opts.exchange(); ex != "" {
+		if err := sub.ExchangeDeclare(ex, "topic", false, true, false, false, nil); err != nil {
+			return ThroughputResult{}, fmt.Errorf("amqpbaseline: declare exchange %s: %w", ex, err)
 		}
 		defer func() {
 			if ch, err := subConn.Channel(); err == nil {
-				_ = ch.ExchangeDelete(opts.exchange(), false, false)
+				_ = ch.ExchangeDelete(ex, false, false)
 				_ = ch.Close()
 			}
 		}()
-		if err := sub.QueueBind(opts.Queue, opts.Queue, opts.exchange(), false, nil); err != nil {
-			return ThroughputResult{}, fmt.Errorf("amqpbaseline: bind %s to %s: %w", opts.Queue, opts.exchange(), err)
+		if err := sub.QueueBind(opts.Queue, opts.Queue, ex, false, nil); err != nil {
+			return ThroughputResult{}, fmt.Errorf("amqpbaseline: bind %s to %s: %w", opts.Queue, ex, err)
 		}
 	}
 	if err := sub.Qos(opts.Prefetch, 0, false); err != nil {
@@ -280,9 +280,10 @@ func publishing(opts ThroughputOptions) amqp.Publishing {
 // default exchange, or the run's topic exchange),
 // keeping at most opts.ConfirmWindow confirms outstanding in confirm mode.
 func publishAll(ctx context.Context, pub *amqp.Channel, opts ThroughputOptions, msg amqp.Publishing) error {
+	ex := opts.exchange() // once: it is built from the queue's name
 	if !opts.Confirms {
 		for i := 0; i < opts.Messages; i++ {
-			if err := pub.PublishWithContext(ctx, opts.exchange(), opts.Queue, opts.Mandatory, false, msg); err != nil {
+			if err := pub.PublishWithContext(ctx, ex, opts.Queue, opts.Mandatory, false, msg); err != nil {
 				return fmt.Errorf("amqpbaseline: publish %d: %w", i, err)
 			}
 		}
@@ -309,7 +310,7 @@ func publishAll(ctx context.Context, pub *amqp.Channel, opts ThroughputOptions, 
 			}
 			window = window[1:]
 		}
-		dc, err := pub.PublishWithDeferredConfirmWithContext(ctx, opts.exchange(), opts.Queue, opts.Mandatory, false, msg)
+		dc, err := pub.PublishWithDeferredConfirmWithContext(ctx, ex, opts.Queue, opts.Mandatory, false, msg)
 		if err != nil {
 			return fmt.Errorf("amqpbaseline: publish %d: %w", i, err)
 		}
@@ -326,13 +327,14 @@ func publishAll(ctx context.Context, pub *amqp.Channel, opts ThroughputOptions, 
 // publishFromSenders is publishAll with opts.Senders goroutines, each
 // publishing one message and waiting for its confirm at a time.
 func publishFromSenders(ctx context.Context, pub *amqp.Channel, opts ThroughputOptions, msg amqp.Publishing, wait func(*amqp.DeferredConfirmation) error) error {
+	ex := opts.exchange()
 	var next atomic.Int64
 	errs := make(chan error, opts.Senders)
 	var wg sync.WaitGroup
 	for range opts.Senders {
 		wg.Go(func() {
 			for i := next.Add(1) - 1; i < int64(opts.Messages); i = next.Add(1) - 1 {
-				dc, err := pub.PublishWithDeferredConfirmWithContext(ctx, opts.exchange(), opts.Queue, opts.Mandatory, false, msg)
+				dc, err := pub.PublishWithDeferredConfirmWithContext(ctx, ex, opts.Queue, opts.Mandatory, false, msg)
 				if err == nil {
 					err = wait(dc)
 				}

@@ -2,7 +2,6 @@ package amqpdriver
 
 import (
 	"context"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -14,28 +13,9 @@ import (
 // named name with (rabbitmqctl list_connections), in seconds.
 func brokerTimeout(t *testing.T, name string) string {
 	t.Helper()
-	if _, err := exec.LookPath("rabbitmqctl"); err != nil {
-		t.Skip("rabbitmqctl not found")
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		out, err := exec.CommandContext(ctx, "rabbitmqctl", "list_connections", "--quiet", "--no-table-headers", "client_properties", "timeout").CombinedOutput()
-		cancel()
-		if err != nil {
-			t.Fatalf("rabbitmqctl list_connections: %v\n%s", err, out)
-		}
-		for _, line := range strings.Split(string(out), "\n") {
-			if strings.Contains(line, name) {
-				f := strings.Fields(line)
-				return f[len(f)-1]
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("connection %s not listed:\n%s", name, out)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	return testenv.RabbitConnectionValue(t, "client_properties", "timeout", func(props string) bool {
+		return strings.Contains(props, name)
+	})
 }
 
 // heartbeat_timeout_threshold is the heartbeat the connection runs with,
